@@ -1,0 +1,32 @@
+# archcalc: `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# torch first, pinned: a bare `torch` requirement would make pip fetch a multi-GB CUDA build.
+TORCH  := torch==2.13.0
+# pytest workers (2 cores here); HYPOTHESIS_PROFILE=long for many more random examples.
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup run test test-long reports bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/archcalc report vgg16
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,96 @@
+"""Analysis: walk a Graph with the analysers and collect a Report (plain data)."""
+
+from __future__ import annotations
+
+from archcalc.analysis.counts import count_activations, count_connections, count_flops, count_macs, count_params
+from archcalc.analysis.memory import peak_live_elements
+from archcalc.analysis.receptive import receptive_fields
+from archcalc.analysis.results import DTYPE_BYTES, LayerResult, Report, Totals
+from archcalc.analysis.shapes import infer_shapes
+from archcalc.errors import ArchcalcError
+from archcalc.graph import Graph
+
+
+def weighted_depth(graph: Graph) -> int:
+    """Layers with weights (registry `neurons`) on the longest path, by dynamic programming."""
+    best: dict[str, int] = {}
+    for node in graph.nodes:
+        before = max((best.get(name, 0) for name in node.inputs), default=0)
+        best[node.name] = before + (1 if node.rule.neurons else 0)
+    return max((best[name] for name in graph.outputs if name in best), default=0)
+
+
+def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
+    """Run every analyser. MACs, FLOPs and activations scale with `batch`; structure counts do not."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ArchcalcError(f"batch must be a positive integer, got {batch!r}")
+    if dtype not in DTYPE_BYTES:
+        raise ArchcalcError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
+    shapes = infer_shapes(graph)
+    params = count_params(graph, shapes)
+    macs = count_macs(graph, shapes)
+    flops = count_flops(graph, shapes)
+    connections = count_connections(graph, shapes)
+    activations = count_activations(graph, shapes)
+    fields = receptive_fields(graph, shapes)
+
+    layers = []
+    for node in graph.nodes:
+        p, field = params[node.name], fields[node.name]
+        layers.append(
+            LayerResult(
+                name=node.name,
+                type=node.type,
+                inputs=list(node.inputs),
+                output_shape=list(shapes[node.name]),
+                params=p.total,
+                trainable_params=p.trainable,
+                non_trainable_params=p.non_trainable,
+                buffers=p.buffers,
+                macs=macs[node.name] * batch,
+                flops=flops[node.name] * batch,
+                connections=connections[node.name],
+                activations=activations[node.name] * batch,
+                receptive_field=list(field.size) if field else None,
+                effective_stride=list(field.stride) if field else None,
+                effective_padding=list(field.padding) if field else None,
+                rf_aligned=field.aligned if field else None,
+                category=node.rule.category,
+                line=node.line,
+            )
+        )
+    width = DTYPE_BYTES[dtype]
+    total_params = sum(layer.params for layer in layers)
+    total_buffers = sum(layer.buffers for layer in layers)
+    total_activations = sum(layer.activations for layer in layers)
+    totals = Totals(
+        params=total_params,
+        trainable_params=sum(layer.trainable_params for layer in layers),
+        non_trainable_params=sum(layer.non_trainable_params for layer in layers),
+        buffers=total_buffers,
+        macs=sum(layer.macs for layer in layers),
+        flops=sum(layer.flops for layer in layers),
+        connections=sum(layer.connections for layer in layers),
+        activations=total_activations,
+        neurons=sum(activations[node.name] for node in graph.nodes if node.rule.neurons),
+        param_bytes=(total_params + total_buffers) * width,
+        activation_bytes=total_activations * width,
+        peak_activation_bytes=peak_live_elements(graph, shapes) * batch * width,
+    )
+    return Report(
+        name=graph.name,
+        input_shape=list(graph.input_shape),
+        batch=batch,
+        dtype=dtype,
+        totals=totals,
+        layers=layers,
+        outputs=list(graph.outputs),
+        depth=weighted_depth(graph),
+        file=graph.file,
+        description=graph.description,
+        source=graph.source,
+        variables=dict(graph.variables),
+    )
+
+
+__all__ = ["DTYPE_BYTES", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields"]

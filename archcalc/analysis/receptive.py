@@ -1,0 +1,80 @@
+"""Receptive fields, after Araujo, Norris and Sim, "Computing Receptive Fields of CNNs" (Distill 2019).
+
+Per spatial axis, every node carries
+    r  receptive field size      (input pixels one output position sees)
+    j  effective stride          (input pixels between neighbouring output positions)
+    P  effective padding         (output position x sees input pixels x*j - P ... x*j - P + r - 1)
+starting from the input (r = 1, j = 1, P = 0). A layer with kernel k, dilation d (effective kernel
+k' = (k - 1) d + 1), stride s and padding p before the first element gives
+    r' = r + (k' - 1) j        j' = j s        P' = P + p j
+which is the seeds' bottom-up rule RF_{l+1} = RF_l + (k_{l+1} - 1) * prod(strides); padding does not
+change r. Where inputs merge (add, mul, concat) the field is the union over inputs (so at least the
+largest); a node is flagged not aligned when its inputs' fields have different strides or centres.
+Inputs of spatial size 1 that broadcast (the SE scale) see the whole image and do not count as
+misaligned. The field ends (None) at layers whose output is not [C, H, W] or that have no single
+window geometry (linear, flatten, strided transposed conv, upsampling, uneven adaptive pooling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archcalc.errors import ArchcalcError
+from archcalc.graph import INPUT, Graph
+from archcalc.layers import Shape
+
+
+@dataclass(frozen=True)
+class Field:
+    size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    aligned: bool = True
+
+
+def _merge(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
+    if len(fields) == 1:
+        return fields[0]
+    # Broadcast inputs (1x1 spatial feeding a larger output) are position-independent.
+    local = [f for f, s in zip(fields, shapes) if s[1:] == out[1:]] or fields
+    aligned = all(f.aligned for f in fields)
+    size, stride, padding = [], [], []
+    for axis in (0, 1):
+        starts = [-f.padding[axis] for f in fields]
+        ends = [-f.padding[axis] + f.size[axis] - 1 for f in fields]
+        start, end = min(starts), max(ends)
+        size.append(end - start + 1)
+        padding.append(-start)
+        strides = {f.stride[axis] for f in local}
+        centres = {2 * -f.padding[axis] + f.size[axis] - 1 for f in local}
+        aligned = aligned and len(strides) == 1 and len(centres) == 1
+        stride.append(max(f.stride[axis] for f in fields))
+    return Field(tuple(size), tuple(stride), tuple(padding), aligned)  # type: ignore[arg-type]
+
+
+def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field | None]:
+    start = Field((1, 1), (1, 1), (0, 0)) if len(graph.input_shape) == 3 else None
+    fields: dict[str, Field | None] = {INPUT: start}
+    for node in graph.nodes:
+        out = shapes[node.name]
+        inputs = [fields[name] for name in node.inputs]
+        if len(out) != 3 or any(f is None for f in inputs):
+            fields[node.name] = None
+            continue
+        ins = [shapes[name] for name in node.inputs]
+        try:
+            step = node.rule.receptive_field(node.attrs, ins, out)
+        except ArchcalcError as exc:
+            raise node.error(exc) from None
+        if step is None:
+            fields[node.name] = None
+            continue
+        merged = _merge(inputs, ins, out)  # type: ignore[arg-type]
+        size, stride, padding = [], [], []
+        for axis in (0, 1):
+            span = (step.kernel[axis] - 1) * step.dilation[axis] + 1
+            size.append(merged.size[axis] + (span - 1) * merged.stride[axis])
+            padding.append(merged.padding[axis] + step.padding[axis] * merged.stride[axis])
+            stride.append(merged.stride[axis] * step.stride[axis])
+        fields[node.name] = Field(tuple(size), tuple(stride), tuple(padding), merged.aligned)  # type: ignore[arg-type]
+    return fields

@@ -1,0 +1,67 @@
+"""Plain data returned by the analysis. Renderers turn it into tables, CSV, markdown or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
+
+
+@dataclass
+class LayerResult:
+    name: str
+    type: str
+    inputs: list[str]
+    output_shape: list[int]
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    connections: int
+    activations: int
+    receptive_field: list[int] | None
+    effective_stride: list[int] | None
+    effective_padding: list[int] | None
+    rf_aligned: bool | None
+    category: str
+    line: int | None = None
+
+
+@dataclass
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    connections: int
+    activations: int
+    neurons: int
+    param_bytes: int
+    activation_bytes: int
+    peak_activation_bytes: int
+
+
+@dataclass
+class Report:
+    name: str
+    input_shape: list[int]
+    batch: int
+    dtype: str
+    totals: Totals
+    layers: list[LayerResult]
+    outputs: list[str]
+    depth: int = 0  # layers with weights (conv, linear, ...) on the longest path: VGG16 16, ResNet-50 50
+    file: str | None = None
+    description: str = ""
+    source: str = ""
+    variables: dict = field(default_factory=dict)
+
+    def layer(self, name: str) -> LayerResult:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)

@@ -1,0 +1,214 @@
+"""A small, safe expression language for spec values.
+
+Specs may write `out_channels: "make_divisible(32 * width, 8)"` or `stride: "2 if i == 0 else 1"`.
+The text is parsed with `ast` and only a whitelisted grammar is evaluated: numbers, strings, booleans,
+lists, names bound in the current scope, arithmetic (+ - * / // % **), comparisons, and/or/not,
+conditional expressions, indexing and a fixed set of functions. There is no `eval`, no attribute
+access and no way to reach Python objects. Sizes are bounded so an expression cannot eat the machine.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from functools import lru_cache
+from typing import Any, Mapping
+
+from archcalc.errors import ArchcalcError
+
+MAX_EXPRESSION_CHARS = 1000
+MAX_EXPRESSION_NODES = 300
+# Results beyond this magnitude are refused: no layer size is that large, and it stops 9**9**9.
+MAX_MAGNITUDE = 2**63
+MAX_LIST_LENGTH = 10_000
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """torchvision's `_make_divisible`: round to the nearest multiple of `divisor`, never below 90%."""
+    if min_value is None:
+        min_value = divisor
+    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new_value < 0.9 * value:
+        new_value += divisor
+    return new_value
+
+
+FUNCTIONS = {
+    "int": int,
+    "float": float,
+    "round": round,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "sqrt": math.sqrt,
+    "len": len,
+    "make_divisible": make_divisible,
+}
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_ALLOWED = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.BoolOp,
+    ast.Compare, ast.IfExp, ast.Call, ast.List, ast.Tuple, ast.Subscript,
+    ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or, *_BINARY, *_COMPARE,
+)  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.Expression:
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ArchcalcError(
+            f"expression is {len(text)} characters long, the limit is {MAX_EXPRESSION_CHARS}"
+        )
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError) as exc:
+        raise ArchcalcError(f"bad expression {text!r}: {exc.msg if isinstance(exc, SyntaxError) else exc}")
+    count = 0
+    for node in ast.walk(tree):
+        count += 1
+        if not isinstance(node, _ALLOWED):
+            raise ArchcalcError(
+                f"bad expression {text!r}: {type(node).__name__} is not allowed "
+                "(only arithmetic, comparisons, conditionals, indexing and whitelisted functions)"
+            )
+        if isinstance(node, ast.Call) and (
+            not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords
+        ):
+            name = node.func.id if isinstance(node.func, ast.Name) else "that"
+            raise ArchcalcError(
+                f"bad expression {text!r}: function {name!r} is not available "
+                f"(available: {', '.join(sorted(FUNCTIONS))}; positional arguments only)"
+            )
+    if count > MAX_EXPRESSION_NODES:
+        raise ArchcalcError(f"expression has {count} syntax nodes, the limit is {MAX_EXPRESSION_NODES}")
+    return tree
+
+
+def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
+    """Evaluate `text` with the names in `scope`; raise ArchcalcError on anything wrong."""
+    tree = _parse(text)
+    try:
+        return _Evaluator(text, scope).visit(tree.body)
+    except ArchcalcError:
+        raise
+    except (ArithmeticError, TypeError, ValueError, IndexError) as exc:
+        raise ArchcalcError(f"cannot evaluate {text!r}: {exc}")
+
+
+def _check_magnitude(value: Any, text: str) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ArchcalcError(f"expression {text!r} is not finite")
+        if abs(value) >= MAX_MAGNITUDE:
+            raise ArchcalcError(f"expression {text!r} gives a number too large ({abs(value):.3g} >= 2**63)")
+    elif isinstance(value, (list, tuple)) and len(value) > MAX_LIST_LENGTH:
+        raise ArchcalcError(f"expression {text!r} builds a list longer than {MAX_LIST_LENGTH}")
+    return value
+
+
+class _Evaluator:
+    def __init__(self, text: str, scope: Mapping[str, Any]) -> None:
+        self.text = text
+        self.scope = scope
+
+    def visit(self, node: ast.AST) -> Any:
+        return _check_magnitude(getattr(self, "visit_" + type(node).__name__)(node), self.text)
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        if not isinstance(node.value, (int, float, str, bool)):
+            raise ArchcalcError(f"bad expression {self.text!r}: constant {node.value!r} is not allowed")
+        return node.value
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        if node.id in self.scope:
+            return self.scope[node.id]
+        if node.id in ("true", "True"):
+            return True
+        if node.id in ("false", "False"):
+            return False
+        from archcalc.errors import closest
+
+        known = sorted(self.scope)
+        raise ArchcalcError(
+            f"undefined variable {node.id!r} in {self.text!r}{closest(node.id, known)}"
+            + (f"; defined here: {', '.join(known)}" if known and len(known) <= 12 else "")
+        )
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Pow):
+            if not isinstance(right, (int, float)) or abs(right) > 64:
+                raise ArchcalcError(f"bad expression {self.text!r}: exponents are limited to 64")
+            if isinstance(left, (int, float)) and abs(left) > 1 and abs(right) * math.log2(abs(left)) > 64:
+                raise ArchcalcError(f"expression {self.text!r} gives a number too large")
+        if isinstance(node.op, ast.Mult) and (isinstance(left, (str, list)) or isinstance(right, (str, list))):
+            raise ArchcalcError(f"bad expression {self.text!r}: cannot repeat strings or lists")
+        return _BINARY[type(node.op)](left, right)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        value = self.visit(node.operand)
+        if isinstance(node.op, ast.Not):
+            return not value
+        return -value if isinstance(node.op, ast.USub) else +value
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+        if isinstance(node.op, ast.And):
+            result: Any = True
+            for value in node.values:
+                result = self.visit(value)
+                if not result:
+                    return result
+            return result
+        result = False
+        for value in node.values:
+            result = self.visit(value)
+            if result:
+                return result
+        return result
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        left = self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators):
+            right = self.visit(comparator)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
+        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        args = [self.visit(arg) for arg in node.args]
+        return FUNCTIONS[node.func.id](*args)  # type: ignore[attr-defined]
+
+    def visit_List(self, node: ast.List) -> Any:
+        return [self.visit(element) for element in node.elts]
+
+    visit_Tuple = visit_List
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        container = self.visit(node.value)
+        index = self.visit(node.slice)
+        if not isinstance(container, (list, tuple, str)) or isinstance(index, bool) or not isinstance(index, int):
+            raise ArchcalcError(f"bad expression {self.text!r}: only lists can be indexed, by an integer")
+        return container[index]

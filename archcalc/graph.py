@@ -1,0 +1,97 @@
+"""The graph the analysers walk: flat nodes with resolved attributes, in topological order.
+
+The network input is the pseudo-node named `input`. Node names are hierarchical paths
+(`layer3.2.conv1`). `Graph.nodes` is topologically sorted (Kahn's algorithm, ties broken by the order
+the spec declares them, so sequential specs keep their order); cycles are an error.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+from archcalc.errors import ArchcalcError
+from archcalc.layers import REGISTRY, LayerType, Shape
+
+INPUT = "input"
+
+
+@dataclass
+class Node:
+    name: str
+    type: str
+    attrs: dict[str, Any]
+    inputs: list[str]
+    line: int | None = None
+    file: str | None = None
+
+    @property
+    def rule(self) -> LayerType:
+        return REGISTRY[self.type]
+
+    def error(self, exc: ArchcalcError) -> ArchcalcError:
+        """Attach this node's location to an error raised by one of its rules."""
+        return exc.located(file=self.file, line=self.line, path=self.name)
+
+
+@dataclass
+class Graph:
+    name: str
+    input_shape: Shape
+    nodes: list[Node]
+    outputs: list[str]
+    file: str | None = None
+    description: str = ""
+    source: str = ""
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+
+def topological_order(nodes: list[Node]) -> list[Node]:
+    """Kahn's algorithm; ties go to the earlier-declared node. Iterative, O(n log n)."""
+    index = {node.name: position for position, node in enumerate(nodes)}
+    pending = [0] * len(nodes)
+    consumers: list[list[int]] = [[] for _ in nodes]
+    for position, node in enumerate(nodes):
+        for name in node.inputs:
+            if name == INPUT:
+                continue
+            pending[position] += 1
+            consumers[index[name]].append(position)
+    ready = [position for position, count in enumerate(pending) if count == 0]
+    heapq.heapify(ready)
+    order: list[Node] = []
+    while ready:
+        position = heapq.heappop(ready)
+        order.append(nodes[position])
+        for consumer in consumers[position]:
+            pending[consumer] -= 1
+            if pending[consumer] == 0:
+                heapq.heappush(ready, consumer)
+    if len(order) != len(nodes):
+        stuck = {nodes[p].name for p, count in enumerate(pending) if count > 0}
+        first = next(node for node in nodes if node.name in stuck)
+        cycle = _find_cycle(first, nodes, index, stuck)
+        raise ArchcalcError(
+            f"inputs form a cycle: {' -> '.join(cycle)}", file=first.file, line=first.line, path=first.name
+        )
+    return order
+
+
+def _find_cycle(start: Node, nodes: list[Node], index: dict[str, int], stuck: set[str]) -> list[str]:
+    """Walk back through stuck inputs (every stuck node has one) until a name repeats."""
+    seen: dict[str, int] = {}
+    path: list[str] = []
+    current = start
+    while current.name not in seen:
+        seen[current.name] = len(path)
+        path.append(current.name)
+        current = nodes[index[next(name for name in current.inputs if name in stuck)]]
+    cycle = path[seen[current.name] :] + [current.name]
+    return cycle[::-1]

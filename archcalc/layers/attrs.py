@@ -1,0 +1,187 @@
+"""Attribute kinds for layer types: parsing, defaults, validation and JSON-schema fragments.
+
+A layer type declares its attributes as a tuple of `Attr`. Values in a spec may be literals or
+expression strings (see `archcalc.expr`); `Attr.parse` evaluates and validates them and returns the
+canonical form the rules use (for example `kernel: 3` becomes `(3, 3)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from archcalc.errors import ArchcalcError
+from archcalc.expr import evaluate
+
+REQUIRED = object()
+
+
+def _resolve(value: Any, scope: Mapping[str, Any]) -> Any:
+    """Evaluate an expression string; leave other values alone."""
+    return evaluate(value, scope) if isinstance(value, str) else value
+
+
+def _as_int(name: str, value: Any, minimum: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        hint = " (wrap the expression in int(...) or round(...))" if isinstance(value, float) else ""
+        raise ArchcalcError(f"attribute '{name}' must be an integer, got {value!r}{hint}")
+    if minimum is not None and value < minimum:
+        what = "positive" if minimum == 1 else f">= {minimum}"
+        raise ArchcalcError(f"attribute '{name}' must be {what}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one attribute's value is parsed and described."""
+
+    parse: Callable[[str, Any, Mapping[str, Any]], Any]
+    schema: dict
+    describe: str
+
+
+def Int(minimum: int | None = 1) -> Kind:
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> int:
+        return _as_int(name, _resolve(value, scope), minimum)
+
+    schema = {"oneOf": [{"type": "integer"} | ({"minimum": minimum} if minimum is not None else {}), _EXPR]}
+    return Kind(parse, schema, "integer" + (f" >= {minimum}" if minimum is not None else ""))
+
+
+def Float(minimum: float | None = None, maximum: float | None = None) -> Kind:
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> float:
+        value = _resolve(value, scope)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ArchcalcError(f"attribute '{name}' must be a number, got {value!r}")
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise ArchcalcError(f"attribute '{name}' must be in [{minimum}, {maximum}], got {value}")
+        return float(value)
+
+    bounds = {k: v for k, v in (("minimum", minimum), ("maximum", maximum)) if v is not None}
+    return Kind(parse, {"oneOf": [{"type": "number", **bounds}, _EXPR]}, "number")
+
+
+def Bool() -> Kind:
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> bool:
+        value = _resolve(value, scope)
+        if not isinstance(value, bool):
+            raise ArchcalcError(f"attribute '{name}' must be true or false, got {value!r}")
+        return value
+
+    return Kind(parse, {"oneOf": [{"type": "boolean"}, _EXPR]}, "boolean")
+
+
+def Choice(*options: str) -> Kind:
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str:
+        if isinstance(value, str) and value not in options:
+            value = evaluate(value, scope)  # an expression that yields one of the options
+        if value not in options:
+            from archcalc.errors import closest
+
+            hint = closest(str(value), options)
+            raise ArchcalcError(f"attribute '{name}' must be one of {', '.join(options)}; got {value!r}{hint}")
+        return value
+
+    return Kind(parse, {"type": "string", "enum": list(options)}, " | ".join(options))
+
+
+def Pair(minimum: int = 1) -> Kind:
+    """An int for both spatial axes, or [height, width]."""
+
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> tuple[int, int]:
+        value = _resolve(value, scope)
+        if isinstance(value, (list, tuple)):
+            if len(value) != 2:
+                raise ArchcalcError(f"attribute '{name}' takes one integer or [height, width], got {value!r}")
+            return (
+                _as_int(name, _resolve(value[0], scope), minimum),
+                _as_int(name, _resolve(value[1], scope), minimum),
+            )
+        number = _as_int(name, value, minimum)
+        return (number, number)
+
+    one = {"oneOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
+    return Kind(parse, {"oneOf": [one, {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]},
+                f"integer or [h, w], each >= {minimum}")  # fmt: skip
+
+
+def Padding() -> Kind:
+    """int | [ph, pw] | [top, bottom, left, right] | 'same' | 'valid' -> 'same' or (t, b, l, r)."""
+
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str | tuple[int, int, int, int]:
+        if value in ("same", "valid"):
+            return "same" if value == "same" else (0, 0, 0, 0)
+        value = _resolve(value, scope)
+        if value in ("same", "valid"):
+            return "same" if value == "same" else (0, 0, 0, 0)
+        if isinstance(value, (list, tuple)):
+            sides = [_as_int(name, _resolve(v, scope), 0) for v in value]
+            if len(sides) == 2:
+                return (sides[0], sides[0], sides[1], sides[1])
+            if len(sides) == 4:
+                return tuple(sides)  # type: ignore[return-value]
+            raise ArchcalcError(
+                f"attribute '{name}' takes an int, [h, w], [top, bottom, left, right], 'same' or 'valid'; got {value!r}"
+            )
+        p = _as_int(name, value, 0)
+        return (p, p, p, p)
+
+    one = {"oneOf": [{"type": "integer", "minimum": 0}, _EXPR]}
+    schema = {"oneOf": [one, {"enum": ["same", "valid"]},
+                        {"type": "array", "items": one, "minItems": 2, "maxItems": 4}]}  # fmt: skip
+    return Kind(parse, schema, "int, [h, w], [top, bottom, left, right], same or valid")
+
+
+def IntList(minimum: int | None = 1, allow_minus_one: bool = False) -> Kind:
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> tuple[int, ...]:
+        value = _resolve(value, scope)
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ArchcalcError(f"attribute '{name}' must be a non-empty list of integers, got {value!r}")
+        out = []
+        for item in value:
+            item = _resolve(item, scope)
+            out.append(_as_int(name, item, None if allow_minus_one and item == -1 else minimum))
+        return tuple(out)
+
+    item = {"oneOf": [{"type": "integer"}, _EXPR]}
+    return Kind(parse, {"type": "array", "items": item, "minItems": 1}, "list of integers")
+
+
+def Table() -> Kind:
+    """A connection table: for each output map, the list of input maps it reads."""
+
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> tuple[tuple[int, ...], ...]:
+        value = _resolve(value, scope)
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ArchcalcError(f"attribute '{name}' must be a list (one entry per output map) of input-map lists")
+        rows = []
+        for index, row in enumerate(value):
+            row = _resolve(row, scope)
+            if not isinstance(row, (list, tuple)) or not row:
+                raise ArchcalcError(f"attribute '{name}' row {index} must be a non-empty list of input maps")
+            parsed = tuple(_as_int(name, _resolve(v, scope), 0) for v in row)
+            if len(set(parsed)) != len(parsed):
+                raise ArchcalcError(f"attribute '{name}' row {index} lists an input map twice: {list(parsed)}")
+            rows.append(parsed)
+        return tuple(rows)
+
+    schema = {"type": "array", "items": {"type": "array", "items": {"type": "integer", "minimum": 0}}}
+    return Kind(parse, schema, "list of lists of input-map indices")
+
+
+_EXPR = {"type": "string", "description": "an expression over the spec's variables"}
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One attribute of a layer type."""
+
+    name: str
+    kind: Kind
+    default: Any = REQUIRED
+    doc: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED

@@ -1,0 +1,168 @@
+"""The layer-type contract and the registry.
+
+One `LayerType` subclass per layer kind declares everything about it, in the style of ONNX's
+one-schema-per-op and fvcore's handle table:
+
+- `attrs`: attributes with defaults and validation;
+- `shape`: the output shape rule;
+- `params`, `macs`, `flops`, `connections`: the counting rules (per sample; the analysers scale by batch);
+- `receptive_field`: kernel, stride, padding and dilation per spatial axis, or IDENTITY / None;
+- `build_torch`: the torch module that computes the same thing (torch is imported lazily).
+
+Shapes exclude the batch dimension: `(C, H, W)` for images, `(F,)` for features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+from archcalc.errors import ArchcalcError, closest
+from archcalc.layers.attrs import REQUIRED, Attr
+
+Shape = tuple[int, ...]
+Attrs = dict[str, Any]
+
+
+def numel(shape: Shape) -> int:
+    total = 1
+    for size in shape:
+        total *= size
+    return total
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameter counts of one layer: torch's `parameters()` split by requires_grad, plus `buffers()`."""
+
+    trainable: int = 0
+    non_trainable: int = 0
+    buffers: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+NO_PARAMS = Params()
+
+
+@dataclass(frozen=True)
+class RFStep:
+    """The receptive-field geometry of one layer, per spatial axis (height, width).
+
+    `padding` is the padding before the first element (top, left); the effective kernel of a
+    dilated window is (kernel - 1) * dilation + 1.
+    """
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+
+
+IDENTITY = RFStep((1, 1))
+
+# Categories group layer types for conventions and breakdowns.
+CATEGORIES = ("conv", "linear", "norm", "activation", "pool", "elementwise", "structure", "other")
+
+
+class LayerType:
+    """Base class: override what differs. Defaults describe a parameter-free, cost-free layer."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    category: ClassVar[str] = "other"
+    attrs: ClassVar[tuple[Attr, ...]] = ()
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    # Output elements of these layers are "neurons" in the classic sense (units with weights).
+    neurons: ClassVar[bool] = False
+    # Rules for the FLOPs/connections columns, shown in the docs table.
+    flops_rule: ClassVar[str] = "0"
+    connections_rule: ClassVar[str] = "0"
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Attr] = {}
+        for attr in self.attrs:
+            self._by_name[attr.name] = attr
+            for alias in attr.aliases:
+                self._by_name[alias] = attr
+        self._parsed_defaults: dict[str, Any] = {}
+
+    # ----- attributes -------------------------------------------------------------------------
+    def resolve_attrs(self, raw: Mapping[str, Any], scope: Mapping[str, Any]) -> Attrs:
+        """Parse the spec's attribute values; fill defaults; reject unknown or missing ones."""
+        out: Attrs = {}
+        for key, value in raw.items():
+            attr = self._by_name.get(key)
+            if attr is None:
+                known = sorted(self._by_name)
+                raise ArchcalcError(
+                    f"{self.name} has no attribute '{key}'{closest(key, known)}"
+                    f"; its attributes: {', '.join(a.name for a in self.attrs) or 'none'}"
+                )
+            if attr.name in out:
+                raise ArchcalcError(f"attribute '{attr.name}' is given twice (as '{key}' and an alias)")
+            out[attr.name] = attr.kind.parse(attr.name, value, scope)
+        for attr in self.attrs:
+            if attr.name in out:
+                continue
+            if attr.required:
+                raise ArchcalcError(f"{self.name} needs attribute '{attr.name}' ({attr.kind.describe})")
+            if attr.name not in self._parsed_defaults:
+                default = attr.default
+                self._parsed_defaults[attr.name] = (
+                    None if default is None else attr.kind.parse(attr.name, default, {})
+                )
+            out[attr.name] = self._parsed_defaults[attr.name]
+        self.validate(out)
+        return out
+
+    def validate(self, a: Attrs) -> None:
+        """Checks that involve more than one attribute (shape-independent)."""
+
+    # ----- rules ------------------------------------------------------------------------------
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        return ins[0]
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return NO_PARAMS
+
+    def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep | None:
+        """IDENTITY for layers that keep each position where it is; None where RF stops being defined."""
+        return IDENTITY
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape) -> Any:
+        raise NotImplementedError(f"{self.name} has no torch builder")
+
+
+REGISTRY: dict[str, LayerType] = {}
+
+
+def register(cls: type[LayerType]) -> type[LayerType]:
+    """Class decorator: add one instance of the layer type to the registry."""
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"layer type {cls.name!r} registered twice")
+    if cls.category not in CATEGORIES:
+        raise RuntimeError(f"layer type {cls.name!r} has unknown category {cls.category!r}")
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def require_rank(layer: str, shape: Shape, rank: int) -> None:
+    if len(shape) != rank:
+        what = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}.get(rank, f"rank {rank}")
+        raise ArchcalcError(
+            f"{layer} needs a {what} input, got shape {list(shape)}"
+            + (" (add a flatten layer first?)" if rank == 1 else "")
+        )

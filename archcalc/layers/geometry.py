@@ -1,0 +1,80 @@
+"""Per-axis sliding-window arithmetic shared by convolution and pooling rules.
+
+Output size along one axis (torch's formula, also the seeds'):
+    out = floor((in + pad_before + pad_after - dilation * (kernel - 1) - 1) / stride) + 1
+With ceil_mode the division rounds up, and (as in torch) a last window that would start in the
+right padding is dropped: if (out - 1) * stride >= in + pad_before then out -= 1.
+"""
+
+from __future__ import annotations
+
+from archcalc.errors import ArchcalcError
+
+AXES = ("height", "width")
+
+
+def effective_kernel(kernel: int, dilation: int) -> int:
+    """A dilated kernel spans (k - 1) * d + 1 input positions."""
+    return (kernel - 1) * dilation + 1
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow-style 'same': out = ceil(in / stride); the odd pixel of padding goes after.
+
+    For stride 1 this equals torch's padding='same' (total d*(k-1), left = total // 2).
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(
+    padding: str | tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    spatial: tuple[int, int],
+) -> tuple[int, int, int, int]:
+    """Return (top, bottom, left, right)."""
+    if padding != "same":
+        return padding  # type: ignore[return-value]
+    top, bottom = same_padding(spatial[0], kernel[0], stride[0], dilation[0])
+    left, right = same_padding(spatial[1], kernel[1], stride[1], dilation[1])
+    return top, bottom, left, right
+
+
+def window_out(
+    size: int, kernel: int, stride: int, before: int, after: int, dilation: int, ceil_mode: bool, axis: int
+) -> int:
+    span = effective_kernel(kernel, dilation)
+    padded = size + before + after
+    if padded < span:
+        raise ArchcalcError(
+            f"the {AXES[axis]} collapses: window {span} is larger than the padded input {padded}"
+            f" ({size} + padding {before}+{after})"
+        )
+    numerator = padded - span
+    out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + before:
+        out -= 1
+    if out <= 0:
+        raise ArchcalcError(f"the {AXES[axis]} collapses to {out}")
+    return out
+
+
+def windows_out(
+    spatial: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    dilation: tuple[int, int],
+    ceil_mode: bool = False,
+) -> tuple[int, int]:
+    return (
+        window_out(spatial[0], kernel[0], stride[0], pads[0], pads[1], dilation[0], ceil_mode, 0),
+        window_out(spatial[1], kernel[1], stride[1], pads[2], pads[3], dilation[1], ceil_mode, 1),
+    )
+
+
+def is_symmetric(pads: tuple[int, int, int, int]) -> bool:
+    return pads[0] == pads[1] and pads[2] == pads[3]

@@ -1,0 +1,104 @@
+"""Fully connected layers: linear, and LeNet-5's fixed RBF output layer.
+
+Both act on the last axis, as torch's nn.Linear does (flatten first to connect a whole feature map).
+L = elements of the input / n_in (1 for a flat vector); b = 1 with a bias.
+
+linear
+    params       (n_in + b) * n_out                           (the seeds' (n_in + 1) * n_out)
+    macs         L * n_in * n_out
+    flops        L * n_out * (n_in multiplies + (n_in - 1) adds + b) = L * n_out * (2 n_in - 1 + b)
+    connections  L * n_out * (n_in + b)
+
+rbf (LeCun et al. 1998, the output layer: y_j = sum_i (x_i - w_ij)^2, weights fixed, not trained)
+    params       n_in * n_out non-trainable
+    macs         L * n_in * n_out                             (one squared difference accumulated per link)
+    flops        L * n_out * (3 n_in - 1)                     (subtract, square, and n_in - 1 adds)
+    connections  L * n_in * n_out
+"""
+
+from __future__ import annotations
+
+from archcalc.errors import ArchcalcError
+from archcalc.layers.attrs import Attr, Bool, Int
+from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
+
+
+class _LastAxis(LayerType):
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        n_in = ins[0][-1]
+        if a.get("in_features") is not None and a["in_features"] != n_in:
+            raise ArchcalcError(
+                f"{self.name}: in_features is {a['in_features']} but the input has {n_in} features"
+                f" (input shape {list(ins[0])}{'; add a flatten layer first?' if len(ins[0]) > 1 else ''})"
+            )
+        return ins[0][:-1] + (a["out_features"],)
+
+    def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> None:
+        return None  # mixes every position of the last axis: no longer a local window
+
+    @staticmethod
+    def _lead(ins: list[Shape]) -> int:
+        return numel(ins[0][:-1])
+
+
+@register
+class Linear(_LastAxis):
+    name = "linear"
+    summary = "fully connected layer on the last axis"
+    category = "linear"
+    neurons = True
+    attrs = (
+        Attr("out_features", Int(), doc="output units", aliases=("out",)),
+        Attr("bias", Bool(), True),
+        Attr("in_features", Int(), None, "optional check of the input size"),
+    )
+    flops_rule = "L * n_out * (2 n_in - 1 + bias)"
+    connections_rule = "L * n_out * (n_in + bias)"
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return Params(trainable=(ins[0][-1] + (1 if a["bias"] else 0)) * a["out_features"])
+
+    def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self._lead(ins) * ins[0][-1] * a["out_features"]
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self._lead(ins) * a["out_features"] * (2 * ins[0][-1] - 1 + (1 if a["bias"] else 0))
+
+    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self._lead(ins) * a["out_features"] * (ins[0][-1] + (1 if a["bias"] else 0))
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from torch import nn
+
+        return nn.Linear(ins[0][-1], a["out_features"], a["bias"])
+
+
+@register
+class RBF(_LastAxis):
+    name = "rbf"
+    summary = "Euclidean RBF output units with fixed weights (LeNet-5's output layer)"
+    category = "linear"
+    neurons = True
+    attrs = (
+        Attr("out_features", Int(), doc="output units (classes)", aliases=("out",)),
+        Attr("in_features", Int(), None, "optional check of the input size"),
+    )
+    flops_rule = "L * n_out * (3 n_in - 1)"
+    connections_rule = "L * n_in * n_out"
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return Params(non_trainable=ins[0][-1] * a["out_features"])
+
+    def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self._lead(ins) * ins[0][-1] * a["out_features"]
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self._lead(ins) * a["out_features"] * (3 * ins[0][-1] - 1)
+
+    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self.macs(a, ins, out)
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from archcalc import torch_modules as tm
+
+        return tm.RBF(ins[0][-1], a["out_features"])

@@ -1,0 +1,28 @@
+"""Renderers: Report (plain data) -> text. Torch- and pandas-free."""
+
+from __future__ import annotations
+
+from archcalc.analysis.results import Report
+from archcalc.errors import ArchcalcError
+
+FORMATS = ("table", "csv", "markdown", "json")
+
+
+def render(report: Report, fmt: str, exact: bool = False, width: int | None = None, color: bool = False) -> str:
+    if fmt == "json":
+        from archcalc.render.json_out import render_json
+
+        return render_json(report)
+    if fmt == "csv":
+        from archcalc.render.csv_out import render_csv
+
+        return render_csv(report)
+    if fmt == "markdown":
+        from archcalc.render.markdown import render_markdown
+
+        return render_markdown(report)
+    if fmt == "table":
+        from archcalc.render.table import render_table
+
+        return render_table(report, exact=exact, width=width, color=color)
+    raise ArchcalcError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -1,0 +1,133 @@
+"""Small torch modules the layer builders need where torch has no ready-made one.
+
+Imported only by torch builders (never on the analytic path). Each computes exactly what its layer
+type's rules describe, so hooks on it can witness the analytic numbers.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Padded(nn.Module):
+    """Pads explicitly (per side) before an inner module that pads nothing itself."""
+
+    def __init__(self, pads: tuple[int, int, int, int], mode: str, inner: nn.Module) -> None:
+        super().__init__()
+        top, bottom, left, right = pads
+        self.pad = (left, right, top, bottom)
+        self.mode = {"zeros": "constant", "max": "constant"}.get(mode, mode)
+        self.value = float("-inf") if mode == "max" else 0.0
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "constant":
+            return self.inner(F.pad(x, self.pad, "constant", self.value))
+        return self.inner(F.pad(x, self.pad, self.mode))
+
+
+class TableConv2d(nn.Module):
+    """A convolution whose output map j reads only the input maps listed in row j of a table."""
+
+    def __init__(self, table, c_in: int, kernel, stride, pads, dilation, bias: bool) -> None:
+        super().__init__()
+        top, bottom, left, right = pads
+        self.pad = (left, right, top, bottom)
+        self.rows = [list(row) for row in table]
+        self.maps = nn.ModuleList(
+            nn.Conv2d(len(row), 1, kernel, stride, 0, dilation, bias=bias) for row in self.rows
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if any(self.pad):
+            x = F.pad(x, self.pad)
+        return torch.cat([conv(x[:, row]) for row, conv in zip(self.rows, self.maps)], dim=1)
+
+
+class Subsampling(nn.Module):
+    """LeNet-5's S layers: the sum of each window times a trainable coefficient, plus a bias, per map."""
+
+    def __init__(self, channels: int, kernel, stride) -> None:
+        super().__init__()
+        self.kernel, self.stride = tuple(kernel), tuple(stride)
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        area = self.kernel[0] * self.kernel[1]
+        summed = F.avg_pool2d(x, self.kernel, self.stride) * area
+        return summed * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+class RBF(nn.Module):
+    """Euclidean RBF units with fixed (non-trainable) centres: y_j = sum_i (x_i - w_ij)^2."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(out_features, in_features), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x.unsqueeze(-2) - self.weight) ** 2).sum(-1)
+
+
+class SpatialPyramidPool(nn.Module):
+    """One pool per level, each flattened, all concatenated (He et al., SPP-net)."""
+
+    def __init__(self, windows, mode: str) -> None:
+        super().__init__()
+        self.windows = [(tuple(kernel), tuple(stride)) for kernel, stride in windows]
+        self.pool = F.max_pool2d if mode == "max" else F.avg_pool2d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.pool(x, k, s).flatten(1) for k, s in self.windows], dim=1)
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Mul(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Concat(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)
+
+
+class ChannelShuffle(nn.Module):
+    """torchvision's channel_shuffle: view as (groups, C/groups), transpose, flatten."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        x = x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
+        return x.view(n, c, h, w)
+
+
+class Pad(nn.Module):
+    def __init__(self, pad: tuple[int, int, int, int], mode: str, value: float) -> None:
+        super().__init__()
+        self.pad, self.mode, self.value = pad, mode, value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "constant":
+            return F.pad(x, self.pad, "constant", self.value)
+        return F.pad(x, self.pad, self.mode)
