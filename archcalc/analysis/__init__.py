@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from archcalc.analysis.counts import count_activations, count_connections, count_flops, count_macs, count_params
+from archcalc.analysis.counts import (
+    count_activations,
+    count_connections,
+    count_flops,
+    count_macs,
+    count_params,
+    input_shapes,
+)
 from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields
 from archcalc.analysis.results import DTYPE_BYTES, LayerResult, Report, Totals
@@ -27,10 +34,11 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     if dtype not in DTYPE_BYTES:
         raise ArchcalcError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
     shapes = infer_shapes(graph)
-    params = count_params(graph, shapes)
-    macs = count_macs(graph, shapes)
-    flops = count_flops(graph, shapes)
-    connections = count_connections(graph, shapes)
+    ins = input_shapes(graph, shapes)
+    params = count_params(graph, shapes, ins)
+    macs = count_macs(graph, shapes, ins)
+    flops = count_flops(graph, shapes, ins)
+    connections = count_connections(graph, shapes, ins)
     activations = count_activations(graph, shapes)
     fields = receptive_fields(graph, shapes)
 

@@ -1,6 +1,7 @@
 """Counting analysers: params, MACs, FLOPs, connections and activations, one loop each.
 
 Each asks the node's registry entry; the rules (and their formulas) live in archcalc/layers/.
+`ins` maps each node to the list of its input shapes (computed once by `input_shapes`).
 """
 
 from __future__ import annotations
@@ -8,25 +9,27 @@ from __future__ import annotations
 from archcalc.graph import Graph
 from archcalc.layers import Params, Shape, numel
 
-
-def _ins(node, shapes: dict[str, Shape]) -> list[Shape]:
-    return [shapes[name] for name in node.inputs]
+InputShapes = dict[str, list[Shape]]
 
 
-def count_params(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Params]:
-    return {n.name: n.rule.params(n.attrs, _ins(n, shapes), shapes[n.name]) for n in graph.nodes}
+def input_shapes(graph: Graph, shapes: dict[str, Shape]) -> InputShapes:
+    return {n.name: [shapes[name] for name in n.inputs] for n in graph.nodes}
 
 
-def count_macs(graph: Graph, shapes: dict[str, Shape]) -> dict[str, int]:
-    return {n.name: n.rule.macs(n.attrs, _ins(n, shapes), shapes[n.name]) for n in graph.nodes}
+def count_params(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) -> dict[str, Params]:
+    return {n.name: n.rule.params(n.attrs, ins[n.name], shapes[n.name]) for n in graph.nodes}
 
 
-def count_flops(graph: Graph, shapes: dict[str, Shape]) -> dict[str, int]:
-    return {n.name: n.rule.flops(n.attrs, _ins(n, shapes), shapes[n.name]) for n in graph.nodes}
+def count_macs(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) -> dict[str, int]:
+    return {n.name: n.rule.macs(n.attrs, ins[n.name], shapes[n.name]) for n in graph.nodes}
 
 
-def count_connections(graph: Graph, shapes: dict[str, Shape]) -> dict[str, int]:
-    return {n.name: n.rule.connections(n.attrs, _ins(n, shapes), shapes[n.name]) for n in graph.nodes}
+def count_flops(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) -> dict[str, int]:
+    return {n.name: n.rule.flops(n.attrs, ins[n.name], shapes[n.name]) for n in graph.nodes}
+
+
+def count_connections(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) -> dict[str, int]:
+    return {n.name: n.rule.connections(n.attrs, ins[n.name], shapes[n.name]) for n in graph.nodes}
 
 
 def count_activations(graph: Graph, shapes: dict[str, Shape]) -> dict[str, int]:
