@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archcalc.analysis.counts import count_activations, count_connections, count_flops, count_macs, count_params
 from archcalc.analysis.memory import peak_live_elements
-from archcalc.analysis.receptive import receptive_fields
+from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, LayerResult, Report, Totals
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError
@@ -93,4 +93,5 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     )
 
 
-__all__ = ["DTYPE_BYTES", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields"]
+__all__ = ["DTYPE_BYTES", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields",
+           "top_down_chain"]
