@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from archcalc.analysis import analyse
+from archcalc.errors import ArchcalcError
 from archcalc.spec import load_spec
 from reference import classic, densenet, inception, resnet
 from zoo_compare import compare, densenet_names, positional_names
@@ -133,3 +134,22 @@ def test_num_classes_is_a_variable(name):
     model = reference(name, num_classes=10)
     compare(graph, model, rename_for(name, graph, model))
     assert analyse(graph).layers[-1].output_shape == [10]
+
+
+# torchvision's "min_size" of each model's weights: the smallest input the model accepts.
+MIN_SIZE = {"alexnet": 63, "vgg11": 32, "vgg13": 32, "vgg16": 32, "vgg19": 32, "vgg16_bn": 32, "googlenet": 15,
+            "inception_v3": 75, "resnet18": 1, "resnet34": 1, "resnet50": 1, "resnet101": 1, "resnet152": 1,
+            "resnext50_32x4d": 1, "wide_resnet50_2": 1, "densenet121": 29, "densenet169": 29,
+            "squeezenet1_0": 21, "squeezenet1_1": 17}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(MIN_SIZE))
+def test_smallest_input_matches_torchvision_min_size(name):
+    """At torchvision's min_size every layer still agrees; one pixel less is refused with a clear error."""
+    size = MIN_SIZE[name]
+    graph = load_spec(name, input_shape=(3, size, size))
+    model = reference(name)
+    compare(graph, model, rename_for(name, graph, model))
+    if size > 1:
+        with pytest.raises(ArchcalcError, match="collapses"):
+            analyse(load_spec(name, input_shape=(3, size - 1, size - 1)))
