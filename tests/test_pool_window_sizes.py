@@ -56,8 +56,10 @@ def test_ceil_mode_window_over_a_short_input():
 
 
 def test_collapse_error_names_the_window():
-    with pytest.raises(ArchcalcError, match=r"window 3 is larger than the padded input 1 \(1 \+ padding 0\+0, ceil mode\)"):
-        infer_shapes(load_spec_text("input: [1, 1, 1]\nlayers: [{type: max_pool2d, kernel: 3, stride: 2, ceil_mode: true}]"))
+    spec = "input: [1, 1, 1]\nlayers: [{type: max_pool2d, kernel: 3, stride: 2, ceil_mode: true}]"
+    message = r"window 3 is larger than the padded input 1 \(1 \+ padding 0\+0, ceil mode\)"
+    with pytest.raises(ArchcalcError, match=message):
+        infer_shapes(load_spec_text(spec))
 
 
 def test_googlenet_at_torchvision_minimum_size():

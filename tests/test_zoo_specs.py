@@ -54,8 +54,9 @@ def test_report_command_gives_torchvision_resnet50():
 
 # Layers with weights on the longest path: the number in the model's name (AlexNet's 8 layers,
 # GoogLeNet's 22, Inception v3's 48 and SqueezeNet's 18 as their authors count them).
-DEPTHS = {"alexnet": 8, "inception_v3": 48, "squeezenet1_0": 18, "squeezenet1_1": 18, "vgg11": 11, "vgg13": 13, "vgg16": 16, "vgg19": 19, "vgg16_bn": 16, "resnet18": 18, "resnet34": 34,
-          "resnet50": 50, "resnet101": 101, "resnet152": 152, "resnext50_32x4d": 50, "wide_resnet50_2": 50,
+DEPTHS = {"alexnet": 8, "inception_v3": 48, "squeezenet1_0": 18, "squeezenet1_1": 18, "vgg11": 11, "vgg13": 13,
+          "vgg16": 16, "vgg19": 19, "vgg16_bn": 16, "resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101,
+          "resnet152": 152, "resnext50_32x4d": 50, "wide_resnet50_2": 50,
           "densenet121": 121, "densenet169": 169, "googlenet": 22}  # fmt: skip
 
 

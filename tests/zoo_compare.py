@@ -111,8 +111,8 @@ def compare(graph: Graph, reference: nn.Module, rename: Callable[[str], str] = l
 
     result = Comparison()
     for layer in report.layers:
-        analytic = tuple(layer.output_shape)
-        assert own_seen[layer.name].shape == analytic, f"{layer.name}: own torch build gives {own_seen[layer.name].shape}"
+        analytic, own_shape = tuple(layer.output_shape), own_seen[layer.name].shape
+        assert own_shape == analytic, f"{layer.name}: own torch build gives {own_shape}"
         target = rename(layer.name)
         if target not in ref_leaves:
             assert layer.params == 0 and layer.buffers == 0, f"{layer.name} has weights but no reference module"
