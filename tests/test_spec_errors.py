@@ -91,7 +91,7 @@ def test_existing_output_is_left_untouched(tmp_path):
     ("args", "words"),
     [
         (["report", "no_such_spec"], ["no spec file or built-in spec named 'no_such_spec'"]),
-        (["report", "vgg61"], ["did you mean 'vgg16'"]),
+        (["report", "resnet05"], ["did you mean 'resnet50'"]),
         (["report", "missing.yaml"], ["missing.yaml: no such file"]),
         (["report", "vgg16", "--format", "xml"], ["unknown format 'xml'"]),
         (["report", "vgg16", "--input", "3x0x2"], ["--input"]),

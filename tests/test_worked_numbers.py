@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from archcalc import analyse, load_spec
 from archcalc.analysis.receptive import top_down_chain
+from archcalc.analysis.shapes import infer_shapes
 from archcalc.cli import app
 
 
@@ -80,10 +81,10 @@ def test_vgg16_structure():
 
 def test_vgg16_receptive_field_chain_top_down():
     graph = load_spec("vgg16")
-    chain = top_down_chain(graph, "conv5_3.conv")
-    sizes = [size for name, size in chain if name.endswith(".conv") or name.startswith("pool")]
+    chain = top_down_chain(graph, infer_shapes(graph), "conv5_3.conv")
+    sizes = [size[0] for name, size in chain if name.endswith(".conv") or name.startswith("pool")]
     assert sizes == [3, 5, 7, 14, 16, 18, 20, 40, 42, 44, 46, 92, 94, 96, 192, 194, 196]
-    assert dict(chain)["pool4"] == 2 * (7 - 1) + 2 == 14
+    assert dict(chain)["pool4"] == (2 * (7 - 1) + 2,) * 2 == (14, 14)
     assert report_of("vgg16").layer("conv5_3.conv").receptive_field == [196, 196]
 
 

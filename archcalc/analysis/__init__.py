@@ -11,7 +11,7 @@ from archcalc.analysis.counts import (
     input_shapes,
 )
 from archcalc.analysis.memory import peak_live_elements
-from archcalc.analysis.receptive import receptive_fields
+from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, LayerResult, Report, Totals
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError
@@ -101,4 +101,5 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     )
 
 
-__all__ = ["DTYPE_BYTES", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields"]
+__all__ = ["DTYPE_BYTES", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields",
+           "top_down_chain"]

@@ -13,6 +13,10 @@ largest); a node is flagged not aligned when its inputs' fields have different s
 Inputs of spatial size 1 that broadcast (the SE scale) see the whole image and do not count as
 misaligned. The field ends (None) at layers whose output is not [C, H, W] or that have no single
 window geometry (linear, flatten, strided transposed conv, upsampling, uneven adaptive pooling).
+
+`top_down_chain` is the seeds' other form, for one sequential path: from a layer down to the input,
+r_i = s_i * (r_{i+1} - 1) + k'_i with r = 1 above the top layer (padding plays no part in r).
+VGG16 from conv5_3 down: 3, 5, 7, 14 (pool4), 16, ..., 196 at conv1_1, the bottom-up field of conv5_3.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archcalc.errors import ArchcalcError
-from archcalc.graph import INPUT, Graph
+from archcalc.graph import INPUT, Graph, Node
 from archcalc.layers import Shape
 
 
@@ -80,28 +84,32 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field 
     return fields
 
 
-def top_down_chain(graph: Graph, target: str) -> list[tuple[str, int]]:
-    """The seeds' top-down rule r_i = s_i * (r_{i+1} - 1) + k_i, from `target` down to the input.
+def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tuple[str, tuple[int, int]]]:
+    """(layer, receptive field (h, w)) for each layer on the path from `top` down to the input.
 
-    Follows each node's first input. Returns (layer, r) pairs from `target` down, where r is the size
-    (height axis) that one output pixel of `target` covers at that layer's input; padding is ignored.
-    VGG16 from conv5_3: 3, 5, 7, 14 (pool4), 16, ..., 196.
+    Each entry is the field of one `top` position measured at that layer's input; the last entry is
+    the field in input pixels. The path must be sequential: every layer on it has one input.
     """
-    from archcalc.analysis.shapes import infer_shapes
-
-    shapes = infer_shapes(graph)
-    by_name = {node.name: node for node in graph.nodes}
-    if target not in by_name:
-        raise ArchcalcError(f"no layer named {target!r}", file=graph.file)
-    chain: list[tuple[str, int]] = []
-    size, name = 1, target
+    nodes: dict[str, Node] = {node.name: node for node in graph.nodes}
+    if top not in nodes:
+        raise ArchcalcError(f"no layer named {top!r}", file=graph.file)
+    field = (1, 1)
+    chain: list[tuple[str, tuple[int, int]]] = []
+    name = top
     while name != INPUT:
-        node = by_name[name]
-        step = node.rule.receptive_field(node.attrs, [shapes[n] for n in node.inputs], shapes[name])
+        node = nodes[name]
+        if len(node.inputs) != 1:
+            raise node.error(ArchcalcError(f"merges {len(node.inputs)} inputs; the top-down chain needs a "
+                                           "sequential path (use the bottom-up receptive_fields)"))  # fmt: skip
+        try:
+            step = node.rule.receptive_field(node.attrs, [shapes[node.inputs[0]]], shapes[name])
+        except ArchcalcError as exc:
+            raise node.error(exc) from None
         if step is None:
-            raise ArchcalcError(f"the receptive field is not defined through {name} ({node.type})", path=name)
-        span = (step.kernel[0] - 1) * step.dilation[0] + 1
-        size = step.stride[0] * (size - 1) + span
-        chain.append((name, size))
+            raise node.error(ArchcalcError("the receptive field is not defined through this layer"))
+        field = tuple(  # type: ignore[assignment]
+            step.stride[axis] * (field[axis] - 1) + (step.kernel[axis] - 1) * step.dilation[axis] + 1 for axis in (0, 1)
+        )
+        chain.append((name, field))
         name = node.inputs[0]
     return chain

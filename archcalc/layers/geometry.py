@@ -4,6 +4,10 @@ Output size along one axis (torch's formula, also the seeds'):
     out = floor((in + pad_before + pad_after - dilation * (kernel - 1) - 1) / stride) + 1
 With ceil_mode the division rounds up, and (as in torch) a last window that would start in the
 right padding is dropped: if (out - 1) * stride >= in + pad_before then out -= 1.
+Rounding up also lets a window hang over the end of an input shorter than the window itself (torch
+pools a 2x2 map with a 3x3/2 ceil-mode window to 1x1; GoogLeNet at its 15 px minimum does this), so
+with ceil_mode the input only has to reach within stride - 1 of the window; without it the padded
+input must hold one whole window.
 """
 
 from __future__ import annotations
@@ -48,17 +52,15 @@ def window_out(
 ) -> int:
     span = effective_kernel(kernel, dilation)
     padded = size + before + after
-    if padded < span:
-        raise ArchcalcError(
-            f"the {AXES[axis]} collapses: window {span} is larger than the padded input {padded}"
-            f" ({size} + padding {before}+{after})"
-        )
     numerator = padded - span
     out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + before:
         out -= 1
     if out <= 0:
-        raise ArchcalcError(f"the {AXES[axis]} collapses to {out}")
+        raise ArchcalcError(
+            f"the {AXES[axis]} collapses: window {span} is larger than the padded input {padded}"
+            f" ({size} + padding {before}+{after}{', ceil mode' if ceil_mode else ''})"
+        )
     return out
 
 
