@@ -17,7 +17,8 @@ from archcalc.torch_build import build_module
 
 
 def leaf_outputs(module: nn.Module, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-    """Output shape (batch excluded) of every leaf module that runs, by qualified name; meta device."""
+    """Output shape (batch excluded) of every leaf module that runs, by qualified name, and of the
+    whole module under the name ''; on the meta device."""
     shapes: dict[str, tuple[int, ...]] = {}
     handles = []
     for name, child in module.named_modules():
@@ -27,7 +28,7 @@ def leaf_outputs(module: nn.Module, input_shape: tuple[int, ...]) -> dict[str, t
             handles.append(child.register_forward_hook(hook))
     try:
         with torch.no_grad():
-            module.eval()(torch.empty((1,) + tuple(input_shape), device="meta"))
+            shapes[""] = tuple(module.eval()(torch.empty((1,) + tuple(input_shape), device="meta")).shape[1:])
     finally:
         for handle in handles:
             handle.remove()
@@ -45,6 +46,7 @@ def assert_matches_reference(graph: Graph, reference: nn.Module) -> None:
     report = analyse(graph)
     layers = {layer.name: layer for layer in report.layers}
     ran = leaf_outputs(reference, graph.input_shape)
+    final = ran.pop("")
     assert ran, "the reference ran no leaf modules"
     for name, shape in ran.items():
         assert name in layers, f"reference module {name!r} has no spec node of that name"
@@ -60,9 +62,13 @@ def assert_matches_reference(graph: Graph, reference: nn.Module) -> None:
     assert report.totals.buffers == total_buffers, f"buffers: spec {report.totals.buffers}, ref {total_buffers}"
     trainable = sum(p.numel() for p in reference.parameters() if p.requires_grad)
     assert report.totals.trainable_params == trainable
-    built = {key: tuple(value.shape) for key, value in build_module(graph).state_dict().items()}
+    module = build_module(graph)
+    built = {key: tuple(value.shape) for key, value in module.state_dict().items()}
     expected = {key: tuple(value.shape) for key, value in reference.state_dict().items()}
     assert built == expected, f"state_dict keys differ: {sorted(set(built) ^ set(expected))[:6]}"
+    with torch.no_grad():
+        out = module(torch.empty((1,) + tuple(graph.input_shape), device="meta"))
+    assert tuple(out.shape[1:]) == final, f"the spec's torch build gives {list(out.shape)}, the reference {final}"
 
 
 def build_reference(factory, *args, **kwargs) -> nn.Module:
