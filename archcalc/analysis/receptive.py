@@ -78,3 +78,30 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field 
             stride.append(merged.stride[axis] * step.stride[axis])
         fields[node.name] = Field(tuple(size), tuple(stride), tuple(padding), merged.aligned)  # type: ignore[arg-type]
     return fields
+
+
+def top_down_chain(graph: Graph, target: str) -> list[tuple[str, int]]:
+    """The seeds' top-down rule r_i = s_i * (r_{i+1} - 1) + k_i, from `target` down to the input.
+
+    Follows each node's first input. Returns (layer, r) pairs from `target` down, where r is the size
+    (height axis) that one output pixel of `target` covers at that layer's input; padding is ignored.
+    VGG16 from conv5_3: 3, 5, 7, 14 (pool4), 16, ..., 196.
+    """
+    from archcalc.analysis.shapes import infer_shapes
+
+    shapes = infer_shapes(graph)
+    by_name = {node.name: node for node in graph.nodes}
+    if target not in by_name:
+        raise ArchcalcError(f"no layer named {target!r}", file=graph.file)
+    chain: list[tuple[str, int]] = []
+    size, name = 1, target
+    while name != INPUT:
+        node = by_name[name]
+        step = node.rule.receptive_field(node.attrs, [shapes[n] for n in node.inputs], shapes[name])
+        if step is None:
+            raise ArchcalcError(f"the receptive field is not defined through {name} ({node.type})", path=name)
+        span = (step.kernel[0] - 1) * step.dilation[0] + 1
+        size = step.stride[0] * (size - 1) + span
+        chain.append((name, size))
+        name = node.inputs[0]
+    return chain

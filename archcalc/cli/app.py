@@ -15,7 +15,9 @@ class OneLineErrors(TyperGroup):
     """Usage errors (unknown option, bad value) print one line and exit 2, like every other bad input."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        from typer._click import exceptions as click_exceptions
+        from typer.core import _click
+
+        click_exceptions = _click.exceptions
 
         kwargs["standalone_mode"] = False
         try:

@@ -1,4 +1,4 @@
-"""`archcalc zoo` (the built-in specs) and `archcalc schema` (the JSON Schema of the spec format)."""
+"""`archcalc zoo` (built-in specs), `archcalc layers` (layer types) and `archcalc schema` (JSON Schema)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ def schema(
     from archcalc.spec.schema import spec_schema
 
     emit(json.dumps(spec_schema(), indent=2) + "\n", output)
+
+
+@app.command()
+@handle_errors
+def layers(
+    format: str = typer.Option("table", "--format", "-f", help="table or markdown"),
+) -> None:
+    """List the layer types a spec can use, with attributes and counting rules (markdown)."""
+    from archcalc.errors import ArchcalcError
+    from archcalc.render.layer_docs import layer_reference_markdown, layer_reference_text
+
+    if format not in ("table", "markdown"):
+        raise ArchcalcError(f"layers --format takes table or markdown, got {format!r}")
+    emit(layer_reference_markdown() if format == "markdown" else layer_reference_text(), None)

@@ -38,10 +38,10 @@ REPEAT_INDEX = "i"
 class _Ref:
     """A name written in the spec, resolved once the whole graph is known."""
 
-    __slots__ = ("scope", "text", "line")
+    __slots__ = ("scope", "text", "line", "path")
 
-    def __init__(self, scope: "_Scope", text: str, line: int | None) -> None:
-        self.scope, self.text, self.line = scope, text, line
+    def __init__(self, scope: "_Scope", text: str, line: int | None, path: str | None = None) -> None:
+        self.scope, self.text, self.line, self.path = scope, text, line, path
 
 
 class _Alias:
@@ -214,7 +214,8 @@ class Expander:
         if local in scope.names:
             raise self.fail(f"duplicate name {path!r}", line, path)
         if "inputs" in item:
-            inputs: list[Any] = [_Ref(scope, text, _line(item, "inputs")) for text in self._names(item["inputs"], item, "inputs")]
+            inputs: list[Any] = [_Ref(scope, text, _line(item, "inputs"), path)
+                                 for text in self._names(item["inputs"], item, "inputs")]  # fmt: skip
         else:
             inputs = [previous]
         if "when" in item:
@@ -355,7 +356,7 @@ class Expander:
         scope: _Scope | None = ref.scope
         if parts[0] == INPUT:
             if len(parts) > 1:
-                raise self.fail(f"'{ref.text}': 'input' has no parts", ref.line, ref.scope.path or None)
+                raise self.fail(f"'{ref.text}': 'input' has no parts", ref.line, ref.path or ref.scope.path or None)
             return ref.scope.input
         entry = None
         while scope is not None:
@@ -375,7 +376,7 @@ class Expander:
                 visible.extend(walk.names)
                 walk = walk.parent
             raise self.fail(f"unknown input {ref.text!r}{closest(ref.text, visible)}",
-                            ref.line, ref.scope.path or None)  # fmt: skip
+                            ref.line, ref.path or ref.scope.path or None)  # fmt: skip
         return entry
 
 
