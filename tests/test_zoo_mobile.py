@@ -8,8 +8,8 @@ of torchvision/models/{mobilenetv2,mobilenetv3,shufflenetv2,efficientnet}.py.
 from __future__ import annotations
 
 import pytest
-from reference import mobile
-from reference.layerwise import assert_matches_reference, build_reference
+from tests.reference import mobile
+from tests.reference.layerwise import assert_matches_reference, build_reference
 
 from archcalc.analysis import analyse
 from archcalc.errors import ArchcalcError
@@ -21,7 +21,7 @@ from archcalc.spec import load_spec
 CASES = [
     ("mobilenet_v2", {}, (mobile.MobileNetV2,), {}, 3_504_872),
     ("mobilenet_v2", {"width": 0.5}, (mobile.MobileNetV2,), {"width_mult": 0.5}, None),
-    ("mobilenet_v2", {"width": 1.4, "resolution": 160, "classes": 10}, (mobile.MobileNetV2,),
+    ("mobilenet_v2", {"width": 1.4, "resolution": 160, "num_classes": 10}, (mobile.MobileNetV2,),
      {"width_mult": 1.4, "num_classes": 10}, None),
     ("mobilenet_v3_large", {}, (mobile.MobileNetV3, "large"), {}, 5_483_032),
     ("mobilenet_v3_large", {"width": 0.75}, (mobile.MobileNetV3, "large"), {"width_mult": 0.75}, None),

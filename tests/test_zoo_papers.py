@@ -4,8 +4,8 @@ involved enough to get wrong) against independent reference modules (tests/refer
 from __future__ import annotations
 
 import pytest
-from reference import papers
-from reference.layerwise import assert_matches_reference, build_reference
+from tests.reference import papers
+from tests.reference.layerwise import assert_matches_reference, build_reference
 
 from archcalc.analysis import analyse
 from archcalc.spec import load_spec
@@ -17,7 +17,7 @@ def report_of(spec: str, **overrides):
 
 REFERENCE_CASES = [
     ("se_resnet50", {}, papers.SEResNet50, {}),
-    ("se_resnet50", {"reduction": 8, "classes": 10}, papers.SEResNet50, {"reduction": 8, "num_classes": 10}),
+    ("se_resnet50", {"reduction": 8, "num_classes": 10}, papers.SEResNet50, {"reduction": 8, "num_classes": 10}),
     ("mobilenet_v1", {}, papers.MobileNetV1, {}),
     ("mobilenet_v1", {"width": 0.5, "resolution": 160}, papers.MobileNetV1, {"width": 0.5}),
     ("xception", {}, papers.Xception, {}),
