@@ -79,8 +79,8 @@ def test_bad_geometry_is_a_clear_error(line, shape, message):
 
 @pytest.mark.parametrize("trainable", [True, False])
 def test_conv_transpose2d_trainable_flag_moves_its_params(trainable):
-    graph = one_layer(f"{{type: conv_transpose2d, out_channels: 4, kernel: 4, stride: 2, trainable: {str(trainable).lower()}}}",
-                      [3, 5, 5])  # fmt: skip
+    line = f"{{type: conv_transpose2d, out_channels: 4, kernel: 4, stride: 2, trainable: {str(trainable).lower()}}}"
+    graph = one_layer(line, [3, 5, 5])
     layer = analyse(graph).layers[0]
     module = build_module(graph, device="cpu")
     total = 3 * 4 * 4 * 4 + 4

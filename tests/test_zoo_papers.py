@@ -25,8 +25,12 @@ REFERENCE_CASES = [
 ]
 
 
+def case_id(spec: str, overrides: dict) -> str:
+    return spec + "".join(f"-{key}={value}" for key, value in overrides.items())
+
+
 @pytest.mark.parametrize("spec, overrides, factory, kwargs", REFERENCE_CASES,
-                         ids=[c[0] + "".join(f"-{k}={v}" for k, v in c[1].items()) for c in REFERENCE_CASES])  # fmt: skip
+                         ids=[case_id(c[0], c[1]) for c in REFERENCE_CASES])  # fmt: skip
 def test_spec_matches_reference_module(spec, overrides, factory, kwargs):
     assert_matches_reference(load_spec(spec, overrides), build_reference(factory, **kwargs))
 
