@@ -131,3 +131,25 @@ class Pad(nn.Module):
         if self.mode == "constant":
             return F.pad(x, self.pad, "constant", self.value)
         return F.pad(x, self.pad, self.mode)
+
+
+class Crop(nn.Module):
+    """A fixed spatial window: rows top .. top + height - 1, columns left .. left + width - 1."""
+
+    def __init__(self, top: int, left: int, height: int, width: int) -> None:
+        super().__init__()
+        self.top, self.left, self.height, self.width = top, left, height, width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, self.top : self.top + self.height, self.left : self.left + self.width]
+
+
+class Narrow(nn.Module):
+    """torch.narrow as a module: `length` elements from `start` along `dim`."""
+
+    def __init__(self, dim: int, start: int, length: int) -> None:
+        super().__init__()
+        self.dim, self.start, self.length = dim, start, length
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.narrow(self.dim, self.start, self.length)

@@ -127,7 +127,8 @@ def Padding() -> Kind:
         return (p, p, p, p)
 
     one = {"oneOf": [{"type": "integer", "minimum": 0}, _EXPR]}
-    schema = {"oneOf": [one, {"enum": ["same", "valid"]},
+    # anyOf: "same" is both a keyword and a string (which an expression also is)
+    schema = {"anyOf": [one, {"enum": ["same", "valid"]},
                         {"type": "array", "items": one, "minItems": 2, "maxItems": 4}]}  # fmt: skip
     return Kind(parse, schema, "int, [h, w], [top, bottom, left, right], same or valid")
 

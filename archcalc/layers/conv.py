@@ -14,7 +14,8 @@ conv2d
 
 conv_transpose2d (each input element scatters into C_out / g * k_h * k_w outputs)
     shape        H_out = (H - 1) s - p_t - p_b + d (k - 1) + output_padding + 1
-    params       C_in * (C_out / g) * k_h * k_w + b * C_out
+    params       C_in * (C_out / g) * k_h * k_w + b * C_out; all non-trainable with `trainable: false`
+                 (FCN-32s keeps its bilinear upsampling fixed)
     macs         C_in * H * W * (C_out / g) * k_h * k_w
     flops        macs multiplies + (macs - covered) adds + b * out, where `covered` counts the output
                  elements that receive at least one product (stride > kernel leaves holes)
@@ -150,6 +151,7 @@ class ConvTranspose2d(LayerType):
         Attr("dilation", Pair(), 1),
         Attr("groups", Int(), 1),
         Attr("bias", Bool(), True),
+        Attr("trainable", Bool(), True, "false: fixed weights (e.g. a bilinear upsampling kernel)"),
     )
     flops_rule = "2 * macs - covered + bias * out (covered: outputs that receive a product)"
     connections_rule = "macs + bias * out"
@@ -180,7 +182,8 @@ class ConvTranspose2d(LayerType):
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         weights = ins[0][0] * (out[0] // a["groups"]) * a["kernel"][0] * a["kernel"][1]
-        return Params(trainable=weights + (out[0] if a["bias"] else 0))
+        total = weights + (out[0] if a["bias"] else 0)
+        return Params(trainable=total) if a["trainable"] else Params(non_trainable=total)
 
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(ins[0]) * (out[0] // a["groups"]) * a["kernel"][0] * a["kernel"][1]
@@ -205,7 +208,8 @@ class ConvTranspose2d(LayerType):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
-        return nn.ConvTranspose2d(
+        deconv = nn.ConvTranspose2d(
             ins[0][0], a["out_channels"], a["kernel"], a["stride"], a["padding"], a["output_padding"],
             a["groups"], a["bias"], a["dilation"],
         )  # fmt: skip
+        return deconv.requires_grad_(a["trainable"])

@@ -1,5 +1,5 @@
 """Structure and resampling: dropout, flatten, reshape, add, concat, mul, channel_shuffle,
-pixel_shuffle, upsample, pad and identity.
+pixel_shuffle, pixel_unshuffle, upsample, pad and identity.
 
 Layers that only move data (dropout at inference, flatten, reshape, concat, shuffles, pad, nearest
 upsampling, identity) cost no FLOPs and have no connections.
@@ -8,8 +8,9 @@ upsampling, identity) cost no FLOPs and have no connections.
     upsample       bilinear: each output is a weighted sum of 4 neighbours: flops 7 * out
                    (4 multiplies, 3 adds), connections 4 * out; nearest: 0 and 0
     receptive field: add, mul and concat merge their inputs' fields (see analysis/receptive.py);
-                   pad shifts positions by its top/left padding; flatten, reshape, pixel_shuffle and
-                   upsampling by a factor other than 1 end the receptive field (None).
+                   pad shifts positions by its top/left padding; pixel_unshuffle is an r x r window
+                   with stride r; flatten, reshape, pixel_shuffle and upsampling by a factor other
+                   than 1 end the receptive field (None).
 """
 
 from __future__ import annotations
@@ -221,6 +222,31 @@ class PixelShuffle(LayerType):
         from torch import nn
 
         return nn.PixelShuffle(a["upscale"])
+
+
+@register
+class PixelUnshuffle(LayerType):
+    name = "pixel_unshuffle"
+    summary = "space to depth (YOLOv2's reorg): C x H x W -> C r^2 x H/r x W/r"
+    category = "structure"
+    attrs = (Attr("downscale", Int(), doc="factor r", aliases=("downscale_factor", "stride")),)
+
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        require_rank(self.name, ins[0], 3)
+        r = a["downscale"]
+        if ins[0][1] % r or ins[0][2] % r:
+            raise ArchcalcError(f"pixel_unshuffle: height and width {list(ins[0][1:])} are not divisible by {r}")
+        return (ins[0][0] * r * r, ins[0][1] // r, ins[0][2] // r)
+
+    def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
+        # Output position (y, x) gathers the r x r input block at (r y, r x) into its channels.
+        r = a["downscale"]
+        return RFStep((r, r), (r, r))
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from torch import nn
+
+        return nn.PixelUnshuffle(a["downscale"])
 
 
 @register

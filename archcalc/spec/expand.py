@@ -10,7 +10,9 @@ The format is documented in docs/spec-format.md. In short:
   their position in their list, as nn.Sequential does.
 - References are looked up in the current scope, then outward; `a.b` descends into `a`; `input`
   is the input of the current group or block.
-- `when: expr` drops an item when false; references to a dropped item mean its input.
+- `when: expr` drops an item when false; references to a dropped item mean its input. A dropped
+  unnamed item takes no number: the next kept one gets it, as in an nn.Sequential built with
+  conditional appends (torchvision's MobileNet blocks without an expansion conv).
 
 Expansion recursion is bounded by `Limits.max_depth`; node count by `Limits.max_layers`.
 """
@@ -189,16 +191,19 @@ class Expander:
         if not isinstance(items, list) or not items:
             raise self.fail("'layers' must be a non-empty list", line, prefix.rstrip(".") or None)
         previous = first
-        for index, item in enumerate(items):
+        position = 0  # unnamed items are numbered among the kept ones, as nn.Sequential numbers its modules
+        for item in items:
             if isinstance(item, str):
                 item = LineDict(type=item)
             if not isinstance(item, dict):
-                raise self.fail(f"a layer entry must be a mapping, got {item!r}"[:200], line, prefix + str(index))
-            previous = self._item(item, index, scope, env, prefix, previous, depth, stack)
+                raise self.fail(f"a layer entry must be a mapping, got {item!r}"[:200], line, prefix + str(position))
+            previous, kept = self._item(item, position, scope, env, prefix, previous, depth, stack)
+            position += kept
         return previous
 
     def _item(self, item: dict, index: int, scope: _Scope, env: dict, prefix: str, previous: Any,
-              depth: int, stack: tuple[str, ...]) -> Any:  # fmt: skip
+              depth: int, stack: tuple[str, ...]) -> tuple[Any, bool]:  # fmt: skip
+        """Expand one item; return its output and whether it was kept (not dropped by `when`)."""
         line = _line(item)
         local = item.get("name", str(index))
         if isinstance(local, int) and not isinstance(local, bool):
@@ -215,10 +220,11 @@ class Expander:
             inputs = [previous]
         if "when" in item:
             if not self._eval(item["when"], env, item, "when", path):
-                scope.names[local] = _Alias(inputs[0])
-                return inputs[0]
+                if "name" in item:  # an unnamed dropped item gives its number to the next kept one
+                    scope.names[local] = _Alias(inputs[0])
+                return inputs[0], False
         if "repeat" not in item:
-            return self._one(item, scope, env, path, local, inputs, depth, stack)
+            return self._one(item, scope, env, path, local, inputs, depth, stack), True
         count = self._eval(item["repeat"], env, item, "repeat", path)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise self.fail(f"'repeat' must be a positive integer, got {count!r}", _line(item, "repeat"), path)
@@ -233,7 +239,7 @@ class Expander:
             inner[REPEAT_INDEX] = instance
             current = [self._one(item, group, inner, f"{path}.{instance}", str(instance), current, depth, stack)]
         group.output = current[0]
-        return current[0]
+        return current[0], True
 
     def _one(self, item: dict, scope: _Scope, env: dict, path: str, local: str, inputs: list[Any],
              depth: int, stack: tuple[str, ...]) -> Any:  # fmt: skip
