@@ -28,5 +28,9 @@ test: $(STAMP)
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
+# Benchmarks against fvcore, ptflops, torchinfo and thop -> reports/benchmarks.md (takes minutes).
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
