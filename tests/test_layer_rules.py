@@ -229,3 +229,28 @@ layers:
     assert report.layer("c").rf_aligned is False
     assert report.layer("c").receptive_field == [5, 5]
     assert report.layer("c").effective_padding == [2, 2]
+
+
+POOL_WINDOWS = [  # (kernel, stride, padding, ceil_mode, size)
+    (3, 2, 0, False, 13), (3, 2, 1, False, 8), (3, 2, 1, True, 8), (3, 2, 0, True, 14), (2, 2, 0, True, 7),
+    (3, 3, 1, True, 10), (5, 2, 2, False, 9), (3, 2, 0, True, 2), (4, 3, 2, True, 11),
+]
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "ceil_mode", "size"), POOL_WINDOWS)
+def test_pool_counts_only_real_elements(kernel, stride, padding, ceil_mode, size):
+    """torch's pools clip windows to the input: summing ones per window counts the real elements."""
+    import torch.nn.functional as F
+
+    channels = 3
+    spec = {"type": "avg_pool2d", "kernel": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
+    avg = analyse(load_spec_text(_yaml(spec, (channels, size, size)))).layers[-1]
+    spec["type"] = "max_pool2d"
+    mx = analyse(load_spec_text(_yaml(spec, (channels, size, size)))).layers[-1]
+    ones = torch.ones(1, channels, size, size)
+    sums = F.avg_pool2d(ones, kernel, stride, padding, ceil_mode, count_include_pad=False, divisor_override=1)
+    real = int(sums.sum().item())
+    assert list(sums.shape[1:]) == avg.output_shape == mx.output_shape
+    assert avg.connections == mx.connections == real
+    assert avg.flops == real  # n - 1 adds and 1 divide per window
+    assert mx.flops == real - sums.numel()  # n - 1 comparisons per window

@@ -80,3 +80,26 @@ def windows_out(
 
 def is_symmetric(pads: tuple[int, int, int, int]) -> bool:
     return pads[0] == pads[1] and pads[2] == pads[3]
+
+
+def real_window_total(size: int, out: int, kernel: int, stride: int, before: int, dilation: int) -> int:
+    """Input elements (padding excluded) read by all `out` windows along one axis.
+
+    torch's pooling kernels clip each window to the input, so only these elements are compared or
+    added. Interior windows read all `kernel` taps; only windows at the borders are clipped, so the
+    loop runs over the border windows alone (O(kernel), not O(size)).
+    """
+
+    def taps(o: int) -> int:
+        start = o * stride - before
+        first = max(0, -(-(-start) // dilation)) if start < 0 else 0
+        last = min(kernel - 1, (size - 1 - start) // dilation)
+        return max(0, last - first + 1)
+
+    lo = -(-before // stride)  # first window starting inside the input
+    hi = (size - 1 + before - (kernel - 1) * dilation) // stride  # last window ending inside it
+    lo, hi = max(lo, 0), min(hi, out - 1)
+    if lo > hi:
+        return sum(taps(o) for o in range(out))
+    border = sum(taps(o) for o in range(lo)) + sum(taps(o) for o in range(hi + 1, out))
+    return border + (hi - lo + 1) * kernel

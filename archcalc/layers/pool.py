@@ -1,9 +1,11 @@
 """Pooling: max, average, global, adaptive, spatial pyramid, and LeNet-5's trainable subsampling.
 
-Per output element, with a k_h x k_w window (the window includes padding, as torch computes it):
+A window reads n input elements: k_h k_w, less the taps that fall on padding or past the input edge
+(torch's kernels clip every window to the input, so padding is never compared or added; ceil-mode
+windows that overhang the edge read fewer). Per output element:
 
-    max_pool2d           flops (k_h k_w - 1) comparisons          connections k_h k_w
-    avg_pool2d           flops k_h k_w (k_h k_w - 1 adds, 1 divide) connections k_h k_w
+    max_pool2d           flops n - 1 comparisons                   connections n
+    avg_pool2d           flops n (n - 1 adds, 1 divide)            connections n
     global_avg_pool      flops H W per channel                     connections H W per channel
     global_max_pool      flops H W - 1 per channel                 connections H W per channel
     adaptive_*_pool2d    as avg/max, window by window (torch's start = floor(i*in/out),
@@ -19,7 +21,7 @@ from __future__ import annotations
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, IntList, Padding, Pair
 from archcalc.layers.base import Attrs, LayerType, Params, RFStep, Shape, numel, register, require_rank
-from archcalc.layers.geometry import is_symmetric, resolve_padding, windows_out
+from archcalc.layers.geometry import is_symmetric, real_window_total, resolve_padding, windows_out
 
 
 class _Window(LayerType):
@@ -54,8 +56,15 @@ class _Window(LayerType):
         stride, dilation, pads = self.geometry(a, ins[0])
         return RFStep(a["kernel"], stride, (pads[0], pads[2]), dilation)
 
+    def real_elements(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        """Input elements read by all windows together (padding excluded), over all channels."""
+        stride, dilation, pads = self.geometry(a, ins[0])
+        rows = real_window_total(ins[0][1], out[1], a["kernel"][0], stride[0], pads[0], dilation[0])
+        cols = real_window_total(ins[0][2], out[2], a["kernel"][1], stride[1], pads[2], dilation[1])
+        return out[0] * rows * cols
+
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out) * a["kernel"][0] * a["kernel"][1]
+        return self.real_elements(a, ins, out)
 
 
 _POOL_ATTRS = (
@@ -70,11 +79,11 @@ class MaxPool2d(_Window):
     name = "max_pool2d"
     summary = "max pooling with padding, dilation and ceil mode"
     attrs = _POOL_ATTRS + (Attr("dilation", Pair(), 1), Attr("ceil_mode", Bool(), False))
-    flops_rule = "out * (k_h k_w - 1) comparisons"
-    connections_rule = "out * k_h k_w"
+    flops_rule = "n - 1 comparisons per output, n = window elements inside the input"
+    connections_rule = "n per output"
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out) * (a["kernel"][0] * a["kernel"][1] - 1)
+        return self.real_elements(a, ins, out) - numel(out)
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
@@ -95,11 +104,11 @@ class AvgPool2d(_Window):
         Attr("ceil_mode", Bool(), False),
         Attr("count_include_pad", Bool(), True, "divide by the full window, padding included (torch default)"),
     )
-    flops_rule = "out * k_h k_w (k_h k_w - 1 adds, 1 divide)"
-    connections_rule = "out * k_h k_w"
+    flops_rule = "n per output (n - 1 adds, 1 divide), n = window elements inside the input"
+    connections_rule = "n per output"
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out) * a["kernel"][0] * a["kernel"][1]
+        return self.real_elements(a, ins, out)
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
