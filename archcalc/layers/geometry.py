@@ -9,6 +9,7 @@ right padding is dropped: if (out - 1) * stride >= in + pad_before then out -= 1
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
+from archcalc.layers.formula import Expr, Formula, Term, ceil, floor
 
 AXES = ("height", "width")
 
@@ -78,3 +79,28 @@ def windows_out(
 
 def is_symmetric(pads: tuple[int, int, int, int]) -> bool:
     return pads[0] == pads[1] and pads[2] == pads[3]
+
+
+_SYMBOLS = (("H", "k_h", "s_h", "p_t", "p_b", "d_h"), ("W", "k_w", "s_w", "p_l", "p_r", "d_w"))
+
+
+def window_formula(
+    axis: int, size: int, kernel: int, stride: int, before: int, after: int, dilation: int, ceil_mode: bool = False
+) -> Formula:
+    """`window_out` as a formula, leaving out what has no effect (no padding, stride 1, dilation 1):
+    H_out = ⌊(H + p_t + p_b − k_h) / s_h⌋ + 1 = ⌊(224 + 3 + 3 − 7) / 2⌋ + 1 = 112."""
+    size_s, kernel_s, stride_s, before_s, after_s, dilation_s = _SYMBOLS[axis]
+    span: Expr = Term(kernel_s, kernel)
+    if dilation != 1:
+        span = Term(dilation_s, dilation) * (Term(kernel_s, kernel) - 1) + 1
+    padded: Expr = Term(size_s, size)
+    if before or after:
+        padded = padded + Term(before_s, before) + Term(after_s, after)
+    inner = padded - span
+    expr = (ceil(inner / Term(stride_s, stride)) if ceil_mode else floor(inner / Term(stride_s, stride))) + 1
+    if stride == 1:
+        expr = inner + 1
+    note = ""
+    if ceil_mode and (window_out(size, kernel, stride, before, after, dilation, True, axis) < expr.value()):
+        expr, note = expr - 1, "ceil mode: the last window would start in the padding, so it is dropped"
+    return Formula(f"{size_s}_out", expr, note)

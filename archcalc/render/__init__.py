@@ -8,7 +8,9 @@ from archcalc.errors import ArchcalcError
 FORMATS = ("table", "csv", "markdown", "json")
 
 
-def render(report: Report, fmt: str, exact: bool = False, width: int | None = None, color: bool = False) -> str:
+def render(report: Report, fmt: str, exact: bool = False, width: int | None = None, color: bool = False,
+           attachments=None) -> str:  # fmt: skip
+    """`attachments` (render.markdown.Attachments): the markdown document's diagram style and plot files."""
     if fmt == "json":
         from archcalc.render.json_out import render_json
 
@@ -20,7 +22,7 @@ def render(report: Report, fmt: str, exact: bool = False, width: int | None = No
     if fmt == "markdown":
         from archcalc.render.markdown import render_markdown
 
-        return render_markdown(report)
+        return render_markdown(report, attachments)
     if fmt == "table":
         from archcalc.render.table import render_table
 

@@ -25,7 +25,7 @@ def layer_dict(layer: LayerResult) -> dict:
 
 def report_dict(report: Report) -> dict:
     totals = asdict(report.totals)
-    return {
+    data = {
         "name": report.name,
         "input_shape": report.input_shape,
         "batch": report.batch,
@@ -38,6 +38,11 @@ def report_dict(report: Report) -> dict:
         "source": report.source,
         "variables": report.variables,
     }
+    if report.training is not None:
+        from archcalc.render.training import training_dict
+
+        data["training"] = training_dict(report.training)
+    return data
 
 
 def render_json(report: Report) -> str:
