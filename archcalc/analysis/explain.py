@@ -22,6 +22,7 @@ from archcalc.layers.formula import Expr, Formula, Group, Term
 
 BATCH_SCALED = ("MACs", "FLOPs")
 HEAVIEST = 5
+FEW_LAYERS = 6
 
 
 @dataclass
@@ -73,6 +74,8 @@ def _rf_formulas(node: Node, ins: list[Shape], out: Shape, inputs: list[Field | 
     step = node.rule.receptive_field(node.attrs, ins, out)
     merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]
     note = "inputs merge: r_in, j_in and P_in are the union of their fields" if len(inputs) > 1 else ""
+    if not own.aligned:
+        note += " (not aligned: the merged fields differ in stride or centre)"
     pairs = (step.kernel, step.stride, step.padding, step.dilation, merged.size, merged.stride, merged.padding)
     axes = [(0, "")] if all(pair[0] == pair[1] for pair in pairs) else [(0, "_h"), (1, "_w")]
     formulas = []
@@ -140,19 +143,23 @@ def explain_totals(graph: Graph, batch: int = 1, dtype: str = "float32") -> Tota
     formulas = []
     for name, attribute in (("params", "params"), ("buffers", "buffers"), ("MACs", "macs"), ("FLOPs", "flops"),
                             ("connections", "connections"), ("activations", "activations")):  # fmt: skip
-        by_category: dict[str, int] = {}
-        for layer in report.layers:
-            by_category[layer.category] = by_category.get(layer.category, 0) + getattr(layer, attribute)
-        parts = [Term(category, value) for category, value in by_category.items() if value]
+        contributing = [layer for layer in report.layers if getattr(layer, attribute)]
+        by_group: dict[str, int] = {}
+        for layer in contributing:  # few layers: name each one; many: sum by category
+            group = layer.name if len(contributing) <= FEW_LAYERS else layer.category
+            by_group[group] = by_group.get(group, 0) + getattr(layer, attribute)
+        parts = [Term(group, value) for group, value in by_group.items()]
         if parts:
             total = parts[0]
             for part in parts[1:]:
                 total = total + part
-            formulas.append(Formula(name, total, "summed over the layers, by category"))
+            formulas.append(Formula(name, total, "the layers' values" if len(contributing) <= FEW_LAYERS else
+                                    f"{len(contributing)} layers, summed by category"))  # fmt: skip
     t, width = report.totals, Term("bytes", DTYPE_BYTES[dtype])
     formulas += [
-        Formula("param memory", (Term("params", t.params) + Term("buffers", t.buffers)) * width, f"{dtype}: {DTYPE_BYTES[dtype]} bytes per element"),
-        Formula("activation memory", Term("activations", t.activations) * width, "every output kept (training)"),
+        Formula("param memory", (Term("params", t.params) + Term("buffers", t.buffers)) * width,
+                f"{dtype}: {DTYPE_BYTES[dtype]} bytes per element"),
+        Formula("activation memory", Term("activations", t.activations) * width, "every output kept, as training does"),
     ]
     by_name = {layer.name: layer for layer in layers}
     ranked = sorted(layers, key=lambda layer: -layer.value("MACs"))

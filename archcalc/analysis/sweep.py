@@ -55,16 +55,13 @@ def _split_top_level(text: str) -> list[str]:
 
 def parse_sweep_sets(pairs: list[str] | None) -> dict[str, list[Any]]:
     """`name=v1,v2,...` pairs -> {name: [values]}, each value read as `--set` reads it."""
-    from archcalc.spec import parse_overrides
+    from archcalc.spec import parse_overrides, split_assignment
 
     if not pairs:
         raise ArchcalcError("sweep needs at least one --set name=value1,value2,...")
     grid: dict[str, list[Any]] = {}
     for pair in pairs:
-        name, sep, text = pair.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise ArchcalcError(f"--set takes name=value1,value2,..., got {pair!r}")
+        name, text = split_assignment(pair, "name=value1,value2,...")
         if name in grid:
             raise ArchcalcError(f"--set {name} is given twice; list all its values in one --set")
         pieces = _split_top_level(text)

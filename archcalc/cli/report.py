@@ -41,7 +41,8 @@ def report(
     if train:
         from archcalc.analysis.training import training_costs
 
-        result.training = training_costs(graph, result, optimizer or "sgd", dataset_size, epochs or 1)
+        epochs = 1 if epochs is None else epochs
+        result.training = training_costs(graph, result, optimizer or "sgd", dataset_size, epochs)
     else:
         given = [name for name, value in (("--dataset-size", dataset_size), ("--optimizer", optimizer),
                                           ("--epochs", epochs)) if value is not None]  # fmt: skip

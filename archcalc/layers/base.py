@@ -85,7 +85,7 @@ class LayerType:
     # Rules for the FLOPs/connections columns, shown in the docs table.
     flops_rule: ClassVar[str] = "0"
     connections_rule: ClassVar[str] = "0"
-    backward_rule: ClassVar[str] = "as forward, if the input needs a gradient or the layer has trainable params"
+    backward_rule: ClassVar[str] = "≈ forward; 0 when no gradient flows through or into it"
 
     def __init__(self) -> None:
         self._by_name: dict[str, Attr] = {}
@@ -196,7 +196,8 @@ def same_shape(shape: Shape) -> list[Formula]:
     return [Formula(f"{name}_out", Term(name, size)) for name, size in zip(axis_names(len(shape)), shape)]
 
 
-WEIGHTS_BACKWARD_RULE = "weight grad = MACs; input grad = MACs unless nothing before is trained; FLOPs 2/MAC + out"
+WEIGHTS_BACKWARD_RULE = ("MACs: weight grad = forward MACs, input grad = forward MACs (none before any trained "
+                         "layer); FLOPs: 2 per MAC + out")
 
 
 def weights_backward(forward_macs: int, input_grad: bool, bias_outputs: int) -> tuple[int, int]:

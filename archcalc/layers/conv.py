@@ -267,7 +267,7 @@ class ConvTranspose2d(LayerType):
 
     @staticmethod
     def _axis_formula(a: Attrs, ins: list[Shape], axis: int) -> Formula:
-        """H_out = (H − 1)×s_h − 2×p_h + d_h×(k_h − 1) + op_h + 1, leaving out what is 0 or 1."""
+        """H_out = (H − 1)×s_h − 2×p_h + d_h×(k_h − 1) + output_padding_h + 1, leaving out what is 0 or 1."""
         hw = "hw"[axis]
         expr: Expr = Group(Term("HW"[axis], ins[0][1 + axis]) - 1) * Term(f"s_{hw}", a["stride"][axis])
         if a["padding"][axis]:

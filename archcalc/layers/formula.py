@@ -9,7 +9,8 @@ and each `Formula` renders three ways, in the source notes' style:
     params = (k_h×k_w×C_in + 1) × C_out = (7×7×3 + 1) × 64 = 9,472
 
 Values are exact: integers and fractions (a float attribute such as an upsampling scale keeps float
-arithmetic, as torch's own shape rule does); a formula's value must come out as an integer. Division `/` is exact; `floor(a / b)` and `ceil(a / b)` print as ⌊a / b⌋ and ⌈a / b⌉.
+arithmetic, as torch's own shape rule does); a formula's value must come out as an integer.
+Division `/` is exact; `floor(a / b)` and `ceil(a / b)` print as ⌊a / b⌋ and ⌈a / b⌉.
 """
 
 from __future__ import annotations

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from archcalc.analysis.results import Report
 from archcalc.errors import ArchcalcError
 
 FORMATS = ("table", "csv", "markdown", "json")
+
+
+def dispatch(fmt: str, item: Any, renderers: dict[str, Callable[[Any], str]]) -> str:
+    """Render `item` with the renderer for `fmt`, or raise the one-line unknown-format error."""
+    if fmt not in renderers:
+        raise ArchcalcError(f"unknown format {fmt!r}; choose from {', '.join(renderers)}")
+    return renderers[fmt](item)
 
 
 def render(report: Report, fmt: str, exact: bool = False, width: int | None = None, color: bool = False,

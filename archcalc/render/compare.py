@@ -11,7 +11,7 @@ import json
 from fractions import Fraction
 
 from archcalc.analysis.compare import METRICS, Comparison, MetricRow, final_receptive_field
-from archcalc.errors import ArchcalcError
+from archcalc.render import dispatch
 from archcalc.render.units import exact, human, shape_text
 
 STAGE_METRICS = (("params", "params"), ("macs", "MACs"), ("flops", "FLOPs"), ("connections", "connections"),
@@ -154,9 +154,6 @@ def render_compare_json(comparison: Comparison) -> str:
 
 
 def render_comparison(comparison: Comparison, fmt: str, exact_numbers: bool = False) -> str:
-    if fmt == "table":
-        return render_compare_table(comparison, exact_numbers)
-    renderers = {"markdown": render_compare_markdown, "csv": render_compare_csv, "json": render_compare_json}
-    if fmt not in renderers:
-        raise ArchcalcError(f"unknown format {fmt!r}; choose from table, csv, markdown, json")
-    return renderers[fmt](comparison)
+    return dispatch(fmt, comparison, {"table": lambda item: render_compare_table(item, exact_numbers),
+                                      "csv": render_compare_csv, "markdown": render_compare_markdown,
+                                      "json": render_compare_json})  # fmt: skip

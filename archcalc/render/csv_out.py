@@ -1,6 +1,7 @@
 """CSV: one row per layer, exact integers; shapes and pairs as '224x224', inputs ';'-separated.
 
-With `--train`, two more columns: backward_macs and backward_flops. There is no totals row (summing a column gives the total); it would be counted twice by anyone who
+With `--train`, two more columns: backward_macs and backward_flops. There is no totals row
+(summing a column gives the total); it would be counted twice by anyone who
 sums the columns in pandas or a spreadsheet.
 """
 

@@ -32,13 +32,16 @@ def _boxes(report: Report) -> tuple[list[Box], str]:
                  for layer in report.layers]  # fmt: skip
         return boxes, ""
     groups = [(stage.name, stage.layers) for stage in stages(report)]
-    note = f"{len(report.layers)} layers collapsed into {len(groups)} stages (top-level blocks)"
+    note, unit = f"{len(report.layers)} layers collapsed into {len(groups)} stages (top-level blocks)", "stages"
+    if len(groups) < 2:  # no block structure to show: runs of consecutive layers instead
+        groups = [(layer.name, [layer.name]) for layer in report.layers]
+        note, unit = f"{len(report.layers)} layers", "layers"
     if len(groups) > MERMAID_MAX_NODES:
         size = -(-len(groups) // MERMAID_MAX_NODES)
         groups = [(f"{groups[i][0]} … {groups[min(i + size, len(groups)) - 1][0]}",
                    [name for _, names in groups[i : i + size] for name in names])
                   for i in range(0, len(groups), size)]  # fmt: skip
-        note += f", drawn as {len(groups)} runs of up to {size} stages"
+        note += f", drawn as {len(groups)} runs of up to {size} {unit}"
     by_name = {layer.name: layer for layer in report.layers}
     boxes = []
     for title, names in groups:
@@ -46,8 +49,8 @@ def _boxes(report: Report) -> tuple[list[Box], str]:
         macs = sum(by_name[n].macs for n in names)
         out = by_name[names[-1]].output_shape
         count = f"{len(names)} layers" if len(names) > 1 else by_name[names[0]].type
-        boxes.append(Box(f"{title} · {count}<br/>{human(params)} params · {human(macs)} MACs<br/>→ {shape_text(out)}",
-                         names))  # fmt: skip
+        label = f"{title} · {count}<br/>{human(params)} params · {human(macs)} MACs<br/>→ {shape_text(out)}"
+        boxes.append(Box(label, names))
     return boxes, note + "; `--diagram dot` draws every layer."
 
 

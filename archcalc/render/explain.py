@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from archcalc.analysis.explain import LayerExplanation, TotalsExplanation
-from archcalc.errors import ArchcalcError
 from archcalc.layers.formula import Formula
+from archcalc.render import dispatch
 from archcalc.render.units import exact, human, pair_text, shape_text, share
-
-EXPLAIN_FORMATS = ("text", "markdown", "json")
 
 
 
 def _where(layer: LayerExplanation) -> str:
+    """`alexnet_original.yaml:21`: the file's name only, so that the text is the same on every machine."""
     if layer.file is None:
         return ""
-    return layer.file + (f":{layer.line}" if layer.line is not None else "")
+    return Path(layer.file).name + (f":{layer.line}" if layer.line is not None else "")
 
 
 def _inputs_text(layer: LayerExplanation) -> str:
@@ -160,7 +160,4 @@ def _json(data: dict) -> str:
 
 def render_explanation(item: LayerExplanation | TotalsExplanation, fmt: str) -> str:
     """A layer's explanation, or the totals' (`explain SPEC` without a layer)."""
-    renderers = _RENDERERS["layer" if isinstance(item, LayerExplanation) else "totals"]
-    if fmt not in renderers:
-        raise ArchcalcError(f"explain --format takes {', '.join(EXPLAIN_FORMATS)}; got {fmt!r}")
-    return renderers[fmt](item)  # type: ignore[operator]
+    return dispatch(fmt, item, _RENDERERS["layer" if isinstance(item, LayerExplanation) else "totals"])

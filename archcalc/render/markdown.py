@@ -57,7 +57,8 @@ def _heaviest(report: Report, key: str, title: str) -> list[str]:
     for rank, layer in enumerate(ranked[:HEAVIEST], start=1):
         value = getattr(layer, key)
         lines.append(_row([str(rank), f"`{layer.name}`", layer.type, shape_text(layer.output_shape),
-                           f"{exact(value)} ({human(value)})", share(value, total)]))  # fmt: skip
+                           exact(value) + (f" ({human(value)})" if human(value) != str(value) else ""),
+                           share(value, total)]))  # fmt: skip
     if not ranked:
         lines.append(f"| | no layer has {title} | | | | |")
     return lines + [""]

@@ -73,9 +73,10 @@ def receptive_field_png(report: Report) -> bytes:
     axis = figure.subplots()
     if points:
         xs = [index for index, _ in points]
-        axis.plot(xs, [layer.receptive_field[0] for _, layer in points], marker=".", label="receptive field (height)")
-        if any(layer.receptive_field[1] != layer.receptive_field[0] for _, layer in points):
-            axis.plot(xs, [layer.receptive_field[1] for _, layer in points], marker=".", label="receptive field (width)")
+        for axis_index, name in ((0, "height"), (1, "width")):
+            sizes = [layer.receptive_field[axis_index] for _, layer in points]
+            if axis_index == 0 or any(layer.receptive_field[1] != layer.receptive_field[0] for _, layer in points):
+                axis.plot(xs, sizes, marker=".", label=f"receptive field ({name})")
         axis.plot(xs, [layer.effective_stride[0] for _, layer in points], linestyle="--",
                   label="effective stride (height)")  # fmt: skip
         axis.axhline(max(report.input_shape[1:] or [1]), color="grey", linewidth=0.8, label="input size")

@@ -7,12 +7,13 @@ import io
 import json
 
 from archcalc.analysis.sweep import TOTALS, Sweep
-from archcalc.errors import ArchcalcError
+from archcalc.render import dispatch
 from archcalc.render.units import exact, human, pair_text, shape_text
 
 LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "connections": "connections",
-          "activations": "activations", "param_bytes": "param memory (B)", "activation_bytes": "activation memory (B)",
-          "peak_activation_bytes": "peak inference memory (B)", "depth": "depth", "receptive_field": "final RF"}  # fmt: skip
+          "activations": "activations", "param_bytes": "param memory (B)",
+          "activation_bytes": "activation memory (B)", "peak_activation_bytes": "peak inference memory (B)",
+          "depth": "depth", "receptive_field": "final RF"}
 COLUMNS = TOTALS + ("depth", "receptive_field")
 
 
@@ -28,8 +29,9 @@ def _cells(sweep: Sweep, fmt) -> tuple[list[str], list[list[str]]]:
 
 def render_sweep_markdown(sweep: Sweep) -> str:
     header, rows = _cells(sweep, exact)
+    alignment = "|" + "---|" * len(sweep.variables) + "---:|" * len(COLUMNS)
     lines = [f"# Sweep of {sweep.name}", "", f"{len(rows)} combinations of {', '.join(sweep.variables)}.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(sweep.variables) + "---:|" * len(COLUMNS)]  # fmt: skip
+             "| " + " | ".join(header) + " |", alignment]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return "\n".join(lines) + "\n"
 
@@ -66,9 +68,6 @@ def render_sweep_json(sweep: Sweep) -> str:
 
 
 def render_sweep(sweep: Sweep, fmt: str, exact_numbers: bool = False) -> str:
-    if fmt == "table":
-        return render_sweep_table(sweep, exact_numbers)
-    renderers = {"markdown": render_sweep_markdown, "csv": render_sweep_csv, "json": render_sweep_json}
-    if fmt not in renderers:
-        raise ArchcalcError(f"unknown format {fmt!r}; choose from table, csv, markdown, json")
-    return renderers[fmt](sweep)
+    return dispatch(fmt, sweep, {"table": lambda item: render_sweep_table(item, exact_numbers),
+                                 "csv": render_sweep_csv, "markdown": render_sweep_markdown,
+                                 "json": render_sweep_json})  # fmt: skip

@@ -38,6 +38,7 @@ def training_rows(training: Training) -> list[tuple[str, str, str]]:
         ("optimizer", f"{training.optimizer}, batch {training.batch}", ""),
         ("forward MACs / iteration", exact(training.forward_macs), human(training.forward_macs)),
         ("backward MACs / iteration", exact(training.backward_macs), human(training.backward_macs)),
+        ("training MACs / iteration", exact(training.iteration_macs), human(training.iteration_macs)),
         ("training FLOPs / iteration", exact(training.iteration_flops), human(training.iteration_flops)),
     ]
     if training.dataset_size is not None:
