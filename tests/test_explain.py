@@ -77,9 +77,11 @@ def test_formula_text_and_exact_values():
     stem = Formula("params", (Term("k_h", 7) * Term("k_w", 7) * Term("C_in", 3) + 1) * Term("C_out", 64))
     assert stem.line() == "params = (k_h×k_w×C_in + 1) × C_out = (7×7×3 + 1) × 64 = 9,472"
     height = floor((Term("H", 224) + 3 + 3 - Term("k", 7)) / Term("s", 2)) + 1
-    assert Formula("H_out", height).line() == "H_out = ⌊(H + 3 + 3 − k) / s⌋ + 1 = ⌊(224 + 3 + 3 − 7) / 2⌋ + 1 = 112"
+    expected = "H_out = ⌊(H + 3 + 3 − k) / s⌋ + 1 = ⌊(224 + 3 + 3 − 7) / 2⌋ + 1 = 112"
+    assert Formula("H_out", height).line() == expected
     assert Formula("x", ceil(Term("a", 7) / Term("b", 2))).value == 4
-    assert Formula("x", Term("a", 9) - (Term("b", 5) - Term("c", 2))).line() == "x = a − (b − c) = 9 − (5 − 2) = 6"
+    nested = Formula("x", Term("a", 9) - (Term("b", 5) - Term("c", 2)))
+    assert nested.line() == "x = a − (b − c) = 9 − (5 − 2) = 6"
     assert Formula("x", product([Const(2), Term("n", 3)]) / 3).value == 2
     assert Formula("x", Term("big", 10**20) * 3).value == 3 * 10**20  # exact, no float rounding
     with pytest.raises(ValueError):

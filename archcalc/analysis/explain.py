@@ -73,7 +73,11 @@ def _rf_formulas(node: Node, ins: list[Shape], out: Shape, inputs: list[Field | 
         return [], f"not defined: {node.type} has no single window geometry"
     step = node.rule.receptive_field(node.attrs, ins, out)
     merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]
-    note = "inputs merge: r_in, j_in and P_in are the union of their fields" if len(inputs) > 1 else ""
+    note = ""
+    if len(inputs) > 1:
+        fields = "; ".join(f"{name} r {_pair(f.size)}, j {_pair(f.stride)}, P {_pair(f.padding)}"
+                           for name, f in zip(node.inputs, inputs) if f is not None)  # fmt: skip
+        note = f"inputs merge: r_in, j_in and P_in describe the union of their fields ({fields})"
     if not own.aligned:
         note += " (not aligned: the merged fields differ in stride or centre)"
     pairs = (step.kernel, step.stride, step.padding, step.dilation, merged.size, merged.stride, merged.padding)
@@ -92,6 +96,10 @@ def _rf_formulas(node: Node, ins: list[Shape], out: Shape, inputs: list[Field | 
             Formula(f"P{suffix}", p_in + Term("p", padding) * j_in if padding else p_in, "effective padding"),
         ]
     return formulas, note
+
+
+def _pair(values: tuple[int, int]) -> str:
+    return str(values[0]) if values[0] == values[1] else f"{values[0]}x{values[1]}"
 
 
 def explain_layers(graph: Graph, batch: int = 1) -> list[LayerExplanation]:
