@@ -36,7 +36,7 @@ class Field:
     aligned: bool = True
 
 
-def _merge(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
+def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
     if len(fields) == 1:
         return fields[0]
     # Broadcast inputs (1x1 spatial feeding a larger output) are position-independent.
@@ -73,7 +73,7 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field 
         if step is None:
             fields[node.name] = None
             continue
-        merged = _merge(inputs, ins, out)  # type: ignore[arg-type]
+        merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]
         size, stride, padding = [], [], []
         for axis in (0, 1):
             span = (step.kernel[axis] - 1) * step.dilation[axis] + 1

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archcalc.analysis.training import Training
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
 
@@ -59,6 +63,7 @@ class Report:
     description: str = ""
     source: str = ""
     variables: dict = field(default_factory=dict)
+    training: "Training | None" = None  # filled by analysis.training.training_costs (report --train)
 
     def layer(self, name: str) -> LayerResult:
         for layer in self.layers:

@@ -1,4 +1,4 @@
-"""`archcalc report SPEC`: every layer's shape and counts, and the totals."""
+"""`archcalc report SPEC`: every layer's shape and counts, and the totals; `--train` adds training cost."""
 
 from __future__ import annotations
 
@@ -23,12 +23,48 @@ def report(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
+    train: bool = typer.Option(False, "--train", help="Add training cost: backward MACs/FLOPs, epochs, memory."),
+    dataset_size: Optional[int] = typer.Option(None, "--dataset-size", help="With --train: samples per epoch."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="With --train: epochs for the total cost (1)."),
+    diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
 ) -> None:
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
+    from archcalc.errors import ArchcalcError
     from archcalc.render import render
     from archcalc.spec import load_spec, parse_overrides
 
     graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
-    text = render(analyse(graph, batch=batch, dtype=dtype), format, exact=exact)
+    result = analyse(graph, batch=batch, dtype=dtype)
+    if train:
+        from archcalc.analysis.training import training_costs
+
+        epochs = 1 if epochs is None else epochs
+        result.training = training_costs(graph, result, optimizer or "sgd", dataset_size, epochs)
+    else:
+        given = [name for name, value in (("--dataset-size", dataset_size), ("--optimizer", optimizer),
+                                          ("--epochs", epochs)) if value is not None]  # fmt: skip
+        if given:
+            raise ArchcalcError(f"{given[0]} applies to training cost; add --train")
+    attachments = None
+    if diagram is not None and format != "markdown":
+        raise ArchcalcError("--diagram applies to --format markdown")
+    if format == "markdown":
+        from archcalc.io import write_atomic
+        from archcalc.render.document import beside, check_diagram
+
+        diagram = diagram or "mermaid"
+        check_diagram(diagram)
+        if output not in (None, "-"):
+            attachments, files = beside(result, output, diagram, plots)
+            for path, data in files.items():
+                write_atomic(path, data)
+                typer.echo(f"wrote {path}", err=True)
+        else:
+            from archcalc.render.markdown import Attachments
+
+            attachments = Attachments(diagram=diagram)
+    text = render(result, format, exact=exact, attachments=attachments)
     emit(text, output)

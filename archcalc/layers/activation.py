@@ -12,6 +12,8 @@ counts as one:
     softmax over a group of N: N exp + (N - 1) adds + N divides = 3N - 1 per group
 
 prelu has one trainable slope (or one per channel with `per_channel: true`).
+
+Training: backward about the forward cost (the default rule).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
-from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
+from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
+from archcalc.layers.formula import Const, Expr, Formula, Term, counts
 
 
 class _Pointwise(LayerType):
@@ -32,6 +35,13 @@ class _Pointwise(LayerType):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out)
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return counts(params=self.explain_params(a, ins), flops=Const(self.per_element) * elements(out),
+                      connections=elements(out), notes={"FLOPs": f"{self.per_element} per element ({self.summary})"})
+
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> Expr | int:
+        return 0
 
     def torch_module(self, a: Attrs, ins: list[Shape]) -> Any:
         raise NotImplementedError
@@ -94,6 +104,9 @@ class PReLU(_Pointwise):
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         return Params(trainable=ins[0][0] if a["per_channel"] else 1)
 
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> Expr | int:
+        return Term("C", ins[0][0]) if a["per_channel"] else 1
+
     def torch_module(self, a: Attrs, ins: list[Shape]) -> Any:
         from torch import nn
 
@@ -155,6 +168,12 @@ class Softmax(LayerType):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out) * out[self._axis(a, out)]
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        n = Term("N", out[self._axis(a, out)])
+        groups = Term("groups", numel(out) // out[self._axis(a, out)])
+        return counts(flops=groups * (3 * n - 1), connections=elements(out) * n,
+                      notes={"FLOPs": "per group of N: N exp + (N − 1) adds + N divides"})  # fmt: skip
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc.layers.base import IDENTITY

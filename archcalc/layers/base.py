@@ -6,6 +6,9 @@ one-schema-per-op and fvcore's handle table:
 - `attrs`: attributes with defaults and validation;
 - `shape`: the output shape rule;
 - `params`, `macs`, `flops`, `connections`: the counting rules (per sample; the analysers scale by batch);
+- `explain_shape`, `explain_counts`: the same rules as formulas with the numbers filled in (`archcalc
+  explain`; see layers/formula.py). Tests check that they give the rules' numbers for every layer type;
+- `backward`: the training rule, backward MACs and FLOPs per sample (`report --train`);
 - `receptive_field`: kernel, stride, padding and dilation per spatial axis, or IDENTITY / None;
 - `build_torch`: the torch module that computes the same thing (torch is imported lazily).
 
@@ -19,6 +22,7 @@ from typing import Any, ClassVar, Mapping
 
 from archcalc.errors import ArchcalcError, closest
 from archcalc.layers.attrs import REQUIRED, Attr
+from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
 
 Shape = tuple[int, ...]
 Attrs = dict[str, Any]
@@ -81,6 +85,7 @@ class LayerType:
     # Rules for the FLOPs/connections columns, shown in the docs table.
     flops_rule: ClassVar[str] = "0"
     connections_rule: ClassVar[str] = "0"
+    backward_rule: ClassVar[str] = "≈ forward; 0 when no gradient flows through or into it"
 
     def __init__(self) -> None:
         self._by_name: dict[str, Attr] = {}
@@ -138,6 +143,23 @@ class LayerType:
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return 0
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        """One formula per output axis (C_out, H_out, W_out). Default: the input's shape, unchanged."""
+        return same_shape(ins[0])
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        """Formulas for params, MACs, FLOPs and connections per sample. Default: nothing is computed."""
+        return counts(notes={"FLOPs": "only moves data"})
+
+    def backward(self, a: Attrs, ins: list[Shape], out: Shape, input_grad: bool) -> tuple[int, int]:
+        """(MACs, FLOPs) of the backward pass per sample; `input_grad`: a layer before this one is trained.
+
+        Default: about the forward cost, and nothing when no gradient has to flow through or into it.
+        """
+        if not input_grad and not self.params(a, ins, out).trainable:
+            return 0, 0
+        return self.macs(a, ins, out), self.flops(a, ins, out)
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep | None:
         """IDENTITY for layers that keep each position where it is; None where RF stops being defined."""
         return IDENTITY
@@ -157,6 +179,36 @@ def register(cls: type[LayerType]) -> type[LayerType]:
         raise RuntimeError(f"layer type {cls.name!r} has unknown category {cls.category!r}")
     REGISTRY[cls.name] = cls()
     return cls
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    return {1: ("F",), 2: ("C", "L"), 3: ("C", "H", "W")}.get(rank, tuple(f"d{i}" for i in range(rank)))
+
+
+def elements(shape: Shape, suffix: str = "", start: int = 0) -> Expr:
+    """C×H×W (C_out×H_out×W_out with suffix '_out'; H×W with start 1): a tensor's elements, as a formula."""
+    named = list(zip(axis_names(len(shape)), shape))[start:]
+    return product([Term(name + suffix, size) for name, size in named]) if named else Const(1)
+
+
+def same_shape(shape: Shape) -> list[Formula]:
+    """C_out = C = 64, H_out = H = 112, ...: a layer that keeps its input's shape."""
+    return [Formula(f"{name}_out", Term(name, size)) for name, size in zip(axis_names(len(shape)), shape)]
+
+
+WEIGHTS_BACKWARD_RULE = ("MACs: weight grad = forward MACs, input grad = forward MACs (none before any trained "
+                         "layer); FLOPs: 2 per MAC + out")
+
+
+def weights_backward(forward_macs: int, input_grad: bool, bias_outputs: int) -> tuple[int, int]:
+    """Backward of a layer with trained weights (conv, transposed conv, linear), per sample:
+
+    gradient wrt the weights costs the forward MACs again; gradient wrt the input costs them once more,
+    unless no layer before it is trained (the first conv: nothing upstream needs it, as in autograd).
+    FLOPs = 2 per backward MAC, plus one add per output element for the bias gradient.
+    """
+    macs = forward_macs * (2 if input_grad else 1)
+    return macs, 2 * macs + bias_outputs
 
 
 def require_rank(layer: str, shape: Shape, rank: int) -> None:

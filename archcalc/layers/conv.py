@@ -21,14 +21,29 @@ conv_transpose2d (each input element scatters into C_out / g * k_h * k_w outputs
                  elements that receive at least one product (stride > kernel leaves holes)
     connections  macs + b * out
     RF           stride 1 only (a conv with padding d(k - 1) - p); fractional strides give None.
+
+Training (backward per sample, both types): the weight gradient costs the forward MACs again and the
+input gradient once more, except when no layer before this one is trained (the first conv needs no
+input gradient, as autograd skips it). Backward FLOPs = 2 x backward MACs + out (the bias gradient).
 """
 
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, Int, Padding, Pair, Table
-from archcalc.layers.base import Attrs, LayerType, Params, RFStep, Shape, numel, register, require_rank
-from archcalc.layers.geometry import is_symmetric, resolve_padding, windows_out
+from archcalc.layers.base import (WEIGHTS_BACKWARD_RULE, Attrs, LayerType, Params, RFStep, Shape, numel, register,
+                                  require_rank, weights_backward)  # fmt: skip
+from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, plus_one_if, product
+from archcalc.layers.geometry import is_symmetric, resolve_padding, window_formula, windows_out
+
+
+def _kernel_terms(a: Attrs) -> list[Expr]:
+    return [Term("k_h", a["kernel"][0]), Term("k_w", a["kernel"][1])]
+
+
+def _outputs(out: Shape) -> Expr:
+    """C_out×H_out×W_out: the output elements."""
+    return product([Term("C_out", out[0]), Term("H_out", out[1]), Term("W_out", out[2])])
 
 
 @register
@@ -50,6 +65,7 @@ class Conv2d(LayerType):
     )
     flops_rule = "out * (2K - 1 + bias), K = C_in/g * k_h * k_w (per output map with a table)"
     connections_rule = "out * (K + bias)"
+    backward_rule = WEIGHTS_BACKWARD_RULE
 
     def validate(self, a: Attrs) -> None:
         table = a["table"]
@@ -105,6 +121,51 @@ class Conv2d(LayerType):
         bias = 1 if a["bias"] else 0
         return out[1] * out[2] * sum(k + bias for k in self._fan_in(a, ins))
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        pads = self.pads(a, ins[0])
+        channels = Formula("C_out", Const(out[0]), "one per row of the connection table" if a["table"] else "")
+        return [channels] + [
+            window_formula(axis, ins[0][1 + axis], a["kernel"][axis], a["stride"][axis], pads[2 * axis],
+                           pads[2 * axis + 1], a["dilation"][axis])  # fmt: skip
+            for axis in (0, 1)
+        ]
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        if a["table"] is not None:
+            return self._explain_table(a, out)
+        fan_in = product(_kernel_terms(a) + [Term("C_in", ins[0][0])])  # K, the weights one output reads
+        if a["groups"] != 1:
+            fan_in = fan_in / Term("g", a["groups"])
+        per_output = Group(plus_one_if(fan_in, a["bias"]))
+        adds = Group(fan_in - 1)
+        return counts(
+            params=per_output * Term("C_out", out[0]) if a["bias"] else fan_in * Term("C_out", out[0]),
+            macs=fan_in * _outputs(out),
+            flops=Group(plus_one_if(fan_in + adds, a["bias"])) * _outputs(out),
+            connections=(per_output if a["bias"] else fan_in) * _outputs(out),
+            notes={"FLOPs": "per output: K multiplies + (K − 1) adds" + (" + 1 bias add" if a["bias"] else "")
+                   + ", K = k_h×k_w×C_in" + ("/g" if a["groups"] != 1 else "")},
+        )  # fmt: skip
+
+    def _explain_table(self, a: Attrs, out: Shape) -> list[Formula]:
+        links = sum(len(row) for row in a["table"])
+        fan_in = Formula("ΣK", product([Term("Σn_j", links)] + _kernel_terms(a)),
+                         "n_j input maps feed output map j (the connection table)")
+        total, maps = Term("ΣK", fan_in.value), Term("C_out", out[0])
+        positions = Term("H_out", out[1]) * Term("W_out", out[2])
+        biased = (total + maps) if a["bias"] else total
+        multiply_add = total + Group(total - maps)
+        return counts(
+            params=biased,
+            macs=total * positions,
+            flops=Group(multiply_add + maps if a["bias"] else multiply_add) * positions,
+            connections=Group(biased) * positions if a["bias"] else biased * positions,
+            defs=[fan_in],
+        )
+
+    def backward(self, a: Attrs, ins: list[Shape], out: Shape, input_grad: bool) -> tuple[int, int]:
+        return weights_backward(self.macs(a, ins, out), input_grad, numel(out) if a["bias"] else 0)
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         pads = self.pads(a, ins[0])
         return RFStep(a["kernel"], a["stride"], (pads[0], pads[2]), a["dilation"])
@@ -155,6 +216,7 @@ class ConvTranspose2d(LayerType):
     )
     flops_rule = "2 * macs - covered + bias * out (covered: outputs that receive a product)"
     connections_rule = "macs + bias * out"
+    backward_rule = WEIGHTS_BACKWARD_RULE
 
     def validate(self, a: Attrs) -> None:
         for axis in (0, 1):
@@ -188,16 +250,58 @@ class ConvTranspose2d(LayerType):
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(ins[0]) * (out[0] // a["groups"]) * a["kernel"][0] * a["kernel"][1]
 
-    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+    @staticmethod
+    def _covered_outputs(a: Attrs, ins: list[Shape], out: Shape) -> int:
         covered = out[0]
         for axis in (0, 1):
             covered *= _covered(ins[0][1 + axis], out[1 + axis], a["kernel"][axis], a["stride"][axis],
                                 a["padding"][axis], a["dilation"][axis])  # fmt: skip
+        return covered
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         macs = self.macs(a, ins, out)
-        return 2 * macs - covered + (numel(out) if a["bias"] else 0)
+        return 2 * macs - self._covered_outputs(a, ins, out) + (numel(out) if a["bias"] else 0)
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self.macs(a, ins, out) + (numel(out) if a["bias"] else 0)
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return [Formula("C_out", Const(out[0]))] + [self._axis_formula(a, ins, axis) for axis in (0, 1)]
+
+    @staticmethod
+    def _axis_formula(a: Attrs, ins: list[Shape], axis: int) -> Formula:
+        """H_out = (H − 1)×s_h − 2×p_h + d_h×(k_h − 1) + output_padding_h + 1, leaving out what is 0 or 1."""
+        hw = "hw"[axis]
+        expr: Expr = Group(Term("HW"[axis], ins[0][1 + axis]) - 1) * Term(f"s_{hw}", a["stride"][axis])
+        if a["padding"][axis]:
+            expr = expr - 2 * Term(f"p_{hw}", a["padding"][axis])
+        span: Expr = Group(Term(f"k_{hw}", a["kernel"][axis]) - 1)
+        if a["dilation"][axis] != 1:
+            span = Term(f"d_{hw}", a["dilation"][axis]) * span
+        expr = expr + span
+        if a["output_padding"][axis]:
+            expr = expr + Term(f"output_padding_{hw}", a["output_padding"][axis])
+        return Formula(f"{'HW'[axis]}_out", expr + 1)
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        weights = product([Term("C_in", ins[0][0]), Term("C_out", out[0])])
+        if a["groups"] != 1:
+            weights = weights / Term("g", a["groups"])
+        weights = product([weights] + _kernel_terms(a))
+        macs = product([Term("H", ins[0][1]), Term("W", ins[0][2]), weights])
+        covered_term = Term("covered", self._covered_outputs(a, ins, out))
+        bias = _outputs(out)
+        return counts(
+            params=weights + Term("C_out", out[0]) if a["bias"] else weights,
+            macs=macs,
+            flops=(2 * Group(macs) - covered_term + bias) if a["bias"] else 2 * Group(macs) - covered_term,
+            connections=macs + bias if a["bias"] else macs,
+            notes={"MACs": "each input element scatters into C_out/g×k_h×k_w outputs",
+                   "FLOPs": "a multiply per MAC; adds: products minus the `covered` outputs that receive one"},
+        )  # fmt: skip
+
+    def backward(self, a: Attrs, ins: list[Shape], out: Shape, input_grad: bool) -> tuple[int, int]:
+        return weights_backward(self.macs(a, ins, out), input_grad, numel(out) if a["bias"] else 0)
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep | None:
         if a["stride"] != (1, 1):

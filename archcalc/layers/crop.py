@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Int, Pair
-from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, register, require_rank
+from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, register, require_rank
+from archcalc.layers.formula import Formula, Term
 
 
 @register
@@ -43,6 +44,12 @@ class Crop(LayerType):
                     f"crop: a {name} window of {size} at offset {start} does not fit the input {name} {available}"
                 )
         return (ins[0][0],) + a["size"]
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        top, left = self.origin(a, ins[0])
+        return [Formula("C_out", Term("C", ins[0][0])),
+                Formula("H_out", Term("h", a["size"][0]), f"rows {top} .. {top + a['size'][0] - 1} of {ins[0][1]}"),
+                Formula("W_out", Term("w", a["size"][1]), f"columns {left} .. {left + a['size'][1] - 1} of {ins[0][2]}")]  # fmt: skip
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         top, left = self.origin(a, ins[0])
@@ -80,6 +87,14 @@ class Slice(LayerType):
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         axis, start, end = self.bounds(a, ins[0])
         return ins[0][:axis] + (end - start,) + ins[0][axis + 1 :]
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        axis, start, end = self.bounds(a, ins[0])
+        names = axis_names(len(ins[0]))
+        return [
+            Formula(f"{name}_out", Term("end", end) - Term("start", start) if index == axis else Term(name, size))
+            for index, (name, size) in enumerate(zip(names, ins[0]))
+        ]
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         axis, start, _ = self.bounds(a, ins[0])

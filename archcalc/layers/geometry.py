@@ -13,6 +13,7 @@ input must hold one whole window.
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
+from archcalc.layers.formula import Expr, Formula, Term, ceil, floor
 
 AXES = ("height", "width")
 
@@ -103,3 +104,28 @@ def real_window_total(size: int, out: int, kernel: int, stride: int, before: int
         return sum(taps(o) for o in range(out))
     border = sum(taps(o) for o in range(lo)) + sum(taps(o) for o in range(hi + 1, out))
     return border + (hi - lo + 1) * kernel
+
+
+_SYMBOLS = (("H", "k_h", "s_h", "p_t", "p_b", "d_h"), ("W", "k_w", "s_w", "p_l", "p_r", "d_w"))
+
+
+def window_formula(
+    axis: int, size: int, kernel: int, stride: int, before: int, after: int, dilation: int, ceil_mode: bool = False
+) -> Formula:
+    """`window_out` as a formula, leaving out what has no effect (no padding, stride 1, dilation 1):
+    H_out = ⌊(H + p_t + p_b − k_h) / s_h⌋ + 1 = ⌊(224 + 3 + 3 − 7) / 2⌋ + 1 = 112."""
+    size_s, kernel_s, stride_s, before_s, after_s, dilation_s = _SYMBOLS[axis]
+    span: Expr = Term(kernel_s, kernel)
+    if dilation != 1:
+        span = Term(dilation_s, dilation) * (Term(kernel_s, kernel) - 1) + 1
+    padded: Expr = Term(size_s, size)
+    if before or after:
+        padded = padded + Term(before_s, before) + Term(after_s, after)
+    inner = padded - span
+    expr = (ceil(inner / Term(stride_s, stride)) if ceil_mode else floor(inner / Term(stride_s, stride))) + 1
+    if stride == 1:
+        expr = inner + 1
+    note = ""
+    if ceil_mode and (window_out(size, kernel, stride, before, after, dilation, True, axis) < expr.value()):
+        expr, note = expr - 1, "ceil mode: the last window would start in the padding, so it is dropped"
+    return Formula(f"{size_s}_out", expr, note)

@@ -14,13 +14,19 @@ rbf (LeCun et al. 1998, the output layer: y_j = sum_i (x_i - w_ij)^2, weights fi
     macs         L * n_in * n_out                             (one squared difference accumulated per link)
     flops        L * n_out * (3 n_in - 1)                     (subtract, square, and n_in - 1 adds)
     connections  L * n_in * n_out
+
+Training: linear as conv (weight gradient = forward MACs, input gradient = forward MACs unless nothing
+before it is trained; FLOPs 2 per MAC + the bias gradient); rbf's weights are fixed, so only the input
+gradient, about the forward cost.
 """
 
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Int
-from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
+from archcalc.layers.base import (WEIGHTS_BACKWARD_RULE, Attrs, LayerType, Params, Shape, axis_names, numel, register,
+                                  weights_backward)  # fmt: skip
+from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, plus_one_if
 
 
 class _LastAxis(LayerType):
@@ -32,6 +38,17 @@ class _LastAxis(LayerType):
                 f" (input shape {list(ins[0])}{'; add a flatten layer first?' if len(ins[0]) > 1 else ''})"
             )
         return ins[0][:-1] + (a["out_features"],)
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        names = axis_names(len(out))
+        kept = [Formula(f"{name}_out", Term(name, size)) for name, size in zip(names[:-1], ins[0][:-1])]
+        return kept + [Formula(f"{names[-1]}_out", Const(out[-1]), "out_features")]
+
+    @staticmethod
+    def _with_lead(expr: Expr, ins: list[Shape]) -> Expr:
+        """× L when the layer runs at L positions (a linear layer on [C, H, W] acts along W)."""
+        lead = numel(ins[0][:-1])
+        return Term("L", lead) * expr if lead != 1 else expr
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> None:
         return None  # mixes every position of the last axis: no longer a local window
@@ -54,6 +71,7 @@ class Linear(_LastAxis):
     )
     flops_rule = "L * n_out * (2 n_in - 1 + bias)"
     connections_rule = "L * n_out * (n_in + bias)"
+    backward_rule = WEIGHTS_BACKWARD_RULE
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         return Params(trainable=(ins[0][-1] + (1 if a["bias"] else 0)) * a["out_features"])
@@ -66,6 +84,21 @@ class Linear(_LastAxis):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self._lead(ins) * a["out_features"] * (ins[0][-1] + (1 if a["bias"] else 0))
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        n_in, n_out = Term("n_in", ins[0][-1]), Term("n_out", a["out_features"])
+        per_output = Group(n_in + 1) if a["bias"] else n_in
+        multiply_add = n_in + Group(n_in - 1)
+        return counts(
+            params=per_output * n_out,
+            macs=self._with_lead(n_in * n_out, ins),
+            flops=self._with_lead(Group(plus_one_if(multiply_add, a["bias"])) * n_out, ins),
+            connections=self._with_lead(per_output * n_out, ins),
+            notes={"FLOPs": "per output: n_in multiplies + (n_in − 1) adds" + (" + 1 bias add" if a["bias"] else "")},
+        )
+
+    def backward(self, a: Attrs, ins: list[Shape], out: Shape, input_grad: bool) -> tuple[int, int]:
+        return weights_backward(self.macs(a, ins, out), input_grad, numel(out) if a["bias"] else 0)
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
@@ -97,6 +130,17 @@ class RBF(_LastAxis):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self.macs(a, ins, out)
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        n_in, n_out = Term("n_in", ins[0][-1]), Term("n_out", a["out_features"])
+        links = self._with_lead(n_in * n_out, ins)
+        return counts(
+            params=n_in * n_out,
+            macs=links,
+            flops=self._with_lead(Group(3 * n_in - 1) * n_out, ins),
+            connections=links,
+            notes={"params": "fixed (non-trainable) weights", "FLOPs": "per link: subtract, square; n_in − 1 adds"},
+        )
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_modules as tm

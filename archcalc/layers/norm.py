@@ -19,13 +19,16 @@ lrn (across channels; torch pads the channel window with size//2 before and (siz
 
 Receptive field: all of these keep each position in place. Their statistics do mix positions, but,
 as in Araujo et al., normalisation is treated as position-wise (the autograd check sets it to identity).
+
+Training: backward about the forward cost (the default rule); the affine scale and shift are trained.
 """
 
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Float, Int
-from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register, require_rank
+from archcalc.layers.base import Attrs, LayerType, Params, Shape, axis_names, elements, numel, register, require_rank
+from archcalc.layers.formula import Const, Formula, Group, Term, counts
 
 
 class _Norm(LayerType):
@@ -34,6 +37,17 @@ class _Norm(LayerType):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out) * (2 if a["affine"] else 1)
+
+
+def _norm_links(a: Attrs, shift: bool, out: Shape):
+    """(1 + shift) per element: the input, plus the shift as a bias link."""
+    return (Const(2) * elements(out)) if shift else elements(out)
+
+
+def _per_channel(a: Attrs, shape: Shape) -> dict:
+    """Trainable 2C (affine) and buffers 2C + 1 (running mean, variance, batch count), as formulas."""
+    c = Term(axis_names(len(shape))[0], shape[0])
+    return {"params": 2 * c if a["affine"] else 0, "buffers": 2 * c + 1 if a["track_running_stats"] else None}
 
 
 @register
@@ -63,6 +77,11 @@ class BatchNorm(_Norm):
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return 2 * numel(out)
 
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return counts(flops=2 * elements(out), connections=_norm_links(a, a["affine"], out),
+                      notes={"FLOPs": "inference: the statistics fold into one scale and one shift per channel"},
+                      **_per_channel(a, ins[0]))  # fmt: skip
+
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
@@ -85,6 +104,21 @@ class _StatsNorm(_Norm):
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out) * (1 + self.affine_ops(a)[1])
 
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        scale, shift = self.affine_ops(a)
+        per_element = Const(5) + Const(1) if scale else Const(5)
+        per_element = per_element + Const(1) if shift else per_element
+        return counts(
+            flops=Group(per_element) * elements(out) if scale else Const(5) * elements(out),
+            connections=_norm_links(a, bool(shift), out),
+            notes={"FLOPs": "per element: 5 to normalise" + (" + 1 scale" if scale else "")
+                   + (" + 1 shift" if shift else "")},
+            **self.explain_params(a, ins),
+        )  # fmt: skip
+
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
+        return _per_channel(a, ins[0])
+
 
 @register
 class LayerNorm(_StatsNorm):
@@ -106,6 +140,12 @@ class LayerNorm(_StatsNorm):
         if not a["affine"]:
             return Params()
         return Params(trainable=numel(ins[0][-a["dims"] :]) * (2 if a["bias"] else 1))
+
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
+        if not a["affine"]:
+            return {}
+        normalised = elements(ins[0], start=len(ins[0]) - a["dims"])
+        return {"params": 2 * normalised if a["bias"] else normalised}
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
@@ -163,6 +203,9 @@ class GroupNorm(_StatsNorm):
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         return Params(trainable=2 * ins[0][0] if a["affine"] else 0)
 
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
+        return {"params": 2 * Term("C", ins[0][0]) if a["affine"] else 0}
+
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
@@ -200,6 +243,17 @@ class LocalResponseNorm(LayerType):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out) // out[0] * self.window_total(a["size"], out[0])
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        window = Formula("Σw_c", Const(self.window_total(a["size"], out[0])),
+                         f"w_c: channels that exist in the size-{a['size']} window around channel c, summed over C")
+        links, positions = Term("Σw_c", window.value), elements(out, start=1)
+        return counts(
+            flops=Group(links + 4 * Term("C", out[0])) * positions,
+            connections=links * positions,
+            notes={"FLOPs": "per element: 1 square + (w_c − 1) adds + 4 (scale, add k, power, divide)"},
+            defs=[window],
+        )
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn

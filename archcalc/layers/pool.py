@@ -14,14 +14,18 @@ windows that overhang the edge read fewer). Per output element:
                          (the seeds' rule); the level must give n x n bins; output C * sum(n^2)
     subsampling          LeNet-5: sum of the window, times a trainable coefficient, plus a trainable
                          bias, per map: params 2C; flops k_h k_w + 1; connections k_h k_w + 1
+
+Training: backward about the forward cost (the default rule: max pooling routes each gradient to the
+winner, average pooling spreads it over the window).
 """
 
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, IntList, Padding, Pair
-from archcalc.layers.base import Attrs, LayerType, Params, RFStep, Shape, numel, register, require_rank
-from archcalc.layers.geometry import is_symmetric, real_window_total, resolve_padding, windows_out
+from archcalc.layers.base import Attrs, LayerType, Params, RFStep, Shape, elements, numel, register, require_rank
+from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts
+from archcalc.layers.geometry import is_symmetric, real_window_total, resolve_padding, window_formula, windows_out
 
 
 class _Window(LayerType):
@@ -66,6 +70,33 @@ class _Window(LayerType):
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self.real_elements(a, ins, out)
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        stride, dilation, pads = self.geometry(a, ins[0])
+        return [Formula("C_out", Term("C", ins[0][0]))] + [
+            window_formula(axis, ins[0][1 + axis], a["kernel"][axis], stride[axis], pads[2 * axis],
+                           pads[2 * axis + 1], dilation[axis], a.get("ceil_mode", False))  # fmt: skip
+            for axis in (0, 1)
+        ]
+
+    @staticmethod
+    def window(a: Attrs) -> Expr:
+        return Term("k_h", a["kernel"][0]) * Term("k_w", a["kernel"][1])
+
+    def window_counts(self, a: Attrs, ins: list[Shape], out: Shape, comparisons: bool, note: str) -> list[Formula]:
+        """Counts of a window pool: every output reads the n elements of its window inside the input
+        (max: n - 1 comparisons; avg: n - 1 adds and a divide)."""
+        outputs = elements(out, "_out")
+        if self.real_elements(a, ins, out) == numel(out) * a["kernel"][0] * a["kernel"][1]:
+            read: Expr = self.window(a) * outputs
+        else:  # windows clipped by padding or a ceil-mode overhang read fewer elements
+            stride, dilation, pads = self.geometry(a, ins[0])
+            rows = real_window_total(ins[0][1], out[1], a["kernel"][0], stride[0], pads[0], dilation[0])
+            cols = real_window_total(ins[0][2], out[2], a["kernel"][1], stride[1], pads[2], dilation[1])
+            read = Term("C", out[0]) * Term("Σn_h", rows) * Term("Σn_w", cols)
+            note += "; Σn_h, Σn_w: window rows / columns inside the input, summed over the outputs"
+        flops = read - outputs if comparisons else read
+        return counts(flops=flops, connections=read, notes={"FLOPs": note})
+
 
 _POOL_ATTRS = (
     Attr("kernel", Pair(), doc="window size", aliases=("kernel_size",)),
@@ -84,6 +115,9 @@ class MaxPool2d(_Window):
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self.real_elements(a, ins, out) - numel(out)
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return self.window_counts(a, ins, out, True, "per output: n − 1 comparisons, n = window elements read")
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
@@ -110,6 +144,9 @@ class AvgPool2d(_Window):
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self.real_elements(a, ins, out)
 
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return self.window_counts(a, ins, out, False, "per output: n − 1 adds + 1 divide, n = window elements read")
+
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
@@ -131,6 +168,12 @@ class _Global(LayerType):
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(ins[0])
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return [Formula("C_out", Term("C", ins[0][0])), Formula("H_out", Const(1)), Formula("W_out", Const(1))]
+
+    def global_counts(self, ins: list[Shape], flops: Expr, note: str) -> list[Formula]:
+        return counts(flops=flops, connections=elements(ins[0]), notes={"FLOPs": note})
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         return RFStep((ins[0][1], ins[0][2]))
 
@@ -144,6 +187,9 @@ class GlobalAvgPool(_Global):
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(ins[0])
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return self.global_counts(ins, elements(ins[0]), "per channel: H×W − 1 adds + 1 divide")
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
@@ -160,6 +206,10 @@ class GlobalMaxPool(_Global):
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * (ins[0][1] * ins[0][2] - 1)
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        flops = Term("C", ins[0][0]) * Group(elements(ins[0], start=1) - 1)
+        return self.global_counts(ins, flops, "per channel: H×W − 1 comparisons")
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
@@ -189,6 +239,21 @@ class _Adaptive(LayerType):
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * self.window_area_sum(a, ins)
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return [Formula("C_out", Term("C", ins[0][0]))] + [
+            Formula(f"{axis}_out", Const(size), "output_size") for axis, size in zip("HW", a["output_size"])
+        ]
+
+    def adaptive_counts(self, a: Attrs, ins: list[Shape], flops_per_window: Expr | None, note: str) -> list[Formula]:
+        """`flops_per_window` adds to each window's area (−1 for max); None: the area itself (average)."""
+        heights = adaptive_windows(ins[0][1], a["output_size"][0])
+        widths = adaptive_windows(ins[0][2], a["output_size"][1])
+        area = Formula("Σarea", Term("Σh_i", sum(heights)) * Term("Σw_j", sum(widths)),
+                       "windows start at ⌊i×in/out⌋ and end at ⌈(i+1)×in/out⌉; their areas summed")
+        channels, areas = Term("C", ins[0][0]), Term("Σarea", area.value)
+        flops = channels * areas if flops_per_window is None else channels * Group(areas - flops_per_window)
+        return counts(flops=flops, connections=channels * areas, notes={"FLOPs": note}, defs=[area])
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep | None:
         (h, w), (oh, ow) = ins[0][1:], a["output_size"]
         if h % oh or w % ow:
@@ -205,6 +270,9 @@ class AdaptiveAvgPool2d(_Adaptive):
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * self.window_area_sum(a, ins)
 
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return self.adaptive_counts(a, ins, None, "per window: area − 1 adds + 1 divide")
+
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
@@ -219,6 +287,10 @@ class AdaptiveMaxPool2d(_Adaptive):
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * (self.window_area_sum(a, ins) - a["output_size"][0] * a["output_size"][1])
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        windows = Term("H_out", a["output_size"][0]) * Term("W_out", a["output_size"][1])
+        return self.adaptive_counts(a, ins, windows, "per window: area − 1 comparisons")
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
@@ -271,6 +343,28 @@ class SpatialPyramidPool(LayerType):
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self._per_level(a, ins, 0)
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        bins = [Const(level) * Const(level) for level in a["levels"]]
+        total = bins[0]
+        for item in bins[1:]:
+            total = total + item
+        return [Formula("F_out", Term("C", ins[0][0]) * Group(total), "C × Σ n×n over the levels")]
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        extra = -1 if a["mode"] == "max" else 0
+        flops: Expr | None = None
+        links: Expr | None = None
+        for level in a["levels"]:
+            kernel, _ = self.level_windows(level, ins[0])
+            area = Const(kernel[0]) * Const(kernel[1])
+            bins = Term("C", ins[0][0]) * Const(level) * Const(level)
+            level_flops = bins * (Group(area - 1) if extra else area)
+            flops = level_flops if flops is None else flops + level_flops
+            links = bins * area if links is None else links + bins * area
+        return counts(flops=flops, connections=links,
+                      notes={"FLOPs": "per level n: C×n×n bins, window ⌈a/n⌉ squared"
+                             + (" − 1 comparisons each" if extra else " (adds and a divide)")})  # fmt: skip
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> None:
         return None
 
@@ -301,6 +395,14 @@ class Subsampling(_Window):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out) * (a["kernel"][0] * a["kernel"][1] + 1)
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        per_output = Group(self.window(a) + 1)
+        outputs = elements(out, "_out")
+        return counts(params=2 * Term("C", ins[0][0]), flops=per_output * outputs,
+                      connections=per_output * outputs,
+                      notes={"params": "a coefficient and a bias per map",
+                             "FLOPs": "per output: k_h×k_w − 1 adds, 1 multiply, 1 bias add"})  # fmt: skip
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_modules as tm

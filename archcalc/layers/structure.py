@@ -11,13 +11,17 @@ upsampling, identity) cost no FLOPs and have no connections.
                    pad shifts positions by its top/left padding; pixel_unshuffle is an r x r window
                    with stride r; flatten, reshape, pixel_shuffle and upsampling by a factor other
                    than 1 end the receptive field (None).
+    training       backward about the forward cost (the default rule): a sum passes its gradient on to
+                   each input, data movement moves the gradient back.
 """
 
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int, IntList, Padding, Pair
-from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, numel, register, require_rank
+from archcalc.layers.base import (IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, elements, numel, register,
+                                  require_rank, same_shape)  # fmt: skip
+from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, floor, product
 
 
 @register
@@ -63,6 +67,13 @@ class Flatten(LayerType):
         start, end = self._range(a, ins[0])
         return ins[0][:start] + (numel(ins[0][start : end + 1]),) + ins[0][end + 1 :]
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        start, end = self._range(a, ins[0])
+        terms = [Term(name, size) for name, size in zip(axis_names(len(ins[0])), ins[0])]
+        merged = [product(terms[start : end + 1])]
+        names = axis_names(len(out))
+        return [Formula(f"{name}_out", term) for name, term in zip(names, terms[:start] + merged + terms[end + 1 :])]
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         return IDENTITY if out == ins[0] else None
 
@@ -92,6 +103,17 @@ class Reshape(LayerType):
         if numel(tuple(target)) != total:
             raise ArchcalcError(f"reshape: {total} elements of {list(ins[0])} do not fit shape {target}")
         return tuple(target)
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        known = [Const(size) for size in a["shape"] if size != -1]
+        shape = []
+        for name, size in zip(axis_names(len(out)), a["shape"]):
+            if size != -1:
+                shape.append(Formula(f"{name}_out", Const(size)))
+                continue
+            rest = Group(product(known)) if len(known) > 1 else (known or [Const(1)])[0]
+            shape.append(Formula(f"{name}_out", Group(elements(ins[0])) / rest, "-1: the elements left over"))
+        return shape
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         return IDENTITY if out == ins[0] else None
@@ -130,6 +152,17 @@ class _Elementwise(LayerType):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return len(ins) * numel(out)
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        if all(shape == out for shape in ins):
+            return same_shape(out)
+        return [Formula(f"{name}_out", Const(size), "inputs broadcast as in torch")
+                for name, size in zip(axis_names(len(out)), out)]  # fmt: skip
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        n = Term("n_inputs", len(ins))
+        return counts(flops=Group(n - 1) * elements(out, "_out"), connections=n * elements(out, "_out"),
+                      notes={"FLOPs": f"one {'add' if self.name == 'add' else 'multiply'} per extra input"})
 
 
 @register
@@ -176,6 +209,16 @@ class Concat(LayerType):
                 )
         return ins[0][:axis] + (sum(s[axis] for s in ins),) + ins[0][axis + 1 :]
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        axis = a["axis"] % len(out)
+        names = axis_names(len(out))
+        shape = same_shape(ins[0])
+        joined: Expr = Term(f"{names[axis]}_1", ins[0][axis])
+        for index, other in enumerate(ins[1:], start=2):
+            joined = joined + Term(f"{names[axis]}_{index}", other[axis])
+        shape[axis] = Formula(f"{names[axis]}_out", joined, "the inputs' sizes along the joined axis")
+        return shape
+
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_modules as tm
 
@@ -215,6 +258,11 @@ class PixelShuffle(LayerType):
             raise ArchcalcError(f"pixel_shuffle: channels {ins[0][0]} are not divisible by {r}^2")
         return (ins[0][0] // (r * r), ins[0][1] * r, ins[0][2] * r)
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        r = Term("r", a["upscale"])
+        c, h, w = (Term(name, size) for name, size in zip("CHW", ins[0]))
+        return [Formula("C_out", c / (r * r)), Formula("H_out", h * r), Formula("W_out", w * r)]
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         return None
 
@@ -237,6 +285,11 @@ class PixelUnshuffle(LayerType):
         if ins[0][1] % r or ins[0][2] % r:
             raise ArchcalcError(f"pixel_unshuffle: height and width {list(ins[0][1:])} are not divisible by {r}")
         return (ins[0][0] * r * r, ins[0][1] // r, ins[0][2] // r)
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        r = Term("r", a["downscale"])
+        c, h, w = (Term(name, size) for name, size in zip("CHW", ins[0]))
+        return [Formula("C_out", c * r * r), Formula("H_out", h / r), Formula("W_out", w / r)]
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         # Output position (y, x) gathers the r x r input block at (r y, r x) into its channels.
@@ -286,6 +339,21 @@ class Upsample(LayerType):
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return 4 * numel(out) if a["mode"] == "bilinear" else 0
 
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        channels = Formula("C_out", Term("C", ins[0][0]))
+        if a["size"] is not None:
+            return [channels] + [Formula(f"{axis}_out", Const(size), "size") for axis, size in zip("HW", a["size"])]
+        scale = Term("scale", a["scale"])
+        return [channels] + [Formula(f"{axis}_out", floor(Term(axis, size) * scale))
+                             for axis, size in zip("HW", ins[0][1:])]  # fmt: skip
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        if a["mode"] != "bilinear":
+            return counts(notes={"FLOPs": "nearest: copies"})
+        outputs = elements(out, "_out")
+        return counts(flops=7 * outputs, connections=4 * outputs,
+                      notes={"FLOPs": "per output: 4 multiplies + 3 adds of the 4 neighbours"})
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         return IDENTITY if out == ins[0] and a["mode"] == "nearest" else None
 
@@ -321,6 +389,12 @@ class Pad(LayerType):
                         f"pad: {a['mode']} padding {max(before, after)} must be at most {limit} for {axis} {size}"
                     )
         return (ins[0][0], ins[0][1] + t + b, ins[0][2] + l + r)
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        t, b, l, r = a["padding"]
+        return [Formula("C_out", Term("C", ins[0][0])),
+                Formula("H_out", Term("H", ins[0][1]) + Term("p_t", t) + Term("p_b", b)),
+                Formula("W_out", Term("W", ins[0][2]) + Term("p_l", l) + Term("p_r", r))]  # fmt: skip
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         return RFStep((1, 1), (1, 1), (a["padding"][0], a["padding"][2]))

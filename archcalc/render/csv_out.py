@@ -1,6 +1,7 @@
 """CSV: one row per layer, exact integers; shapes and pairs as '224x224', inputs ';'-separated.
 
-There is no totals row (summing a column gives the total); it would be counted twice by anyone who
+With `--train`, two more columns: backward_macs and backward_flops. There is no totals row
+(summing a column gives the total); it would be counted twice by anyone who
 sums the columns in pandas or a spreadsheet.
 """
 
@@ -28,7 +29,12 @@ def _cell(value) -> object:
 def render_csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    backward = {}
+    if report.training is not None:
+        from archcalc.render.training import backward_by_layer
+
+        backward = backward_by_layer(report.training)
+    writer.writerow(COLUMNS + (("backward_macs", "backward_flops") if backward else ()))
     for layer in report.layers:
-        writer.writerow([_cell(getattr(layer, column)) for column in COLUMNS])
+        writer.writerow([_cell(getattr(layer, column)) for column in COLUMNS] + list(backward.get(layer.name, ())))
     return buffer.getvalue()

@@ -26,7 +26,7 @@ def layer_dict(layer: LayerResult) -> dict:
 
 def report_dict(report: Report) -> dict:
     totals = report.totals.__dict__
-    return {
+    data = {
         "name": report.name,
         "input_shape": report.input_shape,
         "batch": report.batch,
@@ -39,6 +39,11 @@ def report_dict(report: Report) -> dict:
         "source": report.source,
         "variables": report.variables,
     }
+    if report.training is not None:
+        from archcalc.render.training import training_dict
+
+        data["training"] = training_dict(report.training)
+    return data
 
 
 def dumps_layered(data: dict) -> str:

@@ -23,17 +23,17 @@ def layer_reference_markdown() -> str:
         "Generated from the registry by `archcalc layers --format markdown` (do not edit by hand).",
         "Formulas and conventions are in the docstring of each module in `archcalc/layers/`.",
         "`out` is the number of output elements per sample; counts are per sample (MACs, FLOPs and",
-        "activations then scale with the batch).",
+        "activations then scale with the batch). The backward column is the training rule (`report --train`).",
         "",
-        "| type | category | what | attributes | FLOPs | connections |",
-        "|---|---|---|---|---|---|",
+        "| type | category | what | attributes | FLOPs | connections | backward |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in sorted(REGISTRY):
         rule = REGISTRY[name]
         attrs = ", ".join(_attr_text(a) for a in rule.attrs) or "none"
         arity = "" if (rule.min_inputs, rule.max_inputs) == (1, 1) else f" ({rule.min_inputs}+ inputs)"
         lines.append(f"| `{name}` | {rule.category} | {rule.summary}{arity} | {attrs} | {rule.flops_rule} "
-                     f"| {rule.connections_rule} |")  # fmt: skip
+                     f"| {rule.connections_rule} | {rule.backward_rule} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -35,6 +35,11 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     summary.add_column(justify="right")
     for row in summary_rows(report):
         summary.add_row(*row)
+    if report.training is not None:
+        from archcalc.render.training import training_rows
+
+        for row in training_rows(report.training):
+            summary.add_row(*row)
     buffer = io.StringIO()
     console = Console(file=buffer, width=width or 160, force_terminal=color, color_system="auto" if color else None,
                       highlight=False)  # fmt: skip

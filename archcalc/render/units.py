@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-_SCALES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+_SCALES = ((10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
 
 def human(value: int) -> str:
@@ -32,3 +32,8 @@ def pair_text(pair: list[int] | None) -> str:
     if not pair:
         return "-"
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def share(part: int, whole: int) -> str:
+    """A part of a total as a percentage with one decimal (presentation only; counts stay exact)."""
+    return f"{100 * part / whole:.1f}%" if whole else "-"

@@ -47,16 +47,22 @@ def resolve_spec(spec: str) -> Path:
     )
 
 
+def split_assignment(pair: str, usage: str = "name=value") -> tuple[str, str]:
+    """'name=value' -> ('name', 'value'); a one-line error naming `usage` otherwise."""
+    name, sep, value = pair.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise ArchcalcError(f"--set takes {usage}, got {pair!r}")
+    return name, value
+
+
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     """`--set name=value` pairs; values are YAML scalars or lists (0.5, 32, true, [6, 12])."""
     from archcalc.spec.source import parse_text as _parse
 
     out: dict[str, Any] = {}
     for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise ArchcalcError(f"--set takes name=value, got {pair!r}")
+        name, value = split_assignment(pair)
         if name in out:
             raise ArchcalcError(f"--set {name} is given twice")
         try:

@@ -1,0 +1,98 @@
+"""Sweeps (`archcalc sweep`): the totals of a spec for every combination of variable values.
+
+`--set width=0.25,0.5 --set resolution=128,224` gives the cartesian product, in the order given
+(the last variable changes fastest). Values are YAML like `--set` values; commas inside brackets
+belong to a list value (`--set widths=[1,2],[2,4]`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from archcalc.analysis import analyse
+from archcalc.analysis.compare import final_receptive_field
+from archcalc.analysis.results import Report
+from archcalc.errors import ArchcalcError
+
+MAX_COMBINATIONS = 10_000
+TOTALS = ("params", "macs", "flops", "connections", "activations", "param_bytes", "activation_bytes",
+          "peak_activation_bytes")  # fmt: skip
+
+
+@dataclass
+class SweepPoint:
+    values: dict[str, Any]
+    report: Report
+
+    def row(self) -> dict:
+        """Variables, totals, depth and final receptive field of this point, as plain data."""
+        totals = {key: getattr(self.report.totals, key) for key in TOTALS}
+        return {"values": self.values, **totals, "depth": self.report.depth,
+                "receptive_field": final_receptive_field(self.report)}  # fmt: skip
+
+
+@dataclass
+class Sweep:
+    name: str
+    variables: list[str]
+    points: list[SweepPoint]
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets: '[1,2],[3,4]' -> ['[1,2]', '[3,4]']."""
+    pieces, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            pieces.append(current)
+            current = ""
+        else:
+            current += char
+    return pieces + [current]
+
+
+def parse_sweep_sets(pairs: list[str] | None) -> dict[str, list[Any]]:
+    """`name=v1,v2,...` pairs -> {name: [values]}, each value read as `--set` reads it."""
+    from archcalc.spec import parse_overrides, split_assignment
+
+    if not pairs:
+        raise ArchcalcError("sweep needs at least one --set name=value1,value2,...")
+    grid: dict[str, list[Any]] = {}
+    for pair in pairs:
+        name, text = split_assignment(pair, "name=value1,value2,...")
+        if name in grid:
+            raise ArchcalcError(f"--set {name} is given twice; list all its values in one --set")
+        pieces = _split_top_level(text)
+        if any(not piece.strip() for piece in pieces):
+            raise ArchcalcError(f"--set {name}: empty value in {text!r} (values are separated by single commas)")
+        values = [parse_overrides([f"{name}={piece}"])[name] for piece in pieces]
+        repeated = next((v for i, v in enumerate(values) if v in values[:i]), None)
+        if repeated is not None:
+            raise ArchcalcError(f"--set {name}: value {repeated!r} is listed twice")
+        grid[name] = values
+    count = 1
+    for values in grid.values():
+        count *= len(values)
+    if count > MAX_COMBINATIONS:
+        raise ArchcalcError(f"the sweep has {count:,} combinations; at most {MAX_COMBINATIONS:,} are allowed")
+    return grid
+
+
+def run_sweep(spec: str, grid: dict[str, list[Any]], input_shape: tuple[int, ...] | None = None,
+              batch: int = 1, dtype: str = "float32") -> Sweep:  # fmt: skip
+    from archcalc.spec import load_spec
+
+    names = list(grid)
+    points, title = [], spec
+    for combination in itertools.product(*(grid[name] for name in names)):
+        values = dict(zip(names, combination))
+        try:
+            report = analyse(load_spec(spec, values, input_shape=input_shape), batch=batch, dtype=dtype)
+        except ArchcalcError as exc:
+            where = ", ".join(f"{k}={v}" for k, v in values.items())
+            raise ArchcalcError(f"with {where}: {exc.message}", file=exc.file, line=exc.line, path=exc.path) from None
+        title = report.name
+        points.append(SweepPoint(values, report))
+    return Sweep(title, names, points)

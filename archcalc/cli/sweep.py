@@ -1,0 +1,42 @@
+"""`archcalc sweep SPEC --set a=1,2 --set b=3,4`: totals for every combination, and a plot."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from archcalc.cli.app import app
+from archcalc.cli.common import emit, handle_errors, parse_shape
+
+
+@app.command()
+@handle_errors
+def sweep(
+    spec: str = typer.Argument(..., help="A spec file or a built-in name (see `archcalc zoo`)."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="name=value1,value2,... (repeatable)."),
+    format: str = typer.Option("table", "--format", "-f", help="table, csv, markdown or json"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Also write a PNG of params and MACs to this file."),
+    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
+    batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
+    dtype: str = typer.Option("float32", "--dtype", help="Element type for memory."),
+    exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
+) -> None:
+    """Totals for every combination of variable values (the cartesian product of the --set lists)."""
+    from archcalc.analysis.sweep import parse_sweep_sets, run_sweep
+    from archcalc.errors import ArchcalcError
+    from archcalc.render.sweep import render_sweep
+
+    if plot is not None and not plot.lower().endswith(".png"):
+        raise ArchcalcError(f"--plot writes a PNG; give a file name ending in .png, got {plot!r}")
+    result = run_sweep(spec, parse_sweep_sets(set_), parse_shape(input), batch, dtype)
+    text = render_sweep(result, format, exact)
+    if plot is not None:
+        from archcalc.io import write_atomic
+        from archcalc.render.plots import sweep_png
+
+        write_atomic(plot, sweep_png(f"{result.name}: params and MACs", result.variables,
+                                     [point.row() for point in result.points]))  # fmt: skip
+        typer.echo(f"wrote {plot}", err=True)
+    emit(text, output)
