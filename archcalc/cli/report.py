@@ -7,13 +7,15 @@ from typing import List, Optional
 import typer
 
 from archcalc.cli.app import app
-from archcalc.cli.common import emit, handle_errors, parse_shape
+from archcalc.cli.common import emit, handle_errors, limit_options, parse_shape
+from archcalc.limits import Limits
 
 FORMAT_HELP = "table, csv, markdown or json"
 
 
 @app.command()
 @handle_errors
+@limit_options
 def report(
     spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
     format: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
@@ -23,12 +25,13 @@ def report(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
+    limits: Optional[Limits] = None,
 ) -> None:
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
     from archcalc.render import render
     from archcalc.spec import load_spec, parse_overrides
 
-    graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
+    graph = load_spec(spec, parse_overrides(set_), limits=limits or Limits(), input_shape=parse_shape(input))
     text = render(analyse(graph, batch=batch, dtype=dtype), format, exact=exact)
     emit(text, output)

@@ -24,6 +24,7 @@ def zoo(
     rows = []
     for name, path in builtin_specs().items():
         doc = load_document(path)
+        doc = doc if isinstance(doc, dict) else {}  # a broken file in the specs folder still gets a row
         rows.append({"name": name, "description": str(doc.get("description", "")), "source": str(doc.get("source", ""))})
     if format == "json":
         emit(json.dumps(rows, indent=2) + "\n", None)

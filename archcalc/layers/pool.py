@@ -16,6 +16,8 @@ Per output element, with a k_h x k_w window (the window includes padding, as tor
 
 from __future__ import annotations
 
+import math
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, IntList, Padding, Pair
 from archcalc.layers.base import Attrs, LayerType, Params, RFStep, Shape, numel, register, require_rank
@@ -158,9 +160,14 @@ class GlobalMaxPool(_Global):
         return nn.AdaptiveMaxPool2d(1)
 
 
-def adaptive_windows(size_in: int, size_out: int) -> list[int]:
-    """Window lengths torch's adaptive pooling uses along one axis."""
-    return [-(-((i + 1) * size_in) // size_out) - (i * size_in) // size_out for i in range(size_out)]
+def adaptive_window_total(size_in: int, size_out: int) -> int:
+    """Sum of the window lengths torch's adaptive pooling uses along one axis, in closed form.
+
+    Window i spans [floor(i*in/out), ceil((i+1)*in/out)). Summed over i the floors telescope to `in`,
+    and each ceiling adds 1 unless out divides (i+1)*in, which happens gcd(in, out) times:
+    total = in + out - gcd(in, out).
+    """
+    return size_in + size_out - math.gcd(size_in, size_out)
 
 
 class _Adaptive(LayerType):
@@ -173,9 +180,9 @@ class _Adaptive(LayerType):
         return (ins[0][0],) + a["output_size"]
 
     def window_area_sum(self, a: Attrs, ins: list[Shape]) -> int:
-        heights = adaptive_windows(ins[0][1], a["output_size"][0])
-        widths = adaptive_windows(ins[0][2], a["output_size"][1])
-        return sum(heights) * sum(widths)
+        heights = adaptive_window_total(ins[0][1], a["output_size"][0])
+        widths = adaptive_window_total(ins[0][2], a["output_size"][1])
+        return heights * widths
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * self.window_area_sum(a, ins)
