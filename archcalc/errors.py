@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# A message names what is wrong; it does not echo a 10 MB value back. Paths and messages are clipped.
+# A message names what is wrong; it does not echo a 10 MB value back. File names, layer paths and
+# messages are clipped in the middle.
 MAX_MESSAGE_CHARS = 600
 MAX_PATH_CHARS = 160
 
@@ -46,7 +47,7 @@ class ArchcalcError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.file is not None:
-            where = self.file + (f":{self.line}" if self.line is not None else "") + ": "
+            where = clip(self.file, MAX_PATH_CHARS + 80) + (f":{self.line}" if self.line is not None else "") + ": "
         elif self.line is not None:
             where = f"line {self.line}: "
         if self.path:

@@ -37,6 +37,7 @@ BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
 REPEAT_INDEX = "i"
+MAX_LIST_NESTING = 32
 
 
 def _line(item: Any, key: str | int | None = None) -> int | None:
@@ -59,6 +60,18 @@ def _uses_index(item: Any) -> bool:
         elif isinstance(value, (dict, list)) and id(value) not in seen:  # aliases are shared: visit once
             seen.add(id(value))
             stack.extend(value.values() if isinstance(value, dict) else value)
+    return False
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether lists in `value` nest deeper than MAX_LIST_NESTING (reports print values recursively)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple)):
+            if depth >= MAX_LIST_NESTING:
+                return True
+            stack.extend((child, depth + 1) for child in item)
     return False
 
 
@@ -166,6 +179,8 @@ class Expander:
                 continue
             try:
                 scope[name] = self._value(value, scope)
+                if _too_deep(scope[name]):  # a list built by expressions, one level per variable
+                    raise ArchcalcError(f"lists in a value nest deeper than {MAX_LIST_NESTING} levels")
             except ArchcalcError as exc:
                 later = [other for other in raw if isinstance(other, str) and other != name and other not in scope
                          and f"variable '{other}' in" in exc.message]  # fmt: skip
@@ -180,11 +195,13 @@ class Expander:
             raise ArchcalcError("the list has too many items; " + note(self.limits, "max_list_items"))
         return self._walk(value, scope)
 
-    def _walk(self, value: Any, scope: Mapping[str, Any]) -> Any:
+    def _walk(self, value: Any, scope: Mapping[str, Any], depth: int = 0) -> Any:
         if isinstance(value, str):
             return evaluate(value, scope)
         if isinstance(value, list):
-            return [self._walk(v, scope) for v in value]
+            if depth >= MAX_LIST_NESTING:  # reports print values recursively: keep them shallow
+                raise ArchcalcError(f"lists in a value nest deeper than {MAX_LIST_NESTING} levels")
+            return [self._walk(v, scope, depth + 1) for v in value]
         if isinstance(value, bool) or (isinstance(value, float) and abs(value) < float(MAX_MAGNITUDE)):
             return value
         if isinstance(value, int) and abs(value) < MAX_MAGNITUDE:
