@@ -9,7 +9,11 @@ from typer.testing import CliRunner
 import archcalc.cli
 
 # The smallest valid spec, for tests that damage or extend it.
-TINY = "input: [3, 8, 8]\nlayers:\n  - {name: conv, type: conv2d, out_channels: 4, kernel: 3}\n  - {name: relu, type: relu}\n"
+TINY = """input: [3, 8, 8]
+layers:
+  - {name: conv, type: conv2d, out_channels: 4, kernel: 3}
+  - {name: relu, type: relu}
+"""
 
 
 def run(*args: str):

@@ -27,11 +27,12 @@ def big_spec() -> str:
         "      - {name: add, type: add, inputs: [bn, input]}",
     ]
     # 5,000 adds, each also reading a chain output from up to 45,000 layers back
-    lines += [f"  - {{name: skip{k}, type: add, inputs: [{'skip' + str(k - 1) if k else 'chain'}, chain.{k * GROUPS // SKIPS}.add]}}"
-              for k in range(SKIPS)]  # fmt: skip
+    for k in range(SKIPS):
+        previous = f"skip{k - 1}" if k else "chain"
+        lines.append(f"  - {{name: skip{k}, type: add, inputs: [{previous}, chain.{k * GROUPS // SKIPS}.add]}}")
     # 50 branches of 1,000 convs, all reading the last skip, merged by one concat
-    lines += [f"  - {{name: branch{j}, inputs: skip{SKIPS - 1}, layers: [{{type: conv2d, out_channels: 8, kernel: 1, repeat: {BRANCH_LENGTH}}}]}}"
-              for j in range(BRANCHES)]  # fmt: skip
+    conv = f"{{type: conv2d, out_channels: 8, kernel: 1, repeat: {BRANCH_LENGTH}}}"
+    lines += [f"  - {{name: branch{j}, inputs: skip{SKIPS - 1}, layers: [{conv}]}}" for j in range(BRANCHES)]
     lines.append(f"  - {{name: merge, type: concat, inputs: [{', '.join(f'branch{j}' for j in range(BRANCHES))}]}}")
     return "\n".join(lines) + "\n"
 

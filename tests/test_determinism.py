@@ -39,7 +39,8 @@ def test_hash_seeds_do_not_change_the_output(tmp_path: Path) -> None:
 
 def test_error_messages_are_deterministic(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
-    spec.write_text("input: [3, 8, 8]\nlayers:\n  - {name: a, type: relu, inputs: b}\n  - {name: b, type: relu, inputs: a}\n")
+    spec.write_text("input: [3, 8, 8]\nlayers:\n  - {name: a, type: relu, inputs: b}\n"
+                    "  - {name: b, type: relu, inputs: a}\n")  # fmt: skip
     messages = set()
     for seed in ("0", "7"):
         env = dict(os.environ, PYTHONHASHSEED=seed)

@@ -130,7 +130,8 @@ def Padding() -> Kind:
             if len(sides) == 4:
                 return tuple(sides)  # type: ignore[return-value]
             raise ArchcalcError(
-                f"attribute '{name}' takes an int, [h, w], [top, bottom, left, right], 'same' or 'valid'; got {brief(value)}"
+                f"attribute '{name}' takes an int, [h, w], [top, bottom, left, right], 'same' or 'valid'; "
+                f"got {brief(value)}"
             )
         p = _as_int(name, value, 0)
         return (p, p, p, p)

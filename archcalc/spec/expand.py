@@ -24,12 +24,12 @@ from typing import Any, Mapping
 
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
-from archcalc.expr import evaluate, items_within
 from archcalc.graph import INPUT, Graph, Node, topological_order
 from archcalc.layers import REGISTRY, numel
-from archcalc.limits import MAX_MAGNITUDE, note
+from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
 from archcalc.spec.source import DEFAULT_LIMITS, LineDict, LineList, Limits
+from archcalc.spec.values import read_value
 
 TOP_KEYS = ("name", "description", "source", "input", "variables", "blocks", "layers", "outputs", "notes")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
@@ -37,7 +37,6 @@ BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
 REPEAT_INDEX = "i"
-MAX_LIST_NESTING = 32
 
 
 def _line(item: Any, key: str | int | None = None) -> int | None:
@@ -60,18 +59,6 @@ def _uses_index(item: Any) -> bool:
         elif isinstance(value, (dict, list)) and id(value) not in seen:  # aliases are shared: visit once
             seen.add(id(value))
             stack.extend(value.values() if isinstance(value, dict) else value)
-    return False
-
-
-def _too_deep(value: Any) -> bool:
-    """Whether lists in `value` nest deeper than MAX_LIST_NESTING (reports print values recursively)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (list, tuple)):
-            if depth >= MAX_LIST_NESTING:
-                return True
-            stack.extend((child, depth + 1) for child in item)
     return False
 
 
@@ -125,7 +112,8 @@ class Expander:
         if outputs is None:
             output_refs: list[Any] = [last]
         else:
-            output_refs = [Ref(root, text, _line(doc, "outputs"), None) for text in self._names(outputs, doc, "outputs")]
+            names = self._names(outputs, doc, "outputs")
+            output_refs = [Ref(root, text, _line(doc, "outputs"), None) for text in names]
         resolver = Resolver(self.file)
         for node in self.nodes:
             node.inputs = [resolver.resolve(ref) for ref in node.inputs]
@@ -179,8 +167,6 @@ class Expander:
                 continue
             try:
                 scope[name] = self._value(value, scope)
-                if _too_deep(scope[name]):  # a list built by expressions, one level per variable
-                    raise ArchcalcError(f"lists in a value nest deeper than {MAX_LIST_NESTING} levels")
             except ArchcalcError as exc:
                 later = [other for other in raw if isinstance(other, str) and other != name and other not in scope
                          and f"variable '{other}' in" in exc.message]  # fmt: skip
@@ -189,26 +175,8 @@ class Expander:
                 raise exc.located(file=self.file, line=_line(raw, name)) from None
         return scope
 
-    def _value(self, value: Any, scope: Mapping[str, Any]) -> Any:
-        """A variable, argument or input value: expressions evaluated, lists (bounded) walked."""
-        if isinstance(value, list) and not items_within(value, self.limits.max_list_items):
-            raise ArchcalcError("the list has too many items; " + note(self.limits, "max_list_items"))
-        return self._walk(value, scope)
-
-    def _walk(self, value: Any, scope: Mapping[str, Any], depth: int = 0) -> Any:
-        if isinstance(value, str):
-            return evaluate(value, scope)
-        if isinstance(value, list):
-            if depth >= MAX_LIST_NESTING:  # reports print values recursively: keep them shallow
-                raise ArchcalcError(f"lists in a value nest deeper than {MAX_LIST_NESTING} levels")
-            return [self._walk(v, scope, depth + 1) for v in value]
-        if isinstance(value, bool) or (isinstance(value, float) and abs(value) < float(MAX_MAGNITUDE)):
-            return value
-        if isinstance(value, int) and abs(value) < MAX_MAGNITUDE:
-            return value
-        if isinstance(value, (int, float)):
-            raise ArchcalcError(f"the number {brief(value)} is not finite or too large (>= 2**63)")
-        raise ArchcalcError(f"a value here is a number, boolean, expression or list, not {brief(value)}")
+    def _value(self, raw: Any, scope: Mapping[str, Any]) -> Any:
+        return read_value(raw, scope, self.limits)
 
     def _input_shape(self, raw: Any, line: int | None) -> tuple[int, ...]:
         try:
@@ -268,7 +236,8 @@ class Expander:
             raise self.fail(f"duplicate name {brief(path)}", line, path)
         if "inputs" in item:
             names, where = self._names(item["inputs"], item, "inputs"), item["inputs"]
-            lines = [_line(where, k) if isinstance(where, LineList) else _line(item, "inputs") for k in range(len(names))]
+            lines = [_line(where, k) if isinstance(where, LineList) else _line(item, "inputs")
+                     for k in range(len(names))]  # fmt: skip
             inputs: list[Any] = [Ref(scope, text, at, path) for text, at in zip(names, lines)]
         else:
             inputs = [previous]
@@ -341,7 +310,8 @@ class Expander:
                             + (" (list them under 'inputs')" if count < rule.min_inputs else ""),
                             _line(item, "inputs") or _line(item), path)  # fmt: skip
         if len(self.nodes) >= self.limits.max_layers:
-            raise self.fail("the spec expands to too many layers; " + note(self.limits, "max_layers"), _line(item), path)
+            raise self.fail("the spec expands to too many layers; " + note(self.limits, "max_layers"),
+                            _line(item), path)  # fmt: skip
         self.nodes.append(Node(path, type_name, attrs, inputs, _line(item), self.file))
         scope.names[local] = path
         return path
@@ -378,8 +348,12 @@ class Expander:
     def _block_env(self, name: str, definition: dict, item: dict, env: dict, path: str) -> dict:
         params = definition.get("params") or {}
         args = item.get("args") or {}
-        if not isinstance(params, dict) or not isinstance(args, dict):
-            raise self.fail(f"block {name!r}: 'params' and 'args' must be mappings", _line(item), path)
+        if not isinstance(params, dict):
+            raise self.fail(f"block {name!r}: 'params' must map parameter names to defaults, got {brief(params)}",
+                            _line(definition, "params"), path)  # fmt: skip
+        if not isinstance(args, dict):
+            raise self.fail(f"block {name!r}: 'args' must map parameter names to values, got {brief(args)}",
+                            _line(item, "args"), path)  # fmt: skip
         for key in params:
             if not isinstance(key, str) or not key.isidentifier() or key == REPEAT_INDEX:
                 raise self.fail(f"block {name!r}: bad parameter name {brief(key)} (use an identifier other than 'i')",

@@ -73,7 +73,8 @@ def _named_top(doc: dict) -> list[tuple[int, str]]:
     layers = doc.get("layers") if isinstance(doc, dict) else None
     if not isinstance(layers, list):
         return []
-    return [(i, item["name"]) for i, item in enumerate(layers) if isinstance(item, dict) and isinstance(item.get("name"), str)]
+    return [(i, item["name"]) for i, item in enumerate(layers)
+            if isinstance(item, dict) and isinstance(item.get("name"), str)]  # fmt: skip
 
 
 # ----- data mutations: each returns (detail, in_layer) or None when it does not apply --------------
@@ -245,7 +246,8 @@ def recursive_block(rng: random.Random, doc: dict):
     else:
         blocks["fuzz_a"] = {"layers": [{"block": "fuzz_b"}]}
         blocks["fuzz_b"] = {"layers": [{"type": "identity"}, {"block": "fuzz_a"}]}
-    layers.insert(rng.randrange(len(layers) + 1), {"name": "fuzz_rec", "block": next(iter(b for b in blocks if b.startswith("fuzz_")))})
+    first = next(name for name in blocks if str(name).startswith("fuzz_"))
+    layers.insert(rng.randrange(len(layers) + 1), {"name": "fuzz_rec", "block": first})
     return "recursive block definition", True
 
 
@@ -345,7 +347,8 @@ def truncate(rng: random.Random, data: bytes) -> tuple[bytes, str]:
 
 def stray_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
     at = rng.randrange(len(data) + 1)
-    junk = rng.choice([b"\x00", b"\xff\xfe", b"\xc3", b"\x80\x81", b"\x07", bytes(rng.randrange(256) for _ in range(8))])
+    noise = bytes(rng.randrange(256) for _ in range(8))
+    junk = rng.choice([b"\x00", b"\xff\xfe", b"\xc3", b"\x80\x81", b"\x07", noise])
     return data[:at] + junk + data[at:], f"{junk!r} at byte {at}"
 
 
