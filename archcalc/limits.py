@@ -56,7 +56,8 @@ LIMIT_HELP = {
     "max_file_bytes": "Largest spec file, in bytes.",
     "max_yaml_nesting": "Deepest nesting of YAML mappings and lists.",
     "max_yaml_nodes": "Most YAML values in a spec, counting copies made by merge keys (<<).",
-    "max_layers": "Most layers after expanding blocks and repeats (entries dropped by `when` count too).",
+    "max_layers": "Most layers after expanding blocks and repeats (groups, entries dropped by `when` and "
+                  "long attribute lists count too).",
     "max_depth": "Deepest nesting of groups and block instances.",
     "max_expression_chars": "Longest expression, in characters.",
     "max_expression_nodes": "Most syntax nodes in one expression.",

@@ -28,7 +28,7 @@ def test_two_runs_in_one_process(spec: str, fmt: str) -> None:
 
 def test_hash_seeds_do_not_change_the_output(tmp_path: Path) -> None:
     outputs = {}
-    for seed in ("0", "1", "4242"):
+    for seed in ("0", "4242"):
         env = dict(os.environ, PYTHONHASHSEED=seed, COLUMNS="60")  # COLUMNS: the table has a fixed width
         for fmt in FORMATS:
             done = subprocess.run([sys.executable, "-c", CLI, "report", "alexnet_original", "--format", fmt],

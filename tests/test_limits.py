@@ -68,7 +68,7 @@ def test_nested_repeats_are_refused_before_they_are_built() -> None:
     """A group of 2,000 x 2,000 layers: the first instance shows the size, the rest are never built."""
     text = TINY + "  - {name: bomb, repeat: 2000, layers: [{type: relu, repeat: 2000}]}\n"
     expander = _expander(text)
-    with pytest.raises(Exception, match=r"layer bomb: repeat 2,000 of 2,00\d layers .*--max-layers"):
+    with pytest.raises(Exception, match=r"layer bomb: repeat 2,000 of 2,00\d steps each .*--max-layers"):
         expander.run("spec")
     assert len(expander.nodes) < 2100
 
@@ -112,3 +112,17 @@ def test_defaults_are_documented() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text(encoding="utf-8")
     for name in LIMIT_HELP:
         assert f"`{flag(name)}`" in doc and f"{getattr(DEFAULT_LIMITS, name):,}" in doc, name
+
+
+def test_long_lists_repeated_count_as_work() -> None:
+    """A 9,600-entry connection table in each of 100,000 layers would be a billion items to parse."""
+    row = list(range(2400))
+    text = f"input: [2400, 8, 8]\nvariables:\n  t: {[row] * 4}\nlayers:\n"
+    same = text + "  - {name: c, type: conv2d, kernel: 1, table: t, repeat: 100000}\n"
+    with pytest.raises(Exception, match=r"layer c: repeat 100,000 of 9\d\d steps each"):
+        _expander(same).run("spec")  # instances are alike: refused after the first
+    differing = text + "  - {name: g, repeat: 100000, layers: [{type: conv2d, kernel: 1, table: t, when: 'i >= 0'}]}\n"
+    expander = _expander(differing)
+    with pytest.raises(Exception, match=r"layer g\.\d+\.0: layer attributes .* too many list items"):
+        expander.run("spec")
+    assert len(expander.nodes) < 250

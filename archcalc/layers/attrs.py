@@ -174,7 +174,7 @@ def Table() -> Kind:
                 raise ArchcalcError(f"attribute '{name}' row {index} must be a non-empty list of input maps")
             parsed = tuple(_as_int(name, _resolve(v, scope), 0) for v in row)
             if len(set(parsed)) != len(parsed):
-                raise ArchcalcError(f"attribute '{name}' row {index} lists an input map twice: {list(parsed)}")
+                raise ArchcalcError(f"attribute '{name}' row {index} lists an input map twice: {brief(list(parsed))}")
             rows.append(parsed)
         return tuple(rows)
 

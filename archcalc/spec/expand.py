@@ -13,7 +13,9 @@ The format is documented in docs/spec-format.md. In short:
 - `when: expr` drops an item when false; references to a dropped item mean its input.
 
 Expansion recursion is bounded by `Limits.max_depth`; the work, by `Limits.max_layers`: every
-layer, group, block instance and dropped entry counts, so repeats of groups of dropped items stop too.
+layer, group, block instance and dropped entry counts, so repeats of groups of dropped items stop too,
+and so does every ITEMS_PER_STEP list items a layer's attributes or a block's arguments hold beyond
+the first FREE_ITEMS (a 10,000-entry table repeated 100,000 times is a billion items of work).
 Messages describe user values with `brief()`, which is cheap even for YAML alias bombs.
 """
 
@@ -37,6 +39,7 @@ BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
 REPEAT_INDEX = "i"
+FREE_ITEMS, ITEMS_PER_STEP = 64, 10
 
 
 def _line(item: Any, key: str | int | None = None) -> int | None:
@@ -74,7 +77,7 @@ class Expander:
         self.nodes: list[Node] = []
         self.blocks: dict[str, Any] = {}
         self.globals: dict[str, Any] = {}
-        self.work = 0  # layers, groups, block instances and dropped entries expanded so far
+        self.work = 0  # layers, groups, block instances, dropped entries and list items (see above) so far
 
     def fail(self, message: str, line: int | None = None, path: str | None = None) -> ArchcalcError:
         return ArchcalcError(message, file=self.file, line=line, path=path)
@@ -228,10 +231,7 @@ class Expander:
         path = prefix + (local if isinstance(local, str) and local else str(index))
         if not isinstance(local, str) or not local or "." in local or local == INPUT:
             raise self.fail(f"bad layer name {brief(local)} (non-empty, no dots, not 'input')", line, path)
-        self.work += 1
-        if self.work > self.limits.max_layers:
-            raise self.fail("the spec expands to too many layers and groups; " + note(self.limits, "max_layers"),
-                            line, path)  # fmt: skip
+        self._spend(1, "the spec expands to too many layers and groups", line, path)
         if local in scope.names:
             raise self.fail(f"duplicate name {brief(path)}", line, path)
         if "inputs" in item:
@@ -265,8 +265,8 @@ class Expander:
                 # Every instance expands alike, so the total is known now: refuse a bomb before building it.
                 each = max(self.work - work, len(self.nodes) - nodes)
                 if max(work, nodes) + each * count > self.limits.max_layers:
-                    raise self.fail(f"repeat {count:,} of {each:,} layers and groups makes too many; "
-                                    + note(self.limits, "max_layers"), _line(item, "repeat"), path)  # fmt: skip
+                    message = f"repeat {count:,} of {each:,} steps each (layers, groups, list items) is too much"
+                    raise self.fail(f"{message}; " + note(self.limits, "max_layers"), _line(item, "repeat"), path)
         group.output = current[0]
         return current[0]
 
@@ -303,6 +303,7 @@ class Expander:
         except ArchcalcError as exc:
             key = next((k for k in raw if isinstance(k, str) and f"'{k}'" in exc.message), None)
             raise exc.located(file=self.file, line=_line(item, key) if key else _line(item), path=path) from None
+        self._charge(attrs.values(), _line(item), path)
         count = len(inputs)
         if count < rule.min_inputs or (rule.max_inputs is not None and count > rule.max_inputs):
             wanted = f"at least {rule.min_inputs}" if rule.max_inputs is None else str(rule.max_inputs)
@@ -372,9 +373,28 @@ class Expander:
                 inner[key] = self._eval(default, inner, params, key, path)
         return inner
 
+    def _spend(self, steps: int, what: str, line: int | None, path: str | None) -> None:
+        self.work += steps
+        if self.work > self.limits.max_layers:
+            raise self.fail(f"{what}; " + note(self.limits, "max_layers"), line, path)
+
+    def _charge(self, values: Any, line: int | None, path: str | None) -> None:
+        """Count the list items in evaluated values as expansion work (they cost time per instance)."""
+        items, stack = 0, list(values)
+        while stack:
+            value = stack.pop()
+            if isinstance(value, (list, tuple)):
+                items += len(value)
+                stack.extend(value)
+        if items > FREE_ITEMS:
+            self._spend((items - FREE_ITEMS) // ITEMS_PER_STEP, "layer attributes and block arguments hold too "
+                        "many list items in all", line, path)  # fmt: skip
+
     def _eval(self, raw: Any, env: dict, item: Any, key: str, path: str) -> Any:
         try:
-            return self._value(raw, env)
+            value = self._value(raw, env)
+            self._charge([value], _line(item, key), path)
+            return value
         except ArchcalcError as exc:
             raise exc.located(file=self.file, line=_line(item, key), path=path) from None
 
