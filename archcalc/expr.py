@@ -113,14 +113,17 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     if count > limits.max_expression_nodes:
         raise ArchcalcError(f"expression {_quote(text)} has {count:,} syntax nodes; "
                             + _limits.note(limits, "max_expression_nodes"))  # fmt: skip
+    evaluator = _Evaluator(text, scope, limits.max_list_items)
     try:
-        return _Evaluator(text, scope, limits.max_list_items).visit(tree.body)
+        return evaluator.visit(tree.body)
     except ArchcalcError:
         raise
     except (ArithmeticError, TypeError, ValueError, IndexError) as exc:
         raise ArchcalcError(f"cannot evaluate {_quote(text)}: {clip(str(exc), 200)}")
     except RecursionError:
         raise ArchcalcError(f"cannot evaluate {_quote(text)}: it nests too deeply")
+    finally:
+        _limits.count_items(evaluator.items)
 
 
 def items_within(value: Any, budget: int) -> bool:
@@ -157,9 +160,13 @@ class _Evaluator:
         self.text = text
         self.scope = scope
         self.max_items = max_items
+        self.items = 0  # list items and characters produced: a measure of the work done
 
     def visit(self, node: ast.AST) -> Any:
-        return _check_size(getattr(self, "visit_" + type(node).__name__)(node), self.text, self.max_items)
+        value = _check_size(getattr(self, "visit_" + type(node).__name__)(node), self.text, self.max_items)
+        if isinstance(value, (list, tuple, str)):
+            self.items += len(value)
+        return value
 
     def visit_Constant(self, node: ast.Constant) -> Any:
         if not isinstance(node.value, (int, float, str, bool)):

@@ -6,7 +6,9 @@ what would hang or exhaust the machine.
 
 Expression limits are read while a spec is expanded: `Expander` activates the graph's limits with
 `active(limits)`, and `archcalc.expr` reads them with `current()`, so attribute parsers do not need
-to pass them along.
+to pass them along. The same context meters the list items expressions touch (`count_items`), which
+the expander charges as work (`take_items`): an expression run once per layer may not hide a
+million list operations.
 """
 
 from __future__ import annotations
@@ -67,7 +69,18 @@ LIMIT_HELP = {
 
 DEFAULT_LIMITS = Limits()
 
-_ACTIVE: ContextVar[Limits] = ContextVar("archcalc_limits", default=DEFAULT_LIMITS)
+
+
+class _Context:
+    """The limits in force and the list items expressions touched since the last `take_items`."""
+
+    __slots__ = ("limits", "items")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits, self.items = limits, 0
+
+
+_ACTIVE: ContextVar[_Context] = ContextVar("archcalc_limits", default=_Context(DEFAULT_LIMITS))
 
 
 def flag(name: str) -> str:
@@ -82,7 +95,18 @@ def note(limits: Limits, name: str) -> str:
 
 def current() -> Limits:
     """The limits in force (set with `active`), else the defaults."""
-    return _ACTIVE.get()
+    return _ACTIVE.get().limits
+
+
+def count_items(items: int) -> None:
+    _ACTIVE.get().items += items
+
+
+def take_items() -> int:
+    """List items counted since the last call (and reset the count)."""
+    context = _ACTIVE.get()
+    items, context.items = context.items, 0
+    return items
 
 
 @contextlib.contextmanager
@@ -101,7 +125,7 @@ def recursion_room(levels: int, frames_per_level: int = 12) -> Iterator[None]:
 
 @contextlib.contextmanager
 def active(limits: Limits) -> Iterator[Limits]:
-    token = _ACTIVE.set(limits)
+    token = _ACTIVE.set(_Context(limits))
     try:
         yield limits
     finally:

@@ -123,6 +123,17 @@ def test_long_lists_repeated_count_as_work() -> None:
         _expander(same).run("spec")  # instances are alike: refused after the first
     differing = text + "  - {name: g, repeat: 100000, layers: [{type: conv2d, kernel: 1, table: t, when: 'i >= 0'}]}\n"
     expander = _expander(differing)
-    with pytest.raises(Exception, match=r"layer g\.\d+\.0: layer attributes .* too many list items"):
+    with pytest.raises(Exception, match=r"layer g\.\d+\.0: attributes, arguments .* too many list items"):
         expander.run("spec")
     assert len(expander.nodes) < 250
+
+
+def test_expressions_that_churn_lists_count_as_work() -> None:
+    """Each layer's expression copies a 5,000-item list 20 times and keeps only a number."""
+    churn = " + ".join(["len(v + v)"] * 20)
+    text = f"input: [3, 8, 8]\nvariables:\n  v: {list(range(5000))}\nlayers:\n"
+    text += f"  - {{name: g, repeat: 100000, layers: [{{type: relu, when: 'i >= 0 and {churn} > 0'}}]}}\n"
+    expander = _expander(text)
+    with pytest.raises(Exception, match="too many list items"):
+        expander.run("spec")
+    assert len(expander.nodes) < 100

@@ -14,8 +14,9 @@ The format is documented in docs/spec-format.md. In short:
 
 Expansion recursion is bounded by `Limits.max_depth`; the work, by `Limits.max_layers`: every
 layer, group, block instance and dropped entry counts, so repeats of groups of dropped items stop too,
-and so does every ITEMS_PER_STEP list items a layer's attributes or a block's arguments hold beyond
-the first FREE_ITEMS (a 10,000-entry table repeated 100,000 times is a billion items of work).
+and so does every ITEMS_PER_STEP list items a layer's attributes or a block's arguments hold, or its
+expressions touch, beyond the first FREE_ITEMS (a 10,000-entry table repeated 100,000 times is a
+billion items of work).
 Messages describe user values with `brief()`, which is cheap even for YAML alias bombs.
 """
 
@@ -379,16 +380,16 @@ class Expander:
             raise self.fail(f"{what}; " + note(self.limits, "max_layers"), line, path)
 
     def _charge(self, values: Any, line: int | None, path: str | None) -> None:
-        """Count the list items in evaluated values as expansion work (they cost time per instance)."""
-        items, stack = 0, list(values)
+        """Count list items in evaluated values, and those expressions touched, as expansion work."""
+        items, stack = _limits.take_items(), list(values)
         while stack:
             value = stack.pop()
             if isinstance(value, (list, tuple)):
                 items += len(value)
                 stack.extend(value)
         if items > FREE_ITEMS:
-            self._spend((items - FREE_ITEMS) // ITEMS_PER_STEP, "layer attributes and block arguments hold too "
-                        "many list items in all", line, path)  # fmt: skip
+            self._spend((items - FREE_ITEMS) // ITEMS_PER_STEP, "attributes, arguments and expressions handle "
+                        "too many list items in all", line, path)  # fmt: skip
 
     def _eval(self, raw: Any, env: dict, item: Any, key: str, path: str) -> Any:
         try:
