@@ -137,3 +137,18 @@ def test_expressions_that_churn_lists_count_as_work() -> None:
     with pytest.raises(Exception, match="too many list items"):
         expander.run("spec")
     assert len(expander.nodes) < 100
+
+
+@pytest.mark.parametrize("entry", [
+    "{name: *long, type: relu, repeat: 100000}",                     # every node named by the 10 MB name
+    "{name: g, repeat: 100000, layers: [{type: add, inputs: *names}]}",  # 100,000 inputs per layer
+    "{name: g, repeat: 100000, layers: [{type: relu, inputs: *ref}]}",  # a 1 MB reference per layer
+])  # fmt: skip
+def test_aliased_names_and_inputs_count_as_work(entry: str) -> None:
+    """A 1 kB spec may hand every layer the same huge name or input list through an alias."""
+    long = "x" * 10_000_000
+    text = f"notes: [&long {long}, &names [{', '.join(['relu'] * 100_000)}], &ref {'y.' * 500_000}y]\n"
+    expander = _expander(text + TINY + f"  - {entry}\n")
+    with pytest.raises(Exception, match="--max-layers"):
+        expander.run("spec")
+    assert len(expander.nodes) < 1000

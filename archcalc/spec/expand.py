@@ -237,6 +237,7 @@ class Expander:
             raise self.fail(f"duplicate name {brief(path)}", line, path)
         if "inputs" in item:
             names, where = self._names(item["inputs"], item, "inputs"), item["inputs"]
+            self._charge((), line, path, extra=len(names) + sum(len(text) for text in names) // 100)
             lines = [_line(where, k) if isinstance(where, LineList) else _line(item, "inputs")
                      for k in range(len(names))]  # fmt: skip
             inputs: list[Any] = [Ref(scope, text, at, path) for text, at in zip(names, lines)]
@@ -273,6 +274,7 @@ class Expander:
 
     def _one(self, item: dict, scope: Scope, env: dict, path: str, local: str, inputs: list[Any],
              depth: int, stack: tuple[str, ...]) -> Any:  # fmt: skip
+        self._charge((), _line(item), path, extra=len(path) // 100)  # node names: a 10 MB name costs
         if "type" in item:
             return self._layer(item, scope, env, path, local, inputs)
         if "block" in item:
@@ -364,6 +366,7 @@ class Expander:
             if key not in params:
                 raise self.fail(f"block {name!r} has no parameter {brief(key)}{closest(key, list(params))}; "
                                 f"parameters: {_listing(params)}", _line(args, key), path)  # fmt: skip
+        self._charge((), _line(item), path, extra=len(params) + len(args))
         inner = dict(self.globals)
         for key, default in params.items():
             if key in args:
@@ -379,9 +382,13 @@ class Expander:
         if self.work > self.limits.max_layers:
             raise self.fail(f"{what}; " + note(self.limits, "max_layers"), line, path)
 
-    def _charge(self, values: Any, line: int | None, path: str | None) -> None:
-        """Count list items in evaluated values, and those expressions touched, as expansion work."""
-        items, stack = _limits.take_items(), list(values)
+    def _charge(self, values: Any, line: int | None, path: str | None, extra: int = 0) -> None:
+        """Count list items in evaluated values, those expressions touched, and `extra` as expansion work.
+
+        Aliases let a 1 kB file hand every layer the same huge list, name or mapping: what an entry
+        costs to expand must count, not just how many entries there are.
+        """
+        items, stack = _limits.take_items() + extra, list(values)
         while stack:
             value = stack.pop()
             if isinstance(value, (list, tuple)):
