@@ -4,7 +4,10 @@ Specs may write `out_channels: "make_divisible(32 * width, 8)"` or `stride: "2 i
 The text is parsed with `ast` and only a whitelisted grammar is evaluated: numbers, strings, booleans,
 lists, names bound in the current scope, arithmetic (+ - * / // % **), comparisons, and/or/not,
 conditional expressions, indexing and a fixed set of functions. There is no `eval`, no attribute
-access and no way to reach Python objects. Sizes are bounded so an expression cannot eat the machine.
+access and no way to reach Python objects. Sizes are bounded so an expression cannot eat the machine:
+the text (`max_expression_chars`) and its syntax tree (`max_expression_nodes`) by the limits in force
+(`archcalc.limits.current()`), numbers by MAX_MAGNITUDE, and strings and lists (nested items
+included, so doubling a list through variables stops) by `max_list_items`.
 """
 
 from __future__ import annotations
@@ -15,13 +18,9 @@ import operator
 from functools import lru_cache
 from typing import Any, Mapping
 
-from archcalc.errors import ArchcalcError
-
-MAX_EXPRESSION_CHARS = 1000
-MAX_EXPRESSION_NODES = 300
-# Results beyond this magnitude are refused: no layer size is that large, and it stops 9**9**9.
-MAX_MAGNITUDE = 2**63
-MAX_LIST_LENGTH = 10_000
+from archcalc import limits as _limits
+from archcalc.errors import ArchcalcError, brief, clip
+from archcalc.limits import MAX_MAGNITUDE
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -73,69 +72,105 @@ _ALLOWED = (
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str) -> ast.Expression:
-    if len(text) > MAX_EXPRESSION_CHARS:
-        raise ArchcalcError(
-            f"expression is {len(text)} characters long, the limit is {MAX_EXPRESSION_CHARS}"
-        )
+def _parse(text: str) -> tuple[ast.Expression, int]:
+    """The syntax tree (checked against the whitelist) and its node count."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError) as exc:
-        raise ArchcalcError(f"bad expression {text!r}: {exc.msg if isinstance(exc, SyntaxError) else exc}")
+        raise ArchcalcError(f"bad expression {_quote(text)}: {exc.msg if isinstance(exc, SyntaxError) else exc}")
+    except (RecursionError, MemoryError):
+        raise ArchcalcError(f"bad expression {_quote(text)}: it nests too deeply")
     count = 0
     for node in ast.walk(tree):
         count += 1
         if not isinstance(node, _ALLOWED):
             raise ArchcalcError(
-                f"bad expression {text!r}: {type(node).__name__} is not allowed "
+                f"bad expression {_quote(text)}: {type(node).__name__} is not allowed "
                 "(only arithmetic, comparisons, conditionals, indexing and whitelisted functions)"
             )
         if isinstance(node, ast.Call) and (
             not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords
         ):
-            name = node.func.id if isinstance(node.func, ast.Name) else "that"
+            name = node.func.id if isinstance(node.func, ast.Name) else clip(ast.unparse(node.func), 40)
             raise ArchcalcError(
-                f"bad expression {text!r}: function {name!r} is not available "
+                f"bad expression {_quote(text)}: function {name!r} is not available "
                 f"(available: {', '.join(sorted(FUNCTIONS))}; positional arguments only)"
             )
-    if count > MAX_EXPRESSION_NODES:
-        raise ArchcalcError(f"expression has {count} syntax nodes, the limit is {MAX_EXPRESSION_NODES}")
-    return tree
+    return tree, count
+
+
+def _quote(text: str) -> str:
+    return repr(clip(text, 80))
 
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate `text` with the names in `scope`; raise ArchcalcError on anything wrong."""
-    tree = _parse(text)
+    limits = _limits.current()
+    if len(text) > limits.max_expression_chars:
+        raise ArchcalcError(f"expression {_quote(text)} is {len(text):,} characters long; "
+                            + _limits.note(limits, "max_expression_chars"))  # fmt: skip
+    tree, count = _parse(text)
+    if count > limits.max_expression_nodes:
+        raise ArchcalcError(f"expression {_quote(text)} has {count:,} syntax nodes; "
+                            + _limits.note(limits, "max_expression_nodes"))  # fmt: skip
+    evaluator = _Evaluator(text, scope, limits.max_list_items)
     try:
-        return _Evaluator(text, scope).visit(tree.body)
+        return evaluator.visit(tree.body)
     except ArchcalcError:
         raise
     except (ArithmeticError, TypeError, ValueError, IndexError) as exc:
-        raise ArchcalcError(f"cannot evaluate {text!r}: {exc}")
+        raise ArchcalcError(f"cannot evaluate {_quote(text)}: {clip(str(exc), 200)}")
+    except RecursionError:
+        raise ArchcalcError(f"cannot evaluate {_quote(text)}: it nests too deeply")
+    finally:
+        _limits.count_items(evaluator.items)
 
 
-def _check_magnitude(value: Any, text: str) -> Any:
+def items_within(value: Any, budget: int) -> bool:
+    """Whether a (nested) list value holds at most `budget` items and strings; stops counting early."""
+    stack, left = [value], budget
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            left -= len(item)
+            if left < 0:
+                return False
+            stack.extend(item)
+        elif isinstance(item, str):
+            left -= len(item) // 100  # a long string weighs like a few items
+            if left < 0:
+                return False
+    return True
+
+
+def _check_size(value: Any, text: str, max_items: int) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
-            raise ArchcalcError(f"expression {text!r} is not finite")
+            raise ArchcalcError(f"expression {_quote(text)} is not finite")
         if abs(value) >= MAX_MAGNITUDE:
-            raise ArchcalcError(f"expression {text!r} gives a number too large ({abs(value):.3g} >= 2**63)")
-    elif isinstance(value, (list, tuple)) and len(value) > MAX_LIST_LENGTH:
-        raise ArchcalcError(f"expression {text!r} builds a list longer than {MAX_LIST_LENGTH}")
+            raise ArchcalcError(f"expression {_quote(text)} gives a number too large (>= 2**63)")
+    elif isinstance(value, (list, tuple, str)) and not items_within(value, max_items):
+        raise ArchcalcError(f"expression {_quote(text)} builds a value with too many items; "
+                            + _limits.note(_limits.current(), "max_list_items"))  # fmt: skip
     return value
 
 
 class _Evaluator:
-    def __init__(self, text: str, scope: Mapping[str, Any]) -> None:
+    def __init__(self, text: str, scope: Mapping[str, Any], max_items: int) -> None:
         self.text = text
         self.scope = scope
+        self.max_items = max_items
+        self.items = 0  # list items and characters produced: a measure of the work done
 
     def visit(self, node: ast.AST) -> Any:
-        return _check_magnitude(getattr(self, "visit_" + type(node).__name__)(node), self.text)
+        value = _check_size(getattr(self, "visit_" + type(node).__name__)(node), self.text, self.max_items)
+        if isinstance(value, (list, tuple, str)):
+            self.items += len(value)
+        return value
 
     def visit_Constant(self, node: ast.Constant) -> Any:
         if not isinstance(node.value, (int, float, str, bool)):
-            raise ArchcalcError(f"bad expression {self.text!r}: constant {node.value!r} is not allowed")
+            raise ArchcalcError(f"bad expression {_quote(self.text)}: constant {brief(node.value)} is not allowed")
         return node.value
 
     def visit_Name(self, node: ast.Name) -> Any:
@@ -149,7 +184,7 @@ class _Evaluator:
 
         known = sorted(self.scope)
         raise ArchcalcError(
-            f"undefined variable {node.id!r} in {self.text!r}{closest(node.id, known)}"
+            f"undefined variable {node.id!r} in {_quote(self.text)}{closest(node.id, known)}"
             + (f"; defined here: {', '.join(known)}" if known and len(known) <= 12 else "")
         )
 
@@ -157,11 +192,13 @@ class _Evaluator:
         left, right = self.visit(node.left), self.visit(node.right)
         if isinstance(node.op, ast.Pow):
             if not isinstance(right, (int, float)) or abs(right) > 64:
-                raise ArchcalcError(f"bad expression {self.text!r}: exponents are limited to 64")
+                raise ArchcalcError(f"bad expression {_quote(self.text)}: exponents are limited to 64")
             if isinstance(left, (int, float)) and abs(left) > 1 and abs(right) * math.log2(abs(left)) > 64:
-                raise ArchcalcError(f"expression {self.text!r} gives a number too large")
+                raise ArchcalcError(f"expression {_quote(self.text)} gives a number too large")
         if isinstance(node.op, ast.Mult) and (isinstance(left, (str, list)) or isinstance(right, (str, list))):
-            raise ArchcalcError(f"bad expression {self.text!r}: cannot repeat strings or lists")
+            raise ArchcalcError(f"bad expression {_quote(self.text)}: cannot repeat strings or lists")
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):  # '%999999999d' % 1 is a gigabyte
+            raise ArchcalcError(f"bad expression {_quote(self.text)}: strings cannot be formatted with %")
         return _BINARY[type(node.op)](left, right)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
@@ -210,5 +247,5 @@ class _Evaluator:
         container = self.visit(node.value)
         index = self.visit(node.slice)
         if not isinstance(container, (list, tuple, str)) or isinstance(index, bool) or not isinstance(index, int):
-            raise ArchcalcError(f"bad expression {self.text!r}: only lists can be indexed, by an integer")
+            raise ArchcalcError(f"bad expression {_quote(self.text)}: only lists can be indexed, by an integer")
         return container[index]

@@ -13,6 +13,7 @@ from typing import Any
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers import REGISTRY, LayerType, Shape
+from archcalc.limits import DEFAULT_LIMITS, Limits
 
 INPUT = "input"
 
@@ -45,6 +46,7 @@ class Graph:
     description: str = ""
     source: str = ""
     variables: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = DEFAULT_LIMITS  # the bounds it was loaded under; the analysers keep to them too
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -14,8 +14,9 @@ from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, LayerResult, Report, Totals
 from archcalc.analysis.shapes import infer_shapes
-from archcalc.errors import ArchcalcError
+from archcalc.errors import ArchcalcError, brief
 from archcalc.graph import Graph
+from archcalc.limits import MAX_MAGNITUDE
 
 
 def weighted_depth(graph: Graph) -> int:
@@ -29,8 +30,8 @@ def weighted_depth(graph: Graph) -> int:
 
 def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     """Run every analyser. MACs, FLOPs and activations scale with `batch`; structure counts do not."""
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ArchcalcError(f"batch must be a positive integer, got {batch!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch < MAX_MAGNITUDE:
+        raise ArchcalcError(f"batch must be a positive integer below 2**63, got {brief(batch)}")
     if dtype not in DTYPE_BYTES:
         raise ArchcalcError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
     shapes = infer_shapes(graph)

@@ -7,13 +7,15 @@ from typing import List, Optional
 import typer
 
 from archcalc.cli.app import app
-from archcalc.cli.common import emit, handle_errors, parse_shape
+from archcalc.cli.common import emit, handle_errors, limit_options, parse_shape
+from archcalc.limits import Limits
 
 FORMAT_HELP = "table, csv, markdown or json"
 
 
 @app.command()
 @handle_errors
+@limit_options
 def report(
     spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
     format: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
@@ -29,6 +31,7 @@ def report(
     epochs: Optional[int] = typer.Option(None, "--epochs", help="With --train: epochs for the total cost (1)."),
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
+    limits: Optional[Limits] = None,
 ) -> None:
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
@@ -36,7 +39,7 @@ def report(
     from archcalc.render import render
     from archcalc.spec import load_spec, parse_overrides
 
-    graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
+    graph = load_spec(spec, parse_overrides(set_), limits=limits or Limits(), input_shape=parse_shape(input))
     result = analyse(graph, batch=batch, dtype=dtype)
     if train:
         from archcalc.analysis.training import training_costs

@@ -24,7 +24,9 @@ def zoo(
     rows = []
     for name, path in builtin_specs().items():
         doc = load_document(path)
-        rows.append({"name": name, "description": str(doc.get("description", "")), "source": str(doc.get("source", ""))})
+        doc = doc if isinstance(doc, dict) else {}  # a broken file in the specs folder still gets a row
+        rows.append({"name": name, "description": str(doc.get("description", "")),
+                     "source": str(doc.get("source", ""))})  # fmt: skip
     if format == "json":
         emit(json.dumps(rows, indent=2) + "\n", None)
         return

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from archcalc.errors import ArchcalcError
-from archcalc.expr import evaluate
+from archcalc.errors import ArchcalcError, brief
+from archcalc import limits
+from archcalc.expr import evaluate, items_within
+from archcalc.limits import MAX_MAGNITUDE
 
 REQUIRED = object()
 
@@ -24,7 +26,9 @@ def _resolve(value: Any, scope: Mapping[str, Any]) -> Any:
 def _as_int(name: str, value: Any, minimum: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         hint = " (wrap the expression in int(...) or round(...))" if isinstance(value, float) else ""
-        raise ArchcalcError(f"attribute '{name}' must be an integer, got {value!r}{hint}")
+        raise ArchcalcError(f"attribute '{name}' must be an integer, got {brief(value)}{hint}")
+    if abs(value) >= MAX_MAGNITUDE:
+        raise ArchcalcError(f"attribute '{name}' is too large: a number of {len(str(abs(value)))} digits (limit 2**63)")
     if minimum is not None and value < minimum:
         what = "positive" if minimum == 1 else f">= {minimum}"
         raise ArchcalcError(f"attribute '{name}' must be {what}, got {value}")
@@ -52,7 +56,9 @@ def Float(minimum: float | None = None, maximum: float | None = None) -> Kind:
     def parse(name: str, value: Any, scope: Mapping[str, Any]) -> float:
         value = _resolve(value, scope)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ArchcalcError(f"attribute '{name}' must be a number, got {value!r}")
+            raise ArchcalcError(f"attribute '{name}' must be a number, got {brief(value)}")
+        if not abs(value) < MAX_MAGNITUDE:  # also refuses .nan and .inf
+            raise ArchcalcError(f"attribute '{name}' must be a finite number below 2**63, got {brief(value)}")
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             raise ArchcalcError(f"attribute '{name}' must be in [{minimum}, {maximum}], got {value}")
         return float(value)
@@ -65,7 +71,7 @@ def Bool() -> Kind:
     def parse(name: str, value: Any, scope: Mapping[str, Any]) -> bool:
         value = _resolve(value, scope)
         if not isinstance(value, bool):
-            raise ArchcalcError(f"attribute '{name}' must be true or false, got {value!r}")
+            raise ArchcalcError(f"attribute '{name}' must be true or false, got {brief(value)}")
         return value
 
     return Kind(parse, {"oneOf": [{"type": "boolean"}, _EXPR]}, "boolean")
@@ -73,13 +79,16 @@ def Bool() -> Kind:
 
 def Choice(*options: str) -> Kind:
     def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str:
-        if isinstance(value, str) and value not in options:
-            value = evaluate(value, scope)  # an expression that yields one of the options
-        if value not in options:
-            from archcalc.errors import closest
+        from archcalc.errors import closest
 
-            hint = closest(str(value), options)
-            raise ArchcalcError(f"attribute '{name}' must be one of {', '.join(options)}; got {value!r}{hint}")
+        if isinstance(value, str) and value not in options:
+            if value.isidentifier() and value not in scope:  # a misspelt option, not an expression
+                raise ArchcalcError(f"attribute '{name}' must be one of {', '.join(options)}; "
+                                    f"got {brief(value)}{closest(value, options)}")  # fmt: skip
+            value = evaluate(value, scope)  # an expression that yields one of the options
+        if not isinstance(value, str) or value not in options:
+            hint = closest(value, options)
+            raise ArchcalcError(f"attribute '{name}' must be one of {', '.join(options)}; got {brief(value)}{hint}")
         return value
 
     return Kind(parse, {"type": "string", "enum": list(options)}, " | ".join(options))
@@ -92,7 +101,7 @@ def Pair(minimum: int = 1) -> Kind:
         value = _resolve(value, scope)
         if isinstance(value, (list, tuple)):
             if len(value) != 2:
-                raise ArchcalcError(f"attribute '{name}' takes one integer or [height, width], got {value!r}")
+                raise ArchcalcError(f"attribute '{name}' takes one integer or [height, width], got {brief(value)}")
             return (
                 _as_int(name, _resolve(value[0], scope), minimum),
                 _as_int(name, _resolve(value[1], scope), minimum),
@@ -121,7 +130,8 @@ def Padding() -> Kind:
             if len(sides) == 4:
                 return tuple(sides)  # type: ignore[return-value]
             raise ArchcalcError(
-                f"attribute '{name}' takes an int, [h, w], [top, bottom, left, right], 'same' or 'valid'; got {value!r}"
+                f"attribute '{name}' takes an int, [h, w], [top, bottom, left, right], 'same' or 'valid'; "
+                f"got {brief(value)}"
             )
         p = _as_int(name, value, 0)
         return (p, p, p, p)
@@ -137,7 +147,7 @@ def IntList(minimum: int | None = 1, allow_minus_one: bool = False) -> Kind:
     def parse(name: str, value: Any, scope: Mapping[str, Any]) -> tuple[int, ...]:
         value = _resolve(value, scope)
         if not isinstance(value, (list, tuple)) or not value:
-            raise ArchcalcError(f"attribute '{name}' must be a non-empty list of integers, got {value!r}")
+            raise ArchcalcError(f"attribute '{name}' must be a non-empty list of integers, got {brief(value)}")
         out = []
         for item in value:
             item = _resolve(item, scope)
@@ -155,6 +165,9 @@ def Table() -> Kind:
         value = _resolve(value, scope)
         if not isinstance(value, (list, tuple)) or not value:
             raise ArchcalcError(f"attribute '{name}' must be a list (one entry per output map) of input-map lists")
+        if not items_within(value, limits.current().max_list_items):  # rows may all be one aliased list
+            raise ArchcalcError(f"attribute '{name}' has too many entries; "
+                                + limits.note(limits.current(), "max_list_items"))  # fmt: skip
         rows = []
         for index, row in enumerate(value):
             row = _resolve(row, scope)
@@ -162,7 +175,7 @@ def Table() -> Kind:
                 raise ArchcalcError(f"attribute '{name}' row {index} must be a non-empty list of input maps")
             parsed = tuple(_as_int(name, _resolve(v, scope), 0) for v in row)
             if len(set(parsed)) != len(parsed):
-                raise ArchcalcError(f"attribute '{name}' row {index} lists an input map twice: {list(parsed)}")
+                raise ArchcalcError(f"attribute '{name}' row {index} lists an input map twice: {brief(list(parsed))}")
             rows.append(parsed)
         return tuple(rows)
 

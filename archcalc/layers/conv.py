@@ -34,7 +34,7 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Int, Padding, Pair, Table
 from archcalc.layers.base import (WEIGHTS_BACKWARD_RULE, Attrs, LayerType, Params, RFStep, Shape, numel, register,
                                   require_rank, weights_backward)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, plus_one_if, product
-from archcalc.layers.geometry import is_symmetric, resolve_padding, window_formula, windows_out
+from archcalc.layers.geometry import is_symmetric, resolve_padding, transposed_coverage, window_formula, windows_out
 
 
 def _kernel_terms(a: Attrs) -> list[Expr]:
@@ -100,26 +100,29 @@ class Conv2d(LayerType):
         h, w = windows_out(ins[0][1:], a["kernel"], a["stride"], self.pads(a, ins[0]), a["dilation"])
         return (c_out, h, w)
 
-    def _fan_in(self, a: Attrs, ins: list[Shape]) -> list[int]:
-        """Weights read per output element, one entry per output map (K_j)."""
+    def _fan_in_total(self, a: Attrs, ins: list[Shape]) -> int:
+        """Weights read per output position, summed over the output maps (sum of K_j).
+
+        Closed form rather than a list per map: out_channels may be huge in a hostile spec.
+        """
         kk = a["kernel"][0] * a["kernel"][1]
         if a["table"] is not None:
-            return [len(row) * kk for row in a["table"]]
-        return [ins[0][0] // a["groups"] * kk] * a["out_channels"]
+            return sum(len(row) for row in a["table"]) * kk
+        return ins[0][0] // a["groups"] * kk * a["out_channels"]
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=sum(self._fan_in(a, ins)) + (out[0] if a["bias"] else 0))
+        return Params(trainable=self._fan_in_total(a, ins) + (out[0] if a["bias"] else 0))
 
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return out[1] * out[2] * sum(self._fan_in(a, ins))
+        return out[1] * out[2] * self._fan_in_total(a, ins)
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        bias = 1 if a["bias"] else 0
-        return out[1] * out[2] * sum(2 * k - 1 + bias for k in self._fan_in(a, ins))
+        bias = 1 if a["bias"] else 0  # per map: 2 K_j - 1 + bias
+        return out[1] * out[2] * (2 * self._fan_in_total(a, ins) + (bias - 1) * out[0])
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         bias = 1 if a["bias"] else 0
-        return out[1] * out[2] * sum(k + bias for k in self._fan_in(a, ins))
+        return out[1] * out[2] * (self._fan_in_total(a, ins) + bias * out[0])
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         pads = self.pads(a, ins[0])
@@ -186,17 +189,6 @@ class Conv2d(LayerType):
         return conv if symmetric else tm.Padded(pads, a["padding_mode"], conv)
 
 
-def _covered(size_in: int, size_out: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
-    """Output positions along one axis that receive at least one product in a transposed conv."""
-    hit = set()
-    for i in range(size_in):
-        for t in range(kernel):
-            position = i * stride - pad + t * dilation
-            if 0 <= position < size_out:
-                hit.add(position)
-    return len(hit)
-
-
 @register
 class ConvTranspose2d(LayerType):
     name = "conv_transpose2d"
@@ -254,8 +246,8 @@ class ConvTranspose2d(LayerType):
     def _covered_outputs(a: Attrs, ins: list[Shape], out: Shape) -> int:
         covered = out[0]
         for axis in (0, 1):
-            covered *= _covered(ins[0][1 + axis], out[1 + axis], a["kernel"][axis], a["stride"][axis],
-                                a["padding"][axis], a["dilation"][axis])  # fmt: skip
+            covered *= transposed_coverage(ins[0][1 + axis], out[1 + axis], a["kernel"][axis], a["stride"][axis],
+                                           a["padding"][axis], a["dilation"][axis])  # fmt: skip
         return covered
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:

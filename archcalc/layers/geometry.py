@@ -12,6 +12,8 @@ input must hold one whole window.
 
 from __future__ import annotations
 
+import math
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.formula import Expr, Formula, Term, ceil, floor
 
@@ -77,6 +79,40 @@ def windows_out(
         window_out(spatial[0], kernel[0], stride[0], pads[0], pads[1], dilation[0], ceil_mode, 0),
         window_out(spatial[1], kernel[1], stride[1], pads[2], pads[3], dilation[1], ceil_mode, 1),
     )
+
+
+def transposed_coverage(size_in: int, size_out: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    """Output positions along one axis that receive at least one product in a transposed conv.
+
+    Input i and tap t write position i*s + t*d - p. With g = gcd(s, d), every sum i*s + t*d is g
+    times y = i*s' + t*d' (s' = s/g, d' = d/g coprime); we count the y landing in the output window.
+    Taps t0, t0 + s', t0 + 2s', ... form a class: they all hit residue t0*d' mod s' (classes never
+    overlap) at y = t0*d' + s'*o, with o in the union of runs [j*d', j*d' + n), j < m. Each class
+    is counted in O(1); there are min(kernel, s') classes, or min(n, d') after swapping the roles of
+    (input, stride) and (kernel, dilation). So the cost never grows with the sizes themselves
+    (at most the square root of the output size), where a loop over positions could run forever.
+    """
+    g = math.gcd(stride, dilation)
+    n, s, k, d = size_in, stride // g, kernel, dilation // g
+    if min(n, d) < min(k, s):
+        n, s, k, d = k, d, n, s
+    low, high = -(-pad // g), -(-(pad + size_out) // g)  # y in [low, high)
+    total = 0
+    for t0 in range(min(k, s)):
+        runs, base = -(-(k - t0) // s), t0 * d
+        below_high = _runs_below(-(-(high - base) // s), runs, d, n)
+        total += below_high - _runs_below(-(-(low - base) // s), runs, d, n)
+    return total
+
+
+def _runs_below(x: int, runs: int, spacing: int, length: int) -> int:
+    """How many integers in [0, x) lie in the union of [j*spacing, j*spacing + length), j < runs."""
+    if x <= 0:
+        return 0
+    if length >= spacing:  # the runs touch: one interval
+        return min(x, (runs - 1) * spacing + length)
+    full = min(x // spacing, runs)
+    return full * length + (min(x - full * spacing, length) if full < runs else 0)
 
 
 def is_symmetric(pads: tuple[int, int, int, int]) -> bool:

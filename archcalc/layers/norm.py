@@ -233,9 +233,18 @@ class LocalResponseNorm(LayerType):
 
     @staticmethod
     def window_total(size: int, channels: int) -> int:
-        """Sum over channels of the real channels in each window."""
+        """Sum over channels of the real channels in each window, in closed form (no loop over C).
+
+        Channel c + o is in channel c's window for offsets o in [-before, after]; offset o pairs up
+        C - |o| channels, so the total is the sum over offsets of max(0, C - |o|).
+        """
         before, after = size // 2, (size - 1) // 2
-        return sum(min(channels - 1, c + after) - max(0, c - before) + 1 for c in range(channels))
+
+        def up_to(last: int) -> int:  # offsets 0..last: sum of C - o
+            last = min(last, channels - 1)
+            return (last + 1) * channels - last * (last + 1) // 2
+
+        return up_to(after) + up_to(before) - channels  # offset 0 was counted by both
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         positions = numel(out) // out[0]

@@ -21,6 +21,8 @@ winner, average pooling spreads it over the window).
 
 from __future__ import annotations
 
+import math
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, IntList, Padding, Pair
 from archcalc.layers.base import Attrs, LayerType, Params, RFStep, Shape, elements, numel, register, require_rank
@@ -217,9 +219,14 @@ class GlobalMaxPool(_Global):
         return nn.AdaptiveMaxPool2d(1)
 
 
-def adaptive_windows(size_in: int, size_out: int) -> list[int]:
-    """Window lengths torch's adaptive pooling uses along one axis."""
-    return [-(-((i + 1) * size_in) // size_out) - (i * size_in) // size_out for i in range(size_out)]
+def adaptive_window_total(size_in: int, size_out: int) -> int:
+    """Sum of the window lengths torch's adaptive pooling uses along one axis, in closed form.
+
+    Window i spans [floor(i*in/out), ceil((i+1)*in/out)). Summed over i the floors telescope to `in`,
+    and each ceiling adds 1 unless out divides (i+1)*in, which happens gcd(in, out) times:
+    total = in + out - gcd(in, out).
+    """
+    return size_in + size_out - math.gcd(size_in, size_out)
 
 
 class _Adaptive(LayerType):
@@ -232,9 +239,9 @@ class _Adaptive(LayerType):
         return (ins[0][0],) + a["output_size"]
 
     def window_area_sum(self, a: Attrs, ins: list[Shape]) -> int:
-        heights = adaptive_windows(ins[0][1], a["output_size"][0])
-        widths = adaptive_windows(ins[0][2], a["output_size"][1])
-        return sum(heights) * sum(widths)
+        heights = adaptive_window_total(ins[0][1], a["output_size"][0])
+        widths = adaptive_window_total(ins[0][2], a["output_size"][1])
+        return heights * widths
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * self.window_area_sum(a, ins)
@@ -246,9 +253,9 @@ class _Adaptive(LayerType):
 
     def adaptive_counts(self, a: Attrs, ins: list[Shape], flops_per_window: Expr | None, note: str) -> list[Formula]:
         """`flops_per_window` adds to each window's area (−1 for max); None: the area itself (average)."""
-        heights = adaptive_windows(ins[0][1], a["output_size"][0])
-        widths = adaptive_windows(ins[0][2], a["output_size"][1])
-        area = Formula("Σarea", Term("Σh_i", sum(heights)) * Term("Σw_j", sum(widths)),
+        heights = adaptive_window_total(ins[0][1], a["output_size"][0])
+        widths = adaptive_window_total(ins[0][2], a["output_size"][1])
+        area = Formula("Σarea", Term("Σh_i", heights) * Term("Σw_j", widths),
                        "windows start at ⌊i×in/out⌋ and end at ⌈(i+1)×in/out⌉; their areas summed")
         channels, areas = Term("C", ins[0][0]), Term("Σarea", area.value)
         flops = channels * areas if flops_per_window is None else channels * Group(areas - flops_per_window)

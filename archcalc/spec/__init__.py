@@ -34,7 +34,10 @@ def builtin_specs() -> dict[str, Path]:
 def resolve_spec(spec: str) -> Path:
     """A path to an existing file, or the file of a built-in spec name."""
     path = Path(spec)
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte: reading says why
         return path
     builtins = builtin_specs()
     if spec in builtins:
