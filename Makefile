@@ -28,6 +28,10 @@ test: $(STAMP)
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
+# The zoo reports: reports/zoo/*.md, reports/zoo.md and reports/zoo.csv (a test fails when stale).
+reports: $(STAMP)
+	$(VENV)/bin/archcalc zoo --reports reports
+
 # Benchmarks against fvcore, ptflops, torchinfo and thop -> reports/benchmarks.md (takes minutes).
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

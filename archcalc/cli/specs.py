@@ -14,12 +14,17 @@ from archcalc.cli.common import emit, handle_errors
 @handle_errors
 def zoo(
     format: str = typer.Option("table", "--format", "-f", help="table or json"),
+    reports: Optional[str] = typer.Option(None, "--reports", help="Write every spec's report and a summary here."),
 ) -> None:
-    """List the built-in specs with a one-line description and source."""
+    """List the built-in specs with a one-line description and source (or write their reports)."""
     import json
 
     from archcalc.spec import builtin_specs
     from archcalc.spec.source import load_document
+
+    if reports is not None:
+        _write_reports(reports)
+        return
 
     rows = []
     for name, path in builtin_specs().items():
@@ -38,6 +43,26 @@ def zoo(
     lines = [f"{row['name']:<{width}}  {row['description']}" + (f"  [{row['source']}]" if row["source"] else "")
              for row in rows]  # fmt: skip
     emit("\n".join(lines) + "\n", None)
+
+
+def _write_reports(folder: str) -> None:
+    """The zoo reports (see archcalc/render/zoo_reports.py); stale files in zoo/ are removed."""
+    from pathlib import Path
+
+    from archcalc.io import write_atomic
+    from archcalc.render.zoo_reports import zoo_report_files
+    from archcalc.spec import builtin_specs
+
+    root = Path(folder)
+    files = zoo_report_files({name: str(path) for name, path in builtin_specs().items()})
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(root / name, text)
+    wanted = {root / name for name in files}
+    for old in sorted((root / "zoo").rglob("*.md")):
+        if old not in wanted:
+            old.unlink()
+    typer.echo(f"wrote {len(files)} files under {root}", err=True)
 
 
 @app.command()
