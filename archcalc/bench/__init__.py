@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from archcalc.analysis import analyse
 from archcalc.bench.options import BENCH_DTYPES, parse_dtypes, parse_sweep
 from archcalc.bench.results import BenchReport, BenchRun, BenchSettings, LayerBench, Machine, Timing
-from archcalc.errors import ArchcalcError
+from archcalc.errors import ArchcalcError, closest
 from archcalc.graph import Graph
 
 DEFAULT_SETTINGS = BenchSettings(warmup=3, repeats=20)
@@ -58,9 +58,17 @@ def bench_spec(spec: str, overrides: Mapping[str, Any] | None = None, input_shap
     base = dict(overrides or {})
     if sweep is not None and sweep[0] in base:
         raise ArchcalcError(f"--sweep {sweep[0]} and --set {sweep[0]} both set the same variable")
-    points = [{sweep[0]: value} for value in sweep[1]] if sweep else [{}]
-    # Load every point first: a bad value fails at once, not after minutes of timing.
-    graphs = [load_spec(spec, {**base, **point}, input_shape=input_shape) for point in points]
+    graphs = [load_spec(spec, base, input_shape=input_shape)]
+    points: list[dict[str, Any]] = [{}]
+    if sweep is not None:
+        name, values = sweep
+        if name not in graphs[0].variables:
+            known = list(graphs[0].variables)
+            raise ArchcalcError(f"--sweep {name}: the spec has no variable {name!r}{closest(name, known)} "
+                                f"(variables: {', '.join(known) or 'none'})", file=graphs[0].file)  # fmt: skip
+        points = [{name: value} for value in values]
+        # Load every point first: a bad value fails at once, not after minutes of timing.
+        graphs = [load_spec(spec, {**base, **point}, input_shape=input_shape) for point in points]
     runs = []
     with torch_threads(threads) as used:
         for graph, point in zip(graphs, points):
