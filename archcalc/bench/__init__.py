@@ -38,8 +38,7 @@ def bench_graph(graph: Graph, batch: int = 1, dtype: str = "float32", device: An
 
     check_settings(settings)
     report = analyse(graph, batch=batch, dtype=dtype)
-    layer_seconds, whole_seconds = measure(graph, batch, dtype, resolve_device(str(device)), settings)
-    return bench_run(report, layer_seconds, whole_seconds, dict(sweep or {}))
+    return bench_run(report, measure(graph, batch, dtype, resolve_device(str(device)), settings), dict(sweep or {}))
 
 
 def bench_spec(spec: str, overrides: Mapping[str, Any] | None = None, input_shape: tuple[int, ...] | None = None,

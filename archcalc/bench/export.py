@@ -16,7 +16,7 @@ from archcalc.render.units import shape_text
 
 CSV_COLUMNS = ("spec", "dtype", "sweep", "batch", "input", "layer", "type", "category", "macs", "flops",
                "bytes_moved", "median_s", "iqr_s", "q1_s", "q3_s", "best_s", "samples", "time_share", "flop_share",
-               "gflops_per_s", "flop_per_byte", "device", "threads", "cpu", "torch")  # fmt: skip
+               "gflops_per_s", "flop_per_byte", "page_faults", "device", "threads", "cpu", "torch")  # fmt: skip
 
 
 def render_csv(report: BenchReport) -> str:
@@ -31,7 +31,7 @@ def render_csv(report: BenchReport) -> str:
             writer.writerow([run.name, run.dtype, sweep, run.batch, shape_text(run.input_shape), layer.name, layer.type,
                              layer.category, layer.macs, layer.flops, layer.bytes_moved, t.median, t.iqr, t.q1, t.q3,
                              t.best, t.samples, layer.time_share, layer.flop_share, layer.gflops_per_second,
-                             layer.intensity, m.device, m.threads, m.cpu, m.torch])  # fmt: skip
+                             layer.intensity, "" if layer.page_faults is None else layer.page_faults, m.device, m.threads, m.cpu, m.torch])  # fmt: skip
     return buffer.getvalue()
 
 

@@ -28,6 +28,10 @@ def correlation_text(value: float | None) -> str:
     return "undefined" if value is None else f"{value:+.2f}"
 
 
+def faults_text(faults: float | None) -> str:
+    return "n/a" if faults is None else f"{faults:g}"
+
+
 def timing_text(timing: Timing) -> str:
     return f"{seconds_text(timing.median)} (IQR {seconds_text(timing.iqr)})"
 
@@ -57,6 +61,7 @@ def summary_rows(run: BenchRun) -> list[tuple[str, str]]:
         ("end-to-end forward", timing_text(s.end_to_end)),
         ("throughput", f"{s.throughput:,.1f} samples/s (sum over layers: {s.layer_sum_throughput:,.1f})"),
         ("sum over layers", f"{seconds_text(s.layer_sum)} ({s.sum_ratio:.2f} x the forward, median over rounds)"),
+        ("page faults per forward", f"{faults_text(s.page_faults)} (median; per layer in the last column)"),
         ("MACs / FLOPs", f"{human(run.macs)} / {human(run.flops)}"),
         ("achieved", f"{run.flops / s.end_to_end.median / 1e9:.2f} GFLOP/s end to end"),
         ("FLOPs vs time over layers", f"Pearson {correlation_text(s.pearson)}, Spearman {correlation_text(s.spearman)}"),
@@ -72,14 +77,14 @@ def category_rows(run: BenchRun) -> list[tuple[str, ...]]:
             for c in run.summary.categories]  # fmt: skip
 
 
-LAYER_HEADER = ("layer", "type", "median", "IQR", "time %", "FLOP %", "MACs", "FLOPs", "GFLOP/s", "FLOP/B")
+LAYER_HEADER = ("layer", "type", "median", "IQR", "time %", "FLOP %", "MACs", "FLOPs", "GFLOP/s", "FLOP/B", "faults")
 
 
 def layer_row(layer: LayerBench, exact_counts: bool) -> tuple[str, ...]:
     count = exact if exact_counts else human
     return (layer.name, layer.type, seconds_text(layer.time.median), seconds_text(layer.time.iqr),
             percent(layer.time_share), percent(layer.flop_share), count(layer.macs), count(layer.flops),
-            f"{layer.gflops_per_second:.2f}", f"{layer.intensity:.2f}")  # fmt: skip
+            f"{layer.gflops_per_second:.2f}", f"{layer.intensity:.2f}", faults_text(layer.page_faults))  # fmt: skip
 
 
 COMPARE_HEADER = ("run", "forward", "IQR", "samples/s", "vs first", "FLOPs", "sum/forward", "Pearson", "Spearman")
@@ -113,7 +118,8 @@ def render_markdown(report: BenchReport) -> str:
         lines += _md_table(("summary", ""), summary_rows(run), right_from=2)
         lines += ["", "By layer category:", ""]
         lines += _md_table(CATEGORY_HEADER, category_rows(run))
-        lines += ["", "Layers (time: median over rounds; GFLOP/s achieved; FLOP/B: arithmetic intensity):", ""]
+        lines += ["", "Layers (time: median over rounds; GFLOP/s achieved; FLOP/B: arithmetic intensity; faults: "
+                  "minor page faults per call):", ""]  # fmt: skip
         lines += _md_table(LAYER_HEADER, [(f"`{r[0]}`",) + r[1:] for r in (layer_row(l, True) for l in run.layers)],
                            right_from=2)  # fmt: skip
     if len(report.runs) > 1:

@@ -26,6 +26,20 @@ class Timing:
 
 
 @dataclass
+class Samples:
+    """The raw measurements of one run: one entry per timed round.
+
+    Page faults are the process's minor faults during the call (Linux and macOS; None elsewhere):
+    first touches of freshly mapped memory, which the allocator causes and FLOPs never show.
+    """
+
+    layer_seconds: list[list[float]]  # per layer, in graph order
+    whole_seconds: list[float]
+    layer_faults: list[list[int]] | None = None
+    whole_faults: list[int] | None = None
+
+
+@dataclass
 class LayerBench:
     name: str
     type: str
@@ -38,6 +52,7 @@ class LayerBench:
     flop_share: float
     gflops_per_second: float  # achieved: flops / median time / 1e9
     intensity: float  # arithmetic intensity, FLOPs per byte moved
+    page_faults: float | None = None  # median minor page faults per call
 
     @property
     def excess_share(self) -> float:
@@ -67,6 +82,7 @@ class BenchSummary:
     spearman: float | None
     over_share: list[str]  # layers whose time share most exceeds their FLOP share, worst first
     categories: list[CategoryShare]
+    page_faults: float | None = None  # median minor page faults per whole forward
 
 
 @dataclass

@@ -16,7 +16,7 @@ category, and sets the end-to-end forward (timed separately) against the sum ove
 from __future__ import annotations
 
 from archcalc.analysis.results import DTYPE_BYTES, Report
-from archcalc.bench.results import BenchRun, BenchSummary, CategoryShare, LayerBench, Timing
+from archcalc.bench.results import BenchRun, BenchSummary, CategoryShare, LayerBench, Samples, Timing
 from archcalc.bench.stats import pearson, quantile, spearman
 from archcalc.layers import numel
 
@@ -27,6 +27,10 @@ OVER_SHARE_LAYERS = 5
 def timing(seconds: list[float]) -> Timing:
     return Timing(median=quantile(seconds, 0.5), best=min(seconds), q1=quantile(seconds, 0.25),
                   q3=quantile(seconds, 0.75), samples=len(seconds))  # fmt: skip
+
+
+def median_or_none(values: list[int] | None) -> float | None:
+    return None if values is None else quantile([float(v) for v in values], 0.5)
 
 
 def paired_sum_ratio(layer_seconds: list[list[float]], whole_seconds: list[float]) -> float:
@@ -41,15 +45,16 @@ def _input_elements(report: Report) -> dict[str, int]:
     return elements
 
 
-def layer_figures(report: Report, times: list[Timing]) -> list[LayerBench]:
+def layer_figures(report: Report, times: list[Timing], faults: list[list[int]] | None = None) -> list[LayerBench]:
     if len(times) != len(report.layers):
         raise ValueError("one timing per layer expected")
+    fault_medians = [median_or_none(f) for f in faults] if faults is not None else [None] * len(times)
     width = DTYPE_BYTES[report.dtype]
     elements = _input_elements(report)
     total_time = sum(t.median for t in times)
     total_flops = report.totals.flops
     layers = []
-    for layer, time in zip(report.layers, times):
+    for layer, time, page_faults in zip(report.layers, times, fault_medians):
         moved = (layer.params + layer.buffers + sum(elements[i] for i in layer.inputs) + layer.activations) * width
         layers.append(
             LayerBench(
@@ -64,6 +69,7 @@ def layer_figures(report: Report, times: list[Timing]) -> list[LayerBench]:
                 flop_share=layer.flops / total_flops if total_flops else 0.0,
                 gflops_per_second=layer.flops / time.median / 1e9,
                 intensity=layer.flops / moved if moved else 0.0,
+                page_faults=page_faults,
             )
         )
     return layers
@@ -104,10 +110,12 @@ def summarise(layers: list[LayerBench], end_to_end: Timing, sum_ratio: float, ba
     )
 
 
-def bench_run(report: Report, layer_seconds: list[list[float]], whole_seconds: list[float],
-              sweep: dict | None = None) -> BenchRun:  # fmt: skip
-    """The run's figures from the raw seconds of every timed call (per layer, and of the whole forward)."""
-    layers = layer_figures(report, [timing(seconds) for seconds in layer_seconds])
+def bench_run(report: Report, samples: Samples, sweep: dict | None = None) -> BenchRun:
+    """The run's figures from the raw measurements of every timed call."""
+    layers = layer_figures(report, [timing(seconds) for seconds in samples.layer_seconds], samples.layer_faults)
+    summary = summarise(layers, timing(samples.whole_seconds),
+                        paired_sum_ratio(samples.layer_seconds, samples.whole_seconds), report.batch)  # fmt: skip
+    summary.page_faults = median_or_none(samples.whole_faults)
     return BenchRun(
         name=report.name,
         dtype=report.dtype,
@@ -116,6 +124,6 @@ def bench_run(report: Report, layer_seconds: list[list[float]], whole_seconds: l
         macs=report.totals.macs,
         flops=report.totals.flops,
         layers=layers,
-        summary=summarise(layers, timing(whole_seconds), paired_sum_ratio(layer_seconds, whole_seconds), report.batch),
+        summary=summary,
         sweep=dict(sweep or {}),
     )

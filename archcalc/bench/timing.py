@@ -4,7 +4,8 @@ Imports torch; only `archcalc bench` reaches this module. How:
 1. Build the module with real (seeded, default-initialised) weights on the device, in the dtype, and
    run one forward in inference mode, recording each layer's inputs with forward pre-hooks.
 2. Time in rounds. A round calls every layer once, in graph order, on its recorded inputs, reading
-   the clock around each call, and then the whole forward once. `warmup` rounds go untimed, then
+   the clock around each call, and then the whole forward once (the process's minor page faults are
+   counted around each call too, outside the timed interval). `warmup` rounds go untimed, then
    `repeats` rounds are timed. The clock is torch.utils.benchmark's, which synchronises the
    accelerator (CUDA) before every reading, so asynchronous kernels are inside the interval.
    The garbage collector is off while timing, as `timeit` does.
@@ -12,7 +13,7 @@ Imports torch; only `archcalc bench` reaches this module. How:
 Why rounds, not torch.utils.benchmark.Timer's loop of many calls of one layer: a layer called
 hundreds of times in a row runs with its code, weights and data hot in the caches, which the real
 forward never gives it. On a 2-core VM that made small layers (ReLU, BatchNorm, pooling, a small
-linear) 1.5 to 7 times faster than inside the forward, so FLOPs looked like a better predictor than
+linear) 1.5 to 8 times faster than inside the forward, so FLOPs looked like a better predictor than
 they are. Calling each layer once per round, after its predecessor, keeps the caches as the forward
 leaves them. And load from other processes that comes and goes hits the layers and the whole forward
 of one round alike, so that their ratio (the summary's `sum_ratio`) is taken round by round.
@@ -22,13 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch.utils.benchmark.utils.timer import timer as synchronised_clock
 
 from archcalc.bench.options import BENCH_DTYPES
-from archcalc.bench.results import BenchSettings
+from archcalc.bench.results import BenchSettings, Samples
 from archcalc.errors import ArchcalcError
 from archcalc.graph import Graph
 from archcalc.torch_build import build_module, example_input
@@ -103,35 +104,43 @@ def record_inputs(module: torch.nn.Module, graph: Graph, x: torch.Tensor, where:
     return [recorded[node.name] for node in graph.nodes]
 
 
-def measure(graph: Graph, batch: int, dtype: str, device: torch.device,
-            settings: BenchSettings) -> tuple[list[list[float]], list[float]]:  # fmt: skip
-    """Seconds of every timed call: per layer (graph order) one per round, and the whole forward's."""
+def _fault_counter() -> Callable[[], int] | None:
+    """Minor page faults of this process so far, where the platform counts them."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    return lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def measure(graph: Graph, batch: int, dtype: str, device: torch.device, settings: BenchSettings) -> Samples:
+    """Seconds (and page faults) of every timed call: per layer, one per round, and the whole forward's."""
     torch.manual_seed(0)
-    clock = synchronised_clock
+    clock, faults = synchronised_clock, _fault_counter() or (lambda: 0)
     with torch.inference_mode():
         module = build_module(graph, device=str(device), dtype=torch_dtype(dtype))
         x = example_input(graph, batch=batch, device=str(device), dtype=torch_dtype(dtype))
         inputs = record_inputs(module, graph, x, f"in {dtype} on {device}")
-        calls = [(module.node_module(node.name), args) for node, args in zip(graph.nodes, inputs)]
-        layer_seconds: list[list[float]] = [[] for _ in calls]
-        whole_seconds: list[float] = []
+        calls = [(module.node_module(node.name), args) for node, args in zip(graph.nodes, inputs)] + [(module, (x,))]
+        seconds: list[list[float]] = [[] for _ in calls]
+        faulted: list[list[int]] = [[] for _ in calls]
         collecting = gc.isenabled()
         gc.disable()
         try:
             for round_index in range(settings.warmup + settings.repeats):
                 timed = round_index >= settings.warmup
-                for seconds, (layer, args) in zip(layer_seconds, calls):
+                # Every layer once, in graph order; the whole forward last. The fault counter is
+                # read outside the timed interval.
+                for call_seconds, call_faults, (fn, args) in zip(seconds, faulted, calls):
+                    faults_before = faults()
                     start = clock()
-                    layer(*args)
+                    fn(*args)
                     end = clock()
                     if timed:
-                        seconds.append(end - start)
-                start = clock()
-                module(x)
-                end = clock()
-                if timed:
-                    whole_seconds.append(end - start)
+                        call_seconds.append(end - start)
+                        call_faults.append(faults() - faults_before)
         finally:
             if collecting:
                 gc.enable()
-    return layer_seconds, whole_seconds
+    counted = _fault_counter() is not None
+    return Samples(seconds[:-1], seconds[-1], faulted[:-1] if counted else None, faulted[-1] if counted else None)
