@@ -140,6 +140,7 @@ layers:
         (["--sweep", "width"], "--sweep takes name=value"),
         (["--sweep", "widht=1,2"], "--sweep widht: the spec has no variable"),
         (["--sweep", "width=4", "--set", "width=2"], "both set the same variable"),
+        (["--sweep", "width=4,0"], "layer stem: attribute 'out_channels' must be positive"),
         (["--threads", "0"], "--threads must be a positive integer"),
         (["--repeats", "0"], "--repeats must be at least 1"),
         (["--format", "yaml"], "unknown format 'yaml'"),

@@ -50,6 +50,8 @@ def bench_spec(spec: str, overrides: Mapping[str, Any] | None = None, input_shap
     from archcalc.bench.timing import device_name, resolve_device, torch_dtype, torch_threads
     from archcalc.spec import load_spec
 
+    if not dtypes:
+        raise ArchcalcError("bench needs at least one dtype")
     for dtype in dtypes:
         torch_dtype(dtype)
     check_settings(settings)
@@ -66,8 +68,10 @@ def bench_spec(spec: str, overrides: Mapping[str, Any] | None = None, input_shap
             raise ArchcalcError(f"--sweep {name}: the spec has no variable {name!r}{closest(name, known)} "
                                 f"(variables: {', '.join(known) or 'none'})", file=graphs[0].file)  # fmt: skip
         points = [{name: value} for value in values]
-        # Load every point first: a bad value fails at once, not after minutes of timing.
         graphs = [load_spec(spec, {**base, **point}, input_shape=input_shape) for point in points]
+    # Check every point first (shapes, batch): a bad value fails at once, not after minutes of timing.
+    for graph in graphs:
+        analyse(graph, batch=batch, dtype=dtypes[0])
     runs = []
     with torch_threads(threads) as used:
         for graph, point in zip(graphs, points):
