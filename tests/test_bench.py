@@ -145,6 +145,7 @@ layers:
         (["--repeats", "0"], "--repeats must be at least 1"),
         (["--format", "yaml"], "unknown format 'yaml'"),
         (["--plot", "out.svg"], "--plot writes a PNG file"),
+        (["--output", "no/such/folder/bench.md"], "no/such/folder/bench.md: cannot write here"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tiny, monkeypatch, args, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -38,6 +39,10 @@ def bench(
         raise ArchcalcError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
     if plot is not None and not plot.lower().endswith(".png"):
         raise ArchcalcError(f"--plot writes a PNG file; give a name ending in .png, got {plot!r}")
+    for target in (output, plot):
+        # Fail before minutes of timing, not after.
+        if target not in (None, "-") and not (Path(target).parent.is_dir() and not Path(target).is_dir()):
+            raise ArchcalcError("cannot write here: the folder does not exist or the name is a folder", file=target)
     result = bench_spec(spec, parse_overrides(set_), input_shape=parse_shape(input), batch=batch,
                         dtypes=parse_dtypes(dtype), device=device, threads=threads, sweep=parse_sweep(sweep),
                         settings=BenchSettings(warmup=warmup, repeats=repeats))  # fmt: skip
