@@ -1,0 +1,55 @@
+"""`archcalc bench SPEC`: measured time per layer next to the analytic counts (see docs/bench.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from archcalc.cli.app import app
+from archcalc.cli.common import emit, handle_errors, parse_shape
+
+
+@app.command()
+@handle_errors
+def bench(
+    spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
+    format: str = typer.Option("table", "--format", "-f", help="table, markdown, csv or json"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
+    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
+    sweep: Optional[str] = typer.Option(None, "--sweep", help="Time each value of a variable: name=v1,v2,..."),
+    batch: int = typer.Option(1, "--batch", help="Batch size of the timed forward."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, float64, or a comma list."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Intra-op CPU threads (default: torch's)."),
+    warmup: int = typer.Option(3, "--warmup", help="Untimed rounds first."),
+    repeats: int = typer.Option(20, "--repeats", help="Timed rounds; each times every layer and the forward once."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Also draw the results into this PNG file."),
+    exact: bool = typer.Option(False, "--exact", help="Table format: print exact MACs and FLOPs."),
+) -> None:
+    """Time every layer and the whole forward on a real module; set the times against MACs and FLOPs."""
+    from archcalc.bench import BenchSettings, bench_spec, parse_dtypes, parse_sweep
+    from archcalc.bench.render import FORMATS, render_bench
+    from archcalc.errors import ArchcalcError
+    from archcalc.spec import parse_overrides
+
+    if format not in FORMATS:
+        raise ArchcalcError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
+    if plot is not None and not plot.lower().endswith(".png"):
+        raise ArchcalcError(f"--plot writes a PNG file; give a name ending in .png, got {plot!r}")
+    for target in (output, plot):
+        # Fail before minutes of timing, not after.
+        if target not in (None, "-") and not (Path(target).parent.is_dir() and not Path(target).is_dir()):
+            raise ArchcalcError("cannot write here: the folder does not exist or the name is a folder", file=target)
+    result = bench_spec(spec, parse_overrides(set_), input_shape=parse_shape(input), batch=batch,
+                        dtypes=parse_dtypes(dtype), device=device, threads=threads, sweep=parse_sweep(sweep),
+                        settings=BenchSettings(warmup=warmup, repeats=repeats))  # fmt: skip
+    if plot is not None:
+        from archcalc.bench.plot import render_plot
+        from archcalc.io import write_atomic
+
+        write_atomic(plot, render_plot(result))
+        typer.echo(f"wrote {plot}", err=True)
+    emit(render_bench(result, format, exact_counts=exact), output)
