@@ -40,6 +40,17 @@ class SpecModule(nn.Module):
             node_modules.append(module)
         # A plain list, so the modules are registered once (in the tree) and looked up fast.
         object.__setattr__(self, "_node_modules", node_modules)
+        # Free each output after its last consumer, as a hand-written forward would: keeping every
+        # activation until the end costs memory and page faults that distort timings.
+        last_use: dict[str, int] = {}
+        for step, inputs in enumerate(self.node_inputs):
+            for name in inputs:
+                last_use[name] = step
+        keep = set(self.output_names)
+        self.free_after: list[list[str]] = [[] for _ in self.node_names]
+        for name, step in last_use.items():
+            if name not in keep:
+                self.free_after[step].append(name)
 
     def _attach(self, path: str, module: nn.Module) -> None:
         parent: nn.Module = self
@@ -57,8 +68,10 @@ class SpecModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Any:
         values: dict[str, torch.Tensor] = {INPUT: x}
-        for name, inputs, module in zip(self.node_names, self.node_inputs, self._node_modules):
+        for name, inputs, module, done in zip(self.node_names, self.node_inputs, self._node_modules, self.free_after):
             values[name] = module(*[values[i] for i in inputs])
+            for finished in done:
+                del values[finished]
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
 
