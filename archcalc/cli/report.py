@@ -1,4 +1,4 @@
-"""`archcalc report SPEC`: every layer's shape and counts, and the totals."""
+"""`archcalc report SPEC` (or `--module FILE.py:CALLABLE`): every layer's shape and counts, and the totals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import List, Optional
 import typer
 
 from archcalc.cli.app import app
-from archcalc.cli.common import emit, handle_errors, parse_shape
+from archcalc.cli.common import emit, handle_errors
+from archcalc.cli.sources import SPEC_HELP, load_graph, module_option
 
 FORMAT_HELP = "table, csv, markdown or json"
 
@@ -15,7 +16,8 @@ FORMAT_HELP = "table, csv, markdown or json"
 @app.command()
 @handle_errors
 def report(
-    spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
+    spec: Optional[str] = typer.Argument(None, help=SPEC_HELP),
+    module: Optional[str] = module_option(),
     format: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
     input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
@@ -27,8 +29,7 @@ def report(
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
     from archcalc.render import render
-    from archcalc.spec import load_spec, parse_overrides
 
-    graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
+    graph, _ = load_graph(spec, module, input, set_)
     text = render(analyse(graph, batch=batch, dtype=dtype), format, exact=exact)
     emit(text, output)

@@ -37,6 +37,8 @@ def report_dict(report: Report) -> dict:
         "description": report.description,
         "source": report.source,
         "variables": report.variables,
+        "complete": report.complete,
+        "unsupported": [asdict(gap) for gap in report.unsupported],
     }
 
 

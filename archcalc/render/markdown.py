@@ -31,12 +31,26 @@ def summary_rows(report: Report) -> list[tuple[str, str, str]]:
     ]
 
 
+def incomplete_lines(report: Report) -> list[str]:
+    """The warning an incomplete report carries: which operations its totals leave out."""
+    if report.complete:
+        return []
+    lines = [f"INCOMPLETE: {len(report.unsupported)} operation(s) archcalc cannot count; the totals leave out "
+             "their MACs, FLOPs and connections:"]  # fmt: skip
+    for gap in report.unsupported:
+        where = f" at {gap.where}" if gap.where else ""
+        lines.append(f"- {gap.name}: {gap.op}{where}" + (f" ({gap.reason})" if gap.reason else ""))
+    return lines
+
+
 def render_markdown(report: Report) -> str:
     lines = [f"# {report.name}", ""]
     if report.description:
         lines += [report.description, ""]
     if report.source:
         lines += [f"Source: {report.source}", ""]
+    if not report.complete:
+        lines += incomplete_lines(report) + [""]
     lines += ["| total | exact | approx. |", "|---|---:|---:|"]
     lines += [_row(list(row)) for row in summary_rows(report)]
     lines += ["", "## Layers", ""]
