@@ -22,7 +22,9 @@ def module_option() -> Optional[str]:
     return typer.Option(None, "--module", "-m", help=MODULE_HELP)
 
 
-def load_graph(spec: str | None, module: str | None, input: str | None, overrides: list[str] | None) -> tuple[Graph, dict]:
+def load_graph(
+    spec: str | None, module: str | None, input: str | None, overrides: list[str] | None
+) -> tuple[Graph, dict]:
     """The graph, and module-path labels (class names) when it was imported."""
     if spec is not None and module is not None:
         raise ArchcalcError("give a SPEC or --module, not both")

@@ -112,13 +112,13 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
     except _RunFailed as failed:
         if failed.device != "meta" or factory is None:
             raise failed.error(input_shape) from None
-        notes.append(f"the model does not run on the meta device ({failed.run_failure}); built it on the CPU")
         built = build(factory, label, "cpu")
         root = _root(built)
         try:
             trace = _trace(root, input_shape, table, notes)
         except _RunFailed as again:
             raise again.error(input_shape) from None
+        notes.append(f"the model does not run on the meta device ({failed.run_failure}); built it on the CPU")
     title = name or type(built).__name__
     graph, mapping_notes = to_graph(trace, tuple(input_shape), TRACE_BATCH, table, root, title,
                                     f"imported from {source or title} with {trace.method}")  # fmt: skip

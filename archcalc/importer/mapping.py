@@ -141,8 +141,9 @@ class Mapper:
             counted = layer.params(attrs, shapes, shape)  # type: ignore[arg-type]
             own = own_counts(call.target)
             if (counted.trainable, counted.non_trainable, counted.buffers) != own:
-                raise CannotMap(f"the {rule.layer} rule counts {counted.trainable}/{counted.non_trainable}/"
-                                f"{counted.buffers} params/frozen/buffers, the module has {own[0]}/{own[1]}/{own[2]}")  # fmt: skip
+                mine = f"{counted.trainable}/{counted.non_trainable}/{counted.buffers}"
+                raise CannotMap(f"the {rule.layer} rule counts {mine} params/frozen/buffers, the module has "
+                                f"{own[0]}/{own[1]}/{own[2]}")  # fmt: skip
             self.note_shared(call, own)
             self.counted.update(id(t) for t in list(call.target.parameters()) + list(call.target.buffers()))
         self.add(call, rule.layer, attrs, inputs, outputs[0])

@@ -92,6 +92,7 @@ class ImportRule:
     functions: tuple[Callable, ...] = ()
     read: Callable[[Call], dict] = _no_attrs
     when: Callable[[Call], bool] | None = None
+    note: str = ""  # the condition in words, for docs/import.md
 
 
 _USER_RULES: list[ImportRule] = []
@@ -157,7 +158,11 @@ def qualified_name(target: Any, is_module: bool = False) -> str:
         kind = type(target)
         return f"{kind.__module__}.{kind.__qualname__}"
     qualname = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
+    if "<locals>" in qualname:  # a wrapper made by a factory (F.max_pool2d): its __name__ is the public one
+        qualname = getattr(target, "__name__", qualname)
     module = getattr(target, "__module__", None)
+    if module == "torch._C._nn":  # F.avg_pool2d, F.gelu: C functions exposed in torch.nn.functional
+        module = "torch.nn.functional"
     if qualname.startswith(("TensorBase.", "_TensorBase.", "getset_descriptor.")):
         return "torch.Tensor." + qualname.split(".", 1)[1]
     if qualname.startswith("_VariableFunctionsClass."):

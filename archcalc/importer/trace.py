@@ -180,7 +180,8 @@ class _Watcher(TorchFunctionMode):
         self.leaf_depth -= 1
         if self.leaf_depth == 0:
             file, line = _location_from_frames()
-            self.calls.append(Traced(module, True, args, kwargs, result, self.names.get(id(module), ""), "", file, line))
+            path = self.names.get(id(module), "")
+            self.calls.append(Traced(module, True, args, kwargs, result, path, "", file, line))
 
 
 def trace_hooks(model: nn.Module, example: torch.Tensor, table: RuleTable) -> Trace:

@@ -255,5 +255,6 @@ class Softmax(LayerType):
                 raise CannotMap("converts the dtype")
             return axis(call, bound["dim"])
 
+        functions = (F.softmax, torch.softmax, torch.Tensor.softmax)
         return (ImportRule(self.name, modules=(nn.Softmax,), read=lambda call: axis(call, call.module.dim)),
-                ImportRule(self.name, functions=(F.softmax, torch.softmax, torch.Tensor.softmax), read=function))  # fmt: skip
+                ImportRule(self.name, functions=functions, read=function))  # fmt: skip

@@ -139,16 +139,19 @@ class Conv2d(LayerType):
             outer, inner = call.module, conv(call.module.inner)
             if inner["padding"] not in ([0, 0], "valid") or outer.value != 0.0:
                 raise CannotMap("pads twice, or with a non-zero constant")
-            return inner | {"padding": spec_sides(outer.pad), "padding_mode": {"constant": "zeros"}.get(outer.mode, outer.mode)}
+            mode = "zeros" if outer.mode == "constant" else outer.mode
+            return inner | {"padding": spec_sides(outer.pad), "padding_mode": mode}
 
         def table(call) -> dict:
             first = call.module.maps[0]
             return {"table": call.module.rows, "kernel": first.kernel_size, "stride": first.stride,
-                    "padding": spec_sides(call.module.pad), "dilation": first.dilation, "bias": first.bias is not None}  # fmt: skip
+                    "padding": spec_sides(call.module.pad), "dilation": first.dilation,
+                    "bias": first.bias is not None}  # fmt: skip
 
         return (
             ImportRule(self.name, modules=(nn.Conv2d,), read=lambda call: conv(call.module)),
-            ImportRule(self.name, modules=(tm.Padded,), read=padded, when=lambda call: isinstance(call.module.inner, nn.Conv2d)),
+            ImportRule(self.name, modules=(tm.Padded,), read=padded, note="around a Conv2d",
+                       when=lambda call: isinstance(call.module.inner, nn.Conv2d)),
             ImportRule(self.name, modules=(tm.TableConv2d,), read=table),
         )  # fmt: skip
 

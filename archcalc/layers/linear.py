@@ -118,5 +118,8 @@ class RBF(_LastAxis):
         from archcalc import torch_modules as tm
         from archcalc.importer.rules import ImportRule
 
-        read = lambda call: {"out_features": call.module.weight.shape[0], "in_features": call.module.weight.shape[1]}  # noqa: E731
+        def read(call) -> dict:
+            out_features, in_features = call.module.weight.shape
+            return {"out_features": out_features, "in_features": in_features}
+
         return (ImportRule(self.name, modules=(tm.RBF,), read=read),)

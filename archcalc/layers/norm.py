@@ -208,7 +208,9 @@ class GroupNorm(_StatsNorm):
 
         from archcalc.importer.rules import ImportRule
 
-        read = lambda call: {"groups": call.module.num_groups, "eps": call.module.eps, "affine": call.module.affine}  # noqa: E731
+        def read(call) -> dict:
+            return {"groups": call.module.num_groups, "eps": call.module.eps, "affine": call.module.affine}
+
         return (ImportRule(self.name, modules=(nn.GroupNorm,), read=read),)
 
 

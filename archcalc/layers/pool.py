@@ -116,7 +116,8 @@ class MaxPool2d(_Window):
 
         return (
             ImportRule(self.name, modules=(nn.MaxPool2d,), read=lambda call: module(call.module)),
-            ImportRule(self.name, modules=(tm.Padded,), read=padded, when=lambda call: isinstance(call.module.inner, nn.MaxPool2d)),
+            ImportRule(self.name, modules=(tm.Padded,), read=padded, note="around a MaxPool2d",
+                       when=lambda call: isinstance(call.module.inner, nn.MaxPool2d)),
             ImportRule(self.name, functions=(F.max_pool2d,), read=function),
         )  # fmt: skip
 
@@ -175,9 +176,19 @@ class AvgPool2d(_Window):
 
         return (
             ImportRule(self.name, modules=(nn.AvgPool2d,), read=lambda call: module(call.module)),
-            ImportRule(self.name, modules=(tm.Padded,), read=padded, when=lambda call: isinstance(call.module.inner, nn.AvgPool2d)),
+            ImportRule(self.name, modules=(tm.Padded,), read=padded, note="around an AvgPool2d",
+                       when=lambda call: isinstance(call.module.inner, nn.AvgPool2d)),
             ImportRule(self.name, functions=(F.avg_pool2d,), read=function),
         )  # fmt: skip
+
+
+def global_output_size(call) -> bool:
+    """Import: an adaptive pool (module or function) to the int 1 is a global pool; a tuple stays adaptive."""
+    if call.module is not None:
+        size = call.module.output_size
+    else:
+        size = call.bind("input", "output_size", "return_indices", return_indices=False)["output_size"]
+    return isinstance(size, int) and size == 1
 
 
 class _Global(LayerType):
@@ -225,18 +236,12 @@ class _Global(LayerType):
                 raise CannotMap("reduces axes other than height and width of a [C, H, W] input")
             return {"keep_dims": b["keepdim"]}
 
-        def one(size) -> bool:
-            return size == 1 and isinstance(size, int)
-
-        def function_one(call) -> bool:
-            return one(call.bind("input", "output_size", "return_indices", return_indices=False)["output_size"])
-
         return (
-            ImportRule(self.name, modules=(adaptive,), when=lambda call: one(call.module.output_size)),
-            ImportRule(self.name, functions=(functional,), when=function_one),
+            ImportRule(self.name, modules=(adaptive,), functions=(functional,), when=global_output_size,
+                       note="output size 1, an int"),
             ImportRule(self.name, modules=(tm.GlobalPool,), when=lambda call: call.module.mode == self.mode,
-                       read=lambda call: {"keep_dims": call.module.keep_dims}),
-            ImportRule(self.name, functions=reductions, read=reduce),
+                       read=lambda call: {"keep_dims": call.module.keep_dims}, note=f"mode {self.mode}"),
+            ImportRule(self.name, functions=reductions, read=reduce, note="over height and width"),
         )  # fmt: skip
 
 
@@ -301,17 +306,9 @@ class _Adaptive(LayerType):
         from archcalc.importer.rules import ImportRule
 
         module, function = self.torch_import_sources()
-
-        def not_global_function(call) -> bool:
-            size = call.bind("input", "output_size", "return_indices", return_indices=False)["output_size"]
-            return not (isinstance(size, int) and size == 1)
-
-        read = lambda call: {"output_size": call.out_shape[1:]}  # noqa: E731
-        return (
-            ImportRule(self.name, modules=(module,), read=read,
-                       when=lambda call: not (isinstance(call.module.output_size, int) and call.module.output_size == 1)),
-            ImportRule(self.name, functions=(function,), read=read, when=not_global_function),
-        )  # fmt: skip
+        return (ImportRule(self.name, modules=(module,), functions=(function,), note="output size other than the int 1",
+                           read=lambda call: {"output_size": call.out_shape[1:]},
+                           when=lambda call: not global_output_size(call)),)  # fmt: skip
 
 
 @register
@@ -418,7 +415,8 @@ class SpatialPyramidPool(LayerType):
 
         def read(call) -> dict:
             spatial = call.in_shapes[0][1:]
-            levels = [windows_out(spatial, kernel, stride, (0, 0, 0, 0), (1, 1))[0] for kernel, stride in call.module.windows]
+            windows = call.module.windows
+            levels = [windows_out(spatial, kernel, stride, (0, 0, 0, 0), (1, 1))[0] for kernel, stride in windows]
             return {"levels": levels, "mode": "max" if call.module.pool is F.max_pool2d else "avg"}
 
         return (ImportRule(self.name, modules=(tm.SpatialPyramidPool,), read=read),)

@@ -63,7 +63,7 @@ class Dropout(LayerType):
             return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=True, inplace=False)["p"]}
 
         return (
-            ImportRule(self.name, modules=(nn.Dropout, nn.Dropout1d, nn.Dropout2d), read=lambda call: {"p": call.module.p}),
+            ImportRule(self.name, modules=(nn.Dropout, nn.Dropout1d, nn.Dropout2d), read=lambda c: {"p": c.module.p}),
             ImportRule(self.name, functions=(F.dropout, F.dropout1d, F.dropout2d), read=function),
         )  # fmt: skip
 
@@ -318,10 +318,12 @@ class ChannelShuffle(LayerType):
         from archcalc import torch_modules as tm
         from archcalc.importer.rules import ImportRule
 
-        functions = tuple(f for f in (getattr(torch, "channel_shuffle", None), getattr(F, "channel_shuffle", None)) if f)
+        owners = [owner for owner in (torch, F) if hasattr(owner, "channel_shuffle")]
+        functions = tuple(owner.channel_shuffle for owner in owners)
         read = lambda call: {"groups": call.bind("input", "groups")["groups"]}  # noqa: E731
         return (
-            ImportRule(self.name, modules=(tm.ChannelShuffle, nn.ChannelShuffle), read=lambda c: {"groups": c.module.groups}),
+            ImportRule(self.name, modules=(tm.ChannelShuffle, nn.ChannelShuffle),
+                       read=lambda call: {"groups": call.module.groups}),
             ImportRule(self.name, functions=functions, read=read),
         )  # fmt: skip
 
@@ -357,7 +359,7 @@ class PixelShuffle(LayerType):
 
         read = lambda call: {"upscale": call.bind("input", "upscale_factor")["upscale_factor"]}  # noqa: E731
         return (
-            ImportRule(self.name, modules=(nn.PixelShuffle,), read=lambda call: {"upscale": call.module.upscale_factor}),
+            ImportRule(self.name, modules=(nn.PixelShuffle,), read=lambda c: {"upscale": c.module.upscale_factor}),
             ImportRule(self.name, functions=(F.pixel_shuffle, torch.pixel_shuffle), read=read),
         )  # fmt: skip
 
@@ -495,7 +497,8 @@ class Pad(LayerType):
                  (nn.ReplicationPad2d, "replicate"), (nn.CircularPad2d, "circular")]  # fmt: skip
         return (
             ImportRule(self.name, modules=(tm.Pad,), read=lambda c: attrs(c.module.pad, c.module.mode, c.module.value)),
-            *[ImportRule(self.name, modules=(cls,), read=lambda c, mode=mode: attrs(c.module.padding, mode, getattr(c.module, "value", 0.0)))
+            *[ImportRule(self.name, modules=(cls,),
+                         read=lambda c, mode=mode: attrs(c.module.padding, mode, getattr(c.module, "value", 0.0)))
               for cls, mode in fixed],
             ImportRule(self.name, functions=(F.pad,), read=function),
         )  # fmt: skip

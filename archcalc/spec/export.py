@@ -186,7 +186,8 @@ class _Writer:
             elif self.struct.get(child.path) in self.instances:
                 inner = self.struct[child.path]
                 structure.append(("block", local, inner, refs))
-                slots += [(f"{prefix}{local}_{p}", p, self.slots[child.path][at][2]) for p, at in self.params[inner].items()]
+                values = self.slots[child.path]
+                slots += [(f"{prefix}{local}_{p}", p, values[at][2]) for p, at in self.params[inner].items()]
             else:
                 structure.append(("group", local, refs))
                 self._describe(child, f"{prefix}{local}_", structure, slots)
