@@ -145,7 +145,6 @@ class Mapper:
                 raise CannotMap(f"the {rule.layer} rule counts {mine} params/frozen/buffers, the module has "
                                 f"{own[0]}/{own[1]}/{own[2]}")  # fmt: skip
             self.note_shared(call, own)
-            self.counted.update(id(t) for t in list(call.target.parameters()) + list(call.target.buffers()))
         self.add(call, rule.layer, attrs, inputs, outputs[0])
 
     def unknown_operand(self, t: torch.Tensor) -> str:
@@ -162,9 +161,15 @@ class Mapper:
                               "for this input; they are not counted")  # fmt: skip
 
     def note_shared(self, call: Traced, own: tuple[int, int, int]) -> None:
+        """Counting per layer counts shared weights again; say so (once per module)."""
+        weights = [id(t) for t in list(call.target.parameters()) + list(call.target.buffers())]
         if self.calls_per_module[id(call.target)] == 2 and any(own):
             self.notes.append(f"module {call.path} is called more than once; its parameters are counted at "
                               "every call (torch counts them once)")  # fmt: skip
+        elif self.calls_per_module[id(call.target)] == 1 and any(w in self.counted for w in weights):
+            self.notes.append(f"module {call.path} shares parameters with an earlier layer; they are counted "
+                              "again (torch counts them once)")  # fmt: skip
+        self.counted.update(weights)
 
     def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor) -> str:
         name = self.name(call)
