@@ -126,8 +126,12 @@ def test_torchvision_resnet_matches_torch_and_its_model_card(factory, params, ma
     assert report.depth == (18 if factory is resnet.resnet18 else 50)
     text = export_spec(result.graph, result.labels)
     assert graph_difference(result.graph, load_spec_text(text)) is None
+    # One block for every residual block, its downsample branch kept under `when`, one repeat per stage.
     block = "BasicBlock" if factory is resnet.resnet18 else "Bottleneck"
-    assert f"  {block}:" in text and f"block: {block}" in text  # one definition, many instances
+    assert text.count("params:") == 2 and f"  {block}:" in text and "when: has_downsample" in text
+    stages = [line for line in text.splitlines() if line.startswith("  - {name: layer")]
+    assert len(stages) == 4 and all(f"block: {block}, repeat: " in line for line in stages)
+    assert "has_downsample: '[True, False, False, False][i]'" in text or factory is resnet.resnet18
 
 
 def test_export_repeats_numbered_instances_of_one_block():
