@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from archcalc import analyse, load_spec_text
+from archcalc import ArchcalcError, analyse, load_spec_text
 from archcalc.importer import CannotMap, ImportRule, import_model, register_import, unregister_import
 from archcalc.spec.export import export_spec, graph_difference
 from tests.models import handmade, resnet
@@ -155,6 +155,15 @@ def test_value_dependent_model_falls_back_to_hooks_on_the_cpu():
     assert {gap.op for gap in report.unsupported} == {"torch.Tensor.sum", "torch.Tensor.ge"}  # the branch test
 
 
+def test_value_dependent_model_is_refused_when_too_large_for_the_cpu():
+    with pytest.raises(ArchcalcError, match=r"too large to run on the CPU instead \(2,400,000,000 elements\)"):
+        import_model(handmade.BranchesOnValues, (3, 20_000, 20_000))
+    with torch.device("meta"):
+        built = handmade.BranchesOnValues()
+    with pytest.raises(ArchcalcError, match="give a factory instead of a built module"):
+        import_model(built, (3, 8, 8))
+
+
 def test_shape_dependent_model_falls_back_to_hooks_on_the_meta_device():
     result = import_model(handmade.ShapeBranch, (3, 16, 16))
     assert result.method == "forward hooks" and not any("CPU" in note for note in result.notes)
@@ -162,6 +171,16 @@ def test_shape_dependent_model_falls_back_to_hooks_on_the_meta_device():
     assert [(layer.name, layer.output_shape) for layer in report.layers] == [
         ("conv", [8, 16, 16]), ("pool", [8, 8, 8]), ("pool_1", [8, 4, 4]), ("add", [8, 4, 4])]  # fmt: skip
     assert report.layer("add").inputs == ["pool_1", "pool_1"] and report.complete
+
+
+def test_hooks_list_what_they_cannot_place():
+    result = import_model(handmade.HiddenTensor, (3, 8, 8))
+    report = analyse(result.graph)
+    assert result.method == "forward hooks" and result.graph.source.endswith("with forward hooks")
+    gaps = [(gap.name, gap.op) for gap in report.unsupported]
+    assert gaps == [("add", "torch.Tensor.add"), ("relu", "torch.ops.aten.relu")]
+    assert report.unsupported[0].reason.startswith("cannot place it in the graph")
+    assert report.layer("relu").inputs == ["add"] and report.layer("conv").macs == 4 * 3 * 64
 
 
 def test_a_user_rule_maps_a_custom_module():
@@ -193,6 +212,17 @@ def test_a_user_rule_that_disagrees_with_torch_is_refused():
         unregister_import(rule)
     [gap] = report.unsupported
     assert gap.name == "conv" and "shape" in gap.reason
+
+
+def test_a_broken_user_rule_lists_the_call_instead_of_crashing():
+    rule = register_import(ImportRule("conv2d", modules=(handmade.ScaledConv,), read=lambda call: call.module.nope))
+    try:
+        report = analyse(import_model(handmade.UsesScaledConv, (3, 8, 8)).graph)
+    finally:
+        unregister_import(rule)
+    [gap] = report.unsupported
+    assert gap.name == "conv" and gap.reason.startswith("its import rule failed (AttributeError")
+    assert report.layer("conv").params == 8 * 3 * 9  # still the parameters the module owns
 
 
 def test_subclass_that_changes_forward_is_not_its_base():

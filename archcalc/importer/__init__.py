@@ -18,9 +18,13 @@ from typing import Any
 from archcalc.errors import ArchcalcError
 from archcalc.graph import Graph
 from archcalc.importer.rules import Call, CannotMap, ImportRule, RuleTable, register_import, unregister_import
+from archcalc.layers import numel
 
 # The trace runs this many samples, so a hard-coded batch of 1 (`x.view(1, -1)`) shows up.
 TRACE_BATCH = 2
+# A model that cannot run on the meta device runs on the CPU only below this many input or weight
+# elements (2 GiB of float32 each).
+CPU_LIMIT = 2**29
 
 
 @dataclass
@@ -37,9 +41,9 @@ class _RunFailed(Exception):
         super().__init__(run_failure)
         self.fx_failure, self.run_failure, self.device = fx_failure, run_failure, device
 
-    def error(self, input_shape: tuple[int, ...]) -> ArchcalcError:
+    def error(self, input_shape: tuple[int, ...], hint: str = "") -> ArchcalcError:
         fx = "" if self.fx_failure[:60] == self.run_failure[:60] else f" (torch.fx: {self.fx_failure[:150]})"
-        return ArchcalcError(f"running the model on input {list(input_shape)} failed: {self.run_failure}{fx}")
+        return ArchcalcError(f"running the model on input {list(input_shape)} failed: {self.run_failure}{fx}{hint}")
 
 
 def _device(model: Any) -> Any:
@@ -111,7 +115,12 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
         trace = _trace(root, input_shape, table, notes)
     except _RunFailed as failed:
         if failed.device != "meta" or factory is None:
-            raise failed.error(input_shape) from None
+            hint = "; give a factory instead of a built module to let archcalc build it on the CPU"
+            raise failed.error(input_shape, hint if failed.device == "meta" else "") from None
+        weights = sum(t.numel() for t in [*built.parameters(), *built.buffers()])
+        largest = max(TRACE_BATCH * numel(tuple(input_shape)), weights)
+        if largest > CPU_LIMIT:
+            raise failed.error(input_shape, f"; too large to run on the CPU instead ({largest:,} elements)") from None
         built = build(factory, label, "cpu")
         root = _root(built)
         try:

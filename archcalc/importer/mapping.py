@@ -123,18 +123,24 @@ class Mapper:
         if out_shape is None or any(shape is None for shape in shapes):
             raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
         view = Call(call.target, call.args, call.kwargs, call.is_module, shapes, out_shape)  # type: ignore[arg-type]
-        rule = next((r for r in rules if r.when is None or r.when(view)), None)
-        if rule is None:
-            raise CannotMap("no rule accepts this configuration")
-        layer = REGISTRY[rule.layer]
+        rule = None
         try:
+            rule = next((r for r in rules if r.when is None or r.when(view)), None)
+            if rule is None:
+                raise CannotMap("no rule accepts this configuration")
+            layer = REGISTRY[rule.layer]
             raw = {key: value for key, value in rule.read(view).items() if value is not None}  # None: the default
             attrs = layer.resolve_attrs(raw, {})
             if len(inputs) < layer.min_inputs or (layer.max_inputs is not None and len(inputs) > layer.max_inputs):
                 raise CannotMap(f"{rule.layer} takes {layer.min_inputs}+ tensor inputs, the call has {len(inputs)}")
             shape = tuple(layer.shape(attrs, shapes))  # type: ignore[arg-type]
+        except CannotMap:
+            raise
         except ArchcalcError as exc:
-            raise CannotMap(f"{rule.layer}: {exc.message}") from None
+            raise CannotMap(f"{rule.layer if rule else 'rule'}: {exc.message}") from None
+        except Exception as exc:  # noqa: BLE001 - a rule broken by an odd configuration must not stop the import
+            detail = " ".join(str(exc).split())[:200]
+            raise CannotMap(f"its import rule failed ({type(exc).__name__}: {detail})") from None
         if shape != out_shape:
             raise CannotMap(f"the {rule.layer} rule gives shape {list(shape)}, torch gives {list(out_shape)}")
         if call.is_module:

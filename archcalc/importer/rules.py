@@ -157,6 +157,8 @@ def qualified_name(target: Any, is_module: bool = False) -> str:
     if is_module:
         kind = type(target)
         return f"{kind.__module__}.{kind.__qualname__}"
+    if type(target).__module__ == "torch._ops":  # torch.ops.aten.relu and its overloads
+        return f"torch.ops.{target}"
     qualname = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
     if "<locals>" in qualname:  # a wrapper made by a factory (F.max_pool2d): its __name__ is the public one
         qualname = getattr(target, "__name__", qualname)

@@ -127,3 +127,18 @@ class UsesScaledConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(F.relu(self.conv(x)))
+
+
+class HiddenTensor(nn.Module):
+    """Under forward hooks, a plain tensor attribute (not a buffer) comes from nowhere the trace saw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.offset = torch.ones(1, 4, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if x.shape[-1] > 2:  # torch.fx cannot trace this
+            x = x + self.offset
+        return torch.ops.aten.relu(x)
