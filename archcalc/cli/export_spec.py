@@ -8,7 +8,7 @@ import typer
 
 from archcalc.cli.app import app
 from archcalc.cli.common import emit, handle_errors
-from archcalc.cli.sources import SPEC_HELP, load_graph, module_option
+from archcalc.cli.sources import INPUT_HELP, SPEC_HELP, load_graph, module_option
 
 
 @app.command("export-spec")
@@ -16,7 +16,7 @@ from archcalc.cli.sources import SPEC_HELP, load_graph, module_option
 def export_spec(
     spec: Optional[str] = typer.Argument(None, help=SPEC_HELP),
     module: Optional[str] = module_option(),
-    input: Optional[str] = typer.Option(None, "--input", help="Input shape without the batch: CxHxW, CxL or F."),
+    input: Optional[str] = typer.Option(None, "--input", help=INPUT_HELP),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a spec variable: name=value."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
     name: Optional[str] = typer.Option(None, "--name", help="The spec's name (default: the model class)."),

@@ -8,7 +8,7 @@ import typer
 
 from archcalc.cli.app import app
 from archcalc.cli.common import emit, handle_errors
-from archcalc.cli.sources import SPEC_HELP, load_graph, module_option
+from archcalc.cli.sources import INPUT_HELP, SPEC_HELP, load_graph, module_option
 
 FORMAT_HELP = "table, csv, markdown or json"
 
@@ -20,7 +20,7 @@ def report(
     module: Optional[str] = module_option(),
     format: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
-    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
+    input: Optional[str] = typer.Option(None, "--input", help=INPUT_HELP),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),

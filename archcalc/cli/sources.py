@@ -14,8 +14,9 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import Graph
 
 SPEC_HELP = "A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`); or use --module."
-MODULE_HELP = ("Analyse a PyTorch model instead of a spec: FILE.py:CALLABLE or package.module:CALLABLE, a function "
+MODULE_HELP = ("A PyTorch model instead of a spec: FILE.py:CALLABLE or package.module:CALLABLE, a function "
                "returning an nn.Module or an nn.Module class needing no arguments. This runs that code.")  # fmt: skip
+INPUT_HELP = "The input shape without the batch: CxHxW, CxL or F (replaces the spec's; needed with --module)."
 
 
 def module_option() -> Optional[str]:
