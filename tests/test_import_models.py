@@ -12,7 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from archcalc import ArchcalcError, analyse, load_spec_text
 from archcalc.importer import CannotMap, ImportRule, import_model, register_import, unregister_import
 from archcalc.spec.export import export_spec, graph_difference
-from tests.models import handmade, resnet
+from tests.models import assorted, handmade, resnet
 from tests.test_import_roundtrip import assert_same_analysis
 
 
@@ -132,6 +132,29 @@ def test_torchvision_resnet_matches_torch_and_its_model_card(factory, params, ma
     stages = [line for line in text.splitlines() if line.startswith("  - {name: layer")]
     assert len(stages) == 4 and all(f"block: {block}, repeat: " in line for line in stages)
     assert "has_downsample: '[True, False, False, False][i]'" in text or factory is resnet.resnet18
+
+
+ASSORTED = [(assorted.MobileNetLike, (3, 32, 32)), (assorted.DenseNetLike, (3, 16, 16)),
+            (assorted.UNetLike, (3, 16, 16)), (assorted.InceptionLike, (3, 8, 8))]  # fmt: skip
+
+
+@pytest.mark.parametrize("factory, shape", ASSORTED, ids=[factory.__name__ for factory, _ in ASSORTED])
+def test_assorted_architectures_match_torch(factory, shape):
+    result = import_model(factory, shape)
+    report = analyse(result.graph)
+    assert report.complete and result.method == "torch.fx" and not result.notes
+    assert (report.totals.params, report.totals.macs) == torch_counts(factory, shape)
+    assert graph_difference(result.graph, load_spec_text(export_spec(result.graph, result.labels))) is None
+
+
+def test_transformer_block_counts_its_layers_and_lists_the_attention_ops():
+    result = import_model(assorted.TransformerBlock, (10, 16))
+    report = analyse(result.graph)
+    ops = [gap.op for gap in report.unsupported]
+    assert ops == ["torch.Tensor.chunk"] * 3 + ["torch.Tensor.transpose", "operator.matmul", "operator.matmul"]
+    params, macs = torch_counts(assorted.TransformerBlock, (10, 16))
+    attention = 2 * 10 * 10 * 16  # q @ k^T and a @ v: what the unsupported matmuls leave out
+    assert report.totals.params == params and report.totals.macs == macs - attention
 
 
 def test_export_repeats_numbered_instances_of_one_block():
