@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -61,6 +63,14 @@ def test_export_spec_writes_a_spec_that_loads_back(tmp_path):
 def test_export_spec_of_a_spec():
     text = invoke("export-spec", "alexnet_original", "--name", "copy").stdout
     assert text.startswith("name: copy\n")
+
+
+def test_exporting_a_spec_never_imports_torch():
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom archcalc.cli import app\nimport archcalc.importer\n"
+            "assert CliRunner().invoke(app, ['export-spec', 'vgg16']).exit_code == 0\n"
+            "print(','.join(m for m in ('torch', 'numpy') if m in sys.modules))\n")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == ""
 
 
 def test_fallback_notes_go_to_stderr():
