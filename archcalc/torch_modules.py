@@ -153,3 +153,46 @@ class Narrow(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.narrow(self.dim, self.start, self.length)
+
+
+class Reshape(nn.Module):
+    """Reshapes each sample to `shape` (the batch axis stays)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape((x.shape[0],) + self.shape)
+
+
+class GlobalPool(nn.Module):
+    """Mean or max over the spatial axes, keeping them as 1 x 1 or dropping them (`x.mean((2, 3))`)."""
+
+    def __init__(self, mode: str, keep_dims: bool) -> None:
+        super().__init__()
+        self.mode, self.keep_dims = mode, keep_dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "max":
+            return x.amax((2, 3), keepdim=self.keep_dims)
+        return x.mean((2, 3), keepdim=self.keep_dims)
+
+
+class Placeholder(nn.Module):
+    """Stands in for an operation archcalc cannot count: the right output shape and parameter counts,
+    zeros for values. Built from an `unsupported` layer of an exported spec."""
+
+    def __init__(self, shape: tuple[int, ...], trainable: int, non_trainable: int, buffers: int,
+                 op: str = "", where: str = "", reason: str = "") -> None:  # fmt: skip
+        super().__init__()
+        self.shape = tuple(shape)
+        self.op, self.where, self.reason = op, where, reason
+        self.trainable = nn.Parameter(torch.zeros(trainable)) if trainable else None
+        self.frozen = nn.Parameter(torch.zeros(non_trainable), requires_grad=False) if non_trainable else None
+        self.register_buffer("state", torch.zeros(buffers) if buffers else None)
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        batch = xs[0].shape[0] if xs else 1
+        device = xs[0].device if xs else None
+        return torch.zeros((batch,) + self.shape, device=device)

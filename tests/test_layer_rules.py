@@ -151,6 +151,9 @@ CASES = [
     Case("pad-replicate", {"type": "pad", "padding": [1, 1], "mode": "replicate"}, (2, 3, 4),
          lambda: nn.ReplicationPad2d(1)),
     Case("identity", {"type": "identity"}, (2, 3, 4), nn.Identity),
+    # An imported operation archcalc cannot count: traced shape and own params, costs flagged unknown.
+    Case("unsupported", {"type": "unsupported", "shape": [2, 12], "op": "torch.roll", "params": 5, "buffers": 2},
+         (2, 3, 4), None, {"params": 5, "buffers": 2, "macs": 0, "receptive_field": None}),
 ]
 
 

@@ -12,7 +12,7 @@ from archcalc.analysis.counts import (
 )
 from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
-from archcalc.analysis.results import DTYPE_BYTES, LayerResult, Report, Totals
+from archcalc.analysis.results import DTYPE_BYTES, Gap, LayerResult, Report, Totals
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError, brief
 from archcalc.graph import Graph
@@ -86,6 +86,7 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         activation_bytes=total_activations * width,
         peak_activation_bytes=peak_live_elements(graph, shapes) * batch * width,
     )
+    gaps = [Gap(node.name, **detail) for node in graph.nodes if (detail := node.rule.incomplete(node.attrs))]
     return Report(
         name=graph.name,
         input_shape=list(graph.input_shape),
@@ -99,8 +100,10 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         description=graph.description,
         source=graph.source,
         variables=dict(graph.variables),
+        complete=not gaps,
+        unsupported=gaps,
     )
 
 
-__all__ = ["DTYPE_BYTES", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields",
+__all__ = ["DTYPE_BYTES", "Gap", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields",
            "top_down_chain"]

@@ -50,6 +50,16 @@ class Totals:
 
 
 @dataclass
+class Gap:
+    """A layer archcalc cannot count (an imported torch operation without a rule)."""
+
+    name: str
+    op: str
+    where: str
+    reason: str
+
+
+@dataclass
 class Report:
     name: str
     input_shape: list[int]
@@ -64,6 +74,9 @@ class Report:
     source: str = ""
     variables: dict = field(default_factory=dict)
     training: "Training | None" = None  # filled by analysis.training.training_costs (report --train)
+    # False when some layer's costs are unknown (see `unsupported`): the totals leave those out.
+    complete: bool = True
+    unsupported: list[Gap] = field(default_factory=list)
 
     def layer(self, name: str) -> LayerResult:
         for layer in self.layers:

@@ -1,4 +1,5 @@
-"""`archcalc report SPEC`: every layer's shape and counts, and the totals; `--train` adds training cost."""
+"""`archcalc report SPEC` (or `--module FILE.py:CALLABLE`): every layer's shape and counts, and the totals;
+`--train` adds training cost."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import List, Optional
 import typer
 
 from archcalc.cli.app import app
-from archcalc.cli.common import emit, handle_errors, limit_options, parse_shape
+from archcalc.cli.common import emit, handle_errors, limit_options
+from archcalc.cli.sources import INPUT_HELP, SPEC_HELP, load_graph, module_option
 from archcalc.limits import Limits
 
 FORMAT_HELP = "table, csv, markdown or json"
@@ -17,10 +19,11 @@ FORMAT_HELP = "table, csv, markdown or json"
 @handle_errors
 @limit_options
 def report(
-    spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
+    spec: Optional[str] = typer.Argument(None, help=SPEC_HELP),
+    module: Optional[str] = module_option(),
     format: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
-    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
+    input: Optional[str] = typer.Option(None, "--input", help=INPUT_HELP),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
@@ -37,9 +40,8 @@ def report(
     from archcalc.analysis import analyse
     from archcalc.errors import ArchcalcError
     from archcalc.render import render
-    from archcalc.spec import load_spec, parse_overrides
 
-    graph = load_spec(spec, parse_overrides(set_), limits=limits or Limits(), input_shape=parse_shape(input))
+    graph, _ = load_graph(spec, module, input, set_, limits or Limits())
     result = analyse(graph, batch=batch, dtype=dtype)
     if train:
         from archcalc.analysis.training import training_costs

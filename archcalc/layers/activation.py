@@ -49,31 +49,59 @@ class _Pointwise(LayerType):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         return self.torch_module(a, ins)
 
+    def torch_sources(self) -> tuple[tuple[type, ...], tuple[str, ...]]:
+        """(module classes, function names in torch.nn.functional / torch / torch.Tensor) to import."""
+        return (), ()
 
-def _simple(type_name: str, per_element: int, summary: str, torch_class: str) -> None:
-    """Register a parameter-free activation whose torch module takes no arguments."""
+    def import_module(self, module: Any) -> dict:
+        return {}
+
+    def import_function(self, call: Any) -> dict:
+        call.bind("input", "inplace", inplace=False)
+        return {}
+
+    def torch_import(self) -> tuple:
+        import torch
+        from torch.nn import functional as F
+
+        from archcalc.importer.rules import ImportRule
+
+        classes, names = self.torch_sources()
+        functions = tuple(getattr(owner, n) for n in names for owner in (F, torch, torch.Tensor) if hasattr(owner, n))
+        return (ImportRule(self.name, modules=classes, read=lambda call: self.import_module(call.module)),
+                ImportRule(self.name, functions=functions, read=self.import_function))  # fmt: skip
+
+
+def _simple(type_name: str, per_element: int, summary: str, torch_class: str, functions: tuple[str, ...]) -> None:
+    """Register a parameter-free activation whose torch module takes no arguments; `functions` name
+    the functional forms (torch.nn.functional, torch or torch.Tensor) that import as it."""
 
     def torch_module(self: _Pointwise, a: Attrs, ins: list[Shape]) -> Any:
         from torch import nn
 
         return getattr(nn, torch_class)()
 
+    def torch_sources(self: _Pointwise) -> tuple[tuple[type, ...], tuple[str, ...]]:
+        from torch import nn
+
+        return (getattr(nn, torch_class),), functions
+
     cls = type(
         torch_class,
         (_Pointwise,),
         {"name": type_name, "per_element": per_element, "summary": summary,
-         "flops_rule": f"{per_element} * out", "torch_module": torch_module},
+         "flops_rule": f"{per_element} * out", "torch_module": torch_module, "torch_sources": torch_sources},
     )  # fmt: skip
     register(cls)
 
 
-_simple("relu", 1, "max(x, 0)", "ReLU")
-_simple("relu6", 2, "min(max(x, 0), 6)", "ReLU6")
-_simple("sigmoid", 4, "1 / (1 + exp(-x))", "Sigmoid")
-_simple("tanh", 1, "tanh(x)", "Tanh")
-_simple("hardsigmoid", 4, "relu6(x + 3) / 6", "Hardsigmoid")
-_simple("hardswish", 5, "x * relu6(x + 3) / 6 (h-swish)", "Hardswish")
-_simple("silu", 5, "x * sigmoid(x) (swish)", "SiLU")
+_simple("relu", 1, "max(x, 0)", "ReLU", ("relu", "relu_"))
+_simple("relu6", 2, "min(max(x, 0), 6)", "ReLU6", ("relu6",))
+_simple("sigmoid", 4, "1 / (1 + exp(-x))", "Sigmoid", ("sigmoid", "sigmoid_"))
+_simple("tanh", 1, "tanh(x)", "Tanh", ("tanh", "tanh_"))
+_simple("hardsigmoid", 4, "relu6(x + 3) / 6", "Hardsigmoid", ("hardsigmoid",))
+_simple("hardswish", 5, "x * relu6(x + 3) / 6 (h-swish)", "Hardswish", ("hardswish",))
+_simple("silu", 5, "x * sigmoid(x) (swish)", "SiLU", ("silu",))
 
 
 @register
@@ -88,6 +116,18 @@ class LeakyReLU(_Pointwise):
         from torch import nn
 
         return nn.LeakyReLU(a["negative_slope"])
+
+    def torch_sources(self) -> tuple[tuple[type, ...], tuple[str, ...]]:
+        from torch import nn
+
+        return (nn.LeakyReLU,), ("leaky_relu", "leaky_relu_")
+
+    def import_module(self, module: Any) -> dict:
+        return {"negative_slope": module.negative_slope}
+
+    def import_function(self, call: Any) -> dict:
+        return {"negative_slope": call.bind("input", "negative_slope", "inplace", negative_slope=0.01,
+                                            inplace=False)["negative_slope"]}  # fmt: skip
 
 
 @register
@@ -112,6 +152,15 @@ class PReLU(_Pointwise):
 
         return nn.PReLU(ins[0][0] if a["per_channel"] else 1, a["init"])
 
+    def torch_sources(self) -> tuple[tuple[type, ...], tuple[str, ...]]:
+        from torch import nn
+
+        return (nn.PReLU,), ()
+
+    def import_module(self, module: Any) -> dict:
+        # A slope count other than 1 or C shows up as a params mismatch when importing.
+        return {"per_channel": module.num_parameters > 1, "init": module.init}
+
 
 @register
 class ELU(_Pointwise):
@@ -126,6 +175,17 @@ class ELU(_Pointwise):
 
         return nn.ELU(a["alpha"])
 
+    def torch_sources(self) -> tuple[tuple[type, ...], tuple[str, ...]]:
+        from torch import nn
+
+        return (nn.ELU,), ("elu", "elu_")
+
+    def import_module(self, module: Any) -> dict:
+        return {"alpha": module.alpha}
+
+    def import_function(self, call: Any) -> dict:
+        return {"alpha": call.bind("input", "alpha", "inplace", alpha=1.0, inplace=False)["alpha"]}
+
 
 @register
 class GELU(_Pointwise):
@@ -139,6 +199,17 @@ class GELU(_Pointwise):
         from torch import nn
 
         return nn.GELU(a["approximate"])
+
+    def torch_sources(self) -> tuple[tuple[type, ...], tuple[str, ...]]:
+        from torch import nn
+
+        return (nn.GELU,), ("gelu",)
+
+    def import_module(self, module: Any) -> dict:
+        return {"approximate": module.approximate}
+
+    def import_function(self, call: Any) -> dict:
+        return {"approximate": call.bind("input", "approximate", approximate="none")["approximate"]}
 
 
 @register
@@ -184,3 +255,25 @@ class Softmax(LayerType):
         from torch import nn
 
         return nn.Softmax(dim=self._axis(a, ins[0]) + 1)
+
+    def torch_import(self) -> tuple:
+        import torch
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc.importer.rules import CannotMap, ImportRule
+
+        def axis(call: Any, dim: Any) -> dict:
+            if dim is None:
+                raise CannotMap("softmax without dim (torch's implicit choice is deprecated)")
+            return {"axis": call.axis(dim)}
+
+        def function(call: Any) -> dict:
+            bound = call.bind("input", "dim", "_stacklevel", "dtype", dim=None, _stacklevel=3, dtype=None)
+            if bound["dtype"] is not None:
+                raise CannotMap("converts the dtype")
+            return axis(call, bound["dim"])
+
+        functions = (F.softmax, torch.softmax, torch.Tensor.softmax)
+        return (ImportRule(self.name, modules=(nn.Softmax,), read=lambda call: axis(call, call.module.dim)),
+                ImportRule(self.name, functions=functions, read=function))  # fmt: skip

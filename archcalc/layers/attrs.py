@@ -35,13 +35,21 @@ def _as_int(name: str, value: Any, minimum: int | None) -> int:
     return value
 
 
+def plain(value: Any) -> Any:
+    """A parsed value as a spec would write it: tuples become lists."""
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Kind:
-    """How one attribute's value is parsed and described."""
+    """How one attribute's value is parsed, described and written back (`dump`, the inverse of parse)."""
 
     parse: Callable[[str, Any, Mapping[str, Any]], Any]
     schema: dict
     describe: str
+    dump: Callable[[Any], Any] = plain
 
 
 def Int(minimum: int | None = 1) -> Kind:
@@ -109,9 +117,12 @@ def Pair(minimum: int = 1) -> Kind:
         number = _as_int(name, value, minimum)
         return (number, number)
 
+    def dump(value: tuple[int, int]) -> Any:
+        return value[0] if value[0] == value[1] else list(value)
+
     one = {"oneOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
     return Kind(parse, {"oneOf": [one, {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]},
-                f"integer or [h, w], each >= {minimum}")  # fmt: skip
+                f"integer or [h, w], each >= {minimum}", dump)  # fmt: skip
 
 
 def Padding() -> Kind:
@@ -136,11 +147,19 @@ def Padding() -> Kind:
         p = _as_int(name, value, 0)
         return (p, p, p, p)
 
+    def dump(value: Any) -> Any:
+        if value == "same":
+            return value
+        top, bottom, left, right = value
+        if top == bottom == left == right:
+            return top
+        return [top, left] if top == bottom and left == right else list(value)
+
     one = {"oneOf": [{"type": "integer", "minimum": 0}, _EXPR]}
     # anyOf: "same" is both a keyword and a string (which an expression also is)
     schema = {"anyOf": [one, {"enum": ["same", "valid"]},
                         {"type": "array", "items": one, "minItems": 2, "maxItems": 4}]}  # fmt: skip
-    return Kind(parse, schema, "int, [h, w], [top, bottom, left, right], same or valid")
+    return Kind(parse, schema, "int, [h, w], [top, bottom, left, right], same or valid", dump)
 
 
 def IntList(minimum: int | None = 1, allow_minus_one: bool = False) -> Kind:
@@ -181,6 +200,17 @@ def Table() -> Kind:
 
     schema = {"type": "array", "items": {"type": "array", "items": {"type": "integer", "minimum": 0}}}
     return Kind(parse, schema, "list of lists of input-map indices")
+
+
+def Text() -> Kind:
+    """Free text, taken literally (never evaluated as an expression)."""
+
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str:
+        if not isinstance(value, str):
+            raise ArchcalcError(f"attribute '{name}' must be a string, got {value!r}")
+        return value
+
+    return Kind(parse, {"type": "string"}, "text")
 
 
 _EXPR = {"type": "string", "description": "an expression over the spec's variables"}

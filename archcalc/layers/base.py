@@ -10,7 +10,8 @@ one-schema-per-op and fvcore's handle table:
   explain`; see layers/formula.py). Tests check that they give the rules' numbers for every layer type;
 - `backward`: the training rule, backward MACs and FLOPs per sample (`report --train`);
 - `receptive_field`: kernel, stride, padding and dilation per spatial axis, or IDENTITY / None;
-- `build_torch`: the torch module that computes the same thing (torch is imported lazily).
+- `build_torch`: the torch module that computes the same thing (torch is imported lazily);
+- `torch_import`: the torch modules and functions that map back to this type (`archcalc --module`).
 
 Shapes exclude the batch dimension: `(C, H, W)` for images, `(F,)` for features.
 """
@@ -166,6 +167,18 @@ class LayerType:
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape) -> Any:
         raise NotImplementedError(f"{self.name} has no torch builder")
+
+    def torch_import(self) -> tuple:
+        """`archcalc.importer.ImportRule`s: the torch modules and functions this type reads back.
+
+        Each rule names torch module classes and/or functions and how to read this type's attributes
+        from a traced call (see docs/import.md). Import torch inside the method.
+        """
+        return ()
+
+    def incomplete(self, a: Attrs) -> dict | None:
+        """None when the rules count this layer fully; else what is missing (`op`, `where`, `reason`)."""
+        return None
 
 
 REGISTRY: dict[str, LayerType] = {}

@@ -188,6 +188,38 @@ class Conv2d(LayerType):
         )  # fmt: skip
         return conv if symmetric else tm.Padded(pads, a["padding_mode"], conv)
 
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import CannotMap, ImportRule, spec_sides
+
+        def conv(m: nn.Conv2d) -> dict:
+            padding = m.padding if isinstance(m.padding, str) else list(m.padding)
+            return {"out_channels": m.out_channels, "kernel": m.kernel_size, "stride": m.stride, "padding": padding,
+                    "dilation": m.dilation, "groups": m.groups, "bias": m.bias is not None,
+                    "padding_mode": m.padding_mode}  # fmt: skip
+
+        def padded(call) -> dict:
+            outer, inner = call.module, conv(call.module.inner)
+            if inner["padding"] not in ([0, 0], "valid") or outer.value != 0.0:
+                raise CannotMap("pads twice, or with a non-zero constant")
+            mode = "zeros" if outer.mode == "constant" else outer.mode
+            return inner | {"padding": spec_sides(outer.pad), "padding_mode": mode}
+
+        def table(call) -> dict:
+            first = call.module.maps[0]
+            return {"table": call.module.rows, "kernel": first.kernel_size, "stride": first.stride,
+                    "padding": spec_sides(call.module.pad), "dilation": first.dilation,
+                    "bias": first.bias is not None}  # fmt: skip
+
+        return (
+            ImportRule(self.name, modules=(nn.Conv2d,), read=lambda call: conv(call.module)),
+            ImportRule(self.name, modules=(tm.Padded,), read=padded, note="around a Conv2d",
+                       when=lambda call: isinstance(call.module.inner, nn.Conv2d)),
+            ImportRule(self.name, modules=(tm.TableConv2d,), read=table),
+        )  # fmt: skip
+
 
 @register
 class ConvTranspose2d(LayerType):
@@ -309,3 +341,16 @@ class ConvTranspose2d(LayerType):
             a["groups"], a["bias"], a["dilation"],
         )  # fmt: skip
         return deconv.requires_grad_(a["trainable"])
+
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            m = call.module
+            return {"out_channels": m.out_channels, "kernel": m.kernel_size, "stride": m.stride, "padding": m.padding,
+                    "output_padding": m.output_padding, "dilation": m.dilation, "groups": m.groups,
+                    "bias": m.bias is not None, "trainable": m.weight.requires_grad}  # fmt: skip
+
+        return (ImportRule(self.name, modules=(nn.ConvTranspose2d,), read=read),)

@@ -61,6 +61,16 @@ class Crop(LayerType):
         top, left = self.origin(a, ins[0])
         return tm.Crop(top, left, a["size"][0], a["size"][1])
 
+    def torch_import(self) -> tuple:
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            m = call.module
+            return {"size": [m.height, m.width], "offset": [m.top, m.left]}
+
+        return (ImportRule(self.name, modules=(tm.Crop,), read=read),)
+
 
 @register
 class Slice(LayerType):
@@ -107,3 +117,26 @@ class Slice(LayerType):
 
         axis, start, end = self.bounds(a, ins[0])
         return tm.Narrow(axis + 1, start, end - start)
+
+    def torch_import(self) -> tuple:
+        """archcalc's Narrow module and torch.narrow / Tensor.narrow on a sample axis."""
+        import torch
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import CannotMap, ImportRule
+
+        def span(dim: int, start: int, length: int, rank: int) -> dict:
+            if dim % (rank + 1) == 0:
+                raise CannotMap("narrows the batch axis")
+            return {"axis": dim % (rank + 1) - 1, "start": start, "end": start + length}
+
+        def module(call) -> dict:
+            m = call.module
+            return span(m.dim, m.start, m.length, len(call.in_shapes[0]))
+
+        def function(call) -> dict:
+            b = call.bind("input", "dim", "start", "length")
+            return span(b["dim"], b["start"], b["length"], len(call.in_shapes[0]))
+
+        return (ImportRule(self.name, modules=(tm.Narrow,), read=module),
+                ImportRule(self.name, functions=(torch.narrow, torch.Tensor.narrow), read=function))  # fmt: skip

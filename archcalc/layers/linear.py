@@ -105,6 +105,17 @@ class Linear(_LastAxis):
 
         return nn.Linear(ins[0][-1], a["out_features"], a["bias"])
 
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            m = call.module
+            return {"out_features": m.out_features, "bias": m.bias is not None, "in_features": m.in_features}
+
+        return (ImportRule(self.name, modules=(nn.Linear,), read=read),)
+
 
 @register
 class RBF(_LastAxis):
@@ -146,3 +157,13 @@ class RBF(_LastAxis):
         from archcalc import torch_modules as tm
 
         return tm.RBF(ins[0][-1], a["out_features"])
+
+    def torch_import(self) -> tuple:
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            out_features, in_features = call.module.weight.shape
+            return {"out_features": out_features, "in_features": in_features}
+
+        return (ImportRule(self.name, modules=(tm.RBF,), read=read),)

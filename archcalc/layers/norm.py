@@ -31,6 +31,13 @@ from archcalc.layers.base import Attrs, LayerType, Params, Shape, axis_names, el
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
 
 
+def running_stats_attrs(call) -> dict:
+    """Import: the attributes of torch's BatchNorm and InstanceNorm modules. momentum None (a cumulative
+    average) changes no count, so the spec keeps its default then."""
+    m = call.module
+    return {"eps": m.eps, "momentum": m.momentum, "affine": m.affine, "track_running_stats": m.track_running_stats}
+
+
 class _Norm(LayerType):
     category = "norm"
     connections_rule = "out * (1 + affine shift)"
@@ -87,6 +94,13 @@ class BatchNorm(_Norm):
 
         cls = nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d
         return cls(ins[0][0], a["eps"], a["momentum"], a["affine"], a["track_running_stats"])
+
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        return (ImportRule(self.name, modules=(nn.BatchNorm1d, nn.BatchNorm2d), read=running_stats_attrs),)
 
 
 class _StatsNorm(_Norm):
@@ -152,6 +166,20 @@ class LayerNorm(_StatsNorm):
 
         return nn.LayerNorm(list(ins[0][-a["dims"] :]), a["eps"], a["affine"], a["bias"])
 
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc.importer.rules import CannotMap, ImportRule
+
+        def read(call) -> dict:
+            m, dims = call.module, len(call.module.normalized_shape)
+            if tuple(call.in_shapes[0][-dims:]) != tuple(m.normalized_shape):
+                raise CannotMap(f"normalized_shape {list(m.normalized_shape)} is not the input's trailing axes")
+            return {"dims": dims, "eps": m.eps, "affine": m.elementwise_affine,
+                    "bias": not m.elementwise_affine or m.bias is not None}  # fmt: skip
+
+        return (ImportRule(self.name, modules=(nn.LayerNorm,), read=read),)
+
 
 @register
 class InstanceNorm(_StatsNorm):
@@ -182,6 +210,13 @@ class InstanceNorm(_StatsNorm):
         cls = nn.InstanceNorm2d if len(ins[0]) == 3 else nn.InstanceNorm1d
         return cls(ins[0][0], a["eps"], a["momentum"], a["affine"], a["track_running_stats"])
 
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        return (ImportRule(self.name, modules=(nn.InstanceNorm1d, nn.InstanceNorm2d), read=running_stats_attrs),)
+
 
 @register
 class GroupNorm(_StatsNorm):
@@ -210,6 +245,16 @@ class GroupNorm(_StatsNorm):
         from torch import nn
 
         return nn.GroupNorm(a["groups"], ins[0][0], a["eps"], a["affine"])
+
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            return {"groups": call.module.num_groups, "eps": call.module.eps, "affine": call.module.affine}
+
+        return (ImportRule(self.name, modules=(nn.GroupNorm,), read=read),)
 
 
 @register
@@ -268,3 +313,14 @@ class LocalResponseNorm(LayerType):
         from torch import nn
 
         return nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"], a["k"])
+
+    def torch_import(self) -> tuple:
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            m = call.module
+            return {"size": m.size, "alpha": m.alpha, "beta": m.beta, "k": m.k}
+
+        return (ImportRule(self.name, modules=(nn.LocalResponseNorm,), read=read),)

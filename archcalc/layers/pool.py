@@ -8,6 +8,7 @@ windows that overhang the edge read fewer). Per output element:
     avg_pool2d           flops n (n - 1 adds, 1 divide)            connections n
     global_avg_pool      flops H W per channel                     connections H W per channel
     global_max_pool      flops H W - 1 per channel                 connections H W per channel
+                         (output C x 1 x 1, or C with keep_dims false, as x.mean((2, 3)) gives)
     adaptive_*_pool2d    as avg/max, window by window (torch's start = floor(i*in/out),
                          end = ceil((i+1)*in/out)); RF defined only when in % out == 0
     spp                  one max (or avg) pool per level n: window ceil(a/n), stride floor(a/n)
@@ -131,6 +132,40 @@ class MaxPool2d(_Window):
             return nn.MaxPool2d(a["kernel"], stride, (pads[0], pads[2]), dilation, ceil_mode=a["ceil_mode"])
         return tm.Padded(pads, "max", nn.MaxPool2d(a["kernel"], stride, 0, dilation))
 
+    def torch_import(self) -> tuple:
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import CannotMap, ImportRule, spec_sides
+
+        def module(m: nn.MaxPool2d) -> dict:
+            if m.return_indices:
+                raise CannotMap("returns indices")
+            return {"kernel": m.kernel_size, "stride": m.stride, "padding": m.padding, "dilation": m.dilation,
+                    "ceil_mode": m.ceil_mode}  # fmt: skip
+
+        def padded(call) -> dict:
+            inner = module(call.module.inner)
+            if inner["padding"] not in (0, (0, 0)) or inner["ceil_mode"] or call.module.value != float("-inf"):
+                raise CannotMap("pads twice, with ceil mode, or with a finite constant")
+            return inner | {"padding": spec_sides(call.module.pad)}
+
+        def function(call) -> dict:
+            b = call.bind("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices",
+                          stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)  # fmt: skip
+            if b["return_indices"]:
+                raise CannotMap("returns indices")
+            return {"kernel": b["kernel_size"], "stride": b["stride"] or None, "padding": b["padding"],
+                    "dilation": b["dilation"], "ceil_mode": b["ceil_mode"]}  # fmt: skip
+
+        return (
+            ImportRule(self.name, modules=(nn.MaxPool2d,), read=lambda call: module(call.module)),
+            ImportRule(self.name, modules=(tm.Padded,), read=padded, note="around a MaxPool2d",
+                       when=lambda call: isinstance(call.module.inner, nn.MaxPool2d)),
+            ImportRule(self.name, functions=(F.max_pool2d,), read=function),
+        )  # fmt: skip
+
 
 @register
 class AvgPool2d(_Window):
@@ -159,25 +194,110 @@ class AvgPool2d(_Window):
             return nn.AvgPool2d(a["kernel"], stride, (pads[0], pads[2]), a["ceil_mode"], a["count_include_pad"])
         return tm.Padded(pads, "zeros", nn.AvgPool2d(a["kernel"], stride, 0))
 
+    def torch_import(self) -> tuple:
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import CannotMap, ImportRule, spec_sides
+
+        def module(m: nn.AvgPool2d) -> dict:
+            if m.divisor_override is not None:
+                raise CannotMap("divides by an override")
+            return {"kernel": m.kernel_size, "stride": m.stride, "padding": m.padding, "ceil_mode": m.ceil_mode,
+                    "count_include_pad": m.count_include_pad}  # fmt: skip
+
+        def padded(call) -> dict:
+            inner = module(call.module.inner)
+            if inner["padding"] not in (0, (0, 0)) or inner["ceil_mode"] or call.module.value != 0.0:
+                raise CannotMap("pads twice, with ceil mode, or with a non-zero constant")
+            return inner | {"padding": spec_sides(call.module.pad)}
+
+        def function(call) -> dict:
+            b = call.bind("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                          "divisor_override", stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                          divisor_override=None)  # fmt: skip
+            if b["divisor_override"] is not None:
+                raise CannotMap("divides by an override")
+            return {"kernel": b["kernel_size"], "stride": b["stride"] or None, "padding": b["padding"],
+                    "ceil_mode": b["ceil_mode"], "count_include_pad": b["count_include_pad"]}  # fmt: skip
+
+        return (
+            ImportRule(self.name, modules=(nn.AvgPool2d,), read=lambda call: module(call.module)),
+            ImportRule(self.name, modules=(tm.Padded,), read=padded, note="around an AvgPool2d",
+                       when=lambda call: isinstance(call.module.inner, nn.AvgPool2d)),
+            ImportRule(self.name, functions=(F.avg_pool2d,), read=function),
+        )  # fmt: skip
+
+
+def global_output_size(call) -> bool:
+    """Import: an adaptive pool (module or function) to the int 1 is a global pool; a tuple stays adaptive."""
+    if call.module is not None:
+        size = call.module.output_size
+    else:
+        size = call.bind("input", "output_size", "return_indices", return_indices=False)["output_size"]
+    return isinstance(size, int) and size == 1
+
 
 class _Global(LayerType):
     category = "pool"
+    attrs = (Attr("keep_dims", Bool(), True, "output C x 1 x 1 (true) or C (false, as x.mean((2, 3)))"),)
+    mode = "avg"
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         require_rank(self.name, ins[0], 3)
-        return (ins[0][0], 1, 1)
+        return (ins[0][0], 1, 1) if a["keep_dims"] else (ins[0][0],)
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(ins[0])
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        return [Formula("C_out", Term("C", ins[0][0])), Formula("H_out", Const(1)), Formula("W_out", Const(1))]
+        channels = [Formula("C_out", Term("C", ins[0][0]))]
+        return channels + ([Formula("H_out", Const(1)), Formula("W_out", Const(1))] if a["keep_dims"] else [])
 
     def global_counts(self, ins: list[Shape], flops: Expr, note: str) -> list[Formula]:
         return counts(flops=flops, connections=elements(ins[0]), notes={"FLOPs": note})
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         return RFStep((ins[0][1], ins[0][2]))
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from torch import nn
+
+        from archcalc import torch_modules as tm
+
+        if not a["keep_dims"]:
+            return tm.GlobalPool(self.mode, keep_dims=False)
+        return nn.AdaptiveAvgPool2d(1) if self.mode == "avg" else nn.AdaptiveMaxPool2d(1)
+
+    def torch_import(self) -> tuple:
+        """The adaptive pool with output size 1 (an int; a tuple imports as the adaptive type), archcalc's
+        GlobalPool, `x.mean((2, 3))` / `x.amax((2, 3))` and the functional adaptive pool with size 1."""
+        import torch
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import CannotMap, ImportRule
+
+        adaptive, functional = {"avg": (nn.AdaptiveAvgPool2d, F.adaptive_avg_pool2d),
+                                "max": (nn.AdaptiveMaxPool2d, F.adaptive_max_pool2d)}[self.mode]  # fmt: skip
+        reductions = (torch.mean, torch.Tensor.mean) if self.mode == "avg" else (torch.amax, torch.Tensor.amax)
+
+        def reduce(call) -> dict:
+            b = call.bind("input", "dim", "keepdim", "dtype", dim=None, keepdim=False, dtype=None)
+            dims = (b["dim"],) if isinstance(b["dim"], int) else b["dim"]
+            if len(call.in_shapes[0]) != 3 or not dims or sorted(d % 4 for d in dims) != [2, 3] or b["dtype"]:
+                raise CannotMap("reduces axes other than height and width of a [C, H, W] input")
+            return {"keep_dims": b["keepdim"]}
+
+        return (
+            ImportRule(self.name, modules=(adaptive,), functions=(functional,), when=global_output_size,
+                       note="output size 1, an int"),
+            ImportRule(self.name, modules=(tm.GlobalPool,), when=lambda call: call.module.mode == self.mode,
+                       read=lambda call: {"keep_dims": call.module.keep_dims}, note=f"mode {self.mode}"),
+            ImportRule(self.name, functions=reductions, read=reduce, note="over height and width"),
+        )  # fmt: skip
 
 
 @register
@@ -193,11 +313,6 @@ class GlobalAvgPool(_Global):
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return self.global_counts(ins, elements(ins[0]), "per channel: H×W − 1 adds + 1 divide")
 
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        return nn.AdaptiveAvgPool2d(1)
-
 
 @register
 class GlobalMaxPool(_Global):
@@ -205,6 +320,7 @@ class GlobalMaxPool(_Global):
     summary = "global max pooling to C x 1 x 1"
     flops_rule = "C * (H W - 1) comparisons"
     connections_rule = "C * H W"
+    mode = "max"
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return ins[0][0] * (ins[0][1] * ins[0][2] - 1)
@@ -212,11 +328,6 @@ class GlobalMaxPool(_Global):
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         flops = Term("C", ins[0][0]) * Group(elements(ins[0], start=1) - 1)
         return self.global_counts(ins, flops, "per channel: H×W − 1 comparisons")
-
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        return nn.AdaptiveMaxPool2d(1)
 
 
 def adaptive_window_total(size_in: int, size_out: int) -> int:
@@ -267,6 +378,20 @@ class _Adaptive(LayerType):
             return None  # windows of unequal size: no single kernel and stride describe it
         return RFStep((h // oh, w // ow), (h // oh, w // ow))
 
+    def torch_import_sources(self) -> tuple:
+        """(module class, functional form) of torch's adaptive pool of this kind."""
+        return ()
+
+    def torch_import(self) -> tuple:
+        """Output sizes are read from the traced output (torch allows None for "keep this axis"); an int
+        output size of 1 imports as the global pool instead."""
+        from archcalc.importer.rules import ImportRule
+
+        module, function = self.torch_import_sources()
+        return (ImportRule(self.name, modules=(module,), functions=(function,), note="output size other than the int 1",
+                           read=lambda call: {"output_size": call.out_shape[1:]},
+                           when=lambda call: not global_output_size(call)),)  # fmt: skip
+
 
 @register
 class AdaptiveAvgPool2d(_Adaptive):
@@ -284,6 +409,12 @@ class AdaptiveAvgPool2d(_Adaptive):
         from torch import nn
 
         return nn.AdaptiveAvgPool2d(a["output_size"])
+
+    def torch_import_sources(self) -> tuple:
+        from torch import nn
+        from torch.nn import functional as F
+
+        return nn.AdaptiveAvgPool2d, F.adaptive_avg_pool2d
 
 
 @register
@@ -303,6 +434,12 @@ class AdaptiveMaxPool2d(_Adaptive):
         from torch import nn
 
         return nn.AdaptiveMaxPool2d(a["output_size"])
+
+    def torch_import_sources(self) -> tuple:
+        from torch import nn
+        from torch.nn import functional as F
+
+        return nn.AdaptiveMaxPool2d, F.adaptive_max_pool2d
 
 
 @register
@@ -381,6 +518,20 @@ class SpatialPyramidPool(LayerType):
         windows = [self.level_windows(level, ins[0]) for level in a["levels"]]
         return tm.SpatialPyramidPool(windows, a["mode"])
 
+    def torch_import(self) -> tuple:
+        from torch.nn import functional as F
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            spatial = call.in_shapes[0][1:]
+            windows = call.module.windows
+            levels = [windows_out(spatial, kernel, stride, (0, 0, 0, 0), (1, 1))[0] for kernel, stride in windows]
+            return {"levels": levels, "mode": "max" if call.module.pool is F.max_pool2d else "avg"}
+
+        return (ImportRule(self.name, modules=(tm.SpatialPyramidPool,), read=read),)
+
 
 @register
 class Subsampling(_Window):
@@ -415,3 +566,10 @@ class Subsampling(_Window):
         from archcalc import torch_modules as tm
 
         return tm.Subsampling(ins[0][0], a["kernel"], a["stride"] or a["kernel"])
+
+    def torch_import(self) -> tuple:
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule
+
+        read = lambda call: {"kernel": call.module.kernel, "stride": call.module.stride}  # noqa: E731
+        return (ImportRule(self.name, modules=(tm.Subsampling,), read=read),)

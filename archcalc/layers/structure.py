@@ -35,6 +35,19 @@ class Identity(LayerType):
 
         return nn.Identity()
 
+    def torch_import(self) -> tuple:
+        import torch
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        copies = (torch.Tensor.contiguous, torch.Tensor.clone, torch.clone, torch.Tensor.detach)
+        read = lambda call: call.bind("input", "memory_format", memory_format=None) and {}  # noqa: E731
+        lone = lambda call: call.bind("tensors", "dim", dim=0) and {}  # noqa: E731
+        return (ImportRule(self.name, modules=(nn.Identity,)), ImportRule(self.name, functions=copies, read=read),
+                ImportRule(self.name, functions=(torch.cat, torch.concat), read=lone, note="of one tensor",
+                           when=lambda call: len(call.in_shapes) == 1))  # fmt: skip
+
 
 @register
 class Dropout(LayerType):
@@ -47,6 +60,20 @@ class Dropout(LayerType):
         from torch import nn
 
         return nn.Dropout(a["p"])
+
+    def torch_import(self) -> tuple:
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc.importer.rules import ImportRule
+
+        def function(call) -> dict:
+            return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=True, inplace=False)["p"]}
+
+        return (
+            ImportRule(self.name, modules=(nn.Dropout, nn.Dropout1d, nn.Dropout2d), read=lambda c: {"p": c.module.p}),
+            ImportRule(self.name, functions=(F.dropout, F.dropout1d, F.dropout2d), read=function),
+        )  # fmt: skip
 
 
 @register
@@ -82,6 +109,24 @@ class Flatten(LayerType):
 
         start, end = self._range(a, ins[0])
         return nn.Flatten(start + 1, end + 1)
+
+    def torch_import(self) -> tuple:
+        import torch
+        from torch import nn
+
+        from archcalc.importer.rules import ImportRule
+
+        def axes(call, start: int, end: int) -> dict:
+            return {"start": call.axis(start), "end": call.axis(end)}
+
+        def function(call) -> dict:
+            b = call.bind("input", "start_dim", "end_dim", start_dim=0, end_dim=-1)
+            return axes(call, b["start_dim"], b["end_dim"])
+
+        return (
+            ImportRule(self.name, modules=(nn.Flatten,), read=lambda c: axes(c, c.module.start_dim, c.module.end_dim)),
+            ImportRule(self.name, functions=(torch.flatten, torch.Tensor.flatten), read=function),
+        )  # fmt: skip
 
 
 @register
@@ -119,9 +164,30 @@ class Reshape(LayerType):
         return IDENTITY if out == ins[0] else None
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from archcalc import torch_modules as tm
+
+        return tm.Reshape(out)
+
+    def torch_import(self) -> tuple:
+        """archcalc's Reshape, nn.Unflatten, view / reshape / squeeze / unsqueeze: the traced output shape
+        (the importer checks that the batch axis stays first)."""
+        import torch
         from torch import nn
 
-        return nn.Unflatten(1, out) if len(ins[0]) == 1 else nn.Sequential(nn.Flatten(), nn.Unflatten(1, out))
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import CannotMap, ImportRule
+
+        def function(call) -> dict:
+            if any(isinstance(arg, torch.dtype) for arg in call.args[1:]):
+                raise CannotMap("reinterprets the dtype")
+            return {"shape": call.out_shape}
+
+        methods = [getattr(owner, name) for owner in (torch, torch.Tensor)
+                   for name in ("reshape", "view", "squeeze", "unsqueeze") if hasattr(owner, name)]  # fmt: skip
+        return (
+            ImportRule(self.name, modules=(tm.Reshape, nn.Unflatten), read=lambda call: {"shape": call.out_shape}),
+            ImportRule(self.name, functions=tuple(methods), read=function),
+        )  # fmt: skip
 
 
 def broadcast(layer: str, shapes: list[Shape]) -> Shape:
@@ -164,6 +230,18 @@ class _Elementwise(LayerType):
         return counts(flops=Group(n - 1) * elements(out, "_out"), connections=n * elements(out, "_out"),
                       notes={"FLOPs": f"one {'add' if self.name == 'add' else 'multiply'} per extra input"})
 
+    def import_rules(self, module: type, functions: tuple) -> tuple:
+        """Two tensor operands (the importer checks the count: `x + 1` is not this layer type)."""
+        from archcalc.importer.rules import CannotMap, ImportRule
+
+        def read(call) -> dict:
+            b = call.bind("input", "other", "alpha", "out", alpha=1, out=None)
+            if b["alpha"] != 1 or b["out"] is not None:
+                raise CannotMap("scales the second operand or writes to out=")
+            return {}
+
+        return ImportRule(self.name, modules=(module,)), ImportRule(self.name, functions=functions, read=read)
+
 
 @register
 class Add(_Elementwise):
@@ -175,6 +253,17 @@ class Add(_Elementwise):
 
         return tm.Add()
 
+    def torch_import(self) -> tuple:
+        import operator
+
+        import torch
+
+        from archcalc import torch_modules as tm
+
+        T = torch.Tensor
+        functions = (operator.add, operator.iadd, torch.add, T.add, T.add_, T.__add__, T.__iadd__, T.__radd__)
+        return self.import_rules(tm.Add, functions)
+
 
 @register
 class Mul(_Elementwise):
@@ -185,6 +274,17 @@ class Mul(_Elementwise):
         from archcalc import torch_modules as tm
 
         return tm.Mul()
+
+    def torch_import(self) -> tuple:
+        import operator
+
+        import torch
+
+        from archcalc import torch_modules as tm
+
+        T = torch.Tensor
+        functions = (operator.mul, operator.imul, torch.mul, T.mul, T.mul_, T.__mul__, T.__imul__, T.__rmul__)
+        return self.import_rules(tm.Mul, functions)
 
 
 @register
@@ -224,6 +324,20 @@ class Concat(LayerType):
 
         return tm.Concat(a["axis"] % len(ins[0]) + 1)
 
+    def torch_import(self) -> tuple:
+        import torch
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule
+
+        def function(call) -> dict:
+            return {"axis": call.axis(call.bind("tensors", "dim", dim=0)["dim"])}
+
+        return (
+            ImportRule(self.name, modules=(tm.Concat,), read=lambda call: {"axis": call.axis(call.module.dim)}),
+            ImportRule(self.name, functions=(torch.cat, torch.concat, torch.concatenate), read=function),
+        )  # fmt: skip
+
 
 @register
 class ChannelShuffle(LayerType):
@@ -242,6 +356,23 @@ class ChannelShuffle(LayerType):
         from archcalc import torch_modules as tm
 
         return tm.ChannelShuffle(a["groups"])
+
+    def torch_import(self) -> tuple:
+        import torch
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule
+
+        owners = [owner for owner in (torch, F) if hasattr(owner, "channel_shuffle")]
+        functions = tuple(owner.channel_shuffle for owner in owners)
+        read = lambda call: {"groups": call.bind("input", "groups")["groups"]}  # noqa: E731
+        return (
+            ImportRule(self.name, modules=(tm.ChannelShuffle, nn.ChannelShuffle),
+                       read=lambda call: {"groups": call.module.groups}),
+            ImportRule(self.name, functions=functions, read=read),
+        )  # fmt: skip
 
 
 @register
@@ -270,6 +401,19 @@ class PixelShuffle(LayerType):
         from torch import nn
 
         return nn.PixelShuffle(a["upscale"])
+
+    def torch_import(self) -> tuple:
+        import torch
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc.importer.rules import ImportRule
+
+        read = lambda call: {"upscale": call.bind("input", "upscale_factor")["upscale_factor"]}  # noqa: E731
+        return (
+            ImportRule(self.name, modules=(nn.PixelShuffle,), read=lambda c: {"upscale": c.module.upscale_factor}),
+            ImportRule(self.name, functions=(F.pixel_shuffle, torch.pixel_shuffle), read=read),
+        )  # fmt: skip
 
 
 @register
@@ -300,6 +444,19 @@ class PixelUnshuffle(LayerType):
         from torch import nn
 
         return nn.PixelUnshuffle(a["downscale"])
+
+    def torch_import(self) -> tuple:
+        import torch
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc.importer.rules import ImportRule
+
+        read = lambda call: {"downscale": call.bind("input", "downscale_factor")["downscale_factor"]}  # noqa: E731
+        return (
+            ImportRule(self.name, modules=(nn.PixelUnshuffle,), read=lambda c: {"downscale": c.module.downscale_factor}),
+            ImportRule(self.name, functions=(F.pixel_unshuffle, torch.pixel_unshuffle), read=read),
+        )  # fmt: skip
 
 
 @register
@@ -364,6 +521,36 @@ class Upsample(LayerType):
             return nn.Upsample(size=a["size"], mode=a["mode"], align_corners=a["align_corners"])
         return nn.Upsample(scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
 
+    def torch_import(self) -> tuple:
+        """nn.Upsample and F.interpolate in nearest or bilinear mode. One scale for both axes stays a
+        scale; anything else (a size, per-axis scales) imports as the traced output size."""
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc.importer.rules import CannotMap, ImportRule
+
+        def attrs(call, scale, mode: str, align_corners) -> dict:
+            if mode not in ("nearest", "bilinear"):
+                raise CannotMap(f"mode {mode!r} (nearest and bilinear map)")
+            if isinstance(scale, (tuple, list)):
+                scale = scale[0] if len(set(scale)) == 1 else None
+            size = {"scale": float(scale)} if scale else {"size": call.out_shape[1:]}
+            return size | {"mode": mode, "align_corners": align_corners if mode == "bilinear" else None}
+
+        def function(call) -> dict:
+            b = call.bind("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
+                          "antialias", size=None, scale_factor=None, mode="nearest", align_corners=None,
+                          recompute_scale_factor=None, antialias=False)  # fmt: skip
+            if b["antialias"]:
+                raise CannotMap("antialiased interpolation")
+            return attrs(call, b["scale_factor"], b["mode"], b["align_corners"])
+
+        def module(call) -> dict:
+            return attrs(call, call.module.scale_factor, call.module.mode, call.module.align_corners)
+
+        return (ImportRule(self.name, modules=(nn.Upsample,), read=module),
+                ImportRule(self.name, functions=(F.interpolate,), read=function))  # fmt: skip
+
 
 @register
 class Pad(LayerType):
@@ -405,3 +592,29 @@ class Pad(LayerType):
         t, b, l, r = a["padding"]
         return tm.Pad((l, r, t, b), "constant" if a["mode"] == "zero" else a["mode"],
                       0.0 if a["mode"] == "zero" else a["value"])  # fmt: skip
+
+    def torch_import(self) -> tuple:
+        from torch import nn
+        from torch.nn import functional as F
+
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule, spec_sides
+
+        def attrs(pad, mode: str, value) -> dict:
+            if mode == "constant" and not value:
+                return {"padding": spec_sides(pad), "mode": "zero"}
+            return {"padding": spec_sides(pad), "mode": mode} | ({"value": value} if mode == "constant" else {})
+
+        def function(call) -> dict:
+            b = call.bind("input", "pad", "mode", "value", mode="constant", value=None)
+            return attrs(b["pad"], b["mode"], b["value"])
+
+        fixed = [(nn.ZeroPad2d, "constant"), (nn.ConstantPad2d, "constant"), (nn.ReflectionPad2d, "reflect"),
+                 (nn.ReplicationPad2d, "replicate"), (nn.CircularPad2d, "circular")]  # fmt: skip
+        return (
+            ImportRule(self.name, modules=(tm.Pad,), read=lambda c: attrs(c.module.pad, c.module.mode, c.module.value)),
+            *[ImportRule(self.name, modules=(cls,),
+                         read=lambda c, mode=mode: attrs(c.module.padding, mode, getattr(c.module, "value", 0.0)))
+              for cls, mode in fixed],
+            ImportRule(self.name, functions=(F.pad,), read=function),
+        )  # fmt: skip

@@ -38,6 +38,8 @@ def report_dict(report: Report) -> dict:
         "description": report.description,
         "source": report.source,
         "variables": report.variables,
+        "complete": report.complete,
+        "unsupported": [dict(gap.__dict__) for gap in report.unsupported],
     }
     if report.training is not None:
         from archcalc.render.training import training_dict

@@ -105,6 +105,18 @@ def _layer_table(report: Report) -> list[str]:
     return lines + [_row(total)]
 
 
+def incomplete_lines(report: Report) -> list[str]:
+    """The warning an incomplete report carries: which operations its totals leave out."""
+    if report.complete:
+        return []
+    lines = [f"INCOMPLETE: {len(report.unsupported)} operation(s) archcalc cannot count; the totals leave out "
+             "their MACs, FLOPs and connections:"]  # fmt: skip
+    for gap in report.unsupported:
+        where = f" at {gap.where}" if gap.where else ""
+        lines.append(f"- {gap.name}: {gap.op}{where}" + (f" ({gap.reason})" if gap.reason else ""))
+    return lines
+
+
 def render_markdown(report: Report, attachments: Attachments | None = None) -> str:
     attachments = attachments or Attachments()
     lines = [f"# {report.name}", ""]
@@ -114,6 +126,8 @@ def render_markdown(report: Report, attachments: Attachments | None = None) -> s
         lines += [f"Source: {report.source}", ""]
     if report.variables:
         lines += ["Variables: " + ", ".join(f"`{k} = {v}`" for k, v in report.variables.items()), ""]
+    if not report.complete:
+        lines += incomplete_lines(report) + [""]
     lines += ["## Summary", "", "| total | exact | approx. |", "|---|---:|---:|"]
     lines += [_row(list(row)) for row in summary_rows(report)]
     lines.append("")

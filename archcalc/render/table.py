@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from archcalc.analysis.results import Report
-from archcalc.render.markdown import summary_rows
+from archcalc.render.markdown import incomplete_lines, summary_rows
 from archcalc.render.units import exact as exact_text
 from archcalc.render.units import human, pair_text, shape_text
 
@@ -47,4 +47,6 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     console.print(summary)
     if any(layer.rf_aligned is False for layer in report.layers):
         console.print("* receptive fields of the merged inputs are not aligned (different strides or centres)")
+    for line in incomplete_lines(report):
+        console.print(line, markup=False)
     return buffer.getvalue()
