@@ -3,7 +3,9 @@
 Output size along one axis (torch's formula, also the seeds'):
     out = floor((in + pad_before + pad_after - dilation * (kernel - 1) - 1) / stride) + 1
 With ceil_mode the division rounds up, and (as in torch) a last window that would start in the
-right padding is dropped: if (out - 1) * stride >= in + pad_before then out -= 1.
+right padding is dropped: if (out - 1) * stride >= in + pad_before then out -= 1. Division rounds
+toward minus infinity, as torch's does, so in ceil mode a window larger than the padded input still
+gives one output when it starts inside the input (a 2x2/2 pool on a 1x1 map gives 1x1).
 """
 
 from __future__ import annotations
@@ -48,16 +50,16 @@ def window_out(
 ) -> int:
     span = effective_kernel(kernel, dilation)
     padded = size + before + after
-    if padded < span:
-        raise ArchcalcError(
-            f"the {AXES[axis]} collapses: window {span} is larger than the padded input {padded}"
-            f" ({size} + padding {before}+{after})"
-        )
-    numerator = padded - span
+    numerator = padded - span  # may be negative: in ceil mode torch still gives one window then
     out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + before:
         out -= 1
     if out <= 0:
+        if padded < span:
+            raise ArchcalcError(
+                f"the {AXES[axis]} collapses: window {span} is larger than the padded input {padded}"
+                f" ({size} + padding {before}+{after})"
+            )
         raise ArchcalcError(f"the {AXES[axis]} collapses to {out}")
     return out
 
@@ -74,6 +76,19 @@ def windows_out(
         window_out(spatial[0], kernel[0], stride[0], pads[0], pads[1], dilation[0], ceil_mode, 0),
         window_out(spatial[1], kernel[1], stride[1], pads[2], pads[3], dilation[1], ceil_mode, 1),
     )
+
+
+def check_border_padding(layer: str, mode: str, pads: tuple[int, int, int, int], spatial: tuple[int, ...]) -> None:
+    """torch's limits on padding that copies pixels: reflect needs pad <= size - 1, circular pad <= size."""
+    if mode not in ("reflect", "circular"):
+        return
+    t, b, l, r = pads
+    for before, after, size, axis in ((t, b, spatial[0], AXES[0]), (l, r, spatial[1], AXES[1])):
+        limit = size - 1 if mode == "reflect" else size
+        if max(before, after) > limit:
+            raise ArchcalcError(
+                f"{layer}: {mode} padding {max(before, after)} must be at most {limit} for {axis} {size}"
+            )
 
 
 def is_symmetric(pads: tuple[int, int, int, int]) -> bool:
