@@ -86,13 +86,13 @@ def check(graph: Graph, options: CheckOptions = CheckOptions()) -> CheckReport:
         device=options.device,
         batch=options.batch,
         layers=layers,
-        totals=_totals(graph, params, macs, layers, outcome.totals),
+        totals=_totals(params, layers, outcome.totals),
         notes=notes,
         file=graph.file,
     )
 
 
-def _totals(graph: Graph, params: dict, macs: dict[str, int], layers: list[LayerCheck], seen) -> list[Verdict]:
+def _totals(params: dict, layers: list[LayerCheck], seen) -> list[Verdict]:
     """Whole-module parameters, and each witness summed over the layers it is compared on."""
     totals = []
     if seen is not None:

@@ -70,8 +70,7 @@ def run_forward(graph: Graph, shapes: dict[str, Shape], params: dict[str, Params
 
     x = torch.randn((batch,) + tuple(graph.input_shape), device=device)
     seen: dict[str, list[int] | None] = {}
-    for name in model.node_names:  # hooks record what each node's module really returns
-        model.node_module(name).register_forward_hook(_recorder(seen, name))
+    hooks = [model.node_module(name).register_forward_hook(_recorder(seen, name)) for name in model.node_names]
     counter = FlopCounterMode(display=False)  # it names modules by the call stack: run the root module
     try:
         with counter, torch.no_grad():
@@ -79,6 +78,9 @@ def run_forward(graph: Graph, shapes: dict[str, Shape], params: dict[str, Params
     except TorchRejected as exc:
         outcome.failed_node = exc.node
         _rejected(verdicts, exc.node, exc.message)
+    finally:
+        for hook in hooks:
+            hook.remove()
     counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
     root = type(model).__name__
     for node in graph.nodes:
@@ -94,8 +96,11 @@ def run_forward(graph: Graph, shapes: dict[str, Shape], params: dict[str, Params
 
 
 def _recorder(seen: dict, name: str):
+    """A forward hook noting the shape of what the node's module returns (None if not a tensor)."""
+    import torch
+
     def hook(module, args, output) -> None:
-        seen[name] = list(output.shape) if hasattr(output, "shape") and hasattr(output, "dim") else None
+        seen[name] = list(output.shape) if isinstance(output, torch.Tensor) else None
 
     return hook
 

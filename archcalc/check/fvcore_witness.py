@@ -55,5 +55,7 @@ def fvcore_verdicts(model, graph: Graph, macs: dict[str, int], weight_elements: 
         torch.set_flush_denormal(False)
     for node in graph.nodes:
         verdicts[node.name].append(witness_verdict(FVCORE, node.rule.dense_macs, macs[node.name], counts.get(node.name, 0)))
-    how = "on cpu, weights reserved with to_empty" if on_meta else "on cpu"
-    return f"fvcore traced the module once ({how}, batch 1, zero input): meta tensors cannot be jit-traced"
+    if on_meta:
+        return ("fvcore traced the module once on cpu (meta tensors cannot be jit-traced): weights reserved "
+                "with to_empty, batch 1, zero input")  # fmt: skip
+    return "fvcore traced the module once on cpu, batch 1, zero input"

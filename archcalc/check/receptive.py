@@ -135,7 +135,7 @@ def receptive_verdicts(graph: Graph, shapes: dict[str, Shape], fields: dict[str,
             verdicts[name].append(compare(RECEPTIVE_FIELD, expected, extents[name]))
         else:
             verdicts[name].append(Verdict(RECEPTIVE_FIELD, NOT_CHECKED, expected, None, "outside the probed sample"))
-    scope = "every" if len(probes) == len(candidates) else f"a sample of {len(probes)} of the"
+    scope = "all" if len(probes) == len(candidates) else f"a sample of {len(probes)} of the"
     return (f"receptive fields: autograd probed {scope} {len(candidates)} layers with a defined field "
             "(float64 on cpu, positive constant weights, max pools averaged, flat activations and norms "
             "as identity, padding zero)")

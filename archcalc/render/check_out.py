@@ -90,7 +90,7 @@ def _table(report: CheckReport, width: int | None, color: bool) -> str:
     table = Table(title=f"check {report.name}  (input {shape_text(report.input_shape)}, {report.device}, "
                         f"batch {report.batch})", title_justify="left")  # fmt: skip
     for title, justify in (("layer", "left"), ("type", "left"), ("output", "left"), ("params", "right"),
-                           ("MACs = fvcore", "right"), ("FLOPs = FlopCounterMode", "right"),
+                           ("MACs = fvcore", "right"), (f"2 x MACs x {report.batch} = FlopCounterMode", "right"),
                            ("RF = autograd", "right"), ("verdict", "left")):  # fmt: skip
         table.add_column(title, justify=justify, no_wrap=title != "params")  # type: ignore[arg-type]
     for layer in report.layers:
@@ -130,7 +130,11 @@ def _summary(report: CheckReport) -> list[str]:
         lines.append(f"note: {skipped_rf} receptive fields were not probed (skip); --rf-budget or --rf-all probe more")
     if report.agrees:
         lines.append(f"every layer agrees ({len(report.layers)} layers)")
-    else:
-        differing = [layer.name for layer in report.differing]
+        return lines
+    differing = [layer.name for layer in report.differing]
+    if differing:
         lines.append(f"{len(differing)} of {len(report.layers)} layers differ: {', '.join(differing)}")
+    totals = [LABELS[v.quantity] for v in report.totals if v.differs]
+    if totals:
+        lines.append(f"totals differ: {', '.join(totals)}")
     return lines
