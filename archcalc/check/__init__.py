@@ -39,9 +39,14 @@ class CheckOptions:
 
 
 def _require_torch() -> None:
+    import warnings
+
     try:
-        import fvcore.nn  # noqa: F401
         import torch  # noqa: F401
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fvcore calls torch.jit.script on import
+            import fvcore.nn  # noqa: F401
     except ImportError as exc:
         raise ArchcalcError(
             f"archcalc check needs torch and fvcore, which do not import here ({exc}); "

@@ -63,6 +63,10 @@ def run_forward(graph: Graph, shapes: dict[str, Shape], params: dict[str, Params
         model = build_module(graph, device=device)
     except TorchRejected as exc:
         _rejected(verdicts, exc.node, exc.message)
+        for node in graph.nodes:
+            if node.name != exc.node:
+                verdicts[node.name].append(
+                    Verdict(SHAPE, NOT_CHECKED, list(shapes[node.name]), None, "torch could not build the module"))
         return ForwardOutcome(None, exc.node)
     outcome = ForwardOutcome(model, totals=module_params(model))
     for node in graph.nodes:

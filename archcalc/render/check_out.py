@@ -90,12 +90,13 @@ def _table(report: CheckReport, width: int | None, color: bool) -> str:
     table = Table(title=f"check {report.name}  (input {shape_text(report.input_shape)}, {report.device}, "
                         f"batch {report.batch})", title_justify="left")  # fmt: skip
     for title, justify in (("layer", "left"), ("type", "left"), ("output", "left"), ("params", "right"),
-                           ("MACs = fvcore", "right"), (f"2 x MACs x {report.batch} = FlopCounterMode", "right"),
+                           ("MACs = fvcore", "right"), ("2 x MACs x batch = FlopCounterMode", "right"),
                            ("RF = autograd", "right"), ("verdict", "left")):  # fmt: skip
         table.add_column(title, justify=justify, no_wrap=title != "params")  # type: ignore[arg-type]
     for layer in report.layers:
         failed = layer.verdict(TORCH_RUNS)
-        verdict = "agree" if layer.agrees else "DIFFER"
+        checked = any(v.status == AGREE for v in layer.verdicts)
+        verdict = "DIFFER" if not layer.agrees else "agree" if checked else "skip"
         if failed is not None:
             verdict += f": {failed.note}"
         row = [layer.name, layer.type, _cell(layer.verdict(SHAPE)), _params_cell(layer),
