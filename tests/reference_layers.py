@@ -148,9 +148,10 @@ def activation(draw) -> Drawn:
 
 
 @st.composite
-def linear(draw) -> Drawn:
+def linear(draw, claims: bool = True) -> Drawn:
     out, bias = draw(st.integers(1, 16)), draw(st.booleans())
-    claimed = draw(st.one_of(st.none(), st.integers(1, 300)))  # archcalc's optional check of the input size
+    # archcalc's optional check of the input size, mostly wrong when drawn
+    claimed = draw(st.one_of(st.none(), st.integers(1, 300))) if claims else None
     spec = {"type": "linear", "out_features": out, "bias": bias}
     if claimed is not None:
         spec["in_features"] = claimed
@@ -161,8 +162,26 @@ def flatten() -> Drawn:
     return Drawn({"type": "flatten"}, lambda shape: nn.Flatten())
 
 
+@st.composite
+def size_keeping(draw) -> Drawn:
+    """A stride-1 conv or pool padded to keep height and width (branches that concat or add can meet)."""
+    kernel, dilation = draw(st.sampled_from([1, 3, 3, 5])), draw(st.sampled_from([1, 1, 2]))
+    kind = draw(st.sampled_from(["conv2d", "conv2d", "max_pool2d", "avg_pool2d"]))
+    if kind == "conv2d":
+        out, groups, bias = draw(st.sampled_from([1, 2, 4, 8])), draw(st.sampled_from([1, 1, 2])), draw(st.booleans())
+        pad = dilation * (kernel // 2)
+        return Drawn({"type": "conv2d", "out_channels": out, "kernel": kernel, "padding": pad, "dilation": dilation,
+                      "groups": groups, "bias": bias},
+                     lambda shape: nn.Conv2d(shape[1], out, kernel, 1, pad, dilation, groups, bias))  # fmt: skip
+    spec = {"type": kind, "kernel": kernel, "stride": 1, "padding": kernel // 2}
+    if kind == "max_pool2d":
+        return Drawn(spec, lambda shape: nn.MaxPool2d(kernel, 1, kernel // 2))
+    return Drawn(spec, lambda shape: nn.AvgPool2d(kernel, 1, kernel // 2))
+
+
 IMAGE_LAYERS = st.one_of(conv2d(), conv2d(), conv_transpose2d(), max_pool2d(), avg_pool2d(), adaptive_pool(), norm(),
                          activation())  # fmt: skip
 ANY_LAYER = st.one_of(IMAGE_LAYERS, linear(), st.just(flatten()))
+BRANCH_LAYERS = st.one_of(size_keeping(), size_keeping(), size_keeping(), norm(), activation(), IMAGE_LAYERS)
 # Channel counts with many divisors, so grouped convolutions and group norms are often valid.
 image_shapes = st.tuples(st.sampled_from([1, 2, 3, 4, 6, 8, 12]), st.integers(1, 12), st.integers(1, 12))

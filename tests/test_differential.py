@@ -15,7 +15,7 @@ import torch
 from hypothesis import event, given
 from hypothesis import note as hypothesis_note
 from hypothesis.control import currently_in_test_context
-from reference_layers import ANY_LAYER, IMAGE_LAYERS, Drawn, image_shapes
+from reference_layers import ANY_LAYER, BRANCH_LAYERS, IMAGE_LAYERS, Drawn, activation, flatten, image_shapes, linear
 from torch import nn
 
 from archcalc import ArchcalcError, analyse, load_spec_text
@@ -107,7 +107,7 @@ def test_one_layer_on_any_input_agrees_with_torch(input_shape, drawn):
 
 @st.composite
 def networks(draw):
-    """A chain of layers, some of them forks of two branches merged by add or concat."""
+    """Image stages (single layers, or forks of two branches merged by add or concat), then maybe a head."""
     steps, previous = [], "input"
     for index in range(draw(st.integers(1, 4))):
         if draw(st.integers(0, 2)) == 0:
@@ -116,18 +116,22 @@ def networks(draw):
                 last = previous
                 for depth in range(draw(st.integers(1, 2))):
                     name = f"f{index}{branch}{depth}"
-                    steps.append((name, [last], draw(IMAGE_LAYERS)))
+                    steps.append((name, [last], draw(BRANCH_LAYERS)))
                     last = name
                 ends.append(last)
-            steps.append((f"merge{index}", ends, draw(st.sampled_from(["add", "concat"]))))
+            steps.append((f"merge{index}", ends, draw(st.sampled_from(["add", "concat", "concat"]))))
             previous = f"merge{index}"
         else:
-            steps.append((f"l{index}", [previous], draw(ANY_LAYER)))
+            steps.append((f"l{index}", [previous], draw(BRANCH_LAYERS)))
             previous = f"l{index}"
+    if draw(st.booleans()):  # a classifier head
+        steps.append(("flatten", [previous], flatten()))
+        steps.append(("fc", ["flatten"], draw(linear(claims=False))))
+        steps.append(("out", ["fc"], draw(activation())))
     return steps
 
 
-@given(image_shapes, networks())
+@given(st.tuples(st.sampled_from([1, 2, 4, 8]), st.integers(4, 16), st.integers(4, 16)), networks())
 def test_random_network_agrees_with_torch(input_shape, steps):
     # archcalc validates every layer's attributes before any shape, so with several bad layers the one it
     # names can differ from the first one torch trips on; that both refuse is what must hold.
