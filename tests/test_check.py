@@ -144,3 +144,17 @@ def test_a_layer_torch_rejects_is_a_disagreement(monkeypatch):
     assert not report.agrees
     first = report.differing[0]
     assert first.verdict("torch_runs").status == DIFFER and "torch rejects" in first.verdict("torch_runs").note
+
+
+def test_a_layer_torch_cannot_build_stops_the_check_there(monkeypatch):
+    from archcalc.layers import REGISTRY
+
+    def refuse(a, ins, out):
+        raise ValueError("in_channels must be divisible by groups")
+
+    monkeypatch.setattr(REGISTRY["relu"], "build_torch", refuse)
+    report = check(load_spec("examples/stem_7x7"))
+    assert [layer.name for layer in report.differing] == ["relu"]
+    assert "torch rejects this layer (build): in_channels must be divisible" in report.layer("relu").verdict(
+        "torch_runs").note  # fmt: skip
+    assert report.layer("conv").verdict(SHAPE).status == NOT_CHECKED
