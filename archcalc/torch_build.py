@@ -3,11 +3,15 @@
 The module tree mirrors the node names: node `layer1.0.conv1` is the submodule at that qualified
 name, so `named_modules()`, hooks and fvcore's per-module counts line up with the analytic report.
 Build under `torch.device("meta")` (the default here) to allocate no weights at all.
+
+When torch refuses a layer that archcalc accepted (its constructor or its forward raises), the error
+is a `TorchRejected` naming the node: for `archcalc check` that is a disagreement, for everyone else
+a one-line error.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -15,6 +19,15 @@ from torch import nn
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, Graph
+
+
+class TorchRejected(ArchcalcError):
+    """torch raised while building or running the module of a node archcalc accepted."""
+
+    def __init__(self, node: str, stage: str, exc: BaseException) -> None:
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        super().__init__(f"torch rejects this layer ({stage}): {detail}", path=node)
+        self.node, self.stage = node, stage
 
 
 class SpecModule(nn.Module):
@@ -34,6 +47,8 @@ class SpecModule(nn.Module):
                 module = node.rule.build_torch(node.attrs, [shapes[n] for n in node.inputs], shapes[node.name])
             except ArchcalcError as exc:
                 raise node.error(exc) from None
+            except Exception as exc:  # noqa: BLE001 - torch's own validation (ValueError, RuntimeError, ...)
+                raise node.error(TorchRejected(node.name, "build", exc)) from exc
             self._attach(node.name, module)
             self.node_names.append(node.name)
             self.node_inputs.append(list(node.inputs))
@@ -66,12 +81,35 @@ class SpecModule(nn.Module):
     def node_module(self, name: str) -> nn.Module:
         return self.get_submodule(name)
 
+    def needed_for(self, names: Iterable[str]) -> set[str]:
+        """The given nodes and every node they depend on (one backward sweep, no recursion)."""
+        needed = set(names)
+        for name, inputs in zip(reversed(self.node_names), reversed(self.node_inputs)):
+            if name in needed:
+                needed.update(inputs)
+        return needed
+
+    def node_outputs(self, x: torch.Tensor, only: set[str] | None = None) -> Iterator[tuple[str, Any]]:
+        """Run the nodes in topological order (only those in `only`, when given), yielding each output.
+
+        A node whose module raises ends the run with a `TorchRejected` naming it.
+        """
+        values: dict[str, Any] = {INPUT: x}
+        for step, (name, inputs, module) in enumerate(zip(self.node_names, self.node_inputs, self._node_modules)):
+            if only is not None and name not in only:
+                continue
+            try:
+                values[name] = module(*[values[i] for i in inputs])
+            except Exception as exc:  # noqa: BLE001 - attribute torch's failure to the node
+                raise TorchRejected(name, "forward", exc) from exc
+            yield name, values[name]
+            for finished in self.free_after[step]:
+                values.pop(finished, None)
+
     def forward(self, x: torch.Tensor) -> Any:
-        values: dict[str, torch.Tensor] = {INPUT: x}
-        for name, inputs, module, done in zip(self.node_names, self.node_inputs, self._node_modules, self.free_after):
-            values[name] = module(*[values[i] for i in inputs])
-            for finished in done:
-                del values[finished]
+        # Every node runs, as the report counts them all; only the outputs are kept.
+        wanted = set(self.output_names)
+        values = {name: value for name, value in self.node_outputs(x) if name in wanted}
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
 

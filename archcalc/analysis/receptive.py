@@ -37,22 +37,38 @@ class Field:
 
 
 def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
+    """The union of the inputs' fields (add, mul, concat).
+
+    Inputs of spatial size 1 that broadcast over a larger output (the SE scale) see the same input
+    pixels from every output position. The merged field is then the smallest (r, j, P) whose window
+    contains, at every output position x, both the moving local field and that fixed one:
+    P = max(P_local, (out - 1) j - start_fixed), r = max(r_local + P - P_local, end_fixed + P + 1).
+    Clipped to the input, that is exactly what autograd sees (the whole image after a global pool).
+    """
     if len(fields) == 1:
         return fields[0]
-    # Broadcast inputs (1x1 spatial feeding a larger output) are position-independent.
-    local = [f for f, s in zip(fields, shapes) if s[1:] == out[1:]] or fields
+    spatial = out[1:]
+    local = [f for f, s in zip(fields, shapes) if s[1:] == spatial] or fields
+    fixed = [f for f, s in zip(fields, shapes) if s[1:] != spatial and all(n == 1 for n in s[1:])]
     aligned = all(f.aligned for f in fields)
     size, stride, padding = [], [], []
     for axis in (0, 1):
-        starts = [-f.padding[axis] for f in fields]
-        ends = [-f.padding[axis] + f.size[axis] - 1 for f in fields]
-        start, end = min(starts), max(ends)
-        size.append(end - start + 1)
-        padding.append(-start)
+        start = min(-f.padding[axis] for f in local)
+        end = max(-f.padding[axis] + f.size[axis] - 1 for f in local)
+        step = max(f.stride[axis] for f in local)
+        pad, span = -start, end - start + 1
+        if fixed:
+            fixed_start = min(-f.padding[axis] for f in fixed)
+            fixed_end = max(-f.padding[axis] + f.size[axis] - 1 for f in fixed)
+            widened = max(pad, (spatial[axis] - 1) * step - fixed_start)
+            span = max(span + widened - pad, fixed_end + widened + 1)
+            pad = widened
+        size.append(span)
+        padding.append(pad)
+        stride.append(step)
         strides = {f.stride[axis] for f in local}
         centres = {2 * -f.padding[axis] + f.size[axis] - 1 for f in local}
         aligned = aligned and len(strides) == 1 and len(centres) == 1
-        stride.append(max(f.stride[axis] for f in fields))
     return Field(tuple(size), tuple(stride), tuple(padding), aligned)  # type: ignore[arg-type]
 
 

@@ -32,7 +32,7 @@ from archcalc.bench.options import BENCH_DTYPES
 from archcalc.bench.results import BenchSettings, Samples
 from archcalc.errors import ArchcalcError
 from archcalc.graph import Graph
-from archcalc.torch_build import build_module, example_input
+from archcalc.torch_build import TorchRejected, build_module, example_input
 
 TORCH_DTYPES = {name: getattr(torch, name) for name in BENCH_DTYPES}
 DEVICE_KINDS = ("cpu", "cuda", "mps")
@@ -94,8 +94,11 @@ def record_inputs(module: torch.nn.Module, graph: Graph, x: torch.Tensor, where:
         handles.append(module.node_module(node.name).register_forward_pre_hook(keep))
     try:
         module(x)
-    except (RuntimeError, NotImplementedError, TypeError) as exc:
-        failing = graph.node(list(recorded)[-1]) if recorded else graph.nodes[0]
+    except (TorchRejected, RuntimeError, NotImplementedError, TypeError) as exc:
+        if isinstance(exc, TorchRejected):  # the module names the node torch refused
+            failing, exc = graph.node(exc.node), exc.__cause__ or exc
+        else:
+            failing = graph.node(list(recorded)[-1]) if recorded else graph.nodes[0]
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise failing.error(ArchcalcError(f"torch cannot run this {failing.type} layer {where}: {detail}")) from None
     finally:

@@ -83,6 +83,9 @@ class LayerType:
     max_inputs: ClassVar[int | None] = 1
     # Output elements of these layers are "neurons" in the classic sense (units with weights).
     neurons: ClassVar[bool] = False
+    # MACs are all multiply-accumulates of convolutions or matrix products: the only ops fvcore and torch's
+    # FlopCounterMode count, so `archcalc check` compares them with those witnesses layer by layer.
+    dense_macs: ClassVar[bool] = False
     # Rules for the FLOPs/connections columns, shown in the docs table.
     flops_rule: ClassVar[str] = "0"
     connections_rule: ClassVar[str] = "0"

@@ -4,7 +4,8 @@ conv_transpose2d.
 Notation per output: K = (C_in / groups) * k_h * k_w weights are read; b = 1 with a bias, else 0.
 
 conv2d
-    shape        C_out x H_out x W_out, H_out = floor((H + p_t + p_b - d_h(k_h - 1) - 1) / s_h) + 1
+    shape        C_out x H_out x W_out, H_out = floor((H + p_t + p_b - d_h(k_h - 1) - 1) / s_h) + 1;
+                 padding_mode reflect needs each pad <= H - 1 (W - 1), circular <= H (W), as torch's F.pad
     params       C_out * K + b * C_out              (the seeds' (k_w k_h C_in + 1) C_out when g = 1)
     macs         C_out H_out W_out * K
     flops        C_out H_out W_out * (K multiplies + (K - 1) adds + b bias add) = out * (2K - 1 + b)
@@ -34,7 +35,8 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Int, Padding, Pair, Table
 from archcalc.layers.base import (WEIGHTS_BACKWARD_RULE, Attrs, LayerType, Params, RFStep, Shape, numel, register,
                                   require_rank, weights_backward)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, plus_one_if, product
-from archcalc.layers.geometry import is_symmetric, resolve_padding, transposed_coverage, window_formula, windows_out
+from archcalc.layers.geometry import (check_border_padding, is_symmetric, resolve_padding, transposed_coverage,
+                                      window_formula, windows_out)  # fmt: skip
 
 
 def _kernel_terms(a: Attrs) -> list[Expr]:
@@ -49,6 +51,7 @@ def _outputs(out: Shape) -> Expr:
 @register
 class Conv2d(LayerType):
     name = "conv2d"
+    dense_macs = True
     summary = "2-D convolution: standard, grouped, depthwise, dilated, asymmetric, or with a connection table"
     category = "conv"
     neurons = True
@@ -95,9 +98,9 @@ class Conv2d(LayerType):
             worst = max(max(row) for row in a["table"])
             if worst >= c_in:
                 raise ArchcalcError(f"conv2d: the table reads input map {worst}, but the input has {c_in} maps")
-        if a["padding_mode"] != "zeros" and a["padding"] == "same":
-            raise ArchcalcError("conv2d: padding 'same' works with padding_mode zeros only")
-        h, w = windows_out(ins[0][1:], a["kernel"], a["stride"], self.pads(a, ins[0]), a["dilation"])
+        pads = self.pads(a, ins[0])
+        check_border_padding(self.name, a["padding_mode"], pads, ins[0][1:])
+        h, w = windows_out(ins[0][1:], a["kernel"], a["stride"], pads, a["dilation"])
         return (c_out, h, w)
 
     def _fan_in_total(self, a: Attrs, ins: list[Shape]) -> int:
@@ -224,6 +227,7 @@ class Conv2d(LayerType):
 @register
 class ConvTranspose2d(LayerType):
     name = "conv_transpose2d"
+    dense_macs = True
     summary = "2-D transposed convolution (fractionally strided), with output_padding"
     category = "conv"
     neurons = True

@@ -55,15 +55,17 @@ def window_out(
 ) -> int:
     span = effective_kernel(kernel, dilation)
     padded = size + before + after
-    numerator = padded - span
+    numerator = padded - span  # may be negative: in ceil mode torch still gives one window then
     out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + before:
         out -= 1
     if out <= 0:
-        raise ArchcalcError(
-            f"the {AXES[axis]} collapses: window {span} is larger than the padded input {padded}"
-            f" ({size} + padding {before}+{after}{', ceil mode' if ceil_mode else ''})"
-        )
+        if padded < span:
+            raise ArchcalcError(
+                f"the {AXES[axis]} collapses: window {span} is larger than the padded input {padded}"
+                f" ({size} + padding {before}+{after}{', ceil mode' if ceil_mode else ''})"
+            )
+        raise ArchcalcError(f"the {AXES[axis]} collapses to {out}")
     return out
 
 
@@ -113,6 +115,19 @@ def _runs_below(x: int, runs: int, spacing: int, length: int) -> int:
         return min(x, (runs - 1) * spacing + length)
     full = min(x // spacing, runs)
     return full * length + (min(x - full * spacing, length) if full < runs else 0)
+
+
+def check_border_padding(layer: str, mode: str, pads: tuple[int, int, int, int], spatial: tuple[int, ...]) -> None:
+    """torch's limits on padding that copies pixels: reflect needs pad <= size - 1, circular pad <= size."""
+    if mode not in ("reflect", "circular"):
+        return
+    t, b, l, r = pads
+    for before, after, size, axis in ((t, b, spatial[0], AXES[0]), (l, r, spatial[1], AXES[1])):
+        limit = size - 1 if mode == "reflect" else size
+        if max(before, after) > limit:
+            raise ArchcalcError(
+                f"{layer}: {mode} padding {max(before, after)} must be at most {limit} for {axis} {size}"
+            )
 
 
 def is_symmetric(pads: tuple[int, int, int, int]) -> bool:

@@ -61,6 +61,7 @@ class _LastAxis(LayerType):
 @register
 class Linear(_LastAxis):
     name = "linear"
+    dense_macs = True
     summary = "fully connected layer on the last axis"
     category = "linear"
     neurons = True

@@ -9,6 +9,8 @@ batchnorm (inference: running statistics fold into one scale and one shift per c
     flops        2 per element (x * scale + shift)
     connections  (1 + affine) per element (the shift counts as a bias link)
 layernorm / instancenorm / groupnorm
+    shape        unchanged; instancenorm without running statistics needs more than one position per
+                 channel (torch rejects a 1x1 map), groupnorm takes [C, *] with C divisible by groups
     params       affine weight (and bias) over the normalised shape (layernorm) or per channel
     flops        (5 + affine scale + affine shift) per element
     connections  (1 + affine) per element
@@ -195,6 +197,11 @@ class InstanceNorm(_StatsNorm):
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         if len(ins[0]) not in (2, 3):
             raise ArchcalcError(f"instancenorm needs a [C, L] or [C, H, W] input, got shape {list(ins[0])}")
+        if numel(ins[0][1:]) == 1 and not a["track_running_stats"]:
+            raise ArchcalcError(
+                "instancenorm: one position per channel has no variance to normalise by (torch rejects it); "
+                "set track_running_stats to use running statistics"
+            )
         return ins[0]
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
@@ -229,8 +236,7 @@ class GroupNorm(_StatsNorm):
     )
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        if len(ins[0]) < 2:
-            raise ArchcalcError(f"groupnorm needs a [C, ...] input with spatial axes, got {list(ins[0])}")
+        # torch takes [C, *], spatial axes optional: a plain feature vector [C] is normalised per group too
         if ins[0][0] % a["groups"]:
             raise ArchcalcError(f"groupnorm: channels {ins[0][0]} are not divisible by groups {a['groups']}")
         return ins[0]

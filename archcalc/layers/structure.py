@@ -22,6 +22,7 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int, IntList, Paddi
 from archcalc.layers.base import (IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, elements, numel, register,
                                   require_rank, same_shape)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, floor, product
+from archcalc.layers.geometry import check_border_padding
 
 
 @register
@@ -568,13 +569,7 @@ class Pad(LayerType):
         if a["padding"] == "same":
             raise ArchcalcError("pad: padding 'same' has no meaning here; give the sides")
         t, b, l, r = a["padding"]
-        if a["mode"] in ("reflect", "circular"):
-            for before, after, size, axis in ((t, b, ins[0][1], "height"), (l, r, ins[0][2], "width")):
-                limit = size - 1 if a["mode"] == "reflect" else size
-                if max(before, after) > limit:
-                    raise ArchcalcError(
-                        f"pad: {a['mode']} padding {max(before, after)} must be at most {limit} for {axis} {size}"
-                    )
+        check_border_padding(self.name, a["mode"], a["padding"], ins[0][1:])
         return (ins[0][0], ins[0][1] + t + b, ins[0][2] + l + r)
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
