@@ -15,7 +15,7 @@ from tests.hostile_support import report, write
 
 from archcalc.layers.geometry import transposed_coverage
 from archcalc.layers.norm import LocalResponseNorm
-from archcalc.layers.pool import adaptive_window_total
+from archcalc.layers.pool_global import adaptive_window_total
 
 
 def covered_by_loop(size_in: int, size_out: int, kernel: int, stride: int, pad: int, dilation: int) -> int:

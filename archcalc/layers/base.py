@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from archcalc.errors import ArchcalcError, closest
-from archcalc.layers.attrs import REQUIRED, Attr
+from archcalc.layers.attrs import Attr
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
 
 Shape = tuple[int, ...]

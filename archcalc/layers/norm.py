@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Float, Int
-from archcalc.layers.base import Attrs, LayerType, Params, Shape, axis_names, elements, numel, register, require_rank
+from archcalc.layers.base import Attrs, LayerType, Params, Shape, axis_names, elements, numel, register
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
 
 
