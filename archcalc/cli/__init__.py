@@ -6,7 +6,7 @@ matplotlib) happen inside the commands that need them, never at import time.
 
 from __future__ import annotations
 
-from archcalc.cli import report, specs  # noqa: F401  (registers commands)
+from archcalc.cli import conventions, report, specs  # noqa: F401  (registers commands)
 from archcalc.cli.app import app
 
 

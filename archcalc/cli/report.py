@@ -23,6 +23,8 @@ def report(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
+    convention: Optional[str] = typer.Option(None, "--convention", help="Also count as a peer tool does: archcalc, "
+                                             "fvcore, ptflops, thop, torchinfo or torch (see `archcalc conventions`)."),
 ) -> None:
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
@@ -30,5 +32,12 @@ def report(
     from archcalc.spec import load_spec, parse_overrides
 
     graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
-    text = render(analyse(graph, batch=batch, dtype=dtype), format, exact=exact)
+    analysis = analyse(graph, batch=batch, dtype=dtype)
+    if convention is None:
+        text = render(analysis, format, exact=exact)
+    else:
+        from archcalc.conventions import count_convention
+        from archcalc.render.conventions import render_report
+
+        text = render_report(analysis, format, exact, count_convention(graph, analysis, convention))
     emit(text, output)
