@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from archcalc.conventions.base import DATA_MOVEMENT, Profile, Rule, per_input, same_for, zero
 
-_NO_HANDLE = "its aten op has no fvcore handle"
+_NO_HANDLE = "no fvcore handle"
 
 
 def _batchnorm(v) -> int:
@@ -36,28 +36,28 @@ RULES = {
     "conv2d": Rule(lambda v: v.macs, "aten::_convolution: MACs (no bias)"),
     "conv_transpose2d": Rule(lambda v: v.macs, "aten::_convolution (transposed): MACs (no bias)"),
     "linear": Rule(lambda v: v.macs, "aten::linear: MACs (no bias)"),
-    "rbf": zero("sub, pow and sum: " + _NO_HANDLE),
+    "rbf": zero("aten::sub, pow and sum: " + _NO_HANDLE),
     "batchnorm": Rule(_batchnorm, "aten::batch_norm: eval 2 per element with affine, else 1 (5 / 4 without "
                                   "running statistics)"),
     "layernorm": _STATS_NORM,
     "instancenorm": _STATS_NORM,
     "groupnorm": _STATS_NORM,
-    "lrn": zero("mul, pad, avg_pool3d, add, pow, div: " + _NO_HANDLE),
+    "lrn": zero("aten::mul, pad, avg_pool3d, add, pow and div: " + _NO_HANDLE),
     "max_pool2d": zero("aten::max_pool2d: " + _NO_HANDLE),
     "avg_pool2d": zero("aten::avg_pool2d: " + _NO_HANDLE),
     "global_avg_pool": per_input(1, "aten::adaptive_avg_pool2d: input elements"),
     "global_max_pool": zero("aten::adaptive_max_pool2d: " + _NO_HANDLE),
     "adaptive_avg_pool2d": per_input(1, "aten::adaptive_avg_pool2d: input elements"),
     "adaptive_max_pool2d": zero("aten::adaptive_max_pool2d: " + _NO_HANDLE),
-    "spp": zero("max_pool2d / avg_pool2d: " + _NO_HANDLE),
-    "subsampling": zero("avg_pool2d, mul, add: " + _NO_HANDLE),
+    "spp": zero("aten::max_pool2d / avg_pool2d, flatten, cat: " + _NO_HANDLE),
+    "subsampling": zero("aten::avg_pool2d, mul and add: " + _NO_HANDLE),
     "add": zero("aten::add: " + _NO_HANDLE),
     "mul": zero("aten::mul: " + _NO_HANDLE),
     "upsample": Rule(lambda v: v.out_elems * (4 if v.attrs["mode"] == "bilinear" else 1),
                      "aten::upsample_nearest2d: output elements; bilinear: 4 per output element"),
     "softmax": zero("aten::softmax: " + _NO_HANDLE),
     **same_for(("relu", "relu6", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu", "leaky_relu", "prelu",
-                "elu", "gelu"), zero("activations have no fvcore handle")),
+                "elu", "gelu"), zero("the activation ops: " + _NO_HANDLE)),
     **same_for(DATA_MOVEMENT, zero("data movement (ignored or unhandled ops)")),
 }
 

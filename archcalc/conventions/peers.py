@@ -79,8 +79,11 @@ def _torch(module, x) -> int:
 _RUNNERS = {"fvcore": _fvcore, "ptflops": _ptflops, "thop": _thop, "torchinfo": _torchinfo, "torch": _torch}
 
 
-def run_peer(tool: str, module, input_shape: tuple[int, ...], batch: int = 1) -> int:
-    """The headline number `tool` prints for `module` on a batch of `batch` inputs of `input_shape`."""
+def run_peer(tool: str, module, input_shape: tuple[int, ...], batch: int = 1, device: str = "cpu") -> int:
+    """The headline number `tool` prints for `module` on a batch of `batch` inputs of `input_shape`.
+
+    `device` is where `module` lives: "meta" suits thop, torchinfo and torch (no arithmetic runs, so
+    full sizes are instant); fvcore's jit trace and ptflops' patched functions need real tensors."""
     import importlib.util
 
     import torch
@@ -89,7 +92,7 @@ def run_peer(tool: str, module, input_shape: tuple[int, ...], batch: int = 1) ->
         raise ArchcalcError(f"unknown peer tool {tool!r}; choose from {', '.join(PEER_TOOLS)}")
     if importlib.util.find_spec(PACKAGES[tool]) is None:
         raise ArchcalcError(f"{tool} is not installed (pip install {PACKAGES[tool]}, or archcalc's dev extras)")
-    x = torch.randn((batch,) + tuple(input_shape))
+    x = torch.randn((batch,) + tuple(input_shape), device=device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _RUNNERS[tool](module, x)
