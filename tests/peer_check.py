@@ -14,20 +14,27 @@ from typing import Callable
 
 from torch import nn
 
-from archcalc.conventions.peers import run_peer
+from archcalc.conventions.peers import build_for_peers, run_peer
+from archcalc.graph import Graph
+from archcalc.torch_build import build_module
 
 CPU_TOOLS = ("fvcore", "ptflops")
 META_TOOLS = ("thop", "torchinfo", "torch")
 
 
 def tool_totals(make_module: Callable[[str], nn.Module], input_shape: tuple[int, ...],
-                tools: tuple[str, ...] = CPU_TOOLS + META_TOOLS) -> dict[str, int]:  # fmt: skip
-    """Each tool's headline total; `make_module(device)` builds the module on "cpu" or "meta"."""
+                tools: tuple[str, ...] = CPU_TOOLS + META_TOOLS, batch: int = 1) -> dict[str, int]:  # fmt: skip
+    """Each tool's headline total for a batch; `make_module(device)` builds the module on "cpu" or "meta"."""
     totals: dict[str, int] = {}
     for device, group in (("cpu", CPU_TOOLS), ("meta", META_TOOLS)):
         wanted = [tool for tool in group if tool in tools]
         if wanted:
             module = make_module(device)
             for tool in wanted:
-                totals[tool] = run_peer(tool, module, input_shape, device=device)
+                totals[tool] = run_peer(tool, module, input_shape, batch, device=device)
     return totals
+
+
+def spec_module(graph: Graph) -> Callable[[str], nn.Module]:
+    """`make_module` for archcalc's own build of `graph`."""
+    return lambda device: build_for_peers(graph) if device == "cpu" else build_module(graph, device="meta")

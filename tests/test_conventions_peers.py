@@ -17,11 +17,9 @@ import pytest
 
 from archcalc import analyse, load_spec
 from archcalc.conventions import count_convention
-from archcalc.conventions.peers import build_for_peers
 from archcalc.errors import ArchcalcError
 from archcalc.spec import builtin_specs
-from archcalc.torch_build import build_module
-from tests.peer_check import CPU_TOOLS, META_TOOLS, tool_totals
+from tests.peer_check import CPU_TOOLS, META_TOOLS, spec_module, tool_totals
 
 # The smallest input each spec accepts (found by trying sizes upwards; one pixel less is refused):
 # an input side for the --input override, or variables for specs whose size is a variable.
@@ -40,10 +38,10 @@ SMALLEST = {
 
 # A second small size (fvcore and ptflops) for specs that together use every layer type of the zoo.
 SECOND = {
-    "alexnet": 100, "alexnet_original": 99, "resnet50": 40, "inception_v3": 80, "googlenet": 40, "densenet121": 40,
-    "mobilenet_v3_small": 40, "efficientnet_b0": 40, "shufflenet_v2_x1_0": 40, "squeezenet1_1": 40, "lenet5": 36,
-    "yolov2": 64, "xception": 40, "se_resnet50": 40, "vgg16_rpn": 20, "examples/transposed_conv": 5,
-    "examples/dilated_124": 9,
+    "alexnet": 100, "alexnet_original": 99, "darknet19": 40, "efficientnet_b0": 40, "inception_v3": 80,
+    "lenet5": 36, "mobilenet_v2": 40, "mobilenet_v3_small": 40, "resnet50": 40, "shufflenet_v2_x1_0": 40,
+    "squeezenet1_1": 40, "unet": {"size": 204}, "vgg16_rpn": 20, "yolov1": 63, "yolov2": 64,
+    "examples/dilated_124": 9, "examples/transposed_conv": 5,
 }  # fmt: skip
 
 SPECS = sorted(name for name in builtin_specs() if not name.startswith("stress/"))
@@ -61,8 +59,7 @@ def load(name: str, size):
 
 def check(graph, tools: tuple[str, ...]) -> None:
     report = analyse(graph)
-    measured = tool_totals(lambda device: build_for_peers(graph) if device == "cpu" else build_module(graph),
-                           tuple(graph.input_shape), tools)  # fmt: skip
+    measured = tool_totals(spec_module(graph), tuple(graph.input_shape), tools)
     for tool in tools:
         predicted = count_convention(graph, report, tool)
         assert measured[tool] == predicted.total, (tool, list(graph.input_shape), predicted.items)
@@ -70,6 +67,12 @@ def check(graph, tools: tuple[str, ...]) -> None:
 
 def test_the_size_tables_name_real_specs():
     assert set(SMALLEST) <= set(SPECS) and set(SECOND) <= set(SPECS)
+
+
+def test_the_second_size_subset_uses_every_layer_type_of_the_zoo():
+    used = {node.type for name in SPECS for node in load_spec(name).nodes}
+    covered = {node.type for name, size in SECOND.items() for node in load(name, size).nodes}
+    assert used <= covered, sorted(used - covered)
 
 
 @pytest.mark.parametrize("name", SPECS)

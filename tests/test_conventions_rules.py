@@ -16,9 +16,10 @@ import pytest
 from archcalc import analyse, load_spec_text
 from archcalc.conventions import CONVENTIONS, PROFILES, count_convention
 from archcalc.conventions.base import LayerView, Profile
-from archcalc.conventions.peers import PEER_TOOLS, build_for_peers, run_peer
+from archcalc.conventions.peers import PEER_TOOLS
 from archcalc.errors import ArchcalcError
 from archcalc.layers import REGISTRY
+from tests.peer_check import spec_module, tool_totals
 
 IMAGE = (4, 6, 6)
 
@@ -120,15 +121,14 @@ def _spec(input_shape: list[int], layers: list[dict]) -> str:
 @pytest.mark.parametrize("input_shape, layers", CASES)
 def test_each_tool_counts_as_its_profile_predicts(input_shape, layers):
     graph = load_spec_text(_spec(input_shape, layers))
-    module = build_for_peers(graph)
     for batch in (1, 2):
+        # ptflops analyses one sample (its input_res has no batch axis)
+        tools = PEER_TOOLS if batch == 1 else tuple(tool for tool in PEER_TOOLS if tool != "ptflops")
+        measured = tool_totals(spec_module(graph), tuple(graph.input_shape), tools, batch)
         report = analyse(graph, batch=batch)
-        for tool in PEER_TOOLS:
-            if tool == "ptflops" and batch > 1:
-                continue  # ptflops analyses one sample (its input_res has no batch axis)
-            measured = run_peer(tool, module, tuple(graph.input_shape), batch)
+        for tool in tools:
             predicted = count_convention(graph, report, tool)
-            assert measured == predicted.total, (tool, batch, predicted.items)
+            assert measured[tool] == predicted.total, (tool, batch, predicted.items)
 
 
 def test_every_layer_type_has_a_case():
