@@ -89,6 +89,7 @@ def test_the_issue_figures_for_resnet50():
     (("report", "resnet50", "--convention", "fvcor"), "unknown convention 'fvcor' (did you mean 'fvcore'?)"),
     (("conventions", "resnet50", "-f", "yaml"), "conventions --format takes table, markdown, csv, json"),
     (("conventions", "no_such_spec"), "no spec file or built-in spec named 'no_such_spec'"),
+    (("conventions", "stress/giant_vgg", "--peers"), "--peers builds the model on the CPU and its weights need 4.50 TiB"),
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(args, message):
     result = invoke(*args, code=2)

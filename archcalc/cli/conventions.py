@@ -40,7 +40,7 @@ def conventions(
     if peers:
         from archcalc.conventions.peers import measure_all
 
-        measured = measure_all(graph, batch)
+        measured = measure_all(graph, analysis)
     emit(render_conventions(analysis, results, format, exact, measured), output)
     differ = [r.convention for r in results if isinstance((measured or {}).get(r.convention), int)
               and measured[r.convention] != r.total]  # fmt: skip

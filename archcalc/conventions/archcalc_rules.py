@@ -33,5 +33,6 @@ def from_report(report):
     items = dict.fromkeys(ITEMS, 0)
     items["macs"] = report.totals.macs
     layers = [layer.macs for layer in report.layers]
+    # per-layer items are left out: the JSON report (the one caller) needs the counts only
     return ConventionResult(PROFILE.name, PROFILE.tool, PROFILE.headline, PROFILE.unit, report.totals.macs, items,
-                            layers, [{"macs": macs} if macs else {} for macs in layers])  # fmt: skip
+                            layers)  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import warnings
 
 from archcalc.errors import ArchcalcError
@@ -98,9 +99,25 @@ def run_peer(tool: str, module, input_shape: tuple[int, ...], batch: int = 1, de
         return _RUNNERS[tool](module, x)
 
 
-def measure_all(graph, batch: int = 1) -> dict[str, int | str]:
-    """Each installed tool's own total for `graph` (keyed by convention name), or why there is none."""
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def measure_all(graph, report) -> dict[str, int | str]:
+    """Each installed tool's own total for `graph` at the report's batch (keyed by convention name), or
+    why there is none. Refuses models whose weights would not fit comfortably in memory."""
+    from archcalc.render.units import human_bytes
+
+    memory = _physical_memory()
+    if memory is not None and report.totals.param_bytes > memory // 2:
+        raise ArchcalcError(f"--peers builds the model on the CPU and its weights need "
+                            f"{human_bytes(report.totals.param_bytes)}, more than half of this machine's memory "
+                            f"({human_bytes(memory)})", file=graph.file)  # fmt: skip
     module = build_for_peers(graph)
+    batch = report.batch
     measured: dict[str, int | str] = {}
     for tool in PEER_TOOLS:
         try:

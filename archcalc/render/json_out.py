@@ -24,6 +24,11 @@ def layer_dict(layer: LayerResult) -> dict:
     return {key: data[key] for key in LAYER_KEYS + LAYER_EXTRAS}
 
 
+def _with_count(data: dict, convention_count: int) -> dict:
+    data["convention_count"] = convention_count
+    return data
+
+
 def report_dict(report: Report, convention=None) -> dict:
     """`convention`: an archcalc.conventions.ConventionResult (`--convention`); default archcalc's (its MACs)."""
     if convention is None:
@@ -37,8 +42,7 @@ def report_dict(report: Report, convention=None) -> dict:
         "batch": report.batch,
         "dtype": report.dtype,
         "totals": {**{key: totals[key] for key in TOTAL_KEYS}, "convention_total": convention.total},
-        "layers": [{**layer_dict(layer), "convention_count": count}
-                   for layer, count in zip(report.layers, convention.layers)],
+        "layers": [_with_count(layer_dict(layer), count) for layer, count in zip(report.layers, convention.layers)],
         "outputs": report.outputs,
         "depth": report.depth,
         "description": report.description,
