@@ -6,7 +6,17 @@ matplotlib) happen inside the commands that need them, never at import time.
 
 from __future__ import annotations
 
-from archcalc.cli import bench, check, compare, explain, export_spec, report, specs, sweep  # noqa: F401 (registers)
+from archcalc.cli import (  # noqa: F401  (registers the commands)
+    bench,
+    check,
+    compare,
+    conventions,
+    explain,
+    export_spec,
+    report,
+    specs,
+    sweep,
+)
 from archcalc.cli.app import app
 
 

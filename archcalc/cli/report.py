@@ -35,6 +35,8 @@ def report(
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
     limits: Optional[Limits] = None,
+    convention: Optional[str] = typer.Option(None, "--convention", help="Also count as a peer tool does: archcalc, "
+                                             "fvcore, ptflops, thop, torchinfo or torch (see `archcalc conventions`)."),
 ) -> None:
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
@@ -71,5 +73,11 @@ def report(
             from archcalc.render.markdown import Attachments
 
             attachments = Attachments(diagram=diagram)
-    text = render(result, format, exact=exact, attachments=attachments)
+    if convention is None:
+        text = render(result, format, exact=exact, attachments=attachments)
+    else:
+        from archcalc.conventions import count_convention
+        from archcalc.render.conventions import render_report
+
+        text = render_report(result, format, exact, count_convention(graph, result, convention), attachments)
     emit(text, output)

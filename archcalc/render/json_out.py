@@ -24,15 +24,25 @@ def layer_dict(layer: LayerResult) -> dict:
     return {key: data[key] for key in LAYER_KEYS + LAYER_EXTRAS}
 
 
-def report_dict(report: Report) -> dict:
+def _with_count(data: dict, convention_count: int) -> dict:
+    data["convention_count"] = convention_count
+    return data
+
+
+def report_dict(report: Report, convention=None) -> dict:
+    """`convention`: an archcalc.conventions.ConventionResult (`--convention`); default archcalc's (its MACs)."""
+    if convention is None:
+        from archcalc.conventions.archcalc_rules import from_report
+
+        convention = from_report(report)
     totals = report.totals.__dict__
     data = {
         "name": report.name,
         "input_shape": report.input_shape,
         "batch": report.batch,
         "dtype": report.dtype,
-        "totals": {key: totals[key] for key in TOTAL_KEYS},
-        "layers": [layer_dict(layer) for layer in report.layers],
+        "totals": {**{key: totals[key] for key in TOTAL_KEYS}, "convention_total": convention.total},
+        "layers": [_with_count(layer_dict(layer), count) for layer, count in zip(report.layers, convention.layers)],
         "outputs": report.outputs,
         "depth": report.depth,
         "description": report.description,
@@ -40,6 +50,7 @@ def report_dict(report: Report) -> dict:
         "variables": report.variables,
         "complete": report.complete,
         "unsupported": [dict(gap.__dict__) for gap in report.unsupported],
+        "convention": convention.convention,
     }
     if report.training is not None:
         from archcalc.render.training import training_dict
@@ -69,5 +80,5 @@ def dumps_layered(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(report: Report) -> str:
-    return dumps_layered(report_dict(report))
+def render_json(report: Report, convention=None) -> str:
+    return dumps_layered(report_dict(report, convention))
