@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m compileall -q archcalc
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -34,6 +35,7 @@ reports: $(STAMP)
 
 # Benchmarks against fvcore, ptflops, torchinfo and thop -> reports/benchmarks.md (takes minutes).
 bench: $(STAMP)
+	$(PY) -m compileall -q archcalc
 	$(PY) benchmarks/run.py
 
 clean:

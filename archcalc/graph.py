@@ -26,10 +26,11 @@ class Node:
     inputs: list[str]
     line: int | None = None
     file: str | None = None
+    # The registry entry, looked up once: analysers ask it for every rule of every node.
+    rule: LayerType = field(init=False, repr=False, compare=False)
 
-    @property
-    def rule(self) -> LayerType:
-        return REGISTRY[self.type]
+    def __post_init__(self) -> None:
+        self.rule = REGISTRY[self.type]
 
     def error(self, exc: ArchcalcError) -> ArchcalcError:
         """Attach this node's location to an error raised by one of its rules."""

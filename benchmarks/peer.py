@@ -46,13 +46,15 @@ def analyse(tool: str, module, shape: tuple[int, ...]) -> int:
 def main() -> None:
     tool, spec = sys.argv[1], sys.argv[2]
     started = time.perf_counter()
+    from archcalc.errors import ArchcalcError
+
     try:
         from archcalc import load_spec
         from archcalc.torch_build import build_module
 
         graph = load_spec(spec)
         module = build_module(graph, device="cpu")
-    except (RuntimeError, MemoryError) as exc:  # the giant spec: the weights do not fit
+    except (RuntimeError, MemoryError, ArchcalcError) as exc:  # the giant spec: the weights do not fit
         print(json.dumps({"tool": tool, "spec": spec, "error": " ".join(str(exc).split())[:160]}))
         return
     built = time.perf_counter()

@@ -144,3 +144,25 @@ def test_analytic_path_never_imports_torch_or_pandas():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_command_table_names_every_command():
+    """The console script loads only the module of the command it runs: the table must be complete."""
+    from archcalc.cli import COMMANDS, load_commands
+
+    app = load_commands()
+    registered = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    assert registered == set(COMMANDS)
+
+
+@pytest.mark.parametrize("args", [["report", "examples/stem_7x7", "--format", "json"], ["zoo"], ["--help"],
+                                  ["report", "no_such_spec"]])
+def test_console_script_runs_each_command_alone(args):
+    """The installed `archcalc` entry point (main), in a fresh process: output, exit code, no traceback."""
+    code = "import sys; from archcalc.cli import main; sys.argv = ['archcalc'] + sys.argv[1:]; main()"
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+    assert "Traceback" not in result.stderr
+    if args == ["report", "no_such_spec"]:
+        assert result.returncode == 2 and result.stderr.startswith("archcalc: error: ")
+    else:
+        assert result.returncode == 0 and result.stdout

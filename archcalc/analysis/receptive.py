@@ -21,15 +21,16 @@ VGG16 from conv5_3 down: 3, 5, 7, 14 (pool4), 16, ..., 196 at conv1_1, the botto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, Graph, Node
 from archcalc.layers import Shape
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
+    """One node's receptive field per spatial axis (a tuple: cheap to build 100,000 of)."""
+
     size: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int]

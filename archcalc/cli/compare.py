@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from archcalc.cli.app import app
+from archcalc.cli.application import app
 from archcalc.cli.common import emit, handle_errors, parse_shape
 
 

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from archcalc.cli.app import app
+from archcalc.cli.application import app
 from archcalc.cli.common import emit, handle_errors, limit_options
 from archcalc.cli.sources import INPUT_HELP, SPEC_HELP, load_graph, module_option
 from archcalc.limits import Limits
