@@ -23,16 +23,3 @@ PROFILE = Profile(
     unit="MACs",
     rules=RULES,
 )
-
-
-def from_report(report):
-    """The archcalc convention straight from a report (no graph needed): every layer's MACs."""
-    from archcalc.conventions import ConventionResult
-    from archcalc.conventions.base import ITEMS
-
-    items = dict.fromkeys(ITEMS, 0)
-    items["macs"] = report.totals.macs
-    layers = [layer.macs for layer in report.layers]
-    # per-layer items are left out: the JSON report (the one caller) needs the counts only
-    return ConventionResult(PROFILE.name, PROFILE.tool, PROFILE.headline, PROFILE.unit, report.totals.macs, items,
-                            layers)  # fmt: skip

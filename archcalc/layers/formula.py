@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Iterable, Union
+from typing import TYPE_CHECKING, Iterable, Union
 
-Number = Union[int, Fraction, float]
+if TYPE_CHECKING:  # imported where used: only `explain` needs exact fractions
+    from fractions import Fraction
+
+Number = Union[int, "Fraction", float]
 
 # Binding strength: sums bind loosest, then products; leaves and brackets never need parentheses.
 _SUM, _PRODUCT, _ATOM = 1, 2, 3
 
 
 def _number_text(value: Number | float) -> str:
-    if isinstance(value, Fraction) and value.denominator != 1:
+    if type(value).__name__ == "Fraction" and value.denominator != 1:  # type: ignore[union-attr]
         return f"{value.numerator}/{value.denominator}"
     if isinstance(value, float) and not value.is_integer():
         return f"{value:g}"
@@ -119,6 +121,8 @@ class BinOp(Expr):
     def value(self) -> Number:
         a, b = self.left.value(), self.right.value()
         if self.op == "/" and not isinstance(a, float) and not isinstance(b, float):
+            from fractions import Fraction
+
             exact = Fraction(a) / Fraction(b)
             return exact.numerator if exact.denominator == 1 else exact
         if self.op == "+":
@@ -226,6 +230,8 @@ class Formula:
         value = self.expr.value()
         if isinstance(value, int):
             return value
+        from fractions import Fraction
+
         if Fraction(value).denominator != 1:
             raise ValueError(f"formula {self.name} = {self.symbolic} is not an integer: {value}")
         return int(value)

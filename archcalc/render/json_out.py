@@ -31,18 +31,17 @@ def _with_count(data: dict, convention_count: int) -> dict:
 
 def report_dict(report: Report, convention=None) -> dict:
     """`convention`: an archcalc.conventions.ConventionResult (`--convention`); default archcalc's (its MACs)."""
-    if convention is None:
-        from archcalc.conventions.archcalc_rules import from_report
-
-        convention = from_report(report)
+    # archcalc's own convention is its MACs: no need to load the convention tables for it.
+    name, total = (convention.convention, convention.total) if convention else ("archcalc", report.totals.macs)
+    counts = convention.layers if convention else [layer.macs for layer in report.layers]
     totals = report.totals.__dict__
     data = {
         "name": report.name,
         "input_shape": report.input_shape,
         "batch": report.batch,
         "dtype": report.dtype,
-        "totals": {**{key: totals[key] for key in TOTAL_KEYS}, "convention_total": convention.total},
-        "layers": [_with_count(layer_dict(layer), count) for layer, count in zip(report.layers, convention.layers)],
+        "totals": {**{key: totals[key] for key in TOTAL_KEYS}, "convention_total": total},
+        "layers": [_with_count(layer_dict(layer), count) for layer, count in zip(report.layers, counts)],
         "outputs": report.outputs,
         "depth": report.depth,
         "description": report.description,
@@ -50,7 +49,7 @@ def report_dict(report: Report, convention=None) -> dict:
         "variables": report.variables,
         "complete": report.complete,
         "unsupported": [dict(gap.__dict__) for gap in report.unsupported],
-        "convention": convention.convention,
+        "convention": name,
     }
     if report.training is not None:
         from archcalc.render.training import training_dict
