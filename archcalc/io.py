@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from archcalc.errors import ArchcalcError
@@ -36,6 +35,8 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         raise ArchcalcError(f"folder {str(folder)!r} does not exist", file=str(target))
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
+        import tempfile  # only when writing a file: it pulls in random and friends
+
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise ArchcalcError(f"cannot write here: {exc.strerror or exc}", file=str(target)) from None

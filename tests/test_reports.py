@@ -1,4 +1,4 @@
-"""reports/ holds generated files only: the committed zoo reports must equal a fresh `make reports`."""
+"""reports/ holds generated files only: the committed zoo reports must equal a fresh `make zoo-reports`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_zoo_reports_are_current():
              if not (REPORTS / name).exists() or (REPORTS / name).read_text() != text]  # fmt: skip
     committed = {path.relative_to(REPORTS).as_posix() for path in (REPORTS / "zoo").rglob("*.md")}
     extra = sorted(committed - set(files))
-    assert not stale and not extra, f"stale {stale[:5]}, extra {extra[:5]}: run `make reports`"
+    assert not stale and not extra, f"stale {stale[:5]}, extra {extra[:5]}: run `make zoo-reports`"
 
 
 def test_zoo_summary_has_every_spec_with_exact_integers():
