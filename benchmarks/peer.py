@@ -55,7 +55,7 @@ def main() -> None:
         graph = load_spec(spec)
         module = build_module(graph, device="cpu")
     except (RuntimeError, MemoryError, ArchcalcError) as exc:  # the giant spec: the weights do not fit
-        print(json.dumps({"tool": tool, "spec": spec, "error": " ".join(str(exc).split())[:160]}))
+        print(json.dumps({"tool": tool, "spec": spec, "error": " ".join(str(exc).split())[:600]}))
         return
     built = time.perf_counter()
     total = analyse(tool, module, tuple(graph.input_shape))
