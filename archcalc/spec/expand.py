@@ -30,11 +30,12 @@ from typing import Any, Mapping
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, Graph, Node, topological_order
-from archcalc.layers import REGISTRY, numel
+from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
-from archcalc.spec.source import DEFAULT_LIMITS, LineDict, LineList, Limits
-from archcalc.spec.values import read_value
+from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
+from archcalc.spec.values import listing as _listing
+from archcalc.spec.values import read_input_shape, read_value, read_variables
 
 TOP_KEYS = ("name", "description", "source", "input", "variables", "blocks", "layers", "outputs", "notes")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
@@ -66,10 +67,6 @@ def _uses_index(item: Any) -> bool:
             seen.add(id(value))
             stack.extend(value.values() if isinstance(value, dict) else value)
     return False
-
-
-def _listing(names: Any) -> str:
-    return ", ".join(brief(name, 30) for name in list(names)[:30]) + (", ..." if len(names) > 30 else "") or "none"
 
 
 class Expander:
@@ -104,9 +101,9 @@ class Expander:
         for key in ("input", "layers"):
             if key not in doc:
                 raise self.fail(f"the spec needs '{key}'", _line(doc))
-        self.globals = self._variables(doc.get("variables"))
+        self.globals = read_variables(doc, self.overrides, self.file, self.limits, REPEAT_INDEX)
         raw_input = list(self.input_override) if self.input_override else doc["input"]
-        input_shape = self._input_shape(raw_input, _line(doc, "input"))
+        input_shape = read_input_shape(raw_input, self.globals, self.file, _line(doc, "input"), self.limits)
         blocks = doc.get("blocks") or {}
         if not isinstance(blocks, dict):
             raise self.fail("'blocks' must map block names to definitions", _line(doc, "blocks"))
@@ -154,50 +151,8 @@ class Expander:
                     _line(item, key), path,
                 )  # fmt: skip
 
-    def _variables(self, raw: Any) -> dict[str, Any]:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise self.fail("'variables' must map names to values", _line(self.doc, "variables"))
-        for name in self.overrides:
-            if name not in raw:
-                raise ArchcalcError(f"--set {name}: the spec has no variable {name!r}{closest(name, list(raw))}"
-                                    f" (variables: {_listing(raw)})", file=self.file)  # fmt: skip
-        scope: dict[str, Any] = {}
-        for name, value in raw.items():
-            if not isinstance(name, str) or not name.isidentifier() or name == REPEAT_INDEX:
-                raise self.fail(f"bad variable name {brief(name)} (use an identifier other than 'i')",
-                                _line(raw, name))  # fmt: skip
-            if name in self.overrides:
-                scope[name] = self.overrides[name]
-                continue
-            try:
-                scope[name] = self._value(value, scope)
-            except ArchcalcError as exc:
-                later = [other for other in raw if isinstance(other, str) and other != name and other not in scope
-                         and f"variable '{other}' in" in exc.message]  # fmt: skip
-                if later:  # not a typo: the name is defined further down
-                    exc.message += f" ('{later[0]}' is defined later; variables are read top to bottom)"
-                raise exc.located(file=self.file, line=_line(raw, name)) from None
-        return scope
-
     def _value(self, raw: Any, scope: Mapping[str, Any]) -> Any:
         return read_value(raw, scope, self.limits)
-
-    def _input_shape(self, raw: Any, line: int | None) -> tuple[int, ...]:
-        try:
-            value = self._value(raw, self.globals)
-        except ArchcalcError as exc:
-            raise exc.located(file=self.file, line=line) from None
-        if not isinstance(value, list) or not 1 <= len(value) <= 3:
-            raise self.fail(f"'input' must be [C, H, W], [C, L] or [features], got {brief(value)}", line)
-        for size in value:
-            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                raise self.fail(f"'input' sizes must be positive integers, got {brief(value)}", line)
-        if numel(tuple(value)) > self.limits.max_elements:
-            raise self.fail(f"the input {brief(value)} has {numel(tuple(value)):,} elements; "
-                            + note(self.limits, "max_elements"), line)  # fmt: skip
-        return tuple(value)
 
     def _names(self, raw: Any, item: Any, key: str) -> list[str]:
         names = [raw] if isinstance(raw, str) else raw

@@ -1,5 +1,8 @@
 """Plain values in a spec (variables, block arguments, `input`): expressions evaluated, lists walked.
 
+`read_variables` and `read_input_shape` read the document's `variables` (with `--set` overrides,
+top to bottom) and `input` (with `--input`).
+
 A value is a number, a boolean, an expression string or a list of values. Lists are bounded before
 they are walked (`max_list_items`, counting nested items, so an alias bomb is refused unwalked) and
 may nest at most MAX_LIST_NESTING deep, also when expressions build them one variable at a time:
@@ -10,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from archcalc.errors import ArchcalcError, brief
+from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.expr import evaluate, items_within
+from archcalc.layers import numel
 from archcalc.limits import MAX_MAGNITUDE, Limits, note
 
 MAX_LIST_NESTING = 32
@@ -51,3 +55,63 @@ def _too_deep(value: Any) -> bool:
                 return True
             stack.extend((child, depth + 1) for child in item)
     return False
+
+
+def listing(names: Any) -> str:
+    """Up to 30 names, for messages that list what exists."""
+    return ", ".join(brief(name, 30) for name in list(names)[:30]) + (", ..." if len(names) > 30 else "") or "none"
+
+
+def _line(item: Any, key: Any) -> int | None:
+    line_of = getattr(item, "line_of", None)
+    return line_of(key) if line_of else None
+
+
+def read_variables(doc: Mapping[str, Any], overrides: Mapping[str, Any], file: str | None, limits: Limits,
+                   reserved: str) -> dict[str, Any]:  # fmt: skip
+    """The spec's variables, evaluated top to bottom; `--set` overrides replace values before that."""
+    raw = doc.get("variables")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ArchcalcError("'variables' must map names to values", file=file, line=_line(doc, "variables"))
+    for name in overrides:
+        if name not in raw:
+            raise ArchcalcError(f"--set {name}: the spec has no variable {name!r}{closest(name, list(raw))}"
+                                f" (variables: {listing(raw)})", file=file)  # fmt: skip
+    scope: dict[str, Any] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not name.isidentifier() or name == reserved:
+            raise ArchcalcError(f"bad variable name {brief(name)} (use an identifier other than {reserved!r})",
+                                file=file, line=_line(raw, name))  # fmt: skip
+        if name in overrides:
+            scope[name] = overrides[name]
+            continue
+        try:
+            scope[name] = read_value(value, scope, limits)
+        except ArchcalcError as exc:
+            later = [other for other in raw if isinstance(other, str) and other != name and other not in scope
+                     and f"variable '{other}' in" in exc.message]  # fmt: skip
+            if later:  # not a typo: the name is defined further down
+                exc.message += f" ('{later[0]}' is defined later; variables are read top to bottom)"
+            raise exc.located(file=file, line=_line(raw, name)) from None
+    return scope
+
+
+def read_input_shape(raw: Any, variables: Mapping[str, Any], file: str | None, line: int | None,
+                     limits: Limits) -> tuple[int, ...]:  # fmt: skip
+    """`input`: [C, H, W], [C, L] or [features], positive integers, within `max_elements`."""
+    try:
+        value = read_value(raw, variables, limits)
+    except ArchcalcError as exc:
+        raise exc.located(file=file, line=line) from None
+    if not isinstance(value, list) or not 1 <= len(value) <= 3:
+        raise ArchcalcError(f"'input' must be [C, H, W], [C, L] or [features], got {brief(value)}", file=file,
+                            line=line)  # fmt: skip
+    for size in value:
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ArchcalcError(f"'input' sizes must be positive integers, got {brief(value)}", file=file, line=line)
+    if numel(tuple(value)) > limits.max_elements:
+        raise ArchcalcError(f"the input {brief(value)} has {numel(tuple(value)):,} elements; "
+                            + note(limits, "max_elements"), file=file, line=line)  # fmt: skip
+    return tuple(value)
