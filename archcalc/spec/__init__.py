@@ -15,9 +15,14 @@ SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def specs_dir() -> Path:
-    """Where the built-in specs live: $ARCHCALC_SPECS, else the repository's specs/ folder."""
+    """Where the built-in specs live: $ARCHCALC_SPECS, else archcalc/specs in an installed wheel, else the
+    repository's top-level specs/ folder (a checkout or an editable install)."""
     override = os.environ.get("ARCHCALC_SPECS")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "specs"
+    if override:
+        return Path(override)
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "specs"
+    return installed if installed.is_dir() else package.parent / "specs"
 
 
 def builtin_specs() -> dict[str, Path]:
