@@ -34,6 +34,7 @@ from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
+from archcalc.spec.source import line_at as _line
 from archcalc.spec.values import listing as _listing
 from archcalc.spec.values import read_input_shape, read_value, read_variables
 
@@ -44,13 +45,6 @@ GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
 REPEAT_INDEX = "i"
 FREE_ITEMS, ITEMS_PER_STEP = 64, 10
-
-
-def _line(item: Any, key: str | int | None = None) -> int | None:
-    if isinstance(item, (LineDict, LineList)):
-        return item.line if key is None else item.line_of(key)  # type: ignore[arg-type]
-    return None
-
 
 _INDEX_NAME = re.compile(rf"(?<![\w.]){REPEAT_INDEX}(?!\w)")
 

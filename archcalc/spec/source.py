@@ -27,7 +27,7 @@ import yaml
 from archcalc.errors import ArchcalcError
 from archcalc.limits import DEFAULT_LIMITS, Limits, note, recursion_room
 
-__all__ = ["DEFAULT_LIMITS", "LineDict", "LineList", "Limits", "load_document", "parse_text", "read_text"]
+__all__ = ["DEFAULT_LIMITS", "LineDict", "LineList", "Limits", "line_at", "load_document", "parse_text", "read_text"]
 
 
 class LineDict(dict):
@@ -48,6 +48,13 @@ class LineList(list):
 
     def line_of(self, index: int) -> int | None:
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+def line_at(item: Any, key: str | int | None = None) -> int | None:
+    """The line of `item` (key None) or of one of its keys or indexes; None for values not read from a file."""
+    if isinstance(item, (LineDict, LineList)):
+        return item.line if key is None else item.line_of(key)  # type: ignore[arg-type]
+    return None
 
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -17,6 +17,7 @@ from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.expr import evaluate, items_within
 from archcalc.layers import numel
 from archcalc.limits import MAX_MAGNITUDE, Limits, note
+from archcalc.spec.source import line_at as _line
 
 MAX_LIST_NESTING = 32
 _TOO_DEEP = f"lists in a value nest deeper than {MAX_LIST_NESTING} levels"
@@ -60,11 +61,6 @@ def _too_deep(value: Any) -> bool:
 def listing(names: Any) -> str:
     """Up to 30 names, for messages that list what exists."""
     return ", ".join(brief(name, 30) for name in list(names)[:30]) + (", ..." if len(names) > 30 else "") or "none"
-
-
-def _line(item: Any, key: Any) -> int | None:
-    line_of = getattr(item, "line_of", None)
-    return line_of(key) if line_of else None
 
 
 def read_variables(doc: Mapping[str, Any], overrides: Mapping[str, Any], file: str | None, limits: Limits,
