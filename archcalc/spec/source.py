@@ -208,6 +208,9 @@ def parse_text(text: str, file: str | None, limits: Limits = DEFAULT_LIMITS) -> 
         raise exc.located(file=file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "nesting depth" in str(exc.problem):  # libyaml (>= 0.2.5 in PyYAML 6.0.4) stops deep nesting itself
+            raise ArchcalcError(f"mappings and lists nest too deeply; {note(limits, 'max_yaml_nesting')}",
+                                file=file, line=mark.line + 1 if mark else None) from None  # fmt: skip
         raise ArchcalcError(_yaml_problem(exc, text), file=file, line=mark.line + 1 if mark else None) from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
