@@ -11,13 +11,18 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class Padded(nn.Module):
-    """Pads explicitly (per side) before an inner module that pads nothing itself."""
+def _torch_pad(pads: tuple[int, ...]) -> tuple[int, ...]:
+    """(before, after) per spatial axis, first axis first -> F.pad's order (last axis first)."""
+    pairs = [(pads[i], pads[i + 1]) for i in range(0, len(pads), 2)]
+    return tuple(side for before, after in reversed(pairs) for side in (before, after))
 
-    def __init__(self, pads: tuple[int, int, int, int], mode: str, inner: nn.Module) -> None:
+
+class Padded(nn.Module):
+    """Pads explicitly (per side, any number of spatial axes) before an inner module that pads nothing itself."""
+
+    def __init__(self, pads: tuple[int, ...], mode: str, inner: nn.Module) -> None:
         super().__init__()
-        top, bottom, left, right = pads
-        self.pad = (left, right, top, bottom)
+        self.pad = _torch_pad(pads)
         self.mode = {"zeros": "constant", "max": "constant"}.get(mode, mode)
         self.value = float("-inf") if mode == "max" else 0.0
         self.inner = inner
@@ -28,22 +33,23 @@ class Padded(nn.Module):
         return self.inner(F.pad(x, self.pad, self.mode))
 
 
-class TableConv2d(nn.Module):
-    """A convolution whose output map j reads only the input maps listed in row j of a table."""
+class TableConv(nn.Module):
+    """A convolution (1, 2 or 3 spatial axes) whose output map j reads only the input maps in row j of a table."""
 
     def __init__(self, table, c_in: int, kernel, stride, pads, dilation, bias: bool) -> None:
         super().__init__()
-        top, bottom, left, right = pads
-        self.pad = (left, right, top, bottom)
+        self.pad = _torch_pad(pads)
         self.rows = [list(row) for row in table]
-        self.maps = nn.ModuleList(
-            nn.Conv2d(len(row), 1, kernel, stride, 0, dilation, bias=bias) for row in self.rows
-        )
+        conv = getattr(nn, f"Conv{len(kernel)}d")
+        self.maps = nn.ModuleList(conv(len(row), 1, kernel, stride, 0, dilation, bias=bias) for row in self.rows)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if any(self.pad):
             x = F.pad(x, self.pad)
         return torch.cat([conv(x[:, row]) for row, conv in zip(self.rows, self.maps)], dim=1)
+
+
+TableConv2d = TableConv  # the name before convolutions took any rank
 
 
 class Subsampling(nn.Module):
@@ -117,13 +123,15 @@ class ChannelShuffle(nn.Module):
         self.groups = groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        x = x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
-        return x.view(n, c, h, w)
+        n, c, *spatial = x.shape
+        x = x.view(n, self.groups, c // self.groups, *spatial).transpose(1, 2).contiguous()
+        return x.view(n, c, *spatial)
 
 
 class Pad(nn.Module):
-    def __init__(self, pad: tuple[int, int, int, int], mode: str, value: float) -> None:
+    """F.pad as a module; `pad` in F.pad's order (last axis first)."""
+
+    def __init__(self, pad: tuple[int, ...], mode: str, value: float) -> None:
         super().__init__()
         self.pad, self.mode, self.value = pad, mode, value
 
@@ -134,14 +142,15 @@ class Pad(nn.Module):
 
 
 class Crop(nn.Module):
-    """A fixed spatial window: rows top .. top + height - 1, columns left .. left + width - 1."""
+    """A fixed spatial window: `size[i]` positions from `origin[i]` along each spatial axis i."""
 
-    def __init__(self, top: int, left: int, height: int, width: int) -> None:
+    def __init__(self, origin: tuple[int, ...], size: tuple[int, ...]) -> None:
         super().__init__()
-        self.top, self.left, self.height, self.width = top, left, height, width
+        self.origin, self.size = tuple(origin), tuple(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :, self.top : self.top + self.height, self.left : self.left + self.width]
+        window = tuple(slice(start, start + length) for start, length in zip(self.origin, self.size))
+        return x[(slice(None), slice(None)) + window]
 
 
 class Narrow(nn.Module):
@@ -167,16 +176,17 @@ class Reshape(nn.Module):
 
 
 class GlobalPool(nn.Module):
-    """Mean or max over the spatial axes, keeping them as 1 x 1 or dropping them (`x.mean((2, 3))`)."""
+    """Mean or max over every spatial axis, keeping them as 1 x 1 or dropping them (`x.mean((2, 3))`)."""
 
     def __init__(self, mode: str, keep_dims: bool) -> None:
         super().__init__()
         self.mode, self.keep_dims = mode, keep_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(2, x.dim()))
         if self.mode == "max":
-            return x.amax((2, 3), keepdim=self.keep_dims)
-        return x.mean((2, 3), keepdim=self.keep_dims)
+            return x.amax(dims, keepdim=self.keep_dims)
+        return x.mean(dims, keepdim=self.keep_dims)
 
 
 class Placeholder(nn.Module):

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archcalc.analysis import analyse
-from archcalc.analysis.receptive import Field, merge_fields, receptive_fields
+from archcalc.analysis.receptive import Field, merge_fields, receptive_fields, spatial_rank
 from archcalc.analysis.results import DTYPE_BYTES, Report
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError, closest
 from archcalc.graph import INPUT, Graph, Node
 from archcalc.layers import Shape
-from archcalc.layers.base import elements
+from archcalc.layers.base import axis_names, elements, spatial_names
 from archcalc.layers.formula import Expr, Formula, Group, Term
 
 BATCH_SCALED = ("MACs", "FLOPs")
@@ -62,26 +62,31 @@ def _scaled(formula: Formula, batch: int) -> Formula:
                    + "N: the batch")  # fmt: skip
 
 
-def _rf_formulas(node: Node, ins: list[Shape], out: Shape, inputs: list[Field | None],
-                 own: Field | None) -> tuple[list[Formula], str]:  # fmt: skip
-    """r = r_in + d×(k − 1)×j_in, j = j_in×s, P = P_in + p×j_in per axis (both axes at once when equal)."""
+def _rf_formulas(node: Node, ins: list[Shape], out: Shape, inputs: list[Field | None], own: Field | None,
+                 rank: int) -> tuple[list[Formula], str]:  # fmt: skip
+    """r = r_in + d×(k − 1)×j_in, j = j_in×s, P = P_in + p×j_in per spatial axis (all axes at once when equal)."""
     if own is None:
-        if len(out) != 3:
-            return [], "not defined: the output is not a [C, H, W] map"
+        if not rank:
+            return [], "not defined: the input has no spatial axes"
+        if len(out) != rank + 1:
+            return [], f"not defined: the output is not a [{', '.join(axis_names(rank + 1))}] map"
         if any(f is None for f in inputs):
             return [], "not defined: an earlier layer ends the receptive field"
         return [], f"not defined: {node.type} has no single window geometry"
-    step = node.rule.receptive_field(node.attrs, ins, out)
+    step = node.rule.receptive_field(node.attrs, ins, out).for_rank(rank)  # type: ignore[union-attr]
     merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]
     note = ""
     if len(inputs) > 1:
-        fields = "; ".join(f"{name} r {_pair(f.size)}, j {_pair(f.stride)}, P {_pair(f.padding)}"
+        fields = "; ".join(f"{name} r {_axes_text(f.size)}, j {_axes_text(f.stride)}, P {_axes_text(f.padding)}"
                            for name, f in zip(node.inputs, inputs) if f is not None)  # fmt: skip
         note = f"inputs merge: r_in, j_in and P_in describe the union of their fields ({fields})"
     if not own.aligned:
         note += " (not aligned: the merged fields differ in stride or centre)"
-    pairs = (step.kernel, step.stride, step.padding, step.dilation, merged.size, merged.stride, merged.padding)
-    axes = [(0, "")] if all(pair[0] == pair[1] for pair in pairs) else [(0, "_h"), (1, "_w")]
+    values = (step.kernel, step.stride, step.padding, step.dilation, merged.size, merged.stride, merged.padding)
+    if all(len(set(axes)) == 1 for axes in values):
+        axes = [(0, "")]
+    else:
+        axes = [(axis, "_" + name.lower()) for axis, name in enumerate(spatial_names(rank))]
     formulas = []
     for axis, suffix in axes:
         r_in, j_in, p_in = Term("r_in", merged.size[axis]), Term("j_in", merged.stride[axis]), \
@@ -98,14 +103,15 @@ def _rf_formulas(node: Node, ins: list[Shape], out: Shape, inputs: list[Field | 
     return formulas, note
 
 
-def _pair(values: tuple[int, int]) -> str:
-    return str(values[0]) if values[0] == values[1] else f"{values[0]}x{values[1]}"
+def _axes_text(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "x".join(str(value) for value in values)
 
 
 def explain_layers(graph: Graph, batch: int = 1) -> list[LayerExplanation]:
     """Every layer's explanation, in topological order (one pass: shapes and fields are computed once)."""
     shapes = infer_shapes(graph)
     fields = receptive_fields(graph, shapes)
+    rank = spatial_rank(graph)
     out: list[LayerExplanation] = []
     for node in graph.nodes:
         ins = [shapes[name] for name in node.inputs]
@@ -115,7 +121,7 @@ def explain_layers(graph: Graph, batch: int = 1) -> list[LayerExplanation]:
         activations = elements(shape, "_out")
         counts.append(Formula("activations", activations * Term("N", batch) if batch != 1 else activations,
                               "output elements"))  # fmt: skip
-        rf, note = _rf_formulas(node, ins, shape, [fields[name] for name in node.inputs], fields[node.name])
+        rf, note = _rf_formulas(node, ins, shape, [fields[name] for name in node.inputs], fields[node.name], rank)
         out.append(LayerExplanation(
             name=node.name, type=node.type, summary=rule.summary, inputs=list(node.inputs),
             input_shapes=[list(s) for s in ins], output_shape=list(shape), batch=batch,

@@ -1,6 +1,6 @@
 """Receptive fields, after Araujo, Norris and Sim, "Computing Receptive Fields of CNNs" (Distill 2019).
 
-Per spatial axis, every node carries
+Per spatial axis (L for [C, L]; H, W for [C, H, W]; D, H, W for [C, D, H, W]), every node carries
     r  receptive field size      (input pixels one output position sees)
     j  effective stride          (input pixels between neighbouring output positions)
     P  effective padding         (output position x sees input pixels x*j - P ... x*j - P + r - 1)
@@ -11,8 +11,9 @@ which is the seeds' bottom-up rule RF_{l+1} = RF_l + (k_{l+1} - 1) * prod(stride
 change r. Where inputs merge (add, mul, concat) the field is the union over inputs (so at least the
 largest); a node is flagged not aligned when its inputs' fields have different strides or centres.
 Inputs of spatial size 1 that broadcast (the SE scale) see the whole image and do not count as
-misaligned. The field ends (None) at layers whose output is not [C, H, W] or that have no single
-window geometry (linear, flatten, strided transposed conv, upsampling, uneven adaptive pooling).
+misaligned. The field ends (None) at layers whose output does not keep the input's rank (flatten,
+global pooling without keep_dims) or that have no single window geometry (linear, strided transposed
+conv, upsampling, uneven adaptive pooling); an input without spatial axes ([F]) has none at all.
 
 `top_down_chain` is the seeds' other form, for one sequential path: from a layer down to the input,
 r_i = s_i * (r_{i+1} - 1) + k'_i with r = 1 above the top layer (padding plays no part in r).
@@ -29,12 +30,17 @@ from archcalc.layers import Shape
 
 
 class Field(NamedTuple):
-    """One node's receptive field per spatial axis (a tuple: cheap to build 100,000 of)."""
+    """One node's receptive field, one entry per spatial axis (a tuple: cheap to build 100,000 of)."""
 
-    size: tuple[int, int]
-    stride: tuple[int, int]
-    padding: tuple[int, int]
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
     aligned: bool = True
+
+
+def spatial_rank(graph: Graph) -> int:
+    """Spatial axes of the graph's input: 0 for [F], 1 for [C, L], 2 for [C, H, W], 3 for [C, D, H, W]."""
+    return len(graph.input_shape) - 1
 
 
 def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
@@ -53,7 +59,7 @@ def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
     fixed = [f for f, s in zip(fields, shapes) if s[1:] != spatial and all(n == 1 for n in s[1:])]
     aligned = all(f.aligned for f in fields)
     size, stride, padding = [], [], []
-    for axis in (0, 1):
+    for axis in range(len(spatial)):
         start = min(-f.padding[axis] for f in local)
         end = max(-f.padding[axis] + f.size[axis] - 1 for f in local)
         step = max(f.stride[axis] for f in local)
@@ -74,12 +80,13 @@ def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
 
 
 def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field | None]:
-    start = Field((1, 1), (1, 1), (0, 0)) if len(graph.input_shape) == 3 else None
+    rank = spatial_rank(graph)
+    start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank else None
     fields: dict[str, Field | None] = {INPUT: start}
     for node in graph.nodes:
         out = shapes[node.name]
         inputs = [fields[name] for name in node.inputs]
-        if len(out) != 3 or any(f is None for f in inputs):
+        if len(out) != rank + 1 or any(f is None for f in inputs):
             fields[node.name] = None
             continue
         ins = [shapes[name] for name in node.inputs]
@@ -90,9 +97,10 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field 
         if step is None:
             fields[node.name] = None
             continue
+        step = step.for_rank(rank)
         merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]
         size, stride, padding = [], [], []
-        for axis in (0, 1):
+        for axis in range(rank):
             span = (step.kernel[axis] - 1) * step.dilation[axis] + 1
             size.append(merged.size[axis] + (span - 1) * merged.stride[axis])
             padding.append(merged.padding[axis] + step.padding[axis] * merged.stride[axis])
@@ -101,8 +109,9 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field 
     return fields
 
 
-def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tuple[str, tuple[int, int]]]:
-    """(layer, receptive field (h, w)) for each layer on the path from `top` down to the input.
+def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tuple[str, tuple[int, ...]]]:
+    """(layer, receptive field per spatial axis: (h, w) for an image) for each layer on the path from
+    `top` down to the input.
 
     Each entry is the field of one `top` position measured at that layer's input; the last entry is
     the field in input pixels. The path must be sequential: every layer on it has one input.
@@ -110,8 +119,12 @@ def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tup
     nodes: dict[str, Node] = {node.name: node for node in graph.nodes}
     if top not in nodes:
         raise ArchcalcError(f"no layer named {top!r}", file=graph.file)
-    field = (1, 1)
-    chain: list[tuple[str, tuple[int, int]]] = []
+    rank = spatial_rank(graph)
+    if not rank:
+        raise ArchcalcError(f"the input {list(graph.input_shape)} has no spatial axes: there is no receptive field",
+                            file=graph.file)  # fmt: skip
+    field = (1,) * rank
+    chain: list[tuple[str, tuple[int, ...]]] = []
     name = top
     while name != INPUT:
         node = nodes[name]
@@ -122,10 +135,12 @@ def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tup
             step = node.rule.receptive_field(node.attrs, [shapes[node.inputs[0]]], shapes[name])
         except ArchcalcError as exc:
             raise node.error(exc) from None
-        if step is None:
+        if step is None or len(shapes[name]) != rank + 1:
             raise node.error(ArchcalcError("the receptive field is not defined through this layer"))
-        field = tuple(  # type: ignore[assignment]
-            step.stride[axis] * (field[axis] - 1) + (step.kernel[axis] - 1) * step.dilation[axis] + 1 for axis in (0, 1)
+        step = step.for_rank(rank)
+        field = tuple(
+            step.stride[axis] * (field[axis] - 1) + (step.kernel[axis] - 1) * step.dilation[axis] + 1
+            for axis in range(rank)
         )
         chain.append((name, field))
         name = node.inputs[0]

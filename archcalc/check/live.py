@@ -5,7 +5,7 @@ ops stop it where they are flat, normalisation statistics and signed weights can
 receptive-field probe, while `LivePaths()` is active (a TorchFunctionMode, so torch's own builders
 and modules run unchanged; only these functional calls are swapped):
 
-- max pooling becomes an average over exactly the same windows (kernel, stride, padding, dilation and
+- max pooling (1, 2 or 3 spatial axes) becomes an average over exactly the same windows (kernel, stride, padding, dilation and
   ceil mode, the output size taken from torch's own max pool); adaptive max pooling becomes adaptive
   average pooling (torch uses the same windows for both);
 - ReLU-like activations with flat regions become the identity;
@@ -21,6 +21,8 @@ runs in float64 with an input of ones, so values stay near 1 and the gradient ne
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any, Callable
 
 import torch
@@ -28,10 +30,10 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 
-def _pair(value: Any) -> tuple[int, int]:
+def _per_axis(value: Any, rank: int) -> tuple[int, ...]:
     if isinstance(value, (list, tuple)):
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
+        return tuple(int(item) for item in value) if len(value) == rank else (int(value[0]),) * rank
+    return (int(value),) * rank
 
 
 def _input(args: tuple, kwargs: dict) -> torch.Tensor:
@@ -42,42 +44,50 @@ def _identity(*args: Any, **kwargs: Any) -> torch.Tensor:
     return _input(args, kwargs)
 
 
-def _average_like_max_pool(input: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                           dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:  # fmt: skip
-    """The mean over exactly the windows max_pool2d would use, summed tap by tap over strided views."""
-    if input.dim() != 4 or return_indices:
-        raise NotImplementedError("the receptive-field probe swaps only 4-D max_pool2d without indices")
-    kernel = _pair(kernel_size)
-    step = _pair(stride) if stride not in (None, [], ()) else kernel
-    pad, dil = _pair(padding), _pair(dilation)
-    reference = F.max_pool2d(torch.empty(input.shape, device="meta"), kernel, step, pad, dil, ceil_mode)
-    out = reference.shape[-2:]
-    # Window i starts at i * stride - pad: pad before by `pad`, after by whatever the last window needs.
-    need = [(size - 1) * s + d * (k - 1) + 1 for size, s, d, k in zip(out, step, dil, kernel)]
-    after = [max(0, n - length - p) for n, length, p in zip(need, input.shape[-2:], pad)]
-    padded = F.pad(input, (pad[1], after[1], pad[0], after[0]))
-    total = torch.zeros(input.shape[:2] + out, dtype=input.dtype, device=input.device)
-    for a in range(kernel[0]):
-        for b in range(kernel[1]):
-            top, left = a * dil[0], b * dil[1]
-            total = total + padded[..., top : top + need[0] - dil[0] * (kernel[0] - 1) : step[0],
-                                   left : left + need[1] - dil[1] * (kernel[1] - 1) : step[1]]  # fmt: skip
-    return total / (kernel[0] * kernel[1])
+def _average_like_max_pool(rank: int) -> Callable:
+    """F.max_poolNd swapped for the mean over exactly the windows it would use, summed tap by tap over
+    strided views (any number of spatial axes)."""
+
+    def pool(input: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+             ceil_mode: bool = False, return_indices: bool = False) -> Any:  # fmt: skip
+        if input.dim() != rank + 2 or return_indices:
+            raise NotImplementedError(f"the receptive-field probe swaps only batched max_pool{rank}d without indices")
+        kernel = _per_axis(kernel_size, rank)
+        step = _per_axis(stride, rank) if stride not in (None, [], ()) else kernel
+        pad, dil = _per_axis(padding, rank), _per_axis(dilation, rank)
+        original = getattr(F, f"max_pool{rank}d")
+        reference = original(torch.empty(input.shape, device="meta"), kernel, step, pad, dil, ceil_mode)
+        out = tuple(reference.shape[2:])
+        # Window i starts at i * stride - pad: pad before by `pad`, after by whatever the last window needs.
+        need = [(size - 1) * s + d * (k - 1) + 1 for size, s, d, k in zip(out, step, dil, kernel)]
+        after = [max(0, n - length - p) for n, length, p in zip(need, input.shape[2:], pad)]
+        sides = [side for axis in reversed(range(rank)) for side in (pad[axis], after[axis])]
+        padded = F.pad(input, sides)
+        total = torch.zeros(input.shape[:2] + out, dtype=input.dtype, device=input.device)
+        for taps in itertools.product(*(range(k) for k in kernel)):
+            window = tuple(slice(t * d, t * d + n - d * (k - 1), s)
+                           for t, d, n, k, s in zip(taps, dil, need, kernel, step))  # fmt: skip
+            total = total + padded[(slice(None), slice(None)) + window]
+        return total / math.prod(kernel)
+
+    return pool
 
 
-def _average_like_adaptive_max(input: torch.Tensor, output_size: Any, return_indices: bool = False) -> Any:
-    return F.adaptive_avg_pool2d(input, output_size)
+def _average_like_adaptive_max(rank: int) -> Callable:
+    def pool(input: torch.Tensor, output_size: Any, return_indices: bool = False) -> Any:
+        return getattr(F, f"adaptive_avg_pool{rank}d")(input, output_size)
+
+    return pool
 
 
 def _zero_padding(input: torch.Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> torch.Tensor:
     return F.pad(input, pad, "constant", 0.0)
 
 
-_SWAPS: dict[Callable, Callable] = {
-    F.max_pool2d: _average_like_max_pool,
-    F.adaptive_max_pool2d: _average_like_adaptive_max,
-    F.pad: _zero_padding,
-}
+_SWAPS: dict[Callable, Callable] = {F.pad: _zero_padding}
+for _rank in (1, 2, 3):
+    _SWAPS[getattr(F, f"max_pool{_rank}d")] = _average_like_max_pool(_rank)
+    _SWAPS[getattr(F, f"adaptive_max_pool{_rank}d")] = _average_like_adaptive_max(_rank)
 for _flat in ("relu", "relu_", "relu6", "hardtanh", "hardtanh_", "threshold", "threshold_", "hardsigmoid",
               "hardswish", "hardshrink", "softshrink", "rrelu", "rrelu_", "batch_norm", "instance_norm",
               "layer_norm", "group_norm", "rms_norm", "local_response_norm"):  # fmt: skip

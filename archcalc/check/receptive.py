@@ -1,9 +1,10 @@
 """The receptive-field witness: autograd on the real modules, every path made live (see live.py).
 
-For a probed node with output [C, H_out, W_out], take the gradient of the sum over channels of its
-centre position (x_c = (H_out - 1) // 2, y_c = (W_out - 1) // 2) with respect to the network input. The
-rows and columns where that gradient is non-zero must span exactly the analytic field of that position
-clipped to the input, per axis [x*j - P, x*j - P + r - 1] (archcalc/analysis/receptive.py).
+For a probed node with output [C, *spatial] (1, 2 or 3 spatial axes), take the gradient of the sum over
+channels of its centre position (x_c = (size - 1) // 2 on every spatial axis) with respect to the network
+input. Along each spatial axis, the positions where that gradient is non-zero must span exactly the
+analytic field of that position clipped to the input, [x*j - P, x*j - P + r - 1]
+(archcalc/analysis/receptive.py).
 
 Which nodes: every node whose analytic field is defined. A probe of node n costs about a forward and a
 backward through everything before it (float64, on cpu). When probing all of them would exceed
@@ -27,13 +28,13 @@ from archcalc.torch_build import TorchRejected
 # without it a 1,000-layer stack of tiny convs would look free and take minutes.
 NODE_OVERHEAD = 3 * 10**5
 
-Extent = list[list[int]]  # [[first row, last row], [first column, last column]]; [] when empty
+Extent = list[list[int]]  # [first, last] per spatial axis ([[rows], [columns]] for an image); [] when empty
 
 
 def analytic_extent(field: Field, out: Shape, in_shape: Shape) -> Extent:
     """The field of the centre output position, clipped to the input."""
     extent = []
-    for axis in (0, 1):
+    for axis in range(len(out) - 1):
         centre = (out[1 + axis] - 1) // 2
         start = centre * field.stride[axis] - field.padding[axis]
         end = start + field.size[axis] - 1
@@ -100,7 +101,7 @@ def probe_extents(graph: Graph, probes: list[str]) -> dict[str, Extent]:
     extents: dict[str, Extent] = {}
     for position, name in enumerate(reversed(probes)):
         output = outputs.pop(name)
-        centre = output[0, :, (output.shape[2] - 1) // 2, (output.shape[3] - 1) // 2].sum()
+        centre = output[(0, slice(None)) + tuple((size - 1) // 2 for size in output.shape[2:])].sum()
         last = position == len(probes) - 1
         (gradient,) = torch.autograd.grad(centre, x, retain_graph=not last, allow_unused=True)
         extents[name] = _support(gradient)
@@ -108,22 +109,28 @@ def probe_extents(graph: Graph, probes: list[str]) -> dict[str, Extent]:
 
 
 def _support(gradient) -> Extent:
+    """[first, last] non-zero position along each spatial axis of the input gradient."""
     if gradient is None:
         return []
     touched = gradient[0].abs().sum(dim=0)  # every term is >= 0 here: no cancellation
-    rows, cols = touched.sum(dim=1).nonzero().flatten(), touched.sum(dim=0).nonzero().flatten()
-    if rows.numel() == 0:
-        return []
-    return [[int(rows[0]), int(rows[-1])], [int(cols[0]), int(cols[-1])]]
+    extent = []
+    for axis in range(touched.dim()):
+        others = tuple(other for other in range(touched.dim()) if other != axis)
+        hit = (touched.sum(dim=others) if others else touched).nonzero().flatten()
+        if hit.numel() == 0:
+            return []
+        extent.append([int(hit[0]), int(hit[-1])])
+    return extent
 
 
 def receptive_verdicts(graph: Graph, shapes: dict[str, Shape], fields: dict[str, Field | None],
                        macs: dict[str, int], budget: int | None, verdicts: dict[str, list[Verdict]]) -> str:  # fmt: skip
     """Append one receptive-field verdict per node with a defined field; return a note on the sample."""
-    if len(graph.input_shape) != 3:
+    rank = len(graph.input_shape)
+    if rank < 2:
         return "receptive fields: the input has no spatial axes, nothing to probe"
     nodes = {node.name: node for node in graph.nodes}
-    candidates = [n.name for n in graph.nodes if fields.get(n.name) is not None and len(shapes[n.name]) == 3]
+    candidates = [n.name for n in graph.nodes if fields.get(n.name) is not None and len(shapes[n.name]) == rank]
     cost_before, running = {}, 0
     for node in graph.nodes:  # upper bound of the work before each node: everything earlier in order
         running += macs[node.name] + numel(shapes[node.name]) + NODE_OVERHEAD

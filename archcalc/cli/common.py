@@ -109,7 +109,7 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
-    """'3x224x224' -> (3, 224, 224); '784' -> (784,)."""
+    """'3x224x224' -> (3, 224, 224); '784' -> (784,); up to four sizes ('3x16x112x112' for video)."""
     if text is None:
         return None
     parts = text.lower().replace("×", "x").split("x")
@@ -117,8 +117,8 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
         shape = tuple(int(part) for part in parts)
     except ValueError:
         raise ArchcalcError(f"--input takes sizes like 3x224x224 or 784, got {text!r}") from None
-    if not 1 <= len(shape) <= 3 or any(size <= 0 for size in shape):
-        raise ArchcalcError(f"--input takes one to three positive sizes like 3x224x224, got {text!r}")
+    if not 1 <= len(shape) <= 4 or any(size <= 0 for size in shape):
+        raise ArchcalcError(f"--input takes one to four positive sizes like 3x224x224, got {text!r}")
     return shape
 
 

@@ -1,11 +1,19 @@
-"""What a convention profile is: one peer tool's counting rules, keyed by archcalc layer type.
+"""What a convention profile is: one peer tool's counting rules for archcalc's layer types.
 
 A profile predicts, layer by layer, the number a peer tool (fvcore, ptflops, thop, torchinfo,
 torch's FlopCounterMode) adds to its headline total when it analyses archcalc's torch build of a
-spec (`archcalc.torch_build.build_module`). Like fvcore's handle table, it is a table: layer type ->
-`Rule`. Every profile names a rule for every registered layer type (tests/test_conventions_rules.py
-fails when one is missing), so adding a layer type forces a decision for each tool; a missing entry
-at run time is an error, never a silent zero.
+spec (`archcalc.torch_build.build_module`). It has two parts:
+
+- `default(layer)`: the rule the tool applies to a layer type it has no special handling for, derived
+  only from the registry entry's public facts (`category`, `dense_macs`, `data_movement`, `family`,
+  its parameters, its `window`): "fvcore counts the MACs of dense conv and linear layers, nothing
+  else", "torchinfo multiplies the parameters by the batch". A new layer type gets these without
+  touching any profile;
+- `table`: the layer types (by type name, or by `family` for every rank at once) the tool treats
+  specially, like fvcore's handle table.
+
+Every registered type resolves to a rule (tests/test_conventions_rules.py runs every one against the
+real tool); a type with no rule at run time is an error, never a silent zero.
 
 A rule sees a `LayerView` (the node's attributes, its input and output shapes, the batch and
 archcalc's MACs) and returns the count, either as one integer (booked to the item of the layer's
@@ -18,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Union
 
-from archcalc.layers import LayerType, Shape, numel
+from archcalc.layers import REGISTRY, LayerType, Shape, numel
 
 # Breakdown items, in display order, with their labels.
 ITEMS = ("macs", "bias", "norm", "activation", "pool", "elementwise", "other")
@@ -71,6 +79,26 @@ class LayerView:
     def bias(self) -> bool:
         return bool(self.attrs.get("bias", False))
 
+    @property
+    def window(self) -> Any:
+        """The layer's sliding window (kernel, stride, per-side padding, dilation), from its entry."""
+        return self.layer.window(self.attrs, self.ins[0])  # type: ignore[arg-type]
+
+    @property
+    def kernel_elements(self) -> int:
+        """Taps of the kernel attribute: k_h k_w for a 2-D kernel."""
+        return numel(self.attrs["kernel"])
+
+    @property
+    def reduction_axis(self) -> int | None:
+        """The sample axis a softmax-like layer reduces over, from its entry."""
+        return self.layer.reduction_axis(self.attrs, self.ins[0])  # type: ignore[arg-type]
+
+    @property
+    def spatial_rank(self) -> int:
+        """Spatial axes of the (first) input: 1 for [C, L], 2 for [C, H, W], 3 for [C, D, H, W]."""
+        return len(self.ins[0]) - 1
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -95,22 +123,36 @@ def per_input(factor: int, text: str) -> Rule:
 
 @dataclass(frozen=True)
 class Profile:
-    """One tool's counting convention."""
+    """One tool's counting convention: the special `table` first, then the `default` derived from the entry."""
 
     name: str  # the --convention value
     tool: str  # the package and the version its rules were read from
     headline: str  # the call whose number the profile reproduces
     unit: str  # what the number counts, in the tool's words
-    rules: Mapping[str, Rule]
+    table: Mapping[str, Rule]  # layer types (or families) the tool treats specially
+    default: Callable[[LayerType], Rule] | None = None  # the rule for any other type, from its public facts
+
+    def rule(self, type_name: str) -> Rule:
+        """The rule for one layer type; an error (never a zero) when the profile has none."""
+        from archcalc.errors import ArchcalcError
+
+        layer = REGISTRY.get(type_name)
+        if type_name in self.table:
+            return self.table[type_name]
+        if layer is not None and layer.family in self.table:
+            return self.table[layer.family]
+        if layer is None or self.default is None:
+            raise ArchcalcError(f"the {self.name} convention has no rule for layer type '{type_name}'")
+        return self.default(layer)
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        """Every registered layer type's rule (for the docs)."""
+        return {name: self.rule(name) for name in REGISTRY}
 
     def layer_count(self, type_name: str, view: LayerView, category: str) -> dict[str, int]:
         """The tool's count for one layer, by breakdown item."""
-        from archcalc.errors import ArchcalcError
-
-        rule = self.rules.get(type_name)
-        if rule is None:
-            raise ArchcalcError(f"the {self.name} convention has no rule for layer type '{type_name}'")
-        counted = rule.count(view)
+        counted = self.rule(type_name).count(view)
         if isinstance(counted, Mapping):
             return {item: value for item, value in counted.items() if value}
         return {CATEGORY_ITEM[category]: counted} if counted else {}
@@ -120,10 +162,6 @@ def same_for(types: tuple[str, ...], rule: Rule) -> dict[str, Rule]:
     """One rule for several layer types (the table stays explicit about which ones)."""
     return {name: rule for name in types}
 
-
-# Layer types whose torch build only moves or selects data: every tool sees no arithmetic there.
-DATA_MOVEMENT = ("identity", "dropout", "flatten", "reshape", "concat", "channel_shuffle", "pixel_shuffle",
-                 "pixel_unshuffle", "pad", "crop", "slice")  # fmt: skip
 
 # An operation an import could not map (the `unsupported` layer type): nobody knows what it costs, and
 # the report says it is incomplete. Every profile leaves it out rather than guess; on archcalc's torch

@@ -2,24 +2,27 @@
 
 fvcore traces the model with torch.jit and counts the aten ops that have a handle in
 `fvcore/nn/flop_count.py::_DEFAULT_SUPPORTED_OPS` (formulas in `fvcore/nn/jit_handles.py`); every
-other op (relu, max_pool2d, add, mul, softmax, avg_pool2d, ...) counts 0. "We count one fused
+other op (relu, max_pool*d, add, mul, softmax, avg_pool*d, ...) counts 0. "We count one fused
 multiply-add as one flop":
 
     aten::_convolution      batch * prod(weight shape) * prod(output spatial)  (transposed: input spatial)
-                            = archcalc's MACs; the bias is not counted
+                            = archcalc's MACs, any rank; the bias is not counted
     aten::linear            prod(input shape) * out_features = archcalc's MACs; no bias
     aten::batch_norm        eval: numel * (2 if affine else 1); training mode (which BatchNorm uses
                             in eval too when it tracks no running statistics): numel * (5 if affine else 4)
     aten::group_norm, aten::layer_norm, aten::instance_norm   numel * (5 with a weight, else 4)
-    aten::adaptive_avg_pool2d   input numel
-    aten::upsample_nearest2d    output numel;  aten::upsample_bilinear2d  4 * output numel
+    aten::adaptive_avg_pool2d   input numel (the 1-D pool is traced as the 2-D one; 3-D has no handle)
+    aten::upsample_nearest2d    output numel;  aten::upsample_bilinear2d  4 * output numel (no other
+                            rank or mode has a handle)
+
+Default (any type not in the table): archcalc's MACs for dense conv and linear layers (`dense_macs`:
+aten::_convolution, aten::linear), 0 for everything else.
 """
 
 from __future__ import annotations
 
-from archcalc.conventions.base import DATA_MOVEMENT, UNKNOWN, Profile, Rule, per_input, same_for, zero
-
-_NO_HANDLE = "no fvcore handle"
+from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
+from archcalc.layers import LayerType
 
 
 def _batchnorm(v) -> int:
@@ -29,43 +32,51 @@ def _batchnorm(v) -> int:
     return v.out_elems * (5 if affine else 4)  # no running statistics: batch statistics even in eval
 
 
+def _adaptive_avg(v) -> int:
+    """aten::adaptive_avg_pool2d has a handle; the 1-D pool runs as the 2-D one, the 3-D one has none."""
+    return v.in_elems if v.spatial_rank in (1, 2) and len(v.out) == len(v.ins[0]) else 0
+
+
+def _upsample(v) -> int:
+    if v.spatial_rank != 2:
+        return 0
+    return v.out_elems * {"nearest": 1, "bilinear": 4}.get(v.attrs["mode"], 0)
+
+
 _STATS_NORM = Rule(lambda v: v.out_elems * (5 if v.attrs["affine"] else 4),
                    "aten::*_norm: 5 per element with an affine weight, else 4")  # fmt: skip
 
-RULES = {
+TABLE = {
     **UNKNOWN,
-    "conv2d": Rule(lambda v: v.macs, "aten::_convolution: MACs (no bias)"),
-    "conv_transpose2d": Rule(lambda v: v.macs, "aten::_convolution (transposed): MACs (no bias)"),
-    "linear": Rule(lambda v: v.macs, "aten::linear: MACs (no bias)"),
-    "rbf": zero("aten::sub, pow and sum: " + _NO_HANDLE),
     "batchnorm": Rule(_batchnorm, "aten::batch_norm: eval 2 per element with affine, else 1 (5 / 4 without "
                                   "running statistics)"),
     "layernorm": _STATS_NORM,
     "instancenorm": _STATS_NORM,
     "groupnorm": _STATS_NORM,
-    "lrn": zero("aten::mul, pad, avg_pool3d, add, pow and div: " + _NO_HANDLE),
-    "max_pool2d": zero("aten::max_pool2d: " + _NO_HANDLE),
-    "avg_pool2d": zero("aten::avg_pool2d: " + _NO_HANDLE),
-    "global_avg_pool": per_input(1, "aten::adaptive_avg_pool2d: input elements"),
-    "global_max_pool": zero("aten::adaptive_max_pool2d: " + _NO_HANDLE),
-    "adaptive_avg_pool2d": per_input(1, "aten::adaptive_avg_pool2d: input elements"),
-    "adaptive_max_pool2d": zero("aten::adaptive_max_pool2d: " + _NO_HANDLE),
-    "spp": zero("aten::max_pool2d / avg_pool2d, flatten, cat: " + _NO_HANDLE),
-    "subsampling": zero("aten::avg_pool2d, mul and add: " + _NO_HANDLE),
-    "add": zero("aten::add: " + _NO_HANDLE),
-    "mul": zero("aten::mul: " + _NO_HANDLE),
-    "upsample": Rule(lambda v: v.out_elems * (4 if v.attrs["mode"] == "bilinear" else 1),
-                     "aten::upsample_nearest2d: output elements; bilinear: 4 per output element"),
-    "softmax": zero("aten::softmax: " + _NO_HANDLE),
-    **same_for(("relu", "relu6", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu", "leaky_relu", "prelu",
-                "elu", "gelu"), zero("the activation ops: " + _NO_HANDLE)),
-    **same_for(DATA_MOVEMENT, zero("data movement (ignored or unhandled ops)")),
+    "global_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (1-D and 2-D maps kept "
+                                           "as 1 x 1; 3-D and x.mean(...) have no handle)"),
+    "adaptive_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (1-D runs as 2-D; 3-D: "
+                                             "no handle)"),
+    "upsample": Rule(_upsample, "aten::upsample_nearest2d: output elements; bilinear2d: 4 per output element; "
+                                "other ranks and modes: no handle"),
 }
+
+_NO_HANDLE = zero("no fvcore handle for its aten ops")
+_DATA = zero("data movement (ignored or unhandled ops)")
+
+
+def default(layer: LayerType) -> Rule:
+    if layer.dense_macs:
+        op = "aten::_convolution" if layer.category == "conv" else "aten::linear"
+        return Rule(lambda v: v.macs, f"{op}: MACs (no bias)")
+    return _DATA if layer.data_movement else _NO_HANDLE
+
 
 PROFILE = Profile(
     name="fvcore",
     tool="fvcore 0.1.5.post20221221",
     headline="FlopCountAnalysis(model, x).total()",
     unit="flops, one per multiply-add",
-    rules=RULES,
+    table=TABLE,
+    default=default,
 )

@@ -3,14 +3,16 @@
 The pytorch backend (`ptflops/pytorch_engine.py`) counts in two ways at once
 (`ptflops/pytorch_ops.py`):
 
-1. forward hooks on modules whose class is in MODULES_MAPPING (conv, transposed conv, linear,
-   BatchNorm / InstanceNorm / GroupNorm / LayerNorm, ReLU, ReLU6, LeakyReLU, PReLU, ELU, GELU, the
-   max / avg / adaptive pools, Upsample), summed over the module tree and divided by the batch;
+1. forward hooks on modules whose class is in MODULES_MAPPING (conv and transposed conv of every
+   rank, linear, BatchNorm / InstanceNorm 1d/2d/3d, GroupNorm, LayerNorm, ReLU, ReLU6, LeakyReLU, PReLU,
+   ELU, GELU, the max / avg / adaptive pools of every rank, Upsample), summed over the module tree and
+   divided by the batch;
 2. while the model runs, it replaces torch.nn.functional's relu, prelu, elu, relu6, gelu, silu,
-   softmax, avg/max/adaptive pools and interpolate, and torch.Tensor's add, mul, matmul, mm, bmm and
-   addmm, by wrappers that also count (functional: input numel; add / mul: numel of the result).
+   softmax, avg/max/adaptive pools (1d, 2d, 3d) and interpolate, and torch.Tensor's add, mul, matmul,
+   mm, bmm and addmm, by wrappers that also count (functional: input numel; add / mul: numel of the
+   result).
 
-Because torch's nn.ReLU, nn.MaxPool2d, nn.AdaptiveAvgPool2d, ... call those very functionals, the
+Because torch's nn.ReLU, nn.MaxPool*d, nn.AdaptiveAvgPool*d, ... call those very functionals, the
 modules in both lists count twice: a ReLU module counts 2 per element, a max pool 2 per input
 element. Operators (`a + b`, `a * b`) do not go through the patched methods and count 0, so
 residual adds and SE scales count nothing; LocalResponseNorm calls `input.mul(input)`,
@@ -18,13 +20,15 @@ residual adds and SE scales count nothing; LocalResponseNorm calls `input.mul(in
 
 ptflops always analyses one sample (`input_res` has no batch axis); archcalc multiplies its per-sample
 count by --batch.
+
+Default (any type not in the table): MACs + one bias add per output element for dense conv and linear
+layers (hooked), 0 for everything else (no hook, and no patched functional).
 """
 
 from __future__ import annotations
 
-from archcalc.conventions.base import DATA_MOVEMENT, UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
-from archcalc.layers import numel
-from archcalc.layers.geometry import is_symmetric
+from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
+from archcalc.layers import LayerType, numel
 
 _TWICE = "module hook + the patched functional it calls"
 
@@ -35,11 +39,15 @@ def _conv(v) -> dict[str, int]:
 
 def _pool_module_input(v) -> int:
     """Elements entering the torch pool module: asymmetric padding is applied before it (Padded)."""
-    _, _, pads = v.layer.geometry(v.attrs, v.ins[0])
-    if is_symmetric(pads):
+    window = v.window
+    if window.symmetric:
         return v.in_elems
-    c, h, w = v.ins[0]
-    return c * (h + pads[0] + pads[1]) * (w + pads[2] + pads[3]) * v.batch
+    return v.ins[0][0] * numel(window.padded(v.ins[0][1:])) * v.batch
+
+
+def _global(v) -> int:
+    """The adaptive pool module (hook + functional); a GlobalPool without kept axes is x.mean / x.amax: 0."""
+    return 2 * v.in_elems if len(v.out) == len(v.ins[0]) else 0
 
 
 def _lrn(v) -> int:
@@ -49,54 +57,54 @@ def _lrn(v) -> int:
 
 
 def _upsample(v) -> int:
-    """Module hook (output elements) + F.interpolate (size: prod(size) * N * C; scale: numel * scale^2)."""
+    """Module hook (output elements) + F.interpolate (size: prod(size) * N * C; scale: numel * scale^rank)."""
     per_sample_out = numel(v.out)
     if v.attrs["size"] is not None:
         functional = per_sample_out
     else:  # a float, as ptflops computes it; ptflops truncates only its final sum
-        functional = int(numel(v.ins[0]) * float(v.attrs["scale"]) ** 2)
+        functional = int(numel(v.ins[0]) * float(v.attrs["scale"]) ** v.spatial_rank)
     return (per_sample_out + functional) * v.batch
 
 
-RULES = {
+_AFFINE_NORM = Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "input elements x (2 if affine)")
+
+TABLE = {
     **UNKNOWN,
-    "conv2d": Rule(_conv, "MACs + bias: output elements"),
-    "conv_transpose2d": Rule(_conv, "MACs + bias: output elements"),
-    "linear": Rule(_conv, "MACs + bias: output elements"),
-    "rbf": zero("custom module; `-`, `**` and sum are not patched"),
-    "batchnorm": Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "input elements x (2 if affine)"),
-    "instancenorm": Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "input elements x (2 if affine)"),
-    "groupnorm": Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "input elements x (2 if affine)"),
+    "batchnorm": _AFFINE_NORM,
+    "instancenorm": _AFFINE_NORM,
+    "groupnorm": _AFFINE_NORM,
     "layernorm": per_input(1, "input elements (the BN hook looks for `affine`; LayerNorm has "
                               "`elementwise_affine`)"),
     "lrn": Rule(_lrn, "not hooked; inside: mul, mul, add (input elements each) + avg_pool of the "
                       "(C + size - 1)-channel padded squares"),
-    "relu": per_output(2, f"2 per element ({_TWICE})"),
-    "prelu": per_output(2, f"2 per element ({_TWICE})"),
-    "elu": per_output(2, f"2 per element ({_TWICE})"),
-    "gelu": per_output(2, f"2 per element ({_TWICE})"),
+    **same_for(("relu", "prelu", "elu", "gelu"), per_output(2, f"2 per element ({_TWICE})")),
     "relu6": per_output(1, "1 per element (module hook; F.hardtanh is not patched)"),
     "leaky_relu": per_output(1, "1 per element (module hook; F.leaky_relu is not patched)"),
     "silu": per_output(1, "1 per element (patched F.silu; no module hook)"),
     "softmax": per_input(1, "input elements (patched F.softmax; no module hook)"),
-    **same_for(("sigmoid", "tanh", "hardsigmoid", "hardswish"), zero("no hook, functional not patched")),
-    "max_pool2d": Rule(lambda v: 2 * _pool_module_input(v), f"2 per input element ({_TWICE})"),
-    "avg_pool2d": Rule(lambda v: 2 * _pool_module_input(v), f"2 per input element ({_TWICE})"),
-    **same_for(("global_avg_pool", "global_max_pool", "adaptive_avg_pool2d", "adaptive_max_pool2d"),
-               per_input(2, f"2 per input element ({_TWICE})")),
+    **same_for(("max_pool", "avg_pool"), Rule(lambda v: 2 * _pool_module_input(v), f"2 per input element ({_TWICE})")),
+    **same_for(("adaptive_avg_pool", "adaptive_max_pool"), per_input(2, f"2 per input element ({_TWICE})")),
+    **same_for(("global_avg_pool", "global_max_pool"),
+               Rule(_global, f"2 per input element ({_TWICE}); 0 with keep_dims false (x.mean)")),
     "spp": zero("archcalc's module binds F.max_pool2d / F.avg_pool2d when built, before ptflops patches them"),
     "subsampling": per_input(1, "input elements (patched F.avg_pool2d); `*` and `+` are not patched"),
-    "add": zero("archcalc's Add module uses the `+` operator, not the patched Tensor.add"),
-    "mul": zero("archcalc's Mul module uses the `*` operator, not the patched Tensor.mul"),
-    "upsample": Rule(_upsample, "module hook: output elements + F.interpolate: numel x scale^2 (or output "
+    "upsample": Rule(_upsample, "module hook: output elements + F.interpolate: numel x scale^rank (or output "
                                 "elements for a size)"),
-    **same_for(DATA_MOVEMENT, zero("data movement")),
 }
+
+_CONV = Rule(_conv, "MACs + bias: output elements")
+_NONE = zero("no hook, and no patched functional")
+
+
+def default(layer: LayerType) -> Rule:
+    return _CONV if layer.dense_macs else _NONE
+
 
 PROFILE = Profile(
     name="ptflops",
     tool="ptflops 0.7.5, pytorch backend (the default)",
     headline="get_model_complexity_info(model, input_res, as_strings=False)[0]",
     unit="MACs",
-    rules=RULES,
+    table=TABLE,
+    default=default,
 )

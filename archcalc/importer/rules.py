@@ -1,8 +1,8 @@
 """Import rules: which torch modules and functions map to which layer type, and how to read them.
 
 Each layer type declares its rules in its registry entry (`LayerType.torch_import`, next to its
-`build_torch`); users add rules for their own modules with `register_import`. This module only holds
-the rule format, the `Call` a reader sees, and the lookup:
+`build_torch`); users add rules for their own modules with `register_import`. This module holds the
+lookup (the rule format, `ImportRule`, and the `Call` a reader sees are in archcalc/layers/imports.py):
 
 - a module call matches a rule for its class or a base class, as long as the class does not override
   `forward` (a subclass that computes something else must not be counted as its base);
@@ -15,84 +15,11 @@ accepts the call wins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from archcalc.layers import REGISTRY, Shape
-
-
-class CannotMap(Exception):
-    """Raised by a reader when the call uses something the layer type cannot express."""
-
-
-@dataclass
-class Call:
-    """One traced call, as a reader sees it.
-
-    `target` is the nn.Module instance (module calls) or the function. Shapes exclude the batch axis;
-    `in_shapes` lists the tensor operands in the order they become the layer's inputs.
-    """
-
-    target: Any
-    args: tuple
-    kwargs: dict
-    is_module: bool
-    in_shapes: list[Shape] = field(default_factory=list)
-    out_shape: Shape = ()
-
-    @property
-    def module(self) -> Any:
-        return self.target if self.is_module else None
-
-    def bind(self, *names: str, **defaults: Any) -> dict[str, Any]:
-        """Match the call's arguments to parameter `names` (in positional order); `defaults` fill the
-        rest. An argument the rule does not know about is a CannotMap, never silently ignored."""
-        if len(self.args) > len(names):
-            raise CannotMap(f"takes {len(self.args)} positional arguments, the rule knows {len(names)}")
-        bound = dict(zip(names, self.args))
-        for key, value in self.kwargs.items():
-            if key not in names:
-                raise CannotMap(f"argument {key!r} is not understood")
-            if key in bound:
-                raise CannotMap(f"argument {key!r} given twice")
-            bound[key] = value
-        for name in names:
-            if name not in bound:
-                if name not in defaults:
-                    raise CannotMap(f"argument {name!r} is missing")
-                bound[name] = defaults[name]
-        return bound
-
-    def axis(self, dim: int, rank: int | None = None) -> int:
-        """A torch dim (counting the batch axis) as a sample axis; the batch axis itself cannot map."""
-        rank = (len(self.in_shapes[0]) if self.in_shapes else len(self.out_shape)) + 1 if rank is None else rank
-        if not -rank <= dim < rank:
-            raise CannotMap(f"dim {dim} is out of range")
-        if dim % rank == 0:
-            raise CannotMap("works across the batch axis")
-        return dim if dim < 0 else dim - 1  # counting from the end means the same without the batch axis
-
-
-def _no_attrs(call: Call) -> dict:
-    return {}
-
-
-@dataclass(frozen=True)
-class ImportRule:
-    """Maps torch `modules` (classes) and/or `functions` to the registry layer type `layer`.
-
-    `read(call)` returns the layer's attributes as a spec would write them (validated afterwards by
-    the layer type; None means "the default"); it raises CannotMap for configurations the type cannot
-    express. `when(call)`
-    narrows the rule (for example, archcalc's Padded wrapper maps to conv2d only around a Conv2d).
-    """
-
-    layer: str
-    modules: tuple[type, ...] = ()
-    functions: tuple[Callable, ...] = ()
-    read: Callable[[Call], dict] = _no_attrs
-    when: Callable[[Call], bool] | None = None
-    note: str = ""  # the condition in words, for docs/import.md
+from archcalc.layers import REGISTRY
+# The rule format lives beside the layer types that declare rules (archcalc/layers/imports.py).
+from archcalc.layers.imports import Call, CannotMap, ImportRule, spec_sides
 
 
 _USER_RULES: list[ImportRule] = []
@@ -178,11 +105,5 @@ def qualified_name(target: Any, is_module: bool = False) -> str:
     return qualname if module == "builtins" else f"{module}.{qualname}"
 
 
-def spec_sides(torch_pad: Any) -> list[int]:
-    """torch's F.pad order for the last two axes (left, right, top, bottom) -> [top, bottom, left, right]."""
-    if len(torch_pad) == 2:  # (left, right) only
-        return [0, 0, int(torch_pad[0]), int(torch_pad[1])]
-    if len(torch_pad) != 4:
-        raise CannotMap(f"pads {len(torch_pad) // 2} axes; only the two spatial axes map")
-    left, right, top, bottom = (int(p) for p in torch_pad)
-    return [top, bottom, left, right]
+__all__ = ["Call", "CannotMap", "ImportRule", "RuleTable", "method", "qualified_name", "register_import",
+           "spec_sides", "unregister_import"]

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts
+from archcalc.layers.imports import CannotMap, ImportRule
 
 
 class _Pointwise(LayerType):
@@ -64,7 +65,6 @@ class _Pointwise(LayerType):
         import torch
         from torch.nn import functional as F
 
-        from archcalc.importer.rules import ImportRule
 
         classes, names = self.torch_sources()
         functions = tuple(getattr(owner, n) for n in names for owner in (F, torch, torch.Tensor) if hasattr(owner, n))
@@ -221,7 +221,8 @@ class Softmax(LayerType):
     flops_rule = "groups * (3N - 1), N = size of the axis"
     connections_rule = "out * N"
 
-    def _axis(self, a: Attrs, shape: Shape) -> int:
+    def reduction_axis(self, a: Attrs, shape: Shape) -> int:
+        """The sample axis the softmax normalises over, counted from 0 (an error when out of range)."""
         from archcalc.errors import ArchcalcError
 
         axis = a["axis"]
@@ -230,38 +231,38 @@ class Softmax(LayerType):
         return axis % len(shape)
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        self._axis(a, ins[0])
+        self.reduction_axis(a, ins[0])
         return ins[0]
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        n = out[self._axis(a, out)]
+        n = out[self.reduction_axis(a, out)]
         return numel(out) // n * (3 * n - 1)
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out) * out[self._axis(a, out)]
+        return numel(out) * out[self.reduction_axis(a, out)]
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        n = Term("N", out[self._axis(a, out)])
-        groups = Term("groups", numel(out) // out[self._axis(a, out)])
+        n = Term("N", out[self.reduction_axis(a, out)])
+        groups = Term("groups", numel(out) // out[self.reduction_axis(a, out)])
         return counts(flops=groups * (3 * n - 1), connections=elements(out) * n,
                       notes={"FLOPs": "per group of N: N exp + (N − 1) adds + N divides"})  # fmt: skip
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc.layers.base import IDENTITY
 
-        return IDENTITY if len(out) != 3 or self._axis(a, out) == 0 else None
+        # over the channels it keeps positions; over a spatial axis it mixes them all
+        return IDENTITY if len(out) < 2 or self.reduction_axis(a, out) == 0 else None
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
-        return nn.Softmax(dim=self._axis(a, ins[0]) + 1)
+        return nn.Softmax(dim=self.reduction_axis(a, ins[0]) + 1)
 
     def torch_import(self) -> tuple:
         import torch
         from torch import nn
         from torch.nn import functional as F
 
-        from archcalc.importer.rules import CannotMap, ImportRule
 
         def axis(call: Any, dim: Any) -> dict:
             if dim is None:

@@ -102,64 +102,107 @@ def Choice(*options: str) -> Kind:
     return Kind(parse, {"type": "string", "enum": list(options)}, " | ".join(options))
 
 
-def Pair(minimum: int = 1) -> Kind:
-    """An int for both spatial axes, or [height, width]."""
+_AXES_TEXT = {1: "[l]", 2: "[h, w]", 3: "[d, h, w]"}
+_AXES_WORDS = {1: "[length]", 2: "[height, width]", 3: "[depth, height, width]"}
+_SIDES_TEXT = {1: "[left, right]", 2: "[top, bottom, left, right]", 3: "[front, back, top, bottom, left, right]"}
 
-    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> tuple[int, int]:
+
+def Sizes(rank: int, minimum: int = 1) -> Kind:
+    """An int for every spatial axis, or one per axis ([h, w] for rank 2, [d, h, w] for rank 3)."""
+    axes = _AXES_TEXT.get(rank, f"{rank} integers")
+
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> tuple[int, ...]:
         value = _resolve(value, scope)
         if isinstance(value, (list, tuple)):
-            if len(value) != 2:
-                raise ArchcalcError(f"attribute '{name}' takes one integer or [height, width], got {brief(value)}")
-            return (
-                _as_int(name, _resolve(value[0], scope), minimum),
-                _as_int(name, _resolve(value[1], scope), minimum),
-            )
-        number = _as_int(name, value, minimum)
-        return (number, number)
+            if len(value) != rank:
+                words = _AXES_WORDS.get(rank, axes)
+                raise ArchcalcError(f"attribute '{name}' takes one integer or {words}, got {brief(value)}")
+            return tuple(_as_int(name, _resolve(item, scope), minimum) for item in value)
+        return (_as_int(name, value, minimum),) * rank
 
-    def dump(value: tuple[int, int]) -> Any:
-        return value[0] if value[0] == value[1] else list(value)
+    def dump(value: tuple[int, ...]) -> Any:
+        return value[0] if len(set(value)) == 1 else list(value)
 
     one = {"oneOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
-    return Kind(parse, {"oneOf": [one, {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]},
-                f"integer or [h, w], each >= {minimum}", dump)  # fmt: skip
+    return Kind(parse, {"oneOf": [one, {"type": "array", "items": one, "minItems": rank, "maxItems": rank}]},
+                f"integer or {axes.replace('[l]', '[length]')}, each >= {minimum}", dump)  # fmt: skip
 
 
-def Padding() -> Kind:
-    """int | [ph, pw] | [top, bottom, left, right] | 'same' | 'valid' -> 'same' or (t, b, l, r)."""
+def Pair(minimum: int = 1) -> Kind:
+    """An int for both spatial axes, or [height, width]."""
+    return Sizes(2, minimum)
 
-    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str | tuple[int, int, int, int]:
+
+def AxisSizes(minimum: int = 1) -> Kind:
+    """Sizes for however many spatial axes the input has: one int for all, or a list of 1 to 3.
+
+    Parsed to an int (every axis) or a tuple; `per_axis` expands it once the input's rank is known.
+    """
+
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> int | tuple[int, ...]:
+        value = _resolve(value, scope)
+        if isinstance(value, (list, tuple)):
+            if not 1 <= len(value) <= 3:
+                raise ArchcalcError(f"attribute '{name}' takes one integer or a list of 1 to 3, got {brief(value)}")
+            return tuple(_as_int(name, _resolve(item, scope), minimum) for item in value)
+        return _as_int(name, value, minimum)
+
+    def dump(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return value[0] if len(value) > 1 and len(set(value)) == 1 else list(value)
+        return value
+
+    one = {"oneOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
+    return Kind(parse, {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]},
+                f"integer or one per spatial axis, each >= {minimum}", dump)  # fmt: skip
+
+
+def per_axis(layer: str, name: str, value: int | tuple[int, ...], rank: int) -> tuple[int, ...]:
+    """An `AxisSizes` value for `rank` spatial axes; a list of the wrong length is an error."""
+    if isinstance(value, int):
+        return (value,) * rank
+    if len(value) != rank:
+        raise ArchcalcError(f"{layer}: {name} {list(value)} has {len(value)} sizes, but the input has {rank} "
+                            f"spatial axes")  # fmt: skip
+    return tuple(value)
+
+
+def Padding(rank: int = 2) -> Kind:
+    """int | one per axis | (before, after) per axis | 'same' | 'valid' -> 'same' or flat (before, after, ...).
+
+    For two axes: int, [h, w] or [top, bottom, left, right]."""
+    axes, per_side = _AXES_TEXT.get(rank, f"{rank} integers"), _SIDES_TEXT.get(rank, f"{2 * rank} integers")
+
+    def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str | tuple[int, ...]:
         if value in ("same", "valid"):
-            return "same" if value == "same" else (0, 0, 0, 0)
+            return "same" if value == "same" else (0,) * (2 * rank)
         value = _resolve(value, scope)
         if value in ("same", "valid"):
-            return "same" if value == "same" else (0, 0, 0, 0)
+            return "same" if value == "same" else (0,) * (2 * rank)
         if isinstance(value, (list, tuple)):
             sides = [_as_int(name, _resolve(v, scope), 0) for v in value]
-            if len(sides) == 2:
-                return (sides[0], sides[0], sides[1], sides[1])
-            if len(sides) == 4:
-                return tuple(sides)  # type: ignore[return-value]
-            raise ArchcalcError(
-                f"attribute '{name}' takes an int, [h, w], [top, bottom, left, right], 'same' or 'valid'; "
-                f"got {brief(value)}"
-            )
+            if len(sides) == rank:
+                return tuple(side for size in sides for side in (size, size))
+            if len(sides) == 2 * rank:
+                return tuple(sides)
+            raise ArchcalcError(f"attribute '{name}' takes an int, {axes}, {per_side}, 'same' or 'valid'; "
+                                f"got {brief(value)}")  # fmt: skip
         p = _as_int(name, value, 0)
-        return (p, p, p, p)
+        return (p,) * (2 * rank)
 
     def dump(value: Any) -> Any:
         if value == "same":
             return value
-        top, bottom, left, right = value
-        if top == bottom == left == right:
-            return top
-        return [top, left] if top == bottom and left == right else list(value)
+        if len(set(value)) == 1:
+            return value[0]
+        befores, afters = value[0::2], value[1::2]
+        return list(befores) if befores == afters else list(value)
 
     one = {"oneOf": [{"type": "integer", "minimum": 0}, _EXPR]}
     # anyOf: "same" is both a keyword and a string (which an expression also is)
     schema = {"anyOf": [one, {"enum": ["same", "valid"]},
-                        {"type": "array", "items": one, "minItems": 2, "maxItems": 4}]}  # fmt: skip
-    return Kind(parse, schema, "int, [h, w], [top, bottom, left, right], same or valid", dump)
+                        {"type": "array", "items": one, "minItems": rank, "maxItems": 2 * rank}]}  # fmt: skip
+    return Kind(parse, schema, f"int, {axes}, {per_side}, same or valid", dump)
 
 
 def IntList(minimum: int | None = 1, allow_minus_one: bool = False) -> Kind:

@@ -10,20 +10,29 @@ one-schema-per-op and fvcore's handle table:
   explain`; see layers/formula.py). Tests check that they give the rules' numbers for every layer type;
 - `backward`: the training rule, backward MACs and FLOPs per sample (`report --train`);
 - `receptive_field`: kernel, stride, padding and dilation per spatial axis, or IDENTITY / None;
+- public facts other modules read instead of the rules' internals (conventions, check, importer):
+  `category`, `family`, `spatial_rank`, `data_movement`, `dense_macs`, `window(a, in_shape)` and
+  `reduction_axis(a, shape)`;
 - `build_torch`: the torch module that computes the same thing (torch is imported lazily);
 - `torch_import`: the torch modules and functions that map back to this type (`archcalc --module`).
 
-Shapes exclude the batch dimension: `(C, H, W)` for images, `(F,)` for features.
+Shapes exclude the batch dimension and put channels first, as torch does: `(F,)` for features,
+`(C, L)` for sequences and audio, `(C, H, W)` for images, `(C, D, H, W)` for video and volumes. The
+axes after the first are the spatial axes (their number is the spatial rank). Token sequences
+`(L, E)` have rank 2 too: layers that act on the last axis (linear, layernorm) read them as torch does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from archcalc.errors import ArchcalcError, closest
 from archcalc.layers.attrs import Attr
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
+
+if TYPE_CHECKING:
+    from archcalc.layers.geometry import Window
 
 Shape = tuple[int, ...]
 Attrs = dict[str, Any]
@@ -54,19 +63,40 @@ NO_PARAMS = Params()
 
 @dataclass(frozen=True)
 class RFStep:
-    """The receptive-field geometry of one layer, per spatial axis (height, width).
+    """The receptive-field geometry of one layer, one entry per spatial axis (L; H, W; D, H, W).
 
-    `padding` is the padding before the first element (top, left); the effective kernel of a
-    dilated window is (kernel - 1) * dilation + 1.
+    `padding` is the padding before the first element (top, left, front); the effective kernel of a
+    dilated window is (kernel - 1) * dilation + 1. Stride, padding and dilation default to 1, 0 and 1
+    on every axis. `IDENTITY` (no axes at all) keeps every position where it is, whatever the rank.
     """
 
-    kernel: tuple[int, int]
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...] = ()
+    padding: tuple[int, ...] = ()
+    dilation: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        rank = len(self.kernel)
+        for name, fill in (("stride", 1), ("padding", 0), ("dilation", 1)):
+            if not getattr(self, name):
+                object.__setattr__(self, name, (fill,) * rank)
+            elif len(getattr(self, name)) != rank:
+                raise ValueError(f"RFStep: {name} {getattr(self, name)} has not {rank} axes like kernel {self.kernel}")
+
+    @property
+    def rank(self) -> int:
+        return len(self.kernel)
+
+    def for_rank(self, rank: int) -> "RFStep":
+        """This step on `rank` spatial axes (IDENTITY becomes 1-wide windows on each)."""
+        if not self.kernel:
+            return RFStep((1,) * rank)
+        if self.rank != rank:
+            raise ValueError(f"a receptive-field step on {self.rank} axes applied to {rank} spatial axes")
+        return self
 
 
-IDENTITY = RFStep((1, 1))
+IDENTITY = RFStep(())
 
 # Categories group layer types for conventions and breakdowns.
 CATEGORIES = ("conv", "linear", "norm", "activation", "pool", "elementwise", "structure", "other")
@@ -90,6 +120,13 @@ class LayerType:
     flops_rule: ClassVar[str] = "0"
     connections_rule: ClassVar[str] = "0"
     backward_rule: ClassVar[str] = "≈ forward; 0 when no gradient flows through or into it"
+    # Public facts about the type, read by conventions, check and docs (never the rules' internals):
+    # the family several rank-specific types share (conv for conv1d, conv2d, conv3d; default: the name),
+    family: ClassVar[str] = ""
+    # the spatial axes the type reads (conv2d: 2), or None when it takes any rank (relu, batchnorm),
+    spatial_rank: ClassVar[int | None] = None
+    # and whether its torch build only moves or selects data (no arithmetic for any tool to count).
+    data_movement: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._by_name: dict[str, Attr] = {}
@@ -179,6 +216,15 @@ class LayerType:
         """
         return ()
 
+    def window(self, a: Attrs, in_shape: Shape) -> "Window | None":
+        """The sliding window (kernel, stride, per-side padding, dilation, ceil mode) of convolutions and
+        pools, resolved for this input; None for layers without one."""
+        return None
+
+    def reduction_axis(self, a: Attrs, shape: Shape) -> int | None:
+        """The sample axis a softmax-like layer normalises over (non-negative), or None."""
+        return None
+
     def incomplete(self, a: Attrs) -> dict | None:
         """None when the rules count this layer fully; else what is missing (`op`, `where`, `reason`)."""
         return None
@@ -193,12 +239,49 @@ def register(cls: type[LayerType]) -> type[LayerType]:
         raise RuntimeError(f"layer type {cls.name!r} registered twice")
     if cls.category not in CATEGORIES:
         raise RuntimeError(f"layer type {cls.name!r} has unknown category {cls.category!r}")
-    REGISTRY[cls.name] = cls()
+    instance = cls()
+    if not instance.family:
+        instance.family = cls.name  # a type of its own: its family is itself
+    REGISTRY[cls.name] = instance
     return cls
 
 
+def register_ranks(family: type[LayerType], names: dict[int, str], summaries: dict[int, str] | None = None) -> None:
+    """Register one rank-generic entry under each of its torch names: {1: "conv1d", 2: "conv2d", ...}."""
+    for rank, name in names.items():
+        members: dict = {"name": name, "spatial_rank": rank}
+        if hasattr(family, "rank_attrs"):  # attributes whose form depends on the rank ([k_d, k_h, k_w])
+            members["attrs"] = family.rank_attrs(rank)
+        if summaries:
+            members["summary"] = summaries[rank]
+        register(type(family.__name__.strip("_") + str(rank), (family,), members))
+
+
+def torch_class(prefix: str, rank: int) -> Any:
+    """nn.Conv2d, nn.MaxPool3d, ...: torch's module class of a family at one spatial rank (imports torch)."""
+    from torch import nn
+
+    return getattr(nn, f"{prefix}{rank}d")
+
+
+_SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+_WORDS = {"F": "features", "C": "channels", "L": "length", "D": "depth", "H": "height", "W": "width"}
+
+
+def spatial_names(rank: int) -> tuple[str, ...]:
+    """Symbols of the spatial axes: L; H, W; D, H, W (d0, d1, ... beyond)."""
+    return _SPATIAL.get(rank, tuple(f"d{i}" for i in range(rank)))
+
+
 def axis_names(rank: int) -> tuple[str, ...]:
-    return {1: ("F",), 2: ("C", "L"), 3: ("C", "H", "W")}.get(rank, tuple(f"d{i}" for i in range(rank)))
+    """Symbols of a sample's axes: F; C, L; C, H, W; C, D, H, W."""
+    return ("F",) if rank == 1 else ("C",) + spatial_names(rank - 1)
+
+
+def axis_word(rank: int, axis: int) -> str:
+    """The spatial axis `axis` of a `rank`-axis map in words: length; height, width; depth, height, width."""
+    symbol = spatial_names(rank)[axis]
+    return _WORDS.get(symbol, f"axis {axis + 1}")
 
 
 def elements(shape: Shape, suffix: str = "", start: int = 0) -> Expr:
@@ -227,9 +310,16 @@ def weights_backward(forward_macs: int, input_grad: bool, bias_outputs: int) -> 
     return macs, 2 * macs + bias_outputs
 
 
+def rank_text(rank: int) -> str:
+    """[features], [channels, length], [channels, height, width], [channels, depth, height, width]."""
+    if rank > 4:
+        return f"rank {rank}"
+    return "[" + ", ".join(_WORDS[name] for name in axis_names(rank)) + "]"
+
+
 def require_rank(layer: str, shape: Shape, rank: int) -> None:
     if len(shape) != rank:
-        what = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}.get(rank, f"rank {rank}")
+        what = rank_text(rank)
         raise ArchcalcError(
             f"{layer} needs a {what} input, got shape {list(shape)}"
             + (" (add a flatten layer first?)" if rank == 1 else "")

@@ -3,9 +3,10 @@ along one axis, ShuffleNet V2's channel split).
 
 Both only select data: no parameters, no FLOPs, no connections.
 
-crop (C x H x W -> C x h x w)
+crop (C x H x W -> C x h x w; any number of spatial axes: C x l, C x d x h x w)
     offset       (top, left); by default centred: top = floor((H - h) / 2), left = floor((W - w) / 2)
-                 (U-Net's crop-and-copy); Caffe's Crop layer in FCN gives it explicitly (offset 19)
+                 (U-Net's and the 3-D U-Net's crop-and-copy); Caffe's Crop layer in FCN gives it
+                 explicitly (offset 19)
     RF           output (y, x) is input (y + top, x + left): a 1x1 window with padding -top, -left
 slice (one axis, elements start .. end - 1; end defaults to the axis size)
     RF           channels (axis 0): identity; a spatial axis shifts like crop, by -start
@@ -14,60 +15,71 @@ slice (one axis, elements start .. end - 1; end defaults to the axis size)
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, Int, Pair
-from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, register, require_rank
+from archcalc.layers.attrs import Attr, AxisSizes, Int, per_axis
+from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, axis_word, register, spatial_names
 from archcalc.layers.formula import Formula, Term
+from archcalc.layers.imports import CannotMap, ImportRule
+
+
+_AXIS_ROWS = {1: ("positions",), 2: ("rows", "columns"), 3: ("slices", "rows", "columns")}
 
 
 @register
 class Crop(LayerType):
     name = "crop"
-    summary = "spatial crop to h x w at an offset (centred by default)"
+    summary = "spatial crop to h x w (l; d x h x w) at an offset (centred by default)"
     category = "structure"
+    data_movement = True
     attrs = (
-        Attr("size", Pair(), doc="output height and width"),
-        Attr("offset", Pair(0), None, "top and left of the window; default: centred (rounding down)"),
+        Attr("size", AxisSizes(), doc="output size per spatial axis: [h, w] for an image"),
+        Attr("offset", AxisSizes(0), None, "start per spatial axis (top and left); default: centred (rounding down)"),
     )
 
-    def origin(self, a: Attrs, in_shape: Shape) -> tuple[int, int]:
+    def window(self, a: Attrs, in_shape: Shape) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(origin, size) per spatial axis."""
+        rank = len(in_shape) - 1
+        if not 1 <= rank <= 3:
+            raise ArchcalcError(f"crop needs a [C, L], [C, H, W] or [C, D, H, W] input, got shape {list(in_shape)}")
+        size = per_axis(self.name, "size", a["size"], rank)
         if a["offset"] is not None:
-            return a["offset"]
-        return (in_shape[1] - a["size"][0]) // 2, (in_shape[2] - a["size"][1]) // 2
+            return per_axis(self.name, "offset", a["offset"], rank), size
+        return tuple((available - length) // 2 for available, length in zip(in_shape[1:], size)), size
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        require_rank(self.name, ins[0], 3)
-        origin = self.origin(a, ins[0])
-        for axis, name in enumerate(("height", "width")):
-            size, start, available = a["size"][axis], origin[axis], ins[0][1 + axis]
-            if start < 0 or start + size > available:
+        origin, size = self.window(a, ins[0])
+        rank = len(size)
+        for axis, (length, start, available) in enumerate(zip(size, origin, ins[0][1:])):
+            if start < 0 or start + length > available:
+                name = axis_word(rank + 1, axis)
                 raise ArchcalcError(
-                    f"crop: a {name} window of {size} at offset {start} does not fit the input {name} {available}"
+                    f"crop: a {name} window of {length} at offset {start} does not fit the input {name} {available}"
                 )
-        return (ins[0][0],) + a["size"]
+        return (ins[0][0],) + size
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        top, left = self.origin(a, ins[0])
-        return [Formula("C_out", Term("C", ins[0][0])),
-                Formula("H_out", Term("h", a["size"][0]), f"rows {top} .. {top + a['size'][0] - 1} of {ins[0][1]}"),
-                Formula("W_out", Term("w", a["size"][1]), f"columns {left} .. {left + a['size'][1] - 1} of {ins[0][2]}")]  # fmt: skip
+        origin, size = self.window(a, ins[0])
+        rank = len(size)
+        return [Formula("C_out", Term("C", ins[0][0]))] + [
+            Formula(f"{name}_out", Term(name.lower(), length),
+                    f"{what} {start} .. {start + length - 1} of {available}")
+            for name, what, length, start, available in zip(spatial_names(rank), _AXIS_ROWS[rank], size, origin,
+                                                            ins[0][1:])
+        ]  # fmt: skip
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
-        top, left = self.origin(a, ins[0])
-        return RFStep((1, 1), (1, 1), (-top, -left))
+        origin, size = self.window(a, ins[0])
+        return RFStep((1,) * len(size), (1,) * len(size), tuple(-start for start in origin))
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_modules as tm
 
-        top, left = self.origin(a, ins[0])
-        return tm.Crop(top, left, a["size"][0], a["size"][1])
+        return tm.Crop(*self.window(a, ins[0]))
 
     def torch_import(self) -> tuple:
         from archcalc import torch_modules as tm
-        from archcalc.importer.rules import ImportRule
 
         def read(call) -> dict:
-            m = call.module
-            return {"size": [m.height, m.width], "offset": [m.top, m.left]}
+            return {"size": list(call.module.size), "offset": list(call.module.origin)}
 
         return (ImportRule(self.name, modules=(tm.Crop,), read=read),)
 
@@ -75,6 +87,7 @@ class Crop(LayerType):
 @register
 class Slice(LayerType):
     name = "slice"
+    data_movement = True
     summary = "elements start .. end - 1 along one axis (default channels), like torch.narrow"
     category = "structure"
     attrs = (
@@ -110,7 +123,8 @@ class Slice(LayerType):
         axis, start, _ = self.bounds(a, ins[0])
         if axis == 0:
             return IDENTITY
-        return RFStep((1, 1), (1, 1), (-start, 0) if axis == 1 else (0, -start))
+        rank = len(ins[0]) - 1
+        return RFStep((1,) * rank, (1,) * rank, tuple(-start if index == axis - 1 else 0 for index in range(rank)))
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_modules as tm
@@ -123,7 +137,6 @@ class Slice(LayerType):
         import torch
 
         from archcalc import torch_modules as tm
-        from archcalc.importer.rules import CannotMap, ImportRule
 
         def span(dim: int, start: int, length: int, rank: int) -> dict:
             if dim % (rank + 1) == 0:

@@ -14,6 +14,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.layers.base import (Attrs, LayerType, Shape, axis_names, elements, numel, register,
                                   same_shape)  # fmt: skip
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
+from archcalc.layers.imports import CannotMap, ImportRule
 
 
 def broadcast(layer: str, shapes: list[Shape]) -> Shape:
@@ -58,7 +59,6 @@ class _Elementwise(LayerType):
 
     def import_rules(self, module: type, functions: tuple) -> tuple:
         """Two tensor operands (the importer checks the count: `x + 1` is not this layer type)."""
-        from archcalc.importer.rules import CannotMap, ImportRule
 
         def read(call) -> dict:
             b = call.bind("input", "other", "alpha", "out", alpha=1, out=None)

@@ -27,6 +27,7 @@ from archcalc.layers.attrs import Attr, Bool, Int
 from archcalc.layers.base import (WEIGHTS_BACKWARD_RULE, Attrs, LayerType, Params, Shape, axis_names, numel, register,
                                   weights_backward)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, plus_one_if
+from archcalc.layers.imports import ImportRule
 
 
 class _LastAxis(LayerType):
@@ -109,7 +110,6 @@ class Linear(_LastAxis):
     def torch_import(self) -> tuple:
         from torch import nn
 
-        from archcalc.importer.rules import ImportRule
 
         def read(call) -> dict:
             m = call.module
@@ -161,7 +161,6 @@ class RBF(_LastAxis):
 
     def torch_import(self) -> tuple:
         from archcalc import torch_modules as tm
-        from archcalc.importer.rules import ImportRule
 
         def read(call) -> dict:
             out_features, in_features = call.module.weight.shape

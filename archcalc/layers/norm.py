@@ -1,4 +1,6 @@
-"""Normalisation: batchnorm, layernorm, instancenorm, groupnorm and LRN.
+"""Normalisation by statistics per channel: batchnorm and instancenorm, generic over the input rank
+(`batchnorm`, `instancenorm`) or fixed to it as torch's classes are (`batchnorm1d` on [F] or [C, L],
+`batchnorm2d`, `batchnorm3d`; `instancenorm1d/2d/3d`). layernorm, groupnorm and LRN are in norm_stats.py.
 
 Statistics-based norms count, per output element: 5 FLOPs to normalise (mean: 1 add; variance:
 subtract, square, add; scale by the inverse deviation: 1), +1 for an affine scale and +1 for an affine
@@ -28,9 +30,21 @@ Training: backward about the forward cost (the default rule); the affine scale a
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, Bool, Float, Int
-from archcalc.layers.base import Attrs, LayerType, Params, Shape, axis_names, elements, numel, register
+from archcalc.layers.attrs import Attr, Bool, Float
+from archcalc.layers.base import (Attrs, LayerType, Params, Shape, axis_names, elements, numel, rank_text, register,
+                                  register_ranks, require_rank, torch_class)  # fmt: skip
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
+from archcalc.layers.imports import ImportRule
+
+# batchnorm1d reads [F] or [C, L] as torch's BatchNorm1d does; the others one rank each.
+_BATCHNORM_RANKS = {None: (1, 2, 3, 4), 1: (1, 2), 2: (3,), 3: (4,)}
+
+
+def require_input_rank(layer: str, shape: Shape, spatial_rank: int | None) -> None:
+    ranks = _BATCHNORM_RANKS[spatial_rank]
+    if len(shape) not in ranks:
+        expected = " or ".join(rank_text(rank) for rank in ranks) if spatial_rank else "a rank 1 to 4"
+        raise ArchcalcError(f"{layer} needs {expected} input, got shape {list(shape)}")
 
 
 def running_stats_attrs(call) -> dict:
@@ -59,10 +73,9 @@ def _per_channel(a: Attrs, shape: Shape) -> dict:
     return {"params": 2 * c if a["affine"] else 0, "buffers": 2 * c + 1 if a["track_running_stats"] else None}
 
 
-@register
-class BatchNorm(_Norm):
-    name = "batchnorm"
-    summary = "batch normalisation (1-D or 2-D by input rank); running statistics are buffers"
+class _BatchNorm(_Norm):
+    family = "batchnorm"
+    summary = "batch normalisation; running statistics are buffers"
     attrs = (
         Attr("eps", Float(0.0), 1e-5),
         Attr("momentum", Float(0.0, 1.0), 0.1),
@@ -72,8 +85,7 @@ class BatchNorm(_Norm):
     flops_rule = "2 * out (folded scale and shift)"
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        if len(ins[0]) not in (1, 2, 3):
-            raise ArchcalcError(f"batchnorm needs a rank 1 to 3 input, got shape {list(ins[0])}")
+        require_input_rank(self.name, ins[0], self.spatial_rank)
         return ins[0]
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
@@ -92,20 +104,29 @@ class BatchNorm(_Norm):
                       **_per_channel(a, ins[0]))  # fmt: skip
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        cls = nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d
-        return cls(ins[0][0], a["eps"], a["momentum"], a["affine"], a["track_running_stats"])
+        rank = self.spatial_rank or max(len(ins[0]) - 1, 1)
+        return torch_class("BatchNorm", rank)(ins[0][0], a["eps"], a["momentum"], a["affine"], a["track_running_stats"])
 
     def torch_import(self) -> tuple:
-        from torch import nn
+        if self.spatial_rank is not None:
+            return ()  # torch's BatchNorm1d/2d/3d import as `batchnorm`, which takes the rank of its input
+        modules = tuple(torch_class("BatchNorm", rank) for rank in (1, 2, 3))
+        return (ImportRule(self.name, modules=modules, read=running_stats_attrs),)
 
-        from archcalc.importer.rules import ImportRule
 
-        return (ImportRule(self.name, modules=(nn.BatchNorm1d, nn.BatchNorm2d), read=running_stats_attrs),)
+@register
+class BatchNorm(_BatchNorm):
+    name = "batchnorm"
+    summary = "batch normalisation (1-D, 2-D or 3-D by input rank); running statistics are buffers"
 
 
-class _StatsNorm(_Norm):
+register_ranks(_BatchNorm, {1: "batchnorm1d", 2: "batchnorm2d", 3: "batchnorm3d"}, {
+    1: "batch normalisation over [F] or [C, L] (torch's BatchNorm1d); running statistics are buffers",
+    2: "batch normalisation over [C, H, W] (torch's BatchNorm2d); running statistics are buffers",
+    3: "batch normalisation over [C, D, H, W] (torch's BatchNorm3d); running statistics are buffers"})
+
+
+class StatsNorm(_Norm):
     flops_rule = "out * (5 + affine scale + affine shift)"
 
     @staticmethod
@@ -136,56 +157,8 @@ class _StatsNorm(_Norm):
         return _per_channel(a, ins[0])
 
 
-@register
-class LayerNorm(_StatsNorm):
-    name = "layernorm"
-    summary = "layer normalisation over the last `dims` axes"
-    attrs = (
-        Attr("dims", Int(), 1, "how many trailing axes are normalised together"),
-        Attr("eps", Float(0.0), 1e-5),
-        Attr("affine", Bool(), True, "elementwise scale (and shift)"),
-        Attr("bias", Bool(), True, "the affine shift"),
-    )
-
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        if a["dims"] > len(ins[0]):
-            raise ArchcalcError(f"layernorm: dims {a['dims']} exceeds the input rank {len(ins[0])}")
-        return ins[0]
-
-    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        if not a["affine"]:
-            return Params()
-        return Params(trainable=numel(ins[0][-a["dims"] :]) * (2 if a["bias"] else 1))
-
-    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
-        if not a["affine"]:
-            return {}
-        normalised = elements(ins[0], start=len(ins[0]) - a["dims"])
-        return {"params": 2 * normalised if a["bias"] else normalised}
-
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        return nn.LayerNorm(list(ins[0][-a["dims"] :]), a["eps"], a["affine"], a["bias"])
-
-    def torch_import(self) -> tuple:
-        from torch import nn
-
-        from archcalc.importer.rules import CannotMap, ImportRule
-
-        def read(call) -> dict:
-            m, dims = call.module, len(call.module.normalized_shape)
-            if tuple(call.in_shapes[0][-dims:]) != tuple(m.normalized_shape):
-                raise CannotMap(f"normalized_shape {list(m.normalized_shape)} is not the input's trailing axes")
-            return {"dims": dims, "eps": m.eps, "affine": m.elementwise_affine,
-                    "bias": not m.elementwise_affine or m.bias is not None}  # fmt: skip
-
-        return (ImportRule(self.name, modules=(nn.LayerNorm,), read=read),)
-
-
-@register
-class InstanceNorm(_StatsNorm):
-    name = "instancenorm"
+class _InstanceNorm(StatsNorm):
+    family = "instancenorm"
     summary = "instance normalisation (per sample and channel)"
     attrs = (
         Attr("eps", Float(0.0), 1e-5),
@@ -195,11 +168,13 @@ class InstanceNorm(_StatsNorm):
     )
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        if len(ins[0]) not in (2, 3):
-            raise ArchcalcError(f"instancenorm needs a [C, L] or [C, H, W] input, got shape {list(ins[0])}")
+        if self.spatial_rank is not None:
+            require_rank(self.name, ins[0], self.spatial_rank + 1)
+        elif len(ins[0]) not in (2, 3, 4):
+            raise ArchcalcError(f"{self.name} needs a [C, L], [C, H, W] or [C, D, H, W] input, got shape {list(ins[0])}")
         if numel(ins[0][1:]) == 1 and not a["track_running_stats"]:
             raise ArchcalcError(
-                "instancenorm: one position per channel has no variance to normalise by (torch rejects it); "
+                f"{self.name}: one position per channel has no variance to normalise by (torch rejects it); "
                 "set track_running_stats to use running statistics"
             )
         return ins[0]
@@ -220,113 +195,7 @@ class InstanceNorm(_StatsNorm):
     def torch_import(self) -> tuple:
         from torch import nn
 
-        from archcalc.importer.rules import ImportRule
 
         return (ImportRule(self.name, modules=(nn.InstanceNorm1d, nn.InstanceNorm2d), read=running_stats_attrs),)
 
 
-@register
-class GroupNorm(_StatsNorm):
-    name = "groupnorm"
-    summary = "group normalisation: channels split into groups, normalised per group"
-    attrs = (
-        Attr("groups", Int(), doc="number of channel groups", aliases=("num_groups",)),
-        Attr("eps", Float(0.0), 1e-5),
-        Attr("affine", Bool(), True),
-    )
-
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        # torch takes [C, *], spatial axes optional: a plain feature vector [C] is normalised per group too
-        if ins[0][0] % a["groups"]:
-            raise ArchcalcError(f"groupnorm: channels {ins[0][0]} are not divisible by groups {a['groups']}")
-        return ins[0]
-
-    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=2 * ins[0][0] if a["affine"] else 0)
-
-    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
-        return {"params": 2 * Term("C", ins[0][0]) if a["affine"] else 0}
-
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        return nn.GroupNorm(a["groups"], ins[0][0], a["eps"], a["affine"])
-
-    def torch_import(self) -> tuple:
-        from torch import nn
-
-        from archcalc.importer.rules import ImportRule
-
-        def read(call) -> dict:
-            return {"groups": call.module.num_groups, "eps": call.module.eps, "affine": call.module.affine}
-
-        return (ImportRule(self.name, modules=(nn.GroupNorm,), read=read),)
-
-
-@register
-class LocalResponseNorm(LayerType):
-    name = "lrn"
-    summary = "local response normalisation across channels (AlexNet: size 5, k 2)"
-    category = "norm"
-    attrs = (
-        Attr("size", Int(), 5, "channels in the window"),
-        Attr("alpha", Float(), 1e-4),
-        Attr("beta", Float(), 0.75),
-        Attr("k", Float(), 1.0),
-    )
-    flops_rule = "per element: 1 + (w_c - 1) + 4, w_c = real channels in the window"
-    connections_rule = "per element: w_c"
-
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        if len(ins[0]) < 2:
-            raise ArchcalcError(f"lrn needs a [C, ...] input with spatial axes, got {list(ins[0])}")
-        return ins[0]
-
-    @staticmethod
-    def window_total(size: int, channels: int) -> int:
-        """Sum over channels of the real channels in each window, in closed form (no loop over C).
-
-        Channel c + o is in channel c's window for offsets o in [-before, after]; offset o pairs up
-        C - |o| channels, so the total is the sum over offsets of max(0, C - |o|).
-        """
-        before, after = size // 2, (size - 1) // 2
-
-        def up_to(last: int) -> int:  # offsets 0..last: sum of C - o
-            last = min(last, channels - 1)
-            return (last + 1) * channels - last * (last + 1) // 2
-
-        return up_to(after) + up_to(before) - channels  # offset 0 was counted by both
-
-    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        positions = numel(out) // out[0]
-        return positions * self.window_total(a["size"], out[0]) + 4 * numel(out)
-
-    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out) // out[0] * self.window_total(a["size"], out[0])
-
-    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        window = Formula("Σw_c", Const(self.window_total(a["size"], out[0])),
-                         f"w_c: channels that exist in the size-{a['size']} window around channel c, summed over C")
-        links, positions = Term("Σw_c", window.value), elements(out, start=1)
-        return counts(
-            flops=Group(links + 4 * Term("C", out[0])) * positions,
-            connections=links * positions,
-            notes={"FLOPs": "per element: 1 square + (w_c − 1) adds + 4 (scale, add k, power, divide)"},
-            defs=[window],
-        )
-
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        return nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"], a["k"])
-
-    def torch_import(self) -> tuple:
-        from torch import nn
-
-        from archcalc.importer.rules import ImportRule
-
-        def read(call) -> dict:
-            m = call.module
-            return {"size": m.size, "alpha": m.alpha, "beta": m.beta, "k": m.k}
-
-        return (ImportRule(self.name, modules=(nn.LocalResponseNorm,), read=read),)

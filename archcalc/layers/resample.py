@@ -1,10 +1,11 @@
-"""Resampling: channel_shuffle, pixel_shuffle, pixel_unshuffle, upsample and pad.
+"""Resampling: channel_shuffle, pixel_shuffle, pixel_unshuffle and upsample (padding is in pad.py).
 
-Shuffles, padding and nearest upsampling only move data: no FLOPs and no connections.
+Shuffles and nearest upsampling only move data: no FLOPs and no connections.
 
-    upsample       bilinear: each output is a weighted sum of 4 neighbours: flops 7 * out
-                   (4 multiplies, 3 adds), connections 4 * out; nearest: 0 and 0
-    receptive field: pad shifts positions by its top/left padding; pixel_unshuffle is an r x r window
+    upsample       over r = 1, 2 or 3 spatial axes (mode linear, bilinear, trilinear: each output is a
+                   weighted sum of its n = 2^r neighbours): flops (2n - 1) * out (n multiplies, n - 1
+                   adds; bilinear 7 * out), connections n * out; nearest: 0 and 0
+    receptive field: pixel_unshuffle is an r x r window
                    with stride r; pixel_shuffle and upsampling by a factor other than 1 end the
                    receptive field (None); channel_shuffle keeps positions.
     training       backward about the forward cost (the default rule).
@@ -12,22 +13,28 @@ Shuffles, padding and nearest upsampling only move data: no FLOPs and no connect
 
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int, Padding, Pair
-from archcalc.layers.base import (IDENTITY, Attrs, LayerType, RFStep, Shape, elements, numel, register,
-                                  require_rank)  # fmt: skip
+from archcalc.layers.attrs import Attr, AxisSizes, Bool, Choice, Float, Int, per_axis
+from archcalc.layers.base import (IDENTITY, Attrs, LayerType, RFStep, Shape, elements, numel, rank_text, register,
+                                  require_rank, spatial_names)  # fmt: skip
 from archcalc.layers.formula import Const, Formula, Term, counts, floor
-from archcalc.layers.geometry import check_border_padding
+from archcalc.layers.imports import CannotMap, ImportRule
+
+# Interpolation modes; a linear mode's index is the spatial rank it needs (nearest takes any).
+INTERPOLATION = ("nearest", "linear", "bilinear", "trilinear")
 
 
 @register
 class ChannelShuffle(LayerType):
     name = "channel_shuffle"
+    data_movement = True
     summary = "ShuffleNet channel shuffle: reshape to groups, transpose, flatten"
     category = "structure"
     attrs = (Attr("groups", Int()),)
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        require_rank(self.name, ins[0], 3)
+        if not 2 <= len(ins[0]) <= 4:  # torch's channel shuffle takes [C, *spatial]
+            raise ArchcalcError(f"channel_shuffle needs a [C, L], [C, H, W] or [C, D, H, W] input, got shape "
+                                f"{list(ins[0])}")  # fmt: skip
         if ins[0][0] % a["groups"]:
             raise ArchcalcError(f"channel_shuffle: channels {ins[0][0]} are not divisible by groups {a['groups']}")
         return ins[0]
@@ -43,7 +50,6 @@ class ChannelShuffle(LayerType):
         from torch.nn import functional as F
 
         from archcalc import torch_modules as tm
-        from archcalc.importer.rules import ImportRule
 
         owners = [owner for owner in (torch, F) if hasattr(owner, "channel_shuffle")]
         functions = tuple(owner.channel_shuffle for owner in owners)
@@ -58,6 +64,8 @@ class ChannelShuffle(LayerType):
 @register
 class PixelShuffle(LayerType):
     name = "pixel_shuffle"
+    spatial_rank = 2
+    data_movement = True
     summary = "sub-pixel upsampling: C r^2 x H x W -> C x H r x W r"
     category = "structure"
     attrs = (Attr("upscale", Int(), doc="factor r", aliases=("upscale_factor",)),)
@@ -87,7 +95,6 @@ class PixelShuffle(LayerType):
         from torch import nn
         from torch.nn import functional as F
 
-        from archcalc.importer.rules import ImportRule
 
         read = lambda call: {"upscale": call.bind("input", "upscale_factor")["upscale_factor"]}  # noqa: E731
         return (
@@ -99,6 +106,8 @@ class PixelShuffle(LayerType):
 @register
 class PixelUnshuffle(LayerType):
     name = "pixel_unshuffle"
+    spatial_rank = 2
+    data_movement = True
     summary = "space to depth (YOLOv2's reorg): C x H x W -> C r^2 x H/r x W/r"
     category = "structure"
     attrs = (Attr("downscale", Int(), doc="factor r", aliases=("downscale_factor", "stride")),)
@@ -130,7 +139,6 @@ class PixelUnshuffle(LayerType):
         from torch import nn
         from torch.nn import functional as F
 
-        from archcalc.importer.rules import ImportRule
 
         read = lambda call: {"downscale": call.bind("input", "downscale_factor")["downscale_factor"]}  # noqa: E731
         return (
@@ -142,16 +150,16 @@ class PixelUnshuffle(LayerType):
 @register
 class Upsample(LayerType):
     name = "upsample"
-    summary = "nearest or bilinear upsampling, by scale factor or to a size"
+    summary = "nearest, linear, bilinear or trilinear upsampling (1 to 3 spatial axes), by scale factor or to a size"
     category = "other"
     attrs = (
-        Attr("scale", Float(0.0), None, "scale factor (both axes); output = floor(in * scale)", ("scale_factor",)),
-        Attr("size", Pair(), None, "output height and width"),
-        Attr("mode", Choice("nearest", "bilinear"), "nearest"),
-        Attr("align_corners", Bool(), None, "bilinear only; torch's default when omitted"),
+        Attr("scale", Float(0.0), None, "scale factor (every axis); output = floor(in * scale)", ("scale_factor",)),
+        Attr("size", AxisSizes(), None, "output size per spatial axis ([h, w] for an image)"),
+        Attr("mode", Choice(*INTERPOLATION), "nearest"),
+        Attr("align_corners", Bool(), None, "linear modes only; torch's default when omitted"),
     )
-    flops_rule = "bilinear: 7 * out; nearest: 0"
-    connections_rule = "bilinear: 4 * out; nearest: 0"
+    flops_rule = "linear modes on r axes: (2^(r+1) - 1) * out (bilinear 7 * out); nearest: 0"
+    connections_rule = "linear modes: 2^r * out (bilinear 4 * out); nearest: 0"
 
     def validate(self, a: Attrs) -> None:
         if (a["scale"] is None) == (a["size"] is None):
@@ -159,37 +167,51 @@ class Upsample(LayerType):
         if a["scale"] is not None and a["scale"] <= 0:
             raise ArchcalcError(f"upsample: scale must be positive, got {a['scale']}")
         if a["align_corners"] is not None and a["mode"] == "nearest":
-            raise ArchcalcError("upsample: align_corners applies to bilinear mode only")
+            raise ArchcalcError("upsample: align_corners applies to the linear, bilinear and trilinear modes only")
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        require_rank(self.name, ins[0], 3)
+        rank = len(ins[0]) - 1
+        if not 1 <= rank <= 3:
+            raise ArchcalcError(f"upsample needs a [C, L], [C, H, W] or [C, D, H, W] input, got shape {list(ins[0])}")
+        needed = INTERPOLATION.index(a["mode"])
+        if needed and needed != rank:
+            raise ArchcalcError(f"upsample: mode {a['mode']} interpolates {rank_text(needed + 1)} inputs, "
+                                f"got shape {list(ins[0])}")  # fmt: skip
         if a["size"] is not None:
-            return (ins[0][0],) + a["size"]
-        h, w = int(ins[0][1] * a["scale"]), int(ins[0][2] * a["scale"])
-        if h <= 0 or w <= 0:
-            raise ArchcalcError(f"upsample: scale {a['scale']} collapses {list(ins[0][1:])} to {[h, w]}")
-        return (ins[0][0], h, w)
+            return (ins[0][0],) + per_axis(self.name, "size", a["size"], rank)
+        sizes = tuple(int(size * a["scale"]) for size in ins[0][1:])
+        if min(sizes) <= 0:
+            raise ArchcalcError(f"upsample: scale {a['scale']} collapses {list(ins[0][1:])} to {list(sizes)}")
+        return (ins[0][0],) + sizes
+
+    @staticmethod
+    def neighbours(a: Attrs, out: Shape) -> int:
+        """Input elements each output interpolates: 2 per axis in the linear modes, none copied in nearest."""
+        return 0 if a["mode"] == "nearest" else 2 ** (len(out) - 1)
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return 7 * numel(out) if a["mode"] == "bilinear" else 0
+        n = self.neighbours(a, out)
+        return (2 * n - 1) * numel(out) if n else 0
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return 4 * numel(out) if a["mode"] == "bilinear" else 0
+        return self.neighbours(a, out) * numel(out)
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         channels = Formula("C_out", Term("C", ins[0][0]))
+        names = spatial_names(len(ins[0]) - 1)
         if a["size"] is not None:
-            return [channels] + [Formula(f"{axis}_out", Const(size), "size") for axis, size in zip("HW", a["size"])]
+            return [channels] + [Formula(f"{axis}_out", Const(size), "size") for axis, size in zip(names, out[1:])]
         scale = Term("scale", a["scale"])
         return [channels] + [Formula(f"{axis}_out", floor(Term(axis, size) * scale))
-                             for axis, size in zip("HW", ins[0][1:])]  # fmt: skip
+                             for axis, size in zip(names, ins[0][1:])]  # fmt: skip
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        if a["mode"] != "bilinear":
+        n = self.neighbours(a, out)
+        if not n:
             return counts(notes={"FLOPs": "nearest: copies"})
         outputs = elements(out, "_out")
-        return counts(flops=7 * outputs, connections=4 * outputs,
-                      notes={"FLOPs": "per output: 4 multiplies + 3 adds of the 4 neighbours"})
+        return counts(flops=(2 * n - 1) * outputs, connections=n * outputs,
+                      notes={"FLOPs": f"per output: {n} multiplies + {n - 1} adds of the {n} neighbours"})
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         return IDENTITY if out == ins[0] and a["mode"] == "nearest" else None
@@ -198,24 +220,22 @@ class Upsample(LayerType):
         from torch import nn
 
         if a["size"] is not None:
-            return nn.Upsample(size=a["size"], mode=a["mode"], align_corners=a["align_corners"])
+            return nn.Upsample(size=tuple(out[1:]), mode=a["mode"], align_corners=a["align_corners"])
         return nn.Upsample(scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
 
     def torch_import(self) -> tuple:
-        """nn.Upsample and F.interpolate in nearest or bilinear mode. One scale for both axes stays a
-        scale; anything else (a size, per-axis scales) imports as the traced output size."""
+        """nn.Upsample and F.interpolate in nearest, linear, bilinear or trilinear mode. One scale for every
+        axis stays a scale; anything else (a size, per-axis scales) imports as the traced output size."""
         from torch import nn
         from torch.nn import functional as F
 
-        from archcalc.importer.rules import CannotMap, ImportRule
-
         def attrs(call, scale, mode: str, align_corners) -> dict:
-            if mode not in ("nearest", "bilinear"):
-                raise CannotMap(f"mode {mode!r} (nearest and bilinear map)")
+            if mode not in INTERPOLATION:
+                raise CannotMap(f"mode {mode!r} ({', '.join(INTERPOLATION)} map)")
             if isinstance(scale, (tuple, list)):
                 scale = scale[0] if len(set(scale)) == 1 else None
             size = {"scale": float(scale)} if scale else {"size": call.out_shape[1:]}
-            return size | {"mode": mode, "align_corners": align_corners if mode == "bilinear" else None}
+            return size | {"mode": mode, "align_corners": align_corners if mode != "nearest" else None}
 
         def function(call) -> dict:
             b = call.bind("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
@@ -230,65 +250,3 @@ class Upsample(LayerType):
 
         return (ImportRule(self.name, modules=(nn.Upsample,), read=module),
                 ImportRule(self.name, functions=(F.interpolate,), read=function))  # fmt: skip
-
-
-@register
-class Pad(LayerType):
-    name = "pad"
-    summary = "spatial padding: zero, constant, reflect or replicate"
-    category = "structure"
-    attrs = (
-        Attr("padding", Padding(), doc="int, [h, w] or [top, bottom, left, right]"),
-        Attr("mode", Choice("zero", "constant", "reflect", "replicate", "circular"), "zero"),
-        Attr("value", Float(), 0.0, "fill value for constant mode"),
-    )
-
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        require_rank(self.name, ins[0], 3)
-        if a["padding"] == "same":
-            raise ArchcalcError("pad: padding 'same' has no meaning here; give the sides")
-        t, b, l, r = a["padding"]
-        check_border_padding(self.name, a["mode"], a["padding"], ins[0][1:])
-        return (ins[0][0], ins[0][1] + t + b, ins[0][2] + l + r)
-
-    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        t, b, l, r = a["padding"]
-        return [Formula("C_out", Term("C", ins[0][0])),
-                Formula("H_out", Term("H", ins[0][1]) + Term("p_t", t) + Term("p_b", b)),
-                Formula("W_out", Term("W", ins[0][2]) + Term("p_l", l) + Term("p_r", r))]  # fmt: skip
-
-    def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
-        return RFStep((1, 1), (1, 1), (a["padding"][0], a["padding"][2]))
-
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from archcalc import torch_modules as tm
-
-        t, b, l, r = a["padding"]
-        return tm.Pad((l, r, t, b), "constant" if a["mode"] == "zero" else a["mode"],
-                      0.0 if a["mode"] == "zero" else a["value"])  # fmt: skip
-
-    def torch_import(self) -> tuple:
-        from torch import nn
-        from torch.nn import functional as F
-
-        from archcalc import torch_modules as tm
-        from archcalc.importer.rules import ImportRule, spec_sides
-
-        def attrs(pad, mode: str, value) -> dict:
-            if mode == "constant" and not value:
-                return {"padding": spec_sides(pad), "mode": "zero"}
-            return {"padding": spec_sides(pad), "mode": mode} | ({"value": value} if mode == "constant" else {})
-
-        def function(call) -> dict:
-            b = call.bind("input", "pad", "mode", "value", mode="constant", value=None)
-            return attrs(b["pad"], b["mode"], b["value"])
-
-        fixed = [(nn.ZeroPad2d, "constant"), (nn.ConstantPad2d, "constant"), (nn.ReflectionPad2d, "reflect"),
-                 (nn.ReplicationPad2d, "replicate"), (nn.CircularPad2d, "circular")]  # fmt: skip
-        return (
-            ImportRule(self.name, modules=(tm.Pad,), read=lambda c: attrs(c.module.pad, c.module.mode, c.module.value)),
-            *[ImportRule(self.name, modules=(cls,),
-                         read=lambda c, mode=mode: attrs(c.module.padding, mode, getattr(c.module, "value", 0.0)))
-              for cls, mode in fixed],
-            ImportRule(self.name, functions=(F.pad,), read=function),
-        )  # fmt: skip

@@ -1,6 +1,7 @@
-"""Data movement: identity, dropout, flatten, reshape and concat.
+"""Data movement: identity, dropout (dropout1d/2d/3d: whole channels; alpha_dropout), flatten, reshape
+and concat.
 
-They only move data (dropout is the identity at inference): no FLOPs and no connections.
+They only move data (every dropout is the identity at inference): no FLOPs and no connections.
 
     receptive field: concat merges its inputs' fields (see analysis/receptive.py); flatten and a
                      reshape that changes the shape end the receptive field (None).
@@ -11,14 +12,16 @@ They only move data (dropout is the identity at inference): no FLOPs and no conn
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Float, Int, IntList
-from archcalc.layers.base import (IDENTITY, Attrs, LayerType, Shape, axis_names, elements, numel, register,
-                                  same_shape)  # fmt: skip
+from archcalc.layers.base import (IDENTITY, Attrs, LayerType, Shape, axis_names, elements, numel, rank_text, register,
+                                  register_ranks, require_rank, same_shape, torch_class)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, product
+from archcalc.layers.imports import CannotMap, ImportRule
 
 
 @register
 class Identity(LayerType):
     name = "identity"
+    data_movement = True
     summary = "passes its input through"
     category = "structure"
 
@@ -31,7 +34,6 @@ class Identity(LayerType):
         import torch
         from torch import nn
 
-        from archcalc.importer.rules import ImportRule
 
         copies = (torch.Tensor.contiguous, torch.Tensor.clone, torch.clone, torch.Tensor.detach)
         read = lambda call: call.bind("input", "memory_format", memory_format=None) and {}  # noqa: E731
@@ -46,6 +48,7 @@ class Dropout(LayerType):
     name = "dropout"
     summary = "dropout (identity at inference)"
     category = "structure"
+    data_movement = True
     attrs = (Attr("p", Float(0.0, 1.0), 0.5, "drop probability"),)
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
@@ -57,20 +60,77 @@ class Dropout(LayerType):
         from torch import nn
         from torch.nn import functional as F
 
-        from archcalc.importer.rules import ImportRule
+        def function(call) -> dict:
+            return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=True, inplace=False)["p"]}
+
+        return (
+            ImportRule(self.name, modules=(nn.Dropout,), read=lambda c: {"p": c.module.p}),
+            ImportRule(self.name, functions=(F.dropout,), read=function),
+        )  # fmt: skip
+
+
+class _ChannelDropout(LayerType):
+    """Dropout1d/2d/3d: whole channels dropped in training, the identity at inference."""
+
+    family = "channel_dropout"
+    category = "structure"
+    data_movement = True
+    attrs = (Attr("p", Float(0.0, 1.0), 0.5, "probability of dropping a whole channel"),)
+
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        require_rank(self.name, ins[0], self.spatial_rank + 1)
+        return ins[0]
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        return torch_class("Dropout", self.spatial_rank)(a["p"])
+
+    def torch_import(self) -> tuple:
+        from torch.nn import functional as F
 
         def function(call) -> dict:
             return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=True, inplace=False)["p"]}
 
         return (
-            ImportRule(self.name, modules=(nn.Dropout, nn.Dropout1d, nn.Dropout2d), read=lambda c: {"p": c.module.p}),
-            ImportRule(self.name, functions=(F.dropout, F.dropout1d, F.dropout2d), read=function),
+            ImportRule(self.name, modules=(torch_class("Dropout", self.spatial_rank),), read=lambda c: {"p": c.module.p}),
+            ImportRule(self.name, functions=(getattr(F, f"dropout{self.spatial_rank}d"),), read=function),
+        )  # fmt: skip
+
+
+register_ranks(_ChannelDropout, {1: "dropout1d", 2: "dropout2d", 3: "dropout3d"}, {
+    rank: f"channel dropout on {rank_text(rank + 1)} (torch's Dropout{rank}d; identity at inference)"
+    for rank in (1, 2, 3)})
+
+
+@register
+class AlphaDropout(LayerType):
+    name = "alpha_dropout"
+    summary = "alpha dropout for SELU networks (identity at inference)"
+    category = "structure"
+    data_movement = True
+    attrs = (Attr("p", Float(0.0, 1.0), 0.5, "drop probability"),)
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from torch import nn
+
+        return nn.AlphaDropout(a["p"])
+
+    def torch_import(self) -> tuple:
+        from torch import nn
+        from torch.nn import functional as F
+
+        def function(call) -> dict:
+            return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=False, inplace=False)["p"]}
+
+        return (
+            ImportRule(self.name, modules=(nn.AlphaDropout,), read=lambda c: {"p": c.module.p}),
+            ImportRule(self.name, functions=(F.alpha_dropout,), read=function),
         )  # fmt: skip
 
 
 @register
 class Flatten(LayerType):
     name = "flatten"
+    data_movement = True
     summary = "flattens axes start..end of a sample into one (default: all)"
     category = "structure"
     attrs = (Attr("start", Int(None), 0, "first axis, not counting the batch"), Attr("end", Int(None), -1))
@@ -106,7 +166,6 @@ class Flatten(LayerType):
         import torch
         from torch import nn
 
-        from archcalc.importer.rules import ImportRule
 
         def axes(call, start: int, end: int) -> dict:
             return {"start": call.axis(start), "end": call.axis(end)}
@@ -124,6 +183,7 @@ class Flatten(LayerType):
 @register
 class Reshape(LayerType):
     name = "reshape"
+    data_movement = True
     summary = "reshapes a sample (one axis may be -1)"
     category = "structure"
     attrs = (Attr("shape", IntList(allow_minus_one=True), doc="target shape without the batch axis"),)
@@ -167,7 +227,6 @@ class Reshape(LayerType):
         from torch import nn
 
         from archcalc import torch_modules as tm
-        from archcalc.importer.rules import CannotMap, ImportRule
 
         def function(call) -> dict:
             if any(isinstance(arg, torch.dtype) for arg in call.args[1:]):
@@ -185,6 +244,7 @@ class Reshape(LayerType):
 @register
 class Concat(LayerType):
     name = "concat"
+    data_movement = True
     summary = "concatenation along an axis (default channels)"
     category = "structure"
     min_inputs = 2
@@ -223,7 +283,6 @@ class Concat(LayerType):
         import torch
 
         from archcalc import torch_modules as tm
-        from archcalc.importer.rules import ImportRule
 
         def function(call) -> dict:
             return {"axis": call.axis(call.bind("tensors", "dim", dim=0)["dim"])}

@@ -19,6 +19,7 @@ from __future__ import annotations
 from archcalc.layers.attrs import Attr, Int, IntList, Text
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, axis_names, register
 from archcalc.layers.formula import Const, Formula, counts
+from archcalc.layers.imports import ImportRule
 
 
 @register
@@ -65,7 +66,6 @@ class Unsupported(LayerType):
 
     def torch_import(self) -> tuple:
         from archcalc import torch_modules as tm
-        from archcalc.importer.rules import ImportRule
 
         def read(call) -> dict:
             m = call.module

@@ -41,9 +41,9 @@ def spec_schema() -> dict:
             "description": {"type": "string"},
             "source": {"type": "string"},
             "notes": {},
-            "input": {"type": "array", "minItems": 1, "maxItems": 3,
+            "input": {"type": "array", "minItems": 1, "maxItems": 4,
                       "items": {"oneOf": [{"type": "integer", "minimum": 1}, _EXPR]},
-                      "description": "[C, H, W], [C, L] or [features]"},  # fmt: skip
+                      "description": "[features], [C, L] (or tokens [L, E]), [C, H, W] or [C, D, H, W]"},  # fmt: skip
             "variables": {"type": "object", "additionalProperties": {
                 "oneOf": [{"type": "number"}, {"type": "boolean"}, _EXPR, {"type": "array"}]}},  # fmt: skip
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},

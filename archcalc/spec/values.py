@@ -20,6 +20,7 @@ from archcalc.limits import MAX_MAGNITUDE, Limits, note
 from archcalc.spec.source import line_at as _line
 
 MAX_LIST_NESTING = 32
+MAX_INPUT_RANK = 4  # [C, D, H, W]: three spatial axes, as torch's 3-D layers take
 _TOO_DEEP = f"lists in a value nest deeper than {MAX_LIST_NESTING} levels"
 
 
@@ -96,14 +97,15 @@ def read_variables(doc: Mapping[str, Any], overrides: Mapping[str, Any], file: s
 
 def read_input_shape(raw: Any, variables: Mapping[str, Any], file: str | None, line: int | None,
                      limits: Limits) -> tuple[int, ...]:  # fmt: skip
-    """`input`: [C, H, W], [C, L] or [features], positive integers, within `max_elements`."""
+    """`input`: [features], [C, L] (or tokens [L, E]), [C, H, W] or [C, D, H, W]: positive integers, within
+    `max_elements`."""
     try:
         value = read_value(raw, variables, limits)
     except ArchcalcError as exc:
         raise exc.located(file=file, line=line) from None
-    if not isinstance(value, list) or not 1 <= len(value) <= 3:
-        raise ArchcalcError(f"'input' must be [C, H, W], [C, L] or [features], got {brief(value)}", file=file,
-                            line=line)  # fmt: skip
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_INPUT_RANK:
+        raise ArchcalcError(f"'input' must be [features], [C, L], [C, H, W] or [C, D, H, W], got {brief(value)}",
+                            file=file, line=line)  # fmt: skip
     for size in value:
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise ArchcalcError(f"'input' sizes must be positive integers, got {brief(value)}", file=file, line=line)

@@ -1,0 +1,101 @@
+"""The import-rule format: how a layer type says which torch modules and functions map to it.
+
+Each layer type lists its rules in `LayerType.torch_import` (next to its `build_torch`); the importer
+(archcalc/importer/) traces a model and looks calls up in a table of these rules. They live here, beside
+the layer types, so that the layers never import the importer: nothing points up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+Shape = tuple[int, ...]
+
+
+class CannotMap(Exception):
+    """Raised by a reader when the call uses something the layer type cannot express."""
+
+
+@dataclass
+class Call:
+    """One traced call, as a reader sees it.
+
+    `target` is the nn.Module instance (module calls) or the function. Shapes exclude the batch axis;
+    `in_shapes` lists the tensor operands in the order they become the layer's inputs.
+    """
+
+    target: Any
+    args: tuple
+    kwargs: dict
+    is_module: bool
+    in_shapes: list[Shape] = field(default_factory=list)
+    out_shape: Shape = ()
+
+    @property
+    def module(self) -> Any:
+        return self.target if self.is_module else None
+
+    def bind(self, *names: str, **defaults: Any) -> dict[str, Any]:
+        """Match the call's arguments to parameter `names` (in positional order); `defaults` fill the
+        rest. An argument the rule does not know about is a CannotMap, never silently ignored."""
+        if len(self.args) > len(names):
+            raise CannotMap(f"takes {len(self.args)} positional arguments, the rule knows {len(names)}")
+        bound = dict(zip(names, self.args))
+        for key, value in self.kwargs.items():
+            if key not in names:
+                raise CannotMap(f"argument {key!r} is not understood")
+            if key in bound:
+                raise CannotMap(f"argument {key!r} given twice")
+            bound[key] = value
+        for name in names:
+            if name not in bound:
+                if name not in defaults:
+                    raise CannotMap(f"argument {name!r} is missing")
+                bound[name] = defaults[name]
+        return bound
+
+    def axis(self, dim: int, rank: int | None = None) -> int:
+        """A torch dim (counting the batch axis) as a sample axis; the batch axis itself cannot map."""
+        rank = (len(self.in_shapes[0]) if self.in_shapes else len(self.out_shape)) + 1 if rank is None else rank
+        if not -rank <= dim < rank:
+            raise CannotMap(f"dim {dim} is out of range")
+        if dim % rank == 0:
+            raise CannotMap("works across the batch axis")
+        return dim if dim < 0 else dim - 1  # counting from the end means the same without the batch axis
+
+
+def _no_attrs(call: Call) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class ImportRule:
+    """Maps torch `modules` (classes) and/or `functions` to the registry layer type `layer`.
+
+    `read(call)` returns the layer's attributes as a spec would write them (validated afterwards by
+    the layer type; None means "the default"); it raises CannotMap for configurations the type cannot
+    express. `when(call)`
+    narrows the rule (for example, archcalc's Padded wrapper maps to conv2d only around a Conv2d).
+    """
+
+    layer: str
+    modules: tuple[type, ...] = ()
+    functions: tuple[Callable, ...] = ()
+    read: Callable[[Call], dict] = _no_attrs
+    when: Callable[[Call], bool] | None = None
+    note: str = ""  # the condition in words, for docs/import.md
+
+
+def spec_sides(torch_pad: Any, rank: int = 2) -> list[int]:
+    """torch's F.pad order (last axis first: (left, right, top, bottom, front, back)) -> the spec's
+    (before, after) per spatial axis, first axis first: [top, bottom, left, right] for two axes.
+
+    A pad that names fewer axes leaves the leading spatial axes unpadded; one that pads more than `rank`
+    axes (channels or batch) cannot map.
+    """
+    if len(torch_pad) % 2 or len(torch_pad) > 2 * rank:
+        raise CannotMap(f"pads {len(torch_pad) // 2} axes; only the {rank} spatial axes map")
+    pairs = [(int(torch_pad[i]), int(torch_pad[i + 1])) for i in range(0, len(torch_pad), 2)]
+    pairs += [(0, 0)] * (rank - len(pairs))
+    return [side for before, after in reversed(pairs) for side in (before, after)]
