@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.hostile_support import report, write
 
 from archcalc.layers.geometry import transposed_coverage
-from archcalc.layers.norm import LocalResponseNorm
+from archcalc.layers.norm_stats import LocalResponseNorm
 from archcalc.layers.pool_global import adaptive_window_total
 
 

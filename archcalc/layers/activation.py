@@ -65,7 +65,6 @@ class _Pointwise(LayerType):
         import torch
         from torch.nn import functional as F
 
-
         classes, names = self.torch_sources()
         functions = tuple(getattr(owner, n) for n in names for owner in (F, torch, torch.Tensor) if hasattr(owner, n))
         return (ImportRule(self.name, modules=classes, read=lambda call: self.import_module(call.module)),
@@ -262,7 +261,6 @@ class Softmax(LayerType):
         import torch
         from torch import nn
         from torch.nn import functional as F
-
 
         def axis(call: Any, dim: Any) -> dict:
             if dim is None:

@@ -110,7 +110,6 @@ class Linear(_LastAxis):
     def torch_import(self) -> tuple:
         from torch import nn
 
-
         def read(call) -> dict:
             m = call.module
             return {"out_features": m.out_features, "bias": m.bias is not None, "in_features": m.in_features}

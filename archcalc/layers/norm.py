@@ -187,15 +187,23 @@ class _InstanceNorm(StatsNorm):
         )
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        cls = nn.InstanceNorm2d if len(ins[0]) == 3 else nn.InstanceNorm1d
+        cls = torch_class("InstanceNorm", len(ins[0]) - 1)
         return cls(ins[0][0], a["eps"], a["momentum"], a["affine"], a["track_running_stats"])
 
     def torch_import(self) -> tuple:
-        from torch import nn
+        if self.spatial_rank is not None:
+            return ()  # torch's InstanceNorm1d/2d/3d import as `instancenorm`, which takes the rank of its input
+        modules = tuple(torch_class("InstanceNorm", rank) for rank in (1, 2, 3))
+        return (ImportRule(self.name, modules=modules, read=running_stats_attrs),)
 
 
-        return (ImportRule(self.name, modules=(nn.InstanceNorm1d, nn.InstanceNorm2d), read=running_stats_attrs),)
+@register
+class InstanceNorm(_InstanceNorm):
+    name = "instancenorm"
+    summary = "instance normalisation (per sample and channel; 1-D, 2-D or 3-D by input rank)"
 
 
+register_ranks(_InstanceNorm, {1: "instancenorm1d", 2: "instancenorm2d", 3: "instancenorm3d"}, {
+    1: "instance normalisation over [C, L] (torch's InstanceNorm1d)",
+    2: "instance normalisation over [C, H, W] (torch's InstanceNorm2d)",
+    3: "instance normalisation over [C, D, H, W] (torch's InstanceNorm3d)"})

@@ -59,7 +59,6 @@ class LayerNorm(StatsNorm):
     def torch_import(self) -> tuple:
         from torch import nn
 
-
         def read(call) -> dict:
             m, dims = call.module, len(call.module.normalized_shape)
             if tuple(call.in_shapes[0][-dims:]) != tuple(m.normalized_shape):
@@ -99,7 +98,6 @@ class GroupNorm(StatsNorm):
 
     def torch_import(self) -> tuple:
         from torch import nn
-
 
         def read(call) -> dict:
             return {"groups": call.module.num_groups, "eps": call.module.eps, "affine": call.module.affine}
@@ -166,7 +164,6 @@ class LocalResponseNorm(LayerType):
 
     def torch_import(self) -> tuple:
         from torch import nn
-
 
         def read(call) -> dict:
             m = call.module

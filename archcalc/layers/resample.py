@@ -95,7 +95,6 @@ class PixelShuffle(LayerType):
         from torch import nn
         from torch.nn import functional as F
 
-
         read = lambda call: {"upscale": call.bind("input", "upscale_factor")["upscale_factor"]}  # noqa: E731
         return (
             ImportRule(self.name, modules=(nn.PixelShuffle,), read=lambda c: {"upscale": c.module.upscale_factor}),
@@ -138,7 +137,6 @@ class PixelUnshuffle(LayerType):
         import torch
         from torch import nn
         from torch.nn import functional as F
-
 
         read = lambda call: {"downscale": call.bind("input", "downscale_factor")["downscale_factor"]}  # noqa: E731
         return (

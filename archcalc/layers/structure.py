@@ -34,7 +34,6 @@ class Identity(LayerType):
         import torch
         from torch import nn
 
-
         copies = (torch.Tensor.contiguous, torch.Tensor.clone, torch.clone, torch.Tensor.detach)
         read = lambda call: call.bind("input", "memory_format", memory_format=None) and {}  # noqa: E731
         lone = lambda call: call.bind("tensors", "dim", dim=0) and {}  # noqa: E731
@@ -165,7 +164,6 @@ class Flatten(LayerType):
     def torch_import(self) -> tuple:
         import torch
         from torch import nn
-
 
         def axes(call, start: int, end: int) -> dict:
             return {"start": call.axis(start), "end": call.axis(end)}
