@@ -120,8 +120,8 @@ def _spec(input_shape: list[int], layers: list[dict]) -> str:
     return json.dumps({"name": "case", "input": input_shape, "layers": layers})
 
 
-@pytest.mark.parametrize("input_shape, layers", CASES)
-def test_each_tool_counts_as_its_profile_predicts(input_shape, layers):
+def assert_tools_agree(input_shape: list[int], layers: list[dict]) -> None:
+    """Each real tool's total equals its profile's prediction, at batch 1 and 2."""
     graph = load_spec_text(_spec(input_shape, layers))
     for batch in (1, 2):
         # ptflops analyses one sample (its input_res has no batch axis)
@@ -133,8 +133,15 @@ def test_each_tool_counts_as_its_profile_predicts(input_shape, layers):
             assert measured[tool] == predicted.total, (tool, batch, predicted.items)
 
 
+@pytest.mark.parametrize("input_shape, layers", CASES)
+def test_each_tool_counts_as_its_profile_predicts(input_shape, layers):
+    assert_tools_agree(input_shape, layers)
+
+
 def test_every_layer_type_has_a_case():
-    covered = {layer["type"] for param in CASES for layer in param.values[1]}
+    from tests.test_conventions_rules_nd import CASES as CASES_ND
+
+    covered = {layer["type"] for param in CASES + CASES_ND for layer in param.values[1]}
     assert covered >= set(REGISTRY), f"layer types without a convention case: {sorted(set(REGISTRY) - covered)}"
 
 
@@ -143,6 +150,9 @@ def test_every_profile_has_a_rule_for_every_layer_type(name):
     rules = PROFILES[name].rules
     assert set(rules) == set(REGISTRY), (sorted(set(REGISTRY) - set(rules)), sorted(set(rules) - set(REGISTRY)))
     assert all(rule.text for rule in rules.values())
+    # the special table names only real layer types or families: a typo would silently fall to the default
+    known = set(REGISTRY) | {rule.family for rule in REGISTRY.values()}
+    assert set(PROFILES[name].table) <= known, sorted(set(PROFILES[name].table) - known)
 
 
 def test_a_missing_rule_is_an_error_not_a_zero():

@@ -12,11 +12,16 @@ from archcalc import analyse, load_spec, load_spec_text
 from archcalc.analysis.explain import explain_layers
 from archcalc.cli import app
 from archcalc.layers import REGISTRY
+from archcalc.layers.base import spatial_names
 from archcalc.layers.formula import Const, Formula, Term, ceil, floor, product
 from archcalc.spec import builtin_specs
 from tests.cli_errors import assert_one_line_error
 from tests.conftest import check_golden
-from tests.test_layer_rules import CASES, MERGE_SPEC, _yaml
+from tests.test_layer_rules import CASES as CASES_2D
+from tests.test_layer_rules import MERGE_SPEC, _yaml
+from tests.test_layer_rules_nd import CASES as CASES_ND
+
+CASES = CASES_2D + CASES_ND
 
 runner = CliRunner()
 SPECS = sorted(builtin_specs())
@@ -37,14 +42,15 @@ def assert_explanations_match_report(graph, batch: int = 1) -> None:
         per_axis = {f.name: f.value for f in explained.receptive_field}
         if layer.receptive_field is None:
             assert explained.receptive_field == [] and explained.rf_note.startswith("not defined"), where
-        elif field:
-            assert [field["r"]] * 2 == layer.receptive_field, where
-            assert [field["j"]] * 2 == layer.effective_stride, where
-            assert [field["P"]] * 2 == layer.effective_padding, where
-        else:
-            assert [per_axis["r_h"], per_axis["r_w"]] == layer.receptive_field, where
-            assert [per_axis["j_h"], per_axis["j_w"]] == layer.effective_stride, where
-            assert [per_axis["P_h"], per_axis["P_w"]] == layer.effective_padding, where
+            continue
+        rank = len(layer.receptive_field)  # one entry per spatial axis
+        for symbol, values in (("r", layer.receptive_field), ("j", layer.effective_stride),
+                               ("P", layer.effective_padding)):  # fmt: skip
+            if field:
+                assert [field[symbol]] * rank == values, where
+            else:
+                axes = [f"{symbol}_{name.lower()}" for name in spatial_names(rank)]
+                assert [per_axis[name] for name in axes] == values, where
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -11,7 +11,7 @@ multiply-add as one flop":
     aten::batch_norm        eval: numel * (2 if affine else 1); training mode (which BatchNorm uses
                             in eval too when it tracks no running statistics): numel * (5 if affine else 4)
     aten::group_norm, aten::layer_norm, aten::instance_norm   numel * (5 with a weight, else 4)
-    aten::adaptive_avg_pool2d   input numel (the 1-D pool is traced as the 2-D one; 3-D has no handle)
+    aten::adaptive_avg_pool2d   input numel (aten::adaptive_avg_pool1d and 3d have no handle)
     aten::upsample_nearest2d    output numel;  aten::upsample_bilinear2d  4 * output numel (no other
                             rank or mode has a handle)
 
@@ -33,8 +33,8 @@ def _batchnorm(v) -> int:
 
 
 def _adaptive_avg(v) -> int:
-    """aten::adaptive_avg_pool2d has a handle; the 1-D pool runs as the 2-D one, the 3-D one has none."""
-    return v.in_elems if v.spatial_rank in (1, 2) and len(v.out) == len(v.ins[0]) else 0
+    """aten::adaptive_avg_pool2d has a handle; aten::adaptive_avg_pool1d and 3d have none, nor x.mean(...)."""
+    return v.in_elems if v.spatial_rank == 2 and len(v.out) == len(v.ins[0]) else 0
 
 
 def _upsample(v) -> int:
@@ -53,10 +53,9 @@ TABLE = {
     "layernorm": _STATS_NORM,
     "instancenorm": _STATS_NORM,
     "groupnorm": _STATS_NORM,
-    "global_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (1-D and 2-D maps kept "
-                                           "as 1 x 1; 3-D and x.mean(...) have no handle)"),
-    "adaptive_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (1-D runs as 2-D; 3-D: "
-                                             "no handle)"),
+    "global_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (2-D maps kept as 1 x 1; "
+                                           "1-D, 3-D and x.mean(...) have no handle)"),
+    "adaptive_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (1-D and 3-D: no handle)"),
     "upsample": Rule(_upsample, "aten::upsample_nearest2d: output elements; bilinear2d: 4 per output element; "
                                 "other ranks and modes: no handle"),
 }
