@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers import REGISTRY, LayerType, Shape
 from archcalc.limits import DEFAULT_LIMITS, Limits
 
 INPUT = "input"
+Shape = tuple[int, ...]
+
+# The layer types by name: archcalc.layers registers every entry here when it is imported (which
+# `import archcalc` does). The graph sits below the layers and only holds what they register: it never
+# imports them (tests/test_layering.py).
+REGISTRY: dict[str, Any] = {}
 
 
 @dataclass
@@ -26,8 +31,9 @@ class Node:
     inputs: list[str]
     line: int | None = None
     file: str | None = None
-    # The registry entry, looked up once: analysers ask it for every rule of every node.
-    rule: LayerType = field(init=False, repr=False, compare=False)
+    # The registry entry (an archcalc.layers.LayerType), looked up once: analysers ask it for every rule
+    # of every node.
+    rule: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.rule = REGISTRY[self.type]

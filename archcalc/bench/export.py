@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict
 
 from archcalc.bench.results import BenchReport, Timing
-from archcalc.render.units import shape_text
+from archcalc.units import shape_text
 
 CSV_COLUMNS = ("spec", "dtype", "sweep", "batch", "input", "layer", "type", "category", "macs", "flops",
                "bytes_moved", "median_s", "iqr_s", "q1_s", "q3_s", "best_s", "samples", "time_share", "flop_share",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from archcalc.bench.results import BenchReport, BenchRun, LayerBench, Timing
 from archcalc.errors import ArchcalcError
-from archcalc.render.units import exact, human, shape_text
+from archcalc.units import exact, human, shape_text
 
 FORMATS = ("table", "markdown", "csv", "json")
 

@@ -21,7 +21,7 @@ import warnings
 
 from archcalc.check.results import FVCORE, NOT_CHECKED, Verdict, witness_verdict
 from archcalc.graph import Graph
-from archcalc.render.units import human, human_bytes
+from archcalc.units import human, human_bytes
 
 BYTES_PER_ELEMENT = 4  # float32
 

@@ -109,7 +109,7 @@ def _physical_memory() -> int | None:
 def measure_all(graph, report) -> dict[str, int | str]:
     """Each installed tool's own total for `graph` at the report's batch (keyed by convention name), or
     why there is none. Refuses models whose weights would not fit comfortably in memory."""
-    from archcalc.render.units import human_bytes
+    from archcalc.units import human_bytes
 
     memory = _physical_memory()
     if memory is not None and report.totals.param_bytes > memory // 2:

@@ -10,7 +10,7 @@ import pkgutil
 
 from archcalc.layers.base import IDENTITY, NO_PARAMS, REGISTRY, LayerType, Params, RFStep, Shape, numel, register
 
-_INFRASTRUCTURE = {"attrs", "base", "formula", "geometry", "imports"}
+_INFRASTRUCTURE = {"attrs", "axes", "base", "formula", "geometry", "imports"}
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _INFRASTRUCTURE:

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from archcalc.errors import ArchcalcError, closest
+from archcalc.graph import REGISTRY as GRAPH_REGISTRY
 from archcalc.layers.attrs import Attr
+from archcalc.layers.axes import axis_names, axis_word, rank_text, spatial_names  # noqa: F401 - re-exported
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
 
 if TYPE_CHECKING:
@@ -230,7 +232,8 @@ class LayerType:
         return None
 
 
-REGISTRY: dict[str, LayerType] = {}
+# The registry is the graph's table of layer types (archcalc.graph.REGISTRY): every entry registers there.
+REGISTRY: dict[str, LayerType] = GRAPH_REGISTRY
 
 
 def register(cls: type[LayerType]) -> type[LayerType]:
@@ -264,26 +267,6 @@ def torch_class(prefix: str, rank: int) -> Any:
     return getattr(nn, f"{prefix}{rank}d")
 
 
-_SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-_WORDS = {"F": "features", "C": "channels", "L": "length", "D": "depth", "H": "height", "W": "width"}
-
-
-def spatial_names(rank: int) -> tuple[str, ...]:
-    """Symbols of the spatial axes: L; H, W; D, H, W (d0, d1, ... beyond)."""
-    return _SPATIAL.get(rank, tuple(f"d{i}" for i in range(rank)))
-
-
-def axis_names(rank: int) -> tuple[str, ...]:
-    """Symbols of a sample's axes: F; C, L; C, H, W; C, D, H, W."""
-    return ("F",) if rank == 1 else ("C",) + spatial_names(rank - 1)
-
-
-def axis_word(rank: int, axis: int) -> str:
-    """The spatial axis `axis` of a `rank`-axis map in words: length; height, width; depth, height, width."""
-    symbol = spatial_names(rank)[axis]
-    return _WORDS.get(symbol, f"axis {axis + 1}")
-
-
 def elements(shape: Shape, suffix: str = "", start: int = 0) -> Expr:
     """C×H×W (C_out×H_out×W_out with suffix '_out'; H×W with start 1): a tensor's elements, as a formula."""
     named = list(zip(axis_names(len(shape)), shape))[start:]
@@ -308,13 +291,6 @@ def weights_backward(forward_macs: int, input_grad: bool, bias_outputs: int) -> 
     """
     macs = forward_macs * (2 if input_grad else 1)
     return macs, 2 * macs + bias_outputs
-
-
-def rank_text(rank: int) -> str:
-    """[features], [channels, length], [channels, height, width], [channels, depth, height, width]."""
-    if rank > 4:
-        return f"rank {rank}"
-    return "[" + ", ".join(_WORDS[name] for name in axis_names(rank)) + "]"
 
 
 def require_rank(layer: str, shape: Shape, rank: int) -> None:

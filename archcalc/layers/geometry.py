@@ -22,14 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archcalc.errors import ArchcalcError
+from archcalc.layers.axes import axis_word as word
+from archcalc.layers.axes import spatial_names
 from archcalc.layers.formula import Expr, Formula, Term, ceil, floor
 
 Pads = tuple[int, ...]  # (before, after) per spatial axis, flat
 
 
 def axis_word(rank: int, axis: int) -> str:
-    from archcalc.layers.base import axis_word as word
-
+    """Spatial axis `axis` of `rank` spatial axes in words: height, width; length; depth, height, width."""
     return word(rank + 1, axis)
 
 
@@ -246,8 +247,6 @@ _SYMBOLS = {
 
 def axis_symbols(rank: int, axis: int) -> tuple[str, str, str, str, str, str]:
     """(size, kernel, stride, pad before, pad after, dilation) symbols of one spatial axis."""
-    from archcalc.layers.base import spatial_names
-
     name = spatial_names(rank)[axis]
     return _SYMBOLS.get(name, (name, f"k_{name}", f"s_{name}", f"p_{name}0", f"p_{name}1", f"d_{name}"))
 
