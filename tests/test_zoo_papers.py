@@ -58,8 +58,9 @@ def test_lenet5_totals_and_fixed_rbf_output():
     output = report.layer("output")
     assert (output.output_shape, output.non_trainable_params, output.trainable_params) == ([10], 840, 0)
     assert report.totals.trainable_params == 60_000  # "about 60,000 free parameters"
-    weighted = sum(layer.connections for layer in report.layers if layer.type != "tanh")
-    assert weighted == 340_908  # the paper's 340,908 connections (squashing functions not counted)
+    # the paper's 340,908 connections: its per-layer figures, the squashing functions adding none
+    assert report.totals.connections == sum(row[3] for row in LENET_PAPER) + 840 == 340_908
+    assert {layer.connections for layer in report.layers if layer.type == "tanh"} == {0}
 
 
 def test_lenet5_c3_table_is_the_papers_table_1():

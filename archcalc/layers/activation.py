@@ -1,5 +1,10 @@
-"""Activations. Each is position-wise: same shape, identity receptive field, one connection per
-output element (softmax: every element of its group).
+"""Activations. Each is position-wise: same shape, identity receptive field (softmax over the channels
+too; over a spatial axis it mixes the positions, and the field ends).
+
+Connections: none. After LeCun et al. (1998), a connection is a link into a unit; the squashing
+function belongs to the unit whose weighted sum it squashes (tanh after C1 is part of C1's units), so it
+adds no links of its own. LeNet-5 then totals the paper's 340,908 connections. The same holds for every
+activation here, softmax included (it normalises the outputs of the units before it).
 
 FLOPs per element count each elementary operation once; a transcendental function (exp, erf, tanh)
 counts as one:
@@ -26,20 +31,21 @@ from archcalc.layers.formula import Const, Expr, Formula, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
 
 
+NO_LINKS = "0: the squashing function is part of its unit (LeCun et al.)"
+
+
 class _Pointwise(LayerType):
     category = "activation"
     per_element: ClassVar[int] = 1
-    connections_rule = "out"
+    connections_rule = NO_LINKS
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self.per_element * numel(out)
 
-    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out)
-
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return counts(params=self.explain_params(a, ins), flops=Const(self.per_element) * elements(out),
-                      connections=elements(out), notes={"FLOPs": f"{self.per_element} per element ({self.summary})"})
+                      notes={"FLOPs": f"{self.per_element} per element ({self.summary})",
+                             "connections": "part of the unit it squashes"})
 
     def explain_params(self, a: Attrs, ins: list[Shape]) -> Expr | int:
         return 0
@@ -218,7 +224,7 @@ class Softmax(LayerType):
     category = "activation"
     attrs = (Attr("axis", Int(None), 0, "axis of the sample, not counting the batch"),)
     flops_rule = "groups * (3N - 1), N = size of the axis"
-    connections_rule = "out * N"
+    connections_rule = NO_LINKS
 
     def reduction_axis(self, a: Attrs, shape: Shape) -> int:
         """The sample axis the softmax normalises over, counted from 0 (an error when out of range)."""
@@ -237,14 +243,12 @@ class Softmax(LayerType):
         n = out[self.reduction_axis(a, out)]
         return numel(out) // n * (3 * n - 1)
 
-    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out) * out[self.reduction_axis(a, out)]
-
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         n = Term("N", out[self.reduction_axis(a, out)])
         groups = Term("groups", numel(out) // out[self.reduction_axis(a, out)])
-        return counts(flops=groups * (3 * n - 1), connections=elements(out) * n,
-                      notes={"FLOPs": "per group of N: N exp + (N − 1) adds + N divides"})  # fmt: skip
+        return counts(flops=groups * (3 * n - 1),
+                      notes={"FLOPs": "per group of N: N exp + (N − 1) adds + N divides",
+                             "connections": "part of the units it normalises"})  # fmt: skip
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc.layers.base import IDENTITY
