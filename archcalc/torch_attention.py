@@ -37,8 +37,10 @@ class TorchMultiheadAttention(nn.Module):
         self.causal = causal
 
     def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None):
-        key = query if key is None else key
-        value = key if value is None else value
+        # Only a one-input layer is self-attention: a spec that feeds one tensor as query and memory means
+        # cross-attention, so torch must not see the same tensor object (its fused self-attention path).
+        key = query if key is None else (key.view_as(key) if key is query else key)
+        value = key if value is None else (value.view_as(value) if value is query or value is key else value)
         mask = causal_mask(query.shape[1], key.shape[1], query.device) if self.causal else None
         return self.mha(query, key, value, need_weights=False, attn_mask=mask, is_causal=self.causal)[0]
 
@@ -119,6 +121,10 @@ class WindowAttention(nn.Module):
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window[0] - 1) * (2 * window[1] - 1), heads))
         self.register_buffer("relative_position_index", relative_position_index(window))
 
+    def reset_index_buffers(self) -> None:
+        """Refill the index after `to_empty` (archcalc.torch_build.to_empty)."""
+        with torch.no_grad():
+            self.relative_position_index.copy_(relative_position_index(tuple(self.window_size)))
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n_tokens = self.window_size[0] * self.window_size[1]
         bias = self.relative_position_bias_table[self.relative_position_index]

@@ -39,6 +39,7 @@ ATTENTION_BACKWARD = ("projections as linear layers; QKᵀ and A·V twice (one g
 class _Attention(LayerType):
     category = "linear"
     dense_macs = True
+    fused_kernel = True  # built on F.scaled_dot_product_attention / nn.MultiheadAttention
     flops_rule = "Σ of the terms in attention_cost.py (projections, scaling, QKᵀ, mask, softmax, A·V)"
     backward_rule = ATTENTION_BACKWARD
 
@@ -185,6 +186,14 @@ class MultiHeadAttention(_Attention):
         g = self.geometry(a, ins)
         return (g.kv_heads == g.heads and g.head_dim * g.heads == g.embed_dim and not g.rotary_dims
                 and not a["rel_pos_buckets"] and g.bias == g.out_bias)  # fmt: skip
+
+    def torch_fast_path(self, a: Attrs, ins: list[Shape]) -> bool:
+        """Whether torch runs archcalc's build through nn.MultiheadAttention's fused native kernel at inference
+        (eval mode, no autograd, on the CPU or a GPU): self-attention (one input), an even number of heads,
+        the projection biases and no mask. That kernel is one aten op (aten::_native_multi_head_attention):
+        fvcore and FlopCounterMode see none of its products. torchvision's ViT takes it."""
+        return (self.uses_torch_mha(a, ins) and len(ins) == 1 and a["num_heads"] % 2 == 0 and a["bias"]
+                and not a["causal"])  # fmt: skip
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_attention as ta

@@ -135,6 +135,10 @@ class LayerType:
     # embedding lookups) or "any" (passed through unchanged, ids stay ids: data movement). None: "any" for
     # data movement, else "float". archcalc.analysis.shapes refuses ids where numbers are needed.
     input_kind: ClassVar[str | None] = None
+    # Whether its torch build runs a fused kernel whose matrix products fvcore's jit trace cannot count
+    # (F.scaled_dot_product_attention, nn.MultiheadAttention's native path): `check` then compares its MACs
+    # with FlopCounterMode only.
+    fused_kernel: ClassVar[bool] = False
     # The type torch modules import as, when it is not this one (batchnorm2d: torch's BatchNorm2d imports
     # as `batchnorm`, which takes the rank of its input); None: this type's own `torch_import` rules.
     imported_as: ClassVar[str | None] = None

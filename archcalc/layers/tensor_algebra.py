@@ -8,8 +8,9 @@ operands are layer outputs)
     connections  numel(out) · 2k         (each output reads k elements of each operand)
 einsum (two operands, an equation over the sample axes: "hqd,hkd->hqk"; every summed letter is in both
 operands, i.e. one contraction, which torch computes as one batched matrix product)
-    macs         Π sizes of all letters
-    flops        2 · macs − numel(out);  connections 2 · macs
+    macs         Π sizes of all letters (P); 0 when no letter is summed: an outer or elementwise product
+                 has no accumulation (torch computes it as a multiply, not a matrix product)
+    flops        2P − numel(out) (P multiplies, P − numel(out) adds);  connections 2P
 permute / transpose: reorder axes (torch.permute, Tensor.transpose); only move data
 
 Receptive field: matmul and einsum mix whole axes (None); a reorder that changes the layout ends the
@@ -139,21 +140,28 @@ class Einsum(LayerType):
     dense_macs = True
     min_inputs = max_inputs = 2
     attrs = (Attr("equation", Text(), doc="subscripts of the two operands and the output, batch axis left out"),)
-    flops_rule = "2 * macs - out, macs = product of every letter's size"
-    connections_rule = "2 * macs"
+    flops_rule = "2P - out, P = product of every letter's size"
+    connections_rule = "2P"
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         _, rhs, sizes = parse_equation(a["equation"], ins)
         return tuple(sizes[letter] for letter in rhs)
 
+    @staticmethod
+    def products(a: Attrs, ins: list[Shape]) -> tuple[int, bool]:
+        """(P, whether any letter is summed): the products one contraction computes."""
+        _, rhs, sizes = parse_equation(a["equation"], ins)
+        return numel(tuple(sizes.values())), len(rhs) < len(sizes)
+
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(tuple(parse_equation(a["equation"], ins)[2].values()))
+        total, summed = self.products(a, ins)
+        return total if summed else 0
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return 2 * self.macs(a, ins, out) - numel(out)
+        return 2 * self.products(a, ins)[0] - numel(out)
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return 2 * self.macs(a, ins, out)
+        return 2 * self.products(a, ins)[0]
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         _, rhs, sizes = parse_equation(a["equation"], ins)
@@ -163,8 +171,10 @@ class Einsum(LayerType):
         _, rhs, sizes = parse_equation(a["equation"], ins)
         every = product(Term(letter, size) for letter, size in sizes.items())
         kept = product(Term(letter, sizes[letter]) for letter in rhs) if rhs else Const(1)
-        return counts(macs=every, flops=2 * every - kept, connections=2 * every,
-                      notes={"MACs": "one multiply-add per combination of all letters",
+        summed = len(rhs) < len(sizes)
+        return counts(macs=every if summed else 0, flops=2 * every - kept, connections=2 * every,
+                      notes={"MACs": "one multiply-add per combination of all letters" if summed else
+                             "no letter is summed: multiplies, no accumulation",
                              "FLOPs": "multiplies, and adds for the summed letters"})  # fmt: skip
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> None:
