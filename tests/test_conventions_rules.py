@@ -140,8 +140,9 @@ def test_each_tool_counts_as_its_profile_predicts(input_shape, layers):
 
 def test_every_layer_type_has_a_case():
     from tests.test_conventions_rules_nd import CASES as CASES_ND
+    from tests.test_conventions_rules_tokens import CASES as CASES_TOKENS
 
-    covered = {layer["type"] for param in CASES + CASES_ND for layer in param.values[1]}
+    covered = {layer["type"] for param in CASES + CASES_ND + CASES_TOKENS for layer in param.values[1]}
     assert covered >= set(REGISTRY), f"layer types without a convention case: {sorted(set(REGISTRY) - covered)}"
 
 
