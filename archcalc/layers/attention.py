@@ -218,6 +218,8 @@ class MultiHeadAttention(_Attention):
                 raise CannotMap("learned extra key/value rows (add_bias_kv, add_zero_attn) are not counted")
             if b["key_padding_mask"] is not None or b["attn_mask"] is not None:
                 raise CannotMap("takes an explicit mask tensor (not counted)")
+            if b["key"] is b["query"] and b["value"] is not b["query"]:
+                raise CannotMap("the keys are the queries but the values differ")
             return {"num_heads": m.num_heads, "bias": m.in_proj_bias is not None,
                     "out_bias": m.out_proj.bias is not None, "causal": bool(b["is_causal"]), "dropout": m.dropout}
 
@@ -234,7 +236,7 @@ class MultiHeadAttention(_Attention):
                     "rope_base": m.rotary.base if m.rotary is not None else None,
                     "rel_pos_buckets": m.buckets, "dropout": m.dropout}  # fmt: skip
 
-        return (ImportRule(self.name, modules=(nn.MultiheadAttention,), read=read,
+        return (ImportRule(self.name, modules=(nn.MultiheadAttention,), read=read, unique_operands=True,
                            note="batch_first, need_weights=False, no mask tensor"),
                 ImportRule(self.name, modules=(ta.TorchMultiheadAttention,), read=mine),
                 ImportRule(self.name, modules=(ta.Attention,), read=general))  # fmt: skip
