@@ -44,7 +44,7 @@ def assert_same_analysis(expected, actual, ignore: tuple[str, ...] = ("line",)) 
 @pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_spec_survives_torch_and_import(name):
     graph = load_spec(name)
-    result = import_model(build_module(graph), graph.input_shape)
+    result = import_model(build_module(graph), graph.input_shape, input_dtype=graph.input_dtype)
     assert result.method == "torch.fx" and not result.notes
     assert_same_analysis(graph, result.graph)
     assert analyse(result.graph).complete
@@ -55,7 +55,7 @@ def test_export_loads_back_the_same_graph(name):
     graph = load_spec(name)
     text = export_spec(graph)
     assert graph_difference(graph, load_spec_text(text, name)) is None
-    imported = import_model(build_module(graph), graph.input_shape).graph
+    imported = import_model(build_module(graph), graph.input_shape, input_dtype=graph.input_dtype).graph
     assert graph_difference(imported, load_spec_text(export_spec(imported), name)) is None
 
 

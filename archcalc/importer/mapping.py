@@ -119,7 +119,7 @@ class Mapper:
         for t in operands:
             if id(t) not in self.producer and id(t) not in self.weights:
                 raise CannotMap(self.unknown_operand(t))
-        several = len(outputs) != 1 or not isinstance(call.output, torch.Tensor)
+        several = len(outputs) != 1  # (out, None) from nn.MultiheadAttention is one tensor
         shapes = [self.sample(t) for t in activations]
         out_shapes = [self.sample(t) for t in outputs]
         if any(shape is None for shape in shapes + out_shapes):
