@@ -18,7 +18,12 @@ from archcalc.importer import import_model
 from archcalc.spec import builtin_specs
 from archcalc.spec.export import export_spec, graph_difference
 from archcalc.torch_build import build_module
-from tests.test_layer_rules import CASES, _yaml
+from archcalc.layers import REGISTRY
+from tests.test_layer_rules import CASES as CASES_2D
+from tests.test_layer_rules import _yaml
+from tests.test_layer_rules_nd import CASES as CASES_ND
+
+CASES = CASES_2D + CASES_ND
 
 BUILTINS = sorted(builtin_specs())
 
@@ -29,6 +34,8 @@ def layer_rows(graph, ignore: tuple[str, ...] = ("line",)) -> list[dict]:
         row = asdict(layer)
         for key in ignore:
             row.pop(key)
+        # batchnorm3d's torch module imports as `batchnorm` (its `imported_as`): the same layer
+        row["type"] = REGISTRY[row["type"]].imported_as or row["type"]
         rows.append(row)
     return rows
 
