@@ -44,7 +44,8 @@ def summary_rows(report: Report) -> list[tuple[str, str, str]]:
         (f"activation memory ({report.dtype})", exact(t.activation_bytes) + " B", human_bytes(t.activation_bytes)),
         ("peak inference activations", exact(t.peak_activation_bytes) + " B", human_bytes(t.peak_activation_bytes)),
         ("depth (weighted layers)", str(report.depth), ""),
-        ("final receptive field", pair_text(final.receptive_field) + (f" ({final.name})" if final else ""), ""),
+        ("final receptive field",
+         pair_text(final.receptive_field if final else None) + (f" ({final.name})" if final else ""), ""),
     ]
 
 
