@@ -135,7 +135,7 @@ def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tup
             step = node.rule.receptive_field(node.attrs, [shapes[node.inputs[0]]], shapes[name])
         except ArchcalcError as exc:
             raise node.error(exc) from None
-        if step is None or len(shapes[name]) != rank + 1:
+        if step is None:
             raise node.error(ArchcalcError("the receptive field is not defined through this layer"))
         step = step.for_rank(rank)
         field = tuple(
