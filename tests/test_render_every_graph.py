@@ -32,18 +32,16 @@ FIXED = {"mlp": MLP, "sequence": SEQUENCE, "strided_transpose": STRIDED_TRANSPOS
 
 def render_everything(spec_text: str) -> None:
     """Every format of `archcalc.render`, plain, exact, with training, and with every convention."""
-    from archcalc.analysis.training import training_costs
-    from archcalc.conventions import CONVENTIONS, count_convention
+    from archcalc.analysis import TrainingPlan
+    from archcalc.conventions import CONVENTIONS
     from archcalc.render import FORMATS, render
-    from archcalc.render.conventions import render_report
 
     try:
         graph = load_spec_text(spec_text)
         report = analyse(graph, batch=2)
     except ArchcalcError:
         return  # a spec archcalc refuses has nothing to render (the differential tests check the refusal)
-    trained = analyse(graph, batch=2)
-    trained.training = training_costs(graph, trained, "adam", 1000, 2)
+    trained = analyse(graph, batch=2, training=TrainingPlan("adam", 1000, 2))
     for fmt in FORMATS:
         for item in (report, trained):
             text = render(item, fmt)
@@ -52,7 +50,7 @@ def render_everything(spec_text: str) -> None:
                 json.loads(text)
         render(report, fmt, exact=True)
         for convention in CONVENTIONS:
-            text = render_report(report, fmt, convention=count_convention(graph, report, convention))
+            text = render(analyse(graph, batch=2, convention=convention), fmt)
             assert text.strip()
 
 

@@ -146,4 +146,8 @@ def render_markdown(report: Report, attachments: Attachments | None = None) -> s
         for title, name in attachments.plots:
             lines += [f"![{title}]({name})", ""]
     lines += ["## Layers", ""] + _layer_table(report)
+    if report.convention is not None:
+        from archcalc.render.conventions import convention_summary
+
+        lines += ["", convention_summary(report.convention)]
     return "\n".join(lines) + "\n"
