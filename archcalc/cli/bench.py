@@ -32,7 +32,7 @@ def bench(
 ) -> None:
     """Time every layer and the whole forward on a real module; set the times against MACs and FLOPs."""
     from archcalc.bench import BenchSettings, bench_spec, parse_dtypes, parse_sweep
-    from archcalc.bench.render import FORMATS, render_bench
+    from archcalc.render.bench import FORMATS, render_bench
     from archcalc.errors import ArchcalcError
 
     if format not in FORMATS:
@@ -46,7 +46,7 @@ def bench(
     result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
                         sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats))
     if plot is not None:
-        from archcalc.bench.plot import render_plot
+        from archcalc.render.bench_plot import render_plot
         from archcalc.io import write_atomic
 
         write_atomic(plot, render_plot(result))
