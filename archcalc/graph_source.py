@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from archcalc.errors import ArchcalcError, brief
 from archcalc.graph import Graph
-from archcalc.limits import DEFAULT_LIMITS, MAX_INPUT_RANK, Limits, note
+from archcalc.limits import DEFAULT_LIMITS, MAX_INPUT_RANK, Limits
+# Below the loaders (spec/expand.py checks --input too): re-exported here for the command line.
+from archcalc.spec.values import INPUT_USAGE, check_input_shape
 
 if TYPE_CHECKING:
     from archcalc.spec import SpecDocument
 
 _SIZE = re.compile(r"[0-9]{1,19}")  # ASCII digits only (int() also takes '３' and '1_000'), below 10**19
-INPUT_USAGE = "--input takes positive sizes separated by x, like 3x224x224, 16x100 or 784"
 
 
 @dataclass
@@ -145,20 +146,6 @@ def parse_input_shape(text: str | None, limits: Limits = DEFAULT_LIMITS) -> tupl
     shape = tuple(int(part) for part in parts)
     check_input_shape(shape, limits, text)
     return shape
-
-
-def check_input_shape(shape: tuple[int, ...], limits: Limits = DEFAULT_LIMITS, text: str | None = None) -> None:
-    """An input shape given by the user (not the spec): positive integer sizes, within --max-elements."""
-    given = text if text is not None else "x".join(str(size) for size in shape)
-    if not isinstance(shape, tuple) or not 1 <= len(shape) <= MAX_INPUT_RANK:
-        raise ArchcalcError(f"--input takes 1 to {MAX_INPUT_RANK} sizes, got {brief(given)}")
-    elements = 1
-    for size in shape:
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            raise ArchcalcError(f"{INPUT_USAGE}, got {brief(given)}")
-        elements *= size
-    if elements > limits.max_elements:
-        raise ArchcalcError(f"--input {brief(given)} has {elements:,} elements; {note(limits, 'max_elements')}")
 
 
 __all__ = ["GraphSource", "LoadedGraph", "SourceOptions", "check_input_shape", "parse_input_shape"]

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, Graph, Node, topological_order
-from archcalc.graph_source import check_input_shape
+from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
