@@ -36,7 +36,7 @@ def merge(kind: str, n: int = 2, **attrs) -> list[dict]:
 
 CASES = [
     *(case(t, IMAGE, {"type": t}) for t in ("relu", "relu6", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu",
-                                            "leaky_relu", "prelu", "elu", "gelu")),
+                                            "leaky_relu", "prelu", "elu", "gelu", "mish")),
     case("prelu-per-channel", IMAGE, {"type": "prelu", "per_channel": True}),
     case("gelu-tanh", IMAGE, {"type": "gelu", "approximate": "tanh"}),
     case("softmax-channels", IMAGE, {"type": "softmax"}),

@@ -136,7 +136,7 @@ CASES = [
     *[Case(name, {"type": name}, (3, 4, 4), ref) for name, ref in [
         ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("sigmoid", nn.Sigmoid), ("tanh", nn.Tanh),
         ("hardswish", nn.Hardswish), ("hardsigmoid", nn.Hardsigmoid), ("silu", nn.SiLU), ("gelu", nn.GELU),
-        ("elu", nn.ELU), ("leaky_relu", nn.LeakyReLU), ("prelu", nn.PReLU)]],
+        ("elu", nn.ELU), ("leaky_relu", nn.LeakyReLU), ("prelu", nn.PReLU), ("mish", nn.Mish)]],
     Case("prelu-per-channel", {"type": "prelu", "per_channel": True}, (3, 4, 4), lambda: nn.PReLU(3)),
     Case("softmax", {"type": "softmax"}, (10,), lambda: nn.Softmax(dim=1), {"flops": 29}),
     # structure

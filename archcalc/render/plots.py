@@ -73,12 +73,15 @@ def receptive_field_png(report: Report) -> bytes:
     axis = figure.subplots()
     if points:
         xs = [index for index, _ in points]
-        for axis_index, name in ((0, "height"), (1, "width")):
+        names = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+        words = names.get(len(points[0][1].receptive_field), tuple(f"axis {i + 1}" for i in range(9)))
+        for axis_index, name in enumerate(words):  # one line per spatial axis, when it differs from the first
             sizes = [layer.receptive_field[axis_index] for _, layer in points]
-            if axis_index == 0 or any(layer.receptive_field[1] != layer.receptive_field[0] for _, layer in points):
+            if axis_index == 0 or any(layer.receptive_field[axis_index] != layer.receptive_field[0]
+                                      for _, layer in points):  # fmt: skip
                 axis.plot(xs, sizes, marker=".", label=f"receptive field ({name})")
         axis.plot(xs, [layer.effective_stride[0] for _, layer in points], linestyle="--",
-                  label="effective stride (height)")  # fmt: skip
+                  label=f"effective stride ({words[0]})")  # fmt: skip
         axis.axhline(max(report.input_shape[1:] or [1]), color="grey", linewidth=0.8, label="input size")
         axis.set_yscale("log", base=2)
         from matplotlib.ticker import ScalarFormatter
@@ -89,7 +92,7 @@ def receptive_field_png(report: Report) -> bytes:
         axis.annotate(f"{final.name}: {final.receptive_field[0]}", (points[-1][0], final.receptive_field[0]),
                       fontsize=8, ha="right", va="bottom")  # fmt: skip
     else:
-        axis.text(0.5, 0.5, "no layer has a receptive field (the input is not [C, H, W])", ha="center",
+        axis.text(0.5, 0.5, "no layer has a receptive field (the input has no spatial axes)", ha="center",
                   transform=axis.transAxes)  # fmt: skip
     axis.set_xlabel("layer index (topological order)")
     axis.set_ylabel("input pixels")

@@ -1,15 +1,10 @@
-"""BenchReport -> text: table (rich), markdown, csv or json. Torch-free.
-
-Markdown and the rich table share the rows built here; csv and json live in bench/export.py.
-"""
+"""The rows every bench view shows (terminal table and markdown): shared by render/bench.py and
+render/bench_table.py, below both, so neither imports the other's module in a cycle."""
 
 from __future__ import annotations
 
 from archcalc.bench.results import BenchReport, BenchRun, LayerBench, Timing
-from archcalc.errors import ArchcalcError
 from archcalc.units import exact, human, shape_text
-
-FORMATS = ("table", "markdown", "csv", "json")
 
 
 def seconds_text(seconds: float) -> str:
@@ -99,43 +94,3 @@ def compare_rows(report: BenchReport) -> list[tuple[str, ...]]:
                      f"{s.throughput:,.1f}", f"{first / s.end_to_end.median:.2f}x", human(run.flops),
                      f"{s.sum_ratio:.2f}", correlation_text(s.pearson), correlation_text(s.spearman)))  # fmt: skip
     return rows
-
-
-def _md_row(cells) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-
-def _md_table(header, rows, right_from: int = 1) -> list[str]:
-    align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    return [_md_row(header), _md_row(align)] + [_md_row(row) for row in rows]
-
-
-def render_markdown(report: BenchReport) -> str:
-    lines = [f"# bench: {report.runs[0].name}", "", "Measured on (figures from another machine do not compare):", ""]
-    lines += _md_table(("machine", ""), machine_rows(report), right_from=2)
-    for run in report.runs:
-        lines += ["", f"## {run_title(report, run)}", ""]
-        lines += _md_table(("summary", ""), summary_rows(run), right_from=2)
-        lines += ["", "By layer category:", ""]
-        lines += _md_table(CATEGORY_HEADER, category_rows(run))
-        lines += ["", "Layers (time: median over rounds; GFLOP/s achieved; FLOP/B: arithmetic intensity; faults: "
-                  "minor page faults per call):", ""]  # fmt: skip
-        lines += _md_table(LAYER_HEADER, [(f"`{r[0]}`",) + r[1:] for r in (layer_row(l, True) for l in run.layers)],
-                           right_from=2)  # fmt: skip
-    if len(report.runs) > 1:
-        lines += ["", "## Comparison", ""] + _md_table(COMPARE_HEADER, compare_rows(report))
-    return "\n".join(lines) + "\n"
-
-
-def render_bench(report: BenchReport, fmt: str, exact_counts: bool = False, width: int | None = None) -> str:
-    if fmt == "markdown":
-        return render_markdown(report)
-    if fmt == "table":
-        from archcalc.bench.render_table import render_table
-
-        return render_table(report, exact_counts=exact_counts, width=width)
-    if fmt in ("csv", "json"):
-        from archcalc.bench.export import render_csv, render_json
-
-        return render_csv(report) if fmt == "csv" else render_json(report)
-    raise ArchcalcError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
