@@ -6,7 +6,8 @@ shape and limits, becomes a Graph. Every command loads its graphs through `Graph
     graph = GraphSource.from_options("vgg16", input_text="3x64x64").load().graph          # CLI texts
     graph = GraphSource(module="model.py:build", input_shape=(3, 224, 224)).load().graph  # runs that code
 
-`from_options` reads the texts a user types (`--input 3x224x224`, `--set name=value`) with the same
+`from_options` reads the texts a user types (`--input 3x224x224`, `--set name=value`, `--input-dtype int64`
+for token ids) with the same
 checks wherever they are given, and its errors name the option, not a spec file: the input shape is
 the user's, not the spec's. `--module` imports torch and runs the user's code, so it is touched only
 when given.
@@ -47,6 +48,7 @@ class GraphSource:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     input_shape: tuple[int, ...] | None = None
     limits: Limits = DEFAULT_LIMITS
+    input_dtype: str | None = None  # --input-dtype: "int64" for token ids; None: the spec's (a model: float32)
 
     def __post_init__(self) -> None:
         if self.spec is not None and self.module is not None:
@@ -59,6 +61,7 @@ class GraphSource:
             raise ArchcalcError("--module needs --input, the model's input shape without the batch (e.g. 3x224x224)")
         if self.input_shape is not None:
             check_input_shape(self.input_shape, self.limits)
+        check_input_dtype(self.input_dtype)
 
     @classmethod
     def from_options(cls, spec: str | None = None, module: str | None = None, input_text: str | None = None,
@@ -94,7 +97,7 @@ class GraphSource:
 
     def build(self, document: "SpecDocument") -> Graph:
         """This source's graph from its spec document, read before (expanding it again is cheap)."""
-        return document.graph(self.overrides, self.limits, self.input_shape)
+        return document.graph(self.overrides, self.limits, self.input_shape, self.input_dtype)
 
     def load(self) -> LoadedGraph:
         if self.spec is not None:
@@ -104,7 +107,7 @@ class GraphSource:
 
         assert self.module is not None and self.input_shape is not None
         factory, label = load_callable(self.module)
-        result = import_model(factory, self.input_shape, source=label)
+        result = import_model(factory, self.input_shape, source=label, input_dtype=self.input_dtype or "float32")
         if result.graph.limits != self.limits:
             result.graph.limits = self.limits
         return LoadedGraph(result.graph, result.labels, list(result.notes))
@@ -119,18 +122,31 @@ class SourceOptions:
     input_shape: tuple[int, ...] | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
     limits: Limits = DEFAULT_LIMITS
+    input_dtype: str | None = None
 
     @classmethod
     def from_options(cls, module: str | None = None, input_text: str | None = None,
-                     set_pairs: list[str] | None = None, limits: Limits = DEFAULT_LIMITS) -> "SourceOptions":  # fmt: skip
+                     set_pairs: list[str] | None = None, limits: Limits = DEFAULT_LIMITS,
+                     dtype_text: str | None = None) -> "SourceOptions":  # fmt: skip
         from archcalc.spec import parse_overrides
 
-        return cls(module, parse_input_shape(input_text, limits), parse_overrides(set_pairs, limits), limits)
+        return cls(module, parse_input_shape(input_text, limits), parse_overrides(set_pairs, limits), limits,
+                   check_input_dtype(dtype_text))
 
     def source(self, spec: str | os.PathLike | None, overrides: Mapping[str, Any] | None = None) -> GraphSource:
         """The source for `spec` (or the module when `spec` is None); `overrides` replace the options' ones."""
         chosen = self.overrides if overrides is None else overrides
-        return GraphSource(spec, None if spec is not None else self.module, chosen, self.input_shape, self.limits)
+        return GraphSource(spec, None if spec is not None else self.module, chosen, self.input_shape, self.limits,
+                           self.input_dtype)
+
+
+def check_input_dtype(text: str | None) -> str | None:
+    """--input-dtype: float32 (numbers) or int64 (token ids, for text models)."""
+    from archcalc.graph import INPUT_DTYPES
+
+    if text is not None and text not in INPUT_DTYPES:
+        raise ArchcalcError(f"--input-dtype takes {' or '.join(INPUT_DTYPES)} (int64: token ids), got {brief(text)}")
+    return text
 
 
 def parse_input_shape(text: str | None, limits: Limits = DEFAULT_LIMITS) -> tuple[int, ...] | None:
@@ -148,4 +164,4 @@ def parse_input_shape(text: str | None, limits: Limits = DEFAULT_LIMITS) -> tupl
     return shape
 
 
-__all__ = ["GraphSource", "LoadedGraph", "SourceOptions", "check_input_shape", "parse_input_shape"]
+__all__ = ["GraphSource", "LoadedGraph", "SourceOptions", "check_input_dtype", "check_input_shape", "parse_input_shape"]

@@ -43,6 +43,8 @@ class _RunFailed(Exception):
 
     def error(self, input_shape: tuple[int, ...], hint: str = "") -> ArchcalcError:
         fx = "" if self.fx_failure[:60] == self.run_failure[:60] else f" (torch.fx: {self.fx_failure[:150]})"
+        if "'indices'" in self.run_failure and "FloatTensor" in self.run_failure:
+            hint = "; a text model takes token ids: pass --input-dtype int64" + hint
         return ArchcalcError(f"running the model on input {list(input_shape)} failed: {self.run_failure}{fx}{hint}")
 
 
