@@ -146,10 +146,12 @@ class LayerType:
     # imported operation without a rule: not checked, and its output is not either). None: "any" for data
     # movement, else "float". archcalc.analysis.shapes refuses ids where numbers are needed.
     input_kind: ClassVar[str | None] = None
-    # Whether its torch build runs a fused kernel whose matrix products fvcore's jit trace cannot count
-    # (F.scaled_dot_product_attention, nn.MultiheadAttention's native path): `check` then compares its MACs
-    # with FlopCounterMode only.
+    # Whether its torch build runs a fused kernel (F.scaled_dot_product_attention, nn.MultiheadAttention's
+    # native path): what fvcore and FlopCounterMode see of it then depends on the device and on autograd.
     fused_kernel: ClassVar[bool] = False
+    # Whether fvcore counts exactly its MACs when they are dense: not through a fused kernel, nor for an
+    # einsum (fvcore rounds numpy's count to four digits). `check` compares the others with FlopCounterMode only.
+    fvcore_exact: ClassVar[bool] = True
     # The type torch modules import as, when it is not this one (batchnorm2d: torch's BatchNorm2d imports
     # as `batchnorm`, which takes the rank of its input); None: this type's own `torch_import` rules.
     imported_as: ClassVar[str | None] = None
