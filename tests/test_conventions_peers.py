@@ -61,6 +61,7 @@ SECOND = {
     "convnext_tiny": {"image_size": 64, "depths": [1, 1, 1, 1], "widths": [8, 16, 24, 32]},
     "bert_base": {"seq_len": 6, "num_layers": 1, "hidden_size": 32, "num_heads": 2, "vocab_size": 40},
     "llama3_8b": {**LLM_SMALL, "seq_len": 6, "kv_heads": 1},
+    "examples/attention_by_hand": {"tokens": 5, "width": 12, "heads": 3},
 }  # fmt: skip
 
 SPECS = sorted(name for name in builtin_specs() if not name.startswith("stress/"))
