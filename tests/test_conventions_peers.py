@@ -34,6 +34,8 @@ SMALLEST = {
     "yolov1": 31, "yolov2": 32, "examples/stem_3x3x3": 1, "examples/stem_3x3x3_slim": 1, "examples/stem_7x7": 1,
     "examples/vgg16_rpn_window": 16, "examples/grouped_conv": 1, "examples/single_conv": 1,
     "examples/stacked_3x3": 1,
+    "r3d_18": (3, 1, 1, 1), "mc3_18": (3, 1, 1, 1), "r2plus1d_18": (3, 1, 1, 1), "c3d": (3, 16, 16, 16),
+    "unet3d": {"depth": 92, "size": 92, "width": 2}, "m5": (1, 1), "tcn": {"length": 1},
 }  # fmt: skip
 
 # A second small size (fvcore and ptflops) for specs that together use every layer type of the zoo.
@@ -42,15 +44,20 @@ SECOND = {
     "lenet5": 36, "mobilenet_v2": 40, "mobilenet_v3_small": 40, "resnet50": 40, "shufflenet_v2_x1_0": 40,
     "squeezenet1_1": 40, "unet": {"size": 204}, "vgg16_rpn": 20, "yolov1": 63, "yolov2": 64,
     "examples/dilated_124": 9, "examples/transposed_conv": 5,
+    "r2plus1d_18": (3, 4, 9, 9), "mc3_18": (3, 3, 8, 8), "c3d": (3, 17, 20, 18),
+    "unet3d": {"depth": 93, "size": 94, "width": 2}, "m5": (1, 333), "tcn": {"length": 30},
 }  # fmt: skip
 
 SPECS = sorted(name for name in builtin_specs() if not name.startswith("stress/"))
 
 
 def load(name: str, size):
-    """The spec at `size`: an input side (the spec's channels kept), variables, or None for its own input."""
+    """The spec at `size`: an input side (the spec's channels kept), a whole input shape (a tuple, for
+    other ranks than images), variables, or None for its own input."""
     if isinstance(size, dict):
         return load_spec(name, size)
+    if isinstance(size, tuple):
+        return load_spec(name, input_shape=size)
     if size is None:
         return load_spec(name)
     channels = load_spec(name).input_shape[0]
