@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import typer
 
@@ -70,13 +70,18 @@ def _silence_stdout() -> None:
         pass
 
 
-def emit(text: str, output: str | None) -> None:
-    """Print, or write atomically to `output`."""
+def emit(text: str, output: str | None, beside: Mapping[Any, bytes | str] | None = None) -> None:
+    """Print `text`, or write it to `output`; files `beside` it (plots, a diagram) are written with it,
+    all or none (archcalc/io.py), after everything was rendered."""
+    from archcalc.io import write_files
+
+    files = dict(beside or {})
+    if output is not None and output != "-":
+        files[output] = text
+    if files:
+        write_files(files)
+        for path in files:
+            typer.echo(f"wrote {path}", err=True)
     if output is None or output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
-        return
-    from archcalc.io import write_atomic
-
-    write_atomic(output, text)
-    typer.echo(f"wrote {output}", err=True)

@@ -53,20 +53,16 @@ def report(
                                           ("--epochs", epochs)) if value is not None]  # fmt: skip
         if given:
             raise ArchcalcError(f"{given[0]} applies to training cost; add --train")
-    attachments = None
+    attachments, beside_files = None, {}
     if diagram is not None and format != "markdown":
         raise ArchcalcError("--diagram applies to --format markdown")
     if format == "markdown":
-        from archcalc.io import write_atomic
         from archcalc.render.document import beside, check_diagram
 
         diagram = diagram or "mermaid"
         check_diagram(diagram)
         if output not in (None, "-"):
-            attachments, files = beside(result, output, diagram, plots)
-            for path, data in files.items():
-                write_atomic(path, data)
-                typer.echo(f"wrote {path}", err=True)
+            attachments, beside_files = beside(result, output, diagram, plots)
         else:
             from archcalc.render.markdown import Attachments
 
@@ -78,4 +74,4 @@ def report(
         from archcalc.render.conventions import render_report
 
         text = render_report(result, format, exact, count_convention(graph, result, convention), attachments)
-    emit(text, output)
+    emit(text, output, beside_files)

@@ -234,7 +234,8 @@ class Expander:
 
     def _one(self, item: dict, scope: Scope, env: dict, path: str, local: str, inputs: list[Any],
              depth: int, stack: tuple[str, ...]) -> Any:  # fmt: skip
-        self._charge((), _line(item), path, extra=len(path) // 100)  # node names: a 10 MB name costs
+        if len(path) >= 100:  # node names: a 10 MB name costs (expression items are charged by the layer)
+            self._charge((), _line(item), path, extra=len(path) // 100)
         if "type" in item:
             return self._layer(item, scope, env, path, local, inputs)
         if "block" in item:
@@ -348,12 +349,15 @@ class Expander:
         Aliases let a 1 kB file hand every layer the same huge list, name or mapping: what an entry
         costs to expand must count, not just how many entries there are.
         """
-        items, stack = _limits.take_items() + extra, list(values)
-        while stack:
-            value = stack.pop()
-            if isinstance(value, (list, tuple)):
-                items += len(value)
-                stack.extend(value)
+        items = _limits.take_items() + extra
+        for value in values:
+            if isinstance(value, (list, tuple)):  # rare: walk the lists (aliases may share them)
+                stack = [value]
+                while stack:
+                    value = stack.pop()
+                    if isinstance(value, (list, tuple)):
+                        items += len(value)
+                        stack.extend(value)
         if items > FREE_ITEMS:
             self._spend((items - FREE_ITEMS) // ITEMS_PER_STEP, "attributes, arguments and expressions handle "
                         "too many list items in all", line, path)  # fmt: skip

@@ -32,6 +32,7 @@ class LineList(list):
 
 def line_at(item: Any, key: Any = None) -> int | None:
     """The line of `item` (key None) or of one of its keys or indexes; None for values not read from a file."""
-    if isinstance(item, (LineDict, LineList)):
+    try:  # LineDict and LineList (the common case, on the hot path of big specs)
         return item.line if key is None else item.line_of(key)
-    return None
+    except AttributeError:  # a value not read from a file
+        return None
