@@ -49,11 +49,17 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             typer.echo("archcalc: interrupted", err=True)
             raise typer.Exit(130) from None
+        except MemoryError:
+            _traceback_if_debug()
+            raise fail("out of memory: the machine cannot hold what this command builds (archcalc report and "
+                       "check --device meta need almost none)") from None
         except BrokenPipeError:  # `archcalc report x | head`: the reader left; nothing to report
             _silence_stdout()
             raise typer.Exit(EXIT_OK) from None
         except Exception as exc:  # noqa: BLE001 - the contract: never a traceback without --debug
             _traceback_if_debug()
+            if type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(exc):
+                raise fail(f"out of memory: {' '.join(str(exc).split())[:200]}") from None
             detail = " ".join(str(exc).split())[:300] or "(no message)"
             typer.echo(f"archcalc: internal error: {type(exc).__name__}: {detail}; {BUG_HINT}", err=True)
             raise typer.Exit(EXIT_INTERNAL) from None

@@ -13,6 +13,7 @@ from archcalc.cli.sources import print_notes, source_options
 from archcalc.graph_source import GraphSource
 
 FORMAT_HELP = "table, csv, markdown or json"
+MAX_COUNT = 2**63 - 1  # counts beyond any dataset; bigger ones would only make every product meaningless
 
 
 @app.command()
@@ -26,9 +27,11 @@ def report(
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
     train: bool = typer.Option(False, "--train", help="Add training cost: backward MACs/FLOPs, epochs, memory."),
-    dataset_size: Optional[int] = typer.Option(None, "--dataset-size", help="With --train: samples per epoch."),
+    dataset_size: Optional[int] = typer.Option(None, "--dataset-size", min=1, max=MAX_COUNT,
+                                               help="With --train: samples per epoch."),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="With --train: epochs for the total cost (1)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, max=MAX_COUNT,
+                                         help="With --train: epochs for the total cost (1)."),
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
     convention: Optional[str] = typer.Option(None, "--convention", help="Also count as a peer tool does: archcalc, "

@@ -93,6 +93,8 @@ def read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
         raise ArchcalcError(f"cannot read: {exc.strerror or exc}", file=name) from None
     if len(data) > limits.max_file_bytes:
         raise ArchcalcError(too_big, file=name)
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):  # before UTF-16: FF FE starts both
+        raise ArchcalcError("the file is UTF-32; save it as UTF-8", file=name)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise ArchcalcError("the file is UTF-16; save it as UTF-8", file=name)
     if b"\x00" in data:
