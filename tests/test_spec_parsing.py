@@ -121,3 +121,28 @@ def test_json_file_is_not_read_as_yaml(tmp_path: Path) -> None:
     path = write(tmp_path, "yaml.json", "input: [3, 8, 8]\nlayers: [relu]\n")
     error_line(report(path), "invalid JSON")
     assert load_document(write(tmp_path, "ok.json", '{"a": [1, {"b": 2}]}')) == {"a": [1, {"b": 2}]}
+
+
+def test_pythons_yaml_parser_gives_the_same_data(monkeypatch) -> None:
+    """Without libyaml, PyYAML's own parser feeds the same builder: same data, same lines."""
+    from archcalc.spec import yaml_build
+
+    text = (Path(__file__).parents[1] / "specs" / "resnet50.yaml").read_text()
+    fast = parse_text(text, None)
+    monkeypatch.setattr(yaml_build, "_Parser", yaml.SafeLoader)
+    slow = parse_text(text, None)
+    assert fast == slow and fast["layers"].item_lines == slow["layers"].item_lines
+
+
+def test_an_alias_bomb_through_set_is_refused_unwalked() -> None:
+    levels = ["&l0 [" + ", ".join(["1"] * 10) + "]"]
+    levels += [f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    start = time.process_time()
+    error_line(run_cli("report", "resnet18", "--set", "layers=[" + ", ".join(levels) + "]"), "--max-list-items")
+    assert time.process_time() - start < 30
+
+
+def run_cli(*args: str):
+    from tests.hostile_support import run
+
+    return run(*args)

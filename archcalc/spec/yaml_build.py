@@ -26,7 +26,11 @@ import re
 from typing import Any
 
 import yaml
-from yaml._yaml import CParser
+
+try:
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # PyYAML built without libyaml: its Python parser gives the same events, slower
+    from yaml import SafeLoader as _Parser  # type: ignore[assignment]
 
 from archcalc.errors import ArchcalcError, brief
 from archcalc.limits import Limits, note
@@ -104,7 +108,7 @@ def build(text: str, limits: Limits) -> Any:
     is its object, `key` the key waiting for a value (mappings), `lines` the key or item lines that
     differ from the container's own line, `merges` the mappings its merge keys bring in.
     """
-    get = CParser(text).get_event
+    get = _Parser(text).get_event
     scalar_t, alias_t = yaml.ScalarEvent, yaml.AliasEvent
     map_t, seq_t, map_end_t, seq_end_t = (yaml.MappingStartEvent, yaml.SequenceStartEvent,
                                           yaml.MappingEndEvent, yaml.SequenceEndEvent)  # fmt: skip
@@ -124,7 +128,7 @@ def build(text: str, limits: Limits) -> Any:
             nodes_left -= 1
             if nodes_left < 0:
                 raise ArchcalcError(f"the document has too many values; {note(limits, 'max_yaml_nodes')}", line=line)
-            if event.tag is None and event.style == "":
+            if event.tag is None and not event.style:  # plain ('' from libyaml, None from PyYAML's parser)
                 text_value = event.value
                 value: Any = plain_cache.get(text_value, _MISSING)
                 if value is _MISSING:
