@@ -31,7 +31,7 @@ def bench(
 ) -> None:
     """Time every layer and the whole forward on a real module; set the times against MACs and FLOPs."""
     from archcalc.bench import BenchSettings, bench_spec, parse_dtypes, parse_sweep
-    from archcalc.bench.render import FORMATS, render_bench
+    from archcalc.render.bench import FORMATS, render_bench
     from archcalc.errors import ArchcalcError
 
     if format not in FORMATS:
@@ -47,7 +47,7 @@ def bench(
                         sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats))
     plots = {}
     if plot is not None:
-        from archcalc.bench.plot import render_plot
+        from archcalc.render.bench_plot import render_plot
 
         plots[plot] = render_plot(result)
     emit(render_bench(result, format, exact_counts=exact), output, plots)

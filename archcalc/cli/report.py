@@ -29,7 +29,7 @@ def report(
     train: bool = typer.Option(False, "--train", help="Add training cost: backward MACs/FLOPs, epochs, memory."),
     dataset_size: Optional[int] = typer.Option(None, "--dataset-size", min=1, max=MAX_COUNT,
                                                help="With --train: samples per epoch."),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam, adamw."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, max=MAX_COUNT,
                                          help="With --train: epochs for the total cost (1)."),
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
@@ -45,20 +45,20 @@ def report(
     loaded = source.load()
     print_notes(loaded.notes)
     graph = loaded.graph
-    result = analyse(graph, batch=batch, dtype=dtype)
+    plan = None
     if train:
-        from archcalc.analysis.training import training_costs
+        from archcalc.analysis import TrainingPlan
 
-        epochs = 1 if epochs is None else epochs
-        result.training = training_costs(graph, result, optimizer or "sgd", dataset_size, epochs)
+        plan = TrainingPlan(optimizer or "sgd", dataset_size, 1 if epochs is None else epochs)
     else:
         given = [name for name, value in (("--dataset-size", dataset_size), ("--optimizer", optimizer),
                                           ("--epochs", epochs)) if value is not None]  # fmt: skip
         if given:
             raise ArchcalcError(f"{given[0]} applies to training cost; add --train")
-    attachments, beside_files = None, {}
     if diagram is not None and format != "markdown":
         raise ArchcalcError("--diagram applies to --format markdown")
+    result = analyse(graph, batch=batch, dtype=dtype, training=plan, convention=convention)
+    attachments, beside_files = None, {}
     if format == "markdown":
         from archcalc.render.document import beside, check_diagram
 
@@ -70,11 +70,4 @@ def report(
             from archcalc.render.markdown import Attachments
 
             attachments = Attachments(diagram=diagram)
-    if convention is None:
-        text = render(result, format, exact=exact, attachments=attachments)
-    else:
-        from archcalc.conventions import count_convention
-        from archcalc.render.conventions import render_report
-
-        text = render_report(result, format, exact, count_convention(graph, result, convention), attachments)
-    emit(text, output, beside_files)
+    emit(render(result, format, exact=exact, attachments=attachments), output, beside_files)
