@@ -129,7 +129,8 @@ def _quoted(words: list[str]) -> list[str]:
 
 
 def test_an_early_ctrl_c_is_130_without_traceback() -> None:
-    process = subprocess.Popen(_archcalc("check", "vgg16"), cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(_archcalc("check", "vgg16"), cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # pytest may ignore it
     time.sleep(0.3)  # still importing (check imports torch)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
