@@ -48,6 +48,8 @@ SMALLEST = {
     "yolov1": 31, "yolov2": 32, "examples/stem_3x3x3": 1, "examples/stem_3x3x3_slim": 1, "examples/stem_7x7": 1,
     "examples/vgg16_rpn_window": 16, "examples/grouped_conv": 1, "examples/single_conv": 1,
     "examples/stacked_3x3": 1,
+    "r3d_18": (3, 1, 1, 1), "mc3_18": (3, 1, 1, 1), "r2plus1d_18": (3, 1, 1, 1), "c3d": (3, 16, 16, 16),
+    "unet3d": {"depth": 92, "size": 92, "width": 2}, "m5": (1, 1), "tcn": {"length": 1},
     **{name: TRANSFORMERS_SMALL[name] for name in TRANSFORMERS_SMALL},
 }  # fmt: skip
 
@@ -57,6 +59,8 @@ SECOND = {
     "lenet5": 36, "mobilenet_v2": 40, "mobilenet_v3_small": 40, "resnet50": 40, "shufflenet_v2_x1_0": 40,
     "squeezenet1_1": 40, "unet": {"size": 204}, "vgg16_rpn": 20, "yolov1": 63, "yolov2": 64,
     "examples/dilated_124": 9, "examples/transposed_conv": 5,
+    "r2plus1d_18": (3, 4, 9, 9), "mc3_18": (3, 3, 8, 8), "c3d": (3, 17, 20, 18),
+    "unet3d": {"depth": 93, "size": 94, "width": 2}, "m5": (1, 333), "tcn": {"length": 30},
     "vit_b_16": {"image_size": 48, "num_layers": 1}, "swin_t": {"image_size": 64, "depths": [2, 1, 1, 1], "window": 3},
     "convnext_tiny": {"image_size": 64, "depths": [1, 1, 1, 1], "widths": [8, 16, 24, 32]},
     "bert_base": {"seq_len": 6, "num_layers": 1, "hidden_size": 32, "num_heads": 2, "vocab_size": 40},
@@ -68,9 +72,12 @@ SPECS = sorted(name for name in builtin_specs() if not name.startswith("stress/"
 
 
 def load(name: str, size):
-    """The spec at `size`: an input side (the spec's channels kept), variables, or None for its own input."""
+    """The spec at `size`: an input side (the spec's channels kept), a whole input shape (a tuple, for
+    other ranks than images), variables, or None for its own input."""
     if isinstance(size, dict):
         return load_spec(name, size)
+    if isinstance(size, tuple):
+        return load_spec(name, input_shape=size)
     if size is None:
         return load_spec(name)
     channels = load_spec(name).input_shape[0]
