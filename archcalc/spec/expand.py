@@ -272,10 +272,10 @@ class Expander:
         type_name = item["type"]
         rule = REGISTRY.get(type_name) if isinstance(type_name, str) else None
         if rule is None:
-            known = sorted(REGISTRY)  # the first 30: `archcalc layers` lists them all (the line stays a line)
+            known = sorted(REGISTRY)  # the first 20: `archcalc layers` lists them all (the line stays a line)
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; known types "
-                            f"(`archcalc layers` lists all {len(known)}): {_listing(known)}", _line(item, "type"),
-                            path)  # fmt: skip
+                            f"(`archcalc layers` lists all {len(known)}): {', '.join(known[:20])}, ...",
+                            _line(item, "type"), path)  # fmt: skip
         raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key != "type"}
         try:
             attrs = rule.resolve_attrs(raw, env)
