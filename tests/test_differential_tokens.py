@@ -18,17 +18,9 @@ from torch import nn
 
 from archcalc import ArchcalcError, analyse, load_spec_text
 from tests.reference_layers import Drawn
+from tests.test_import_models import Lambda
 
 BATCH = 2
-
-
-class Call(nn.Module):
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 class SelfAttention(nn.Module):
@@ -61,11 +53,11 @@ def token_layer(draw) -> Drawn:
     if kind == "gelu":
         return Drawn({"type": "gelu"}, lambda s: nn.GELU())
     if kind == "transpose":
-        return Drawn({"type": "transpose", "dim0": -1, "dim1": -2}, lambda s: Call(lambda x: x.transpose(-1, -2)))
+        return Drawn({"type": "transpose", "dim0": -1, "dim1": -2}, lambda s: Lambda(lambda x: x.transpose(-1, -2)))
     if kind == "permute":
-        return Drawn({"type": "permute", "dims": [1, 0]}, lambda s: Call(lambda x: x.permute(0, 2, 1)))
+        return Drawn({"type": "permute", "dims": [1, 0]}, lambda s: Lambda(lambda x: x.permute(0, 2, 1)))
     if kind == "mean":
-        return Drawn({"type": "mean", "axis": 0, "keepdim": True}, lambda s: Call(lambda x: x.mean(1, keepdim=True)))
+        return Drawn({"type": "mean", "axis": 0, "keepdim": True}, lambda s: Lambda(lambda x: x.mean(1, keepdim=True)))
     if kind == "positional":
         return Drawn({"type": "positional_embedding"}, lambda s: _Table(s[-2], s[-1]))
     return Drawn({"type": "layer_scale", "channels_last": True}, lambda s: _Scale(s[-1]))
@@ -124,7 +116,7 @@ def run(steps: list[Drawn], x: torch.Tensor, spec: dict) -> None:
 
 def select(index: int) -> Drawn:
     """Take one token (x[:, i]): the last step, as the sample is no longer a token sequence after it."""
-    return Drawn({"type": "select", "axis": 0, "index": index}, lambda s: Call(lambda x: x[:, index]))
+    return Drawn({"type": "select", "axis": 0, "index": index}, lambda s: Lambda(lambda x: x[:, index]))
 
 
 @given(st.integers(1, 7), st.sampled_from([2, 4, 6, 8, 12]), st.lists(token_layer(), min_size=1, max_size=4),
