@@ -272,10 +272,11 @@ class Expander:
         type_name = item["type"]
         rule = REGISTRY.get(type_name) if isinstance(type_name, str) else None
         if rule is None:
-            known = sorted(REGISTRY)  # the first 20: `archcalc layers` lists them all (the line stays a line)
-            raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; known types "
-                            f"(`archcalc layers` lists all {len(known)}): {', '.join(known[:20])}, ...",
-                            _line(item, "type"), path)  # fmt: skip
+            known = sorted(REGISTRY)
+            # the registry grows with every family: name a few and point at the full list
+            listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all: `archcalc layers`)" if len(known) > 12 else "")
+            raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
+                            f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
         raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key != "type"}
         try:
             attrs = rule.resolve_attrs(raw, env)
