@@ -64,7 +64,7 @@ def mermaid_block(text: str) -> str:
 def test_sections_and_heaviest_layers():
     text = report_md("vgg16").stdout
     headings = re.findall(r"^##+ (.+)$", text, re.M)
-    assert headings == ["Summary", "Heaviest layers", "By MACs", "By params", "Graph", "Layers"]
+    assert headings == ["Summary", "Blocks", "Heaviest layers", "By MACs", "By params", "Graph", "Layers"]
     heaviest = text.split("### By params")[1].split("## Graph")[0]
     assert heaviest.count("\n| ") == 11  # the header and ten layers
     assert "| 1 | `fc6` | linear | 4096 | 102,764,544 (102.76 M) | 74.3% |" in heaviest

@@ -89,7 +89,7 @@ def test_markdown_and_table_show_exact_totals():
     assert "| params | 138,357,544 | 138.36 M |" in markdown
     assert "`conv5_3.conv`" in markdown
     table = invoke("report", "vgg16").stdout
-    assert "138.36 M" in table and "conv5_3.conv" in table
+    assert "138.36 M" in table and "│ conv5_3 " in table  # the conv block (conv and relu) at the default depth
     assert "138,357,544" in invoke("report", "vgg16", "--exact").stdout
 
 

@@ -87,6 +87,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
                 rf_aligned=field.aligned if field else None,
                 category=node.rule.category,
                 line=node.line,
+                attributes={key: value for key, value in node.attrs.items() if value is not None},
             )
         )
     width = DTYPE_BYTES[dtype]

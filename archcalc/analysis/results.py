@@ -32,6 +32,7 @@ class LayerResult:
     rf_aligned: bool | None
     category: str
     line: int | None = None
+    attributes: dict = field(default_factory=dict)  # the resolved attributes (kernel, stride, ...), None left out
 
 
 @dataclass

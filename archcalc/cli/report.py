@@ -12,7 +12,9 @@ from archcalc.cli.common import emit, handle_errors, limit_options
 from archcalc.cli.sources import INPUT_HELP, SPEC_HELP, load_graph, module_option
 from archcalc.limits import Limits
 
-FORMAT_HELP = "table, csv, markdown or json"
+FORMAT_HELP = "table, csv, markdown, json or html"
+DEPTH_HELP = ("Block level to show: 1, 2, ... (block subtotals), all (every layer) or auto (the default: every "
+              "layer of a small network, blocks of a big one). CSV and JSON list every layer unless given.")  # fmt: skip
 
 
 @app.command()
@@ -28,6 +30,9 @@ def report(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
+    depth: Optional[str] = typer.Option(None, "--depth", "-d", help=DEPTH_HELP),
+    width: Optional[int] = typer.Option(None, "--width", help="Table format: fit this many columns (default: "
+                                        "the terminal's; unlimited when piped)."),
     train: bool = typer.Option(False, "--train", help="Add training cost: backward MACs/FLOPs, epochs, memory."),
     dataset_size: Optional[int] = typer.Option(None, "--dataset-size", help="With --train: samples per epoch."),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam, adamw."),
@@ -41,8 +46,10 @@ def report(
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
     from archcalc.errors import ArchcalcError
+    from archcalc.cli.terminal import parse_depth, table_width, use_color
     from archcalc.render import render
 
+    level, columns = parse_depth(depth), table_width(output, width)
     graph, _ = load_graph(spec, module, input, set_, limits or Limits())
     plan = None
     if train:
@@ -73,4 +80,6 @@ def report(
             from archcalc.render.markdown import Attachments
 
             attachments = Attachments(diagram=diagram)
-    emit(render(result, format, exact=exact, attachments=attachments), output)
+    text = render(result, format, exact=exact, width=columns, color=use_color(output), attachments=attachments,
+                  depth=level)  # fmt: skip
+    emit(text, output)
