@@ -47,11 +47,11 @@ def test_colour_on_a_terminal_only():
     assert not ANSI.search(runner.invoke(app, ["report", "resnet18"], env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout)
 
 
-def test_width_option_and_columns_variable():
+def test_width_option_and_pipes():
     result = runner.invoke(app, ["report", "resnet50", "--width", "80"])
     assert result.exit_code == 0 and max(map(len, result.stdout.splitlines())) <= 80
-    result = runner.invoke(app, ["report", "resnet50"], env={"COLUMNS": "100"})
-    assert max(map(len, result.stdout.splitlines())) <= 100
+    piped = runner.invoke(app, ["report", "resnet50"], env={"COLUMNS": "80"})  # not a terminal: every column
+    assert "connections" in piped.stdout and max(map(len, piped.stdout.splitlines())) > 80
     result = runner.invoke(app, ["report", "resnet50", "--width", "5"])
     assert result.exit_code == 2 and "--width" in result.output
 

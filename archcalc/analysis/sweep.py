@@ -15,6 +15,7 @@ from archcalc.analysis import analyse
 from archcalc.analysis.compare import final_receptive_field
 from archcalc.analysis.results import Report
 from archcalc.errors import ArchcalcError
+from archcalc.progress import Progress, silent
 
 MAX_COMBINATIONS = 10_000
 TOTALS = ("params", "macs", "flops", "connections", "activations", "param_bytes", "activation_bytes",
@@ -81,12 +82,16 @@ def parse_sweep_sets(pairs: list[str] | None) -> dict[str, list[Any]]:
 
 
 def run_sweep(spec: str, grid: dict[str, list[Any]], input_shape: tuple[int, ...] | None = None,
-              batch: int = 1, dtype: str = "float32") -> Sweep:  # fmt: skip
+              batch: int = 1, dtype: str = "float32", progress: Progress = silent) -> Sweep:  # fmt: skip
     from archcalc.spec import load_spec
 
     names = list(grid)
     points, title = [], spec
-    for combination in itertools.product(*(grid[name] for name in names)):
+    total = 1
+    for values in grid.values():
+        total *= len(values)
+    for done, combination in enumerate(itertools.product(*(grid[name] for name in names))):
+        progress("sweep", done, total)
         values = dict(zip(names, combination))
         try:
             report = analyse(load_spec(spec, values, input_shape=input_shape), batch=batch, dtype=dtype)
@@ -95,4 +100,5 @@ def run_sweep(spec: str, grid: dict[str, list[Any]], input_shape: tuple[int, ...
             raise ArchcalcError(f"with {where}: {exc.message}", file=exc.file, line=exc.line, path=exc.path) from None
         title = report.name
         points.append(SweepPoint(values, report))
+    progress("sweep", total, total)
     return Sweep(title, names, points)

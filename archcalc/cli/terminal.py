@@ -1,7 +1,7 @@
 """What the terminal can show: width and colour for tables on stdout, progress on stderr.
 
 A table written to a terminal fits its width and is coloured; piped or written to a file it is plain
-and as wide as it needs (`COLUMNS` in the environment, or `--width`, still bounds it). NO_COLOR (any
+and as wide as it needs (`--width` still bounds it). NO_COLOR (any
 value) turns colour off, FORCE_COLOR on. Progress goes to stderr, only when stderr is a terminal.
 """
 
@@ -21,7 +21,8 @@ def _is_terminal(stream) -> bool:
 
 
 def table_width(output: str | None, width: int | None) -> int | None:
-    """The width a terminal table must fit: --width, else the terminal's, else COLUMNS, else none."""
+    """The width a terminal table must fit: --width, else the terminal's; none when piped (a file or a pager
+    takes any width, and COLUMNS is not trusted: test runners and CI set it to 80 without a terminal)."""
     if width is not None:
         if width < 20:
             raise ArchcalcError(f"--width takes a number of columns of at least 20, got {width}")
@@ -32,8 +33,7 @@ def table_width(output: str | None, width: int | None) -> int | None:
         import shutil
 
         return shutil.get_terminal_size().columns
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) >= 20 else None
+    return None
 
 
 def use_color(output: str | None) -> bool:
@@ -55,4 +55,39 @@ def parse_depth(text: str | None) -> int | str | None:
     raise ArchcalcError(f"--depth takes a level (1, 2, ...), 'all' or 'auto', got {text!r}")
 
 
-__all__ = ["parse_depth", "table_width", "use_color"]
+
+
+
+class StderrProgress:
+    """A progress bar per task on stderr, drawn only when stderr is a terminal (removed when done).
+
+    Use as a context manager; the instance is the `progress(task, done, total)` callable the library
+    takes. Not on a terminal it does nothing, so piped output and log files stay clean.
+    """
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = _is_terminal(sys.stderr) if enabled is None else enabled
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "StderrProgress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True)  # fmt: skip
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, task: str, done: int, total: int | None) -> None:
+        if self._bar is None:
+            return
+        if task not in self._tasks:
+            self._tasks[task] = self._bar.add_task(task, total=total)
+        self._bar.update(self._tasks[task], completed=done, total=total)
+__all__ = ["StderrProgress", "parse_depth", "table_width", "use_color"]
