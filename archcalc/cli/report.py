@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.cli.application import app
-from archcalc.cli.common import emit, handle_errors, limit_options
-from archcalc.cli.sources import INPUT_HELP, SPEC_HELP, load_graph, module_option
-from archcalc.limits import Limits
+from archcalc.cli.common import emit, handle_errors
+from archcalc.cli.sources import print_notes, source_options
+from archcalc.graph_source import GraphSource
 
 FORMAT_HELP = "table, csv, markdown, json or html"
 DEPTH_HELP = ("Block level to show: 1, 2, ... (block subtotals), all (every layer) or auto (the default: every "
@@ -19,14 +19,11 @@ DEPTH_HELP = ("Block level to show: 1, 2, ... (block subtotals), all (every laye
 
 @app.command()
 @handle_errors
-@limit_options
+@source_options()
 def report(
-    spec: Optional[str] = typer.Argument(None, help=SPEC_HELP),
-    module: Optional[str] = module_option(),
+    source: GraphSource,
     format: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
-    input: Optional[str] = typer.Option(None, "--input", help=INPUT_HELP),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
@@ -39,7 +36,6 @@ def report(
     epochs: Optional[int] = typer.Option(None, "--epochs", help="With --train: epochs for the total cost (1)."),
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
-    limits: Optional[Limits] = None,
     convention: Optional[str] = typer.Option(None, "--convention", help="Also count as a peer tool does: archcalc, "
                                              "fvcore, ptflops, thop, torchinfo or torch (see `archcalc conventions`)."),
 ) -> None:
@@ -50,7 +46,9 @@ def report(
     from archcalc.render import render
 
     level, columns = parse_depth(depth), table_width(output, width)
-    graph, _ = load_graph(spec, module, input, set_, limits or Limits())
+    loaded = source.load()
+    print_notes(loaded.notes)
+    graph = loaded.graph
     plan = None
     if train:
         from archcalc.analysis import TrainingPlan
