@@ -23,6 +23,7 @@ class Column:
     justify: str = "right"
     drop: int = 0  # 0: always shown; otherwise the higher, the earlier it is left out for width
     shrink_to: int | None = None  # text columns (names) may be cut to this many cells, with "…"
+    wrap: bool = False  # a shortened column wraps its text onto more lines instead of cutting it
     style: str | None = None
     width: int | None = field(default=None, init=False)  # set by fit_columns when the column is shortened
 
@@ -79,7 +80,8 @@ def rich_table(columns: list[Column], title: str | None = None, row_styles: list
     table = Table(title=title, title_justify="left", show_footer=show_footer, header_style="bold")
     for column in columns:
         table.add_column(column.header, footer=column.footer, justify=column.justify, style=column.style,
-                         no_wrap=True, overflow="ellipsis", max_width=column.width, min_width=column.width)  # fmt: skip
+                         no_wrap=not column.wrap, overflow="fold" if column.wrap else "ellipsis",
+                         max_width=column.width, min_width=column.width)  # fmt: skip
     for position in range(len(columns[0].cells) if columns else 0):
         table.add_row(*(c.cells[position] for c in columns), style=row_styles[position] if row_styles else None)
     return table
