@@ -44,18 +44,20 @@ def _heaviest(report: Report, key: str, title: str) -> list[str]:
 
 
 def _diagram(report: Report, attachments: Attachments) -> list[str]:
-    from archcalc.render.diagram import dot, mermaid
-
     if attachments.diagram == "none":
         return []
     lines = ["## Graph", ""]
     if attachments.diagram == "dot":
+        from archcalc.render.diagram import dot
+
         if attachments.dot_file:
             return lines + [f"Graphviz DOT of every layer: [{attachments.dot_file}]({attachments.dot_file}) "
                             f"(`dot -Tsvg {attachments.dot_file} -o graph.svg`).", ""]  # fmt: skip
         return lines + ["```dot", dot(report).rstrip("\n"), "```", ""]
-    block, note = mermaid(report)
-    return lines + [block, ""] + ([note[0].upper() + note[1:], ""] if note else [])
+    from archcalc.render.mermaid import mermaid_sections
+
+    sections, note = mermaid_sections(report)
+    return lines + [note[0].upper() + note[1:], ""] + sections + [""]
 
 
 def _layer_table(report: Report) -> list[str]:
