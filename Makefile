@@ -12,7 +12,7 @@ PIP    := pip==26.3
 # pytest workers (2 cores here); HYPOTHESIS_PROFILE=long for many more random examples.
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup run test test-long reports zoo-reports bench lock clean
+.PHONY: setup run test test-long browser reports zoo-reports bench lock clean
 
 setup: $(STAMP)
 
@@ -29,10 +29,18 @@ $(STAMP): pyproject.toml $(LOCK)
 run: $(STAMP)
 	$(VENV)/bin/archcalc report vgg16
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
-test-long: $(STAMP)
+# The HTML report is tested in a real headless browser: Debian's chromium and chromium-driver, installed
+# with apt when missing (as root, as CI runs). Elsewhere install those two packages by hand.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; \
+	else echo "make browser: install the packages chromium and chromium-driver for tests/test_html_report.py" >&2; fi
+
+test-long: $(STAMP) browser
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
 # Everything in reports/ is generated: `make reports` remakes all of it (the benchmarks take minutes);

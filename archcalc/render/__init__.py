@@ -7,7 +7,7 @@ from typing import Any, Callable
 from archcalc.analysis.results import Report
 from archcalc.errors import ArchcalcError
 
-FORMATS = ("table", "csv", "markdown", "json")
+FORMATS = ("table", "csv", "markdown", "json", "html")
 
 
 def dispatch(fmt: str, item: Any, renderers: dict[str, Callable[[Any], str]]) -> str:

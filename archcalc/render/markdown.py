@@ -57,7 +57,7 @@ def _diagram(report: Report, attachments: Attachments) -> list[str]:
     from archcalc.render.mermaid import mermaid_sections
 
     sections, note = mermaid_sections(report)
-    return lines + [note[0].upper() + note[1:], ""] + sections + [""]
+    return lines + ([note[0].upper() + note[1:], ""] if note else []) + sections + [""]
 
 
 def _layer_table(report: Report) -> list[str]:

@@ -92,6 +92,10 @@ def build_nodes(entries: list[Block]) -> list[Node]:
 
 
 def _label(node: Node, prefix: str = "") -> str:
+    return "<br/>".join(label_lines(node, prefix)).replace('"', "#quot;")
+
+
+def label_lines(node: Node, prefix: str = "") -> list[str]:
     """`conv1 · conv2d k7 s2 p3 + bn1, relu`, the counts, the output shape; names inside a block are relative."""
     first, last = node.entries[0], node.entries[-1]
 
@@ -119,8 +123,7 @@ def _label(node: Node, prefix: str = "") -> str:
     if node.folded:
         head += " + " + ", ".join(layer.name.rsplit(".", 1)[-1] for layer in node.folded)
     shape = node.folded[-1].output_shape if node.folded else last.output_shape
-    parts = [head] + ([counts] if counts else []) + [f"→ {shape_text(shape)}"]
-    return "<br/>".join(parts).replace('"', "#quot;")
+    return [head] + ([counts] if counts else []) + [f"→ {shape_text(shape)}"]
 
 
 def _runs(nodes: list[Node]) -> tuple[list[Node], str]:
@@ -173,8 +176,7 @@ def mermaid_sections(report: Report) -> tuple[list[str], str]:
     """The main diagram, then a <details> per distinct block; and a note on how it was drawn."""
     tree = block_tree(report)
     depth = auto_depth(tree)
-    frontier = [row.block for row in leaves(rows(tree, depth))]
-    nodes, run_note = _runs(build_nodes(frontier))
+    nodes, run_note = _runs(build_nodes([row.block for row in leaves(rows(tree, depth))]))
     lines = flowchart(report.layers, nodes, f"input<br/>{shape_text(report.input_shape)}")
     note = (f"{len(report.layers)} layers drawn as {len(nodes)} boxes (blocks at depth {depth}, repeated blocks "
             "merged, activations and norms folded into the box before them)")  # fmt: skip
@@ -198,7 +200,17 @@ def mermaid_sections(report: Report) -> tuple[list[str], str]:
         lines += flowchart([layer for layer in report.layers if layer.name in inside], inner,
                            f"into {block.name}", groups=False, prefix=block.name + ".")  # fmt: skip
         lines += ["", "</details>"]
+    if len(nodes) == len(report.layers):
+        return lines, ""  # every layer is a box: nothing to explain
     return lines, note + "; `--diagram dot` draws every layer."
 
 
-__all__ = ["MERMAID_MAX_NODES", "Node", "build_nodes", "flowchart", "mermaid_sections"]
+def main_nodes(report: Report) -> tuple[list[Node], int]:
+    """The boxes of the main diagram (blocks at the default depth, folded and merged) and that depth."""
+    tree = block_tree(report)
+    depth = auto_depth(tree)
+    nodes, _ = _runs(build_nodes([row.block for row in leaves(rows(tree, depth))]))
+    return nodes, depth
+
+
+__all__ = ["MERMAID_MAX_NODES", "Node", "build_nodes", "flowchart", "label_lines", "main_nodes", "mermaid_sections"]
