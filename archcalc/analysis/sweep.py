@@ -50,6 +50,12 @@ class Sweep:
     variables: list[str]
     points: list[SweepPoint]
 
+    def to_frame(self):
+        """A pandas DataFrame, one row per combination (archcalc/notebook.py)."""
+        from archcalc.notebook import sweep_frame
+
+        return sweep_frame(self)
+
 
 def _split_top_level(text: str) -> list[str]:
     """Split at commas outside brackets: '[1,2],[3,4]' -> ['[1,2]', '[3,4]']."""
