@@ -43,12 +43,16 @@ def bench(
         # Fail before minutes of timing, not after.
         if target not in (None, "-") and not (Path(target).parent.is_dir() and not Path(target).is_dir()):
             raise ArchcalcError("cannot write here: the folder does not exist or the name is a folder", file=target)
-    result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
-                        sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats))
+    from archcalc.cli.terminal import StderrProgress, table_width
+
+    with StderrProgress() as progress:
+        result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
+                            sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats),
+                            progress=progress)  # fmt: skip
     if plot is not None:
         from archcalc.render.bench_plot import render_plot
         from archcalc.io import write_atomic
 
         write_atomic(plot, render_plot(result))
         typer.echo(f"wrote {plot}", err=True)
-    emit(render_bench(result, format, exact_counts=exact), output)
+    emit(render_bench(result, format, exact_counts=exact, width=table_width(output, None)), output)

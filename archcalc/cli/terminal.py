@@ -87,7 +87,8 @@ class StderrProgress:
     def __call__(self, task: str, done: int, total: int | None) -> None:
         if self._bar is None:
             return
-        if task not in self._tasks:
-            self._tasks[task] = self._bar.add_task(task, total=total)
-        self._bar.update(self._tasks[task], completed=done, total=total)
+        key = task.split(": ", 1)[0]  # "make bench: resnet50 fvcore" updates one bar, "make bench"
+        if key not in self._tasks:
+            self._tasks[key] = self._bar.add_task(task, total=total)
+        self._bar.update(self._tasks[key], completed=done, total=total, description=task)
 __all__ = ["StderrProgress", "parse_depth", "table_width", "use_color"]

@@ -5,6 +5,7 @@ Markdown and the rich table share the rows built here; csv and json live in rend
 
 from __future__ import annotations
 
+from archcalc.bench.honesty import comparison_note
 from archcalc.bench.results import BenchReport, BenchRun, LayerBench, Timing
 from archcalc.errors import ArchcalcError
 from archcalc.render.units import exact, human, shape_text
@@ -49,8 +50,24 @@ def machine_rows(report: BenchReport) -> list[tuple[str, str]]:
         ("torch / python", f"{m.torch} / {m.python}"),
         ("platform", m.platform),
         ("host, measured at", f"{m.hostname}, {m.measured_at}"),
+        ("load average (1, 5, 15 min)", _load_text(m.load_average, m.load_average_after)),
         ("rounds", f"{s.warmup} warm-up + {s.repeats} timed (each layer once per round, then the whole forward)"),
     ]
+
+
+def _load_text(before: list[float] | None, after: list[float] | None) -> str:
+    if before is None:
+        return "not available on this system"
+    text = f"{', '.join(f'{v:.2f}' for v in before)} before"
+    return text + (f"; {', '.join(f'{v:.2f}' for v in after)} after" if after else "")
+
+
+def flags_text(layer: LayerBench) -> str:
+    """'!' marks for a flagged layer: U unstable, F below the timing floor."""
+    return "".join("U" if flag == "unstable" else "F" for flag in layer.flags)
+
+
+FLAG_LEGEND = "flags: U unstable (IQR above 25% of the median), F below the timing floor (20 µs): rough figures"
 
 
 def summary_rows(run: BenchRun) -> list[tuple[str, str]]:
@@ -77,17 +94,20 @@ def category_rows(run: BenchRun) -> list[tuple[str, ...]]:
             for c in run.summary.categories]  # fmt: skip
 
 
-LAYER_HEADER = ("layer", "type", "median", "IQR", "time %", "FLOP %", "MACs", "FLOPs", "GFLOP/s", "FLOP/B", "faults")
+LAYER_HEADER = ("layer", "type", "median", "IQR", "time %", "FLOP %", "MACs", "FLOPs", "GFLOP/s", "FLOP/B", "faults",
+                "flags")  # fmt: skip
 
 
 def layer_row(layer: LayerBench, exact_counts: bool) -> tuple[str, ...]:
     count = exact if exact_counts else human
     return (layer.name, layer.type, seconds_text(layer.time.median), seconds_text(layer.time.iqr),
             percent(layer.time_share), percent(layer.flop_share), count(layer.macs), count(layer.flops),
-            f"{layer.gflops_per_second:.2f}", f"{layer.intensity:.2f}", faults_text(layer.page_faults))  # fmt: skip
+            f"{layer.gflops_per_second:.2f}", f"{layer.intensity:.2f}", faults_text(layer.page_faults),
+            flags_text(layer))  # fmt: skip
 
 
-COMPARE_HEADER = ("run", "forward", "IQR", "samples/s", "vs first", "FLOPs", "sum/forward", "Pearson", "Spearman")
+COMPARE_HEADER = ("run", "forward", "IQR", "samples/s", "vs first", "FLOPs", "sum/forward", "Pearson", "Spearman",
+                  "note")  # fmt: skip
 
 
 def compare_rows(report: BenchReport) -> list[tuple[str, ...]]:
@@ -97,7 +117,8 @@ def compare_rows(report: BenchReport) -> list[tuple[str, ...]]:
         s = run.summary
         rows.append((run.label, seconds_text(s.end_to_end.median), seconds_text(s.end_to_end.iqr),
                      f"{s.throughput:,.1f}", f"{first / s.end_to_end.median:.2f}x", human(run.flops),
-                     f"{s.sum_ratio:.2f}", correlation_text(s.pearson), correlation_text(s.spearman)))  # fmt: skip
+                     f"{s.sum_ratio:.2f}", correlation_text(s.pearson), correlation_text(s.spearman),
+                     comparison_note(report.runs[0], run) if run is not report.runs[0] else ""))  # fmt: skip
     return rows
 
 
@@ -111,7 +132,10 @@ def _md_table(header, rows, right_from: int = 1) -> list[str]:
 
 
 def render_markdown(report: BenchReport) -> str:
-    lines = [f"# bench: {report.runs[0].name}", "", "Measured on (figures from another machine do not compare):", ""]
+    lines = [f"# bench: {report.runs[0].name}", ""]
+    if report.warnings:
+        lines += ["**Doubtful measurements:**", ""] + [f"- {warning}" for warning in report.warnings] + [""]
+    lines += ["Measured on (figures from another machine do not compare):", ""]
     lines += _md_table(("machine", ""), machine_rows(report), right_from=2)
     for run in report.runs:
         lines += ["", f"## {run_title(report, run)}", ""]
@@ -119,7 +143,7 @@ def render_markdown(report: BenchReport) -> str:
         lines += ["", "By layer category:", ""]
         lines += _md_table(CATEGORY_HEADER, category_rows(run))
         lines += ["", "Layers (time: median over rounds; GFLOP/s achieved; FLOP/B: arithmetic intensity; faults: "
-                  "minor page faults per call):", ""]  # fmt: skip
+                  f"minor page faults per call; {FLAG_LEGEND}):", ""]  # fmt: skip
         lines += _md_table(LAYER_HEADER, [(f"`{r[0]}`",) + r[1:] for r in (layer_row(l, True) for l in run.layers)],
                            right_from=2)  # fmt: skip
     if len(report.runs) > 1:
