@@ -74,3 +74,17 @@ def test_lenet5_60790_is_a_slip():
     assert modern == 60_806
     c3_biases = 16
     assert modern - c3_biases == 60_790
+
+
+@pytest.mark.parametrize(("strides", "field", "misapplied"), [((2, 1), 7, 5), ((1, 2), 5, 7), ((1, 1), 5, 5)])
+def test_bottom_up_use_of_the_notes_formula_is_right_only_for_stride_1(strides, field, misapplied):
+    """docs/zoo.md: (RF - 1) * stride + k grown from the input with each layer's own stride."""
+    from archcalc import load_spec_text
+
+    spec = "input: [1, 32, 32]\nlayers:\n" + "".join(
+        f"  - {{name: c{i}, type: conv2d, out_channels: 1, kernel: 3, stride: {s}}}\n" for i, s in enumerate(strides))
+    assert analyse(load_spec_text(spec)).layer("c1").receptive_field == [field, field]
+    grown = 1
+    for stride in strides:
+        grown = (grown - 1) * stride + 3
+    assert grown == misapplied and (grown == field) == (strides == (1, 1))
