@@ -50,6 +50,7 @@ RULES = {
     "global_max_pool": zero("aten::adaptive_max_pool2d: " + _NO_HANDLE),
     "adaptive_avg_pool2d": per_input(1, "aten::adaptive_avg_pool2d: input elements"),
     "adaptive_max_pool2d": zero("aten::adaptive_max_pool2d: " + _NO_HANDLE),
+    "roi_pool": zero("torchvision::roi_pool (archcalc's build: slice, aten::adaptive_max_pool2d, expand): " + _NO_HANDLE),
     "spp": zero("aten::max_pool2d / avg_pool2d, flatten, cat: " + _NO_HANDLE),
     "subsampling": zero("aten::avg_pool2d, mul and add: " + _NO_HANDLE),
     "add": zero("aten::add: " + _NO_HANDLE),

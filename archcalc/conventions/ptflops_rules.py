@@ -85,6 +85,7 @@ RULES = {
     **same_for(("global_avg_pool", "global_max_pool", "adaptive_avg_pool2d", "adaptive_max_pool2d"),
                per_input(2, f"2 per input element ({_TWICE})")),
     "spp": zero("archcalc's module binds F.max_pool2d / F.avg_pool2d when built, before ptflops patches them"),
+    "roi_pool": zero("no hook for torchvision's RoIPool; archcalc's module binds F.adaptive_max_pool2d when built"),
     "subsampling": per_input(1, "input elements (patched F.avg_pool2d); `*` and `+` are not patched"),
     "add": zero("archcalc's Add module uses the `+` operator, not the patched Tensor.add"),
     "mul": zero("archcalc's Mul module uses the `*` operator, not the patched Tensor.mul"),

@@ -67,6 +67,7 @@ RULES = {
     "adaptive_avg_pool2d": Rule(_adaptive_avg, "int((in_h / out_h x in_w / out_w + 1) x output elements), "
                                                "in float64"),
     "spp": zero(_NOT_HOOKED),
+    "roi_pool": zero(_NOT_HOOKED),
     "subsampling": zero(_NOT_HOOKED),
     "add": zero(_NOT_HOOKED),
     "mul": zero(_NOT_HOOKED),

@@ -25,7 +25,7 @@ RULES = {
     **same_for(("relu", "relu6", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu", "leaky_relu", "prelu",
                 "elu", "gelu", "softmax"), zero(_NOT_REGISTERED)),
     **same_for(("max_pool2d", "avg_pool2d", "global_avg_pool", "global_max_pool", "adaptive_avg_pool2d",
-                "adaptive_max_pool2d", "spp", "subsampling"), zero(_NOT_REGISTERED)),
+                "adaptive_max_pool2d", "spp", "subsampling", "roi_pool"), zero(_NOT_REGISTERED)),
     **same_for(("add", "mul", "upsample"), zero(_NOT_REGISTERED)),
     **same_for(DATA_MOVEMENT, zero("data movement")),
 }

@@ -41,7 +41,8 @@ RULES = {
     **same_for(("rbf", "batchnorm", "layernorm", "instancenorm", "groupnorm", "prelu", "subsampling"), _BY_PARAMS),
     **same_for(("lrn", "relu", "relu6", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu", "leaky_relu", "elu",
                 "gelu", "softmax", "max_pool2d", "avg_pool2d", "global_avg_pool", "global_max_pool",
-                "adaptive_avg_pool2d", "adaptive_max_pool2d", "spp", "add", "mul", "upsample"), zero(_NO_PARAMS)),
+                "adaptive_avg_pool2d", "adaptive_max_pool2d", "spp", "roi_pool", "add", "mul", "upsample"),
+               zero(_NO_PARAMS)),
     **same_for(DATA_MOVEMENT, zero(_NO_PARAMS)),
 }
 
