@@ -22,18 +22,16 @@ build: tests compare the bin arithmetic with torch's adaptive max pooling, which
 
 from __future__ import annotations
 
-import math
-
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Int, Pair
 from archcalc.layers.base import Attrs, LayerType, RFStep, Shape, register, require_rank
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
+from archcalc.layers.pool_global import adaptive_window_total
 
 
 def bin_total(size_in: int, bins: int) -> int:
-    """Sum of the bin lengths along one axis: a + h - gcd(a, h) (the floors telescope; a ceiling adds one
-    cell unless the division is exact, which happens gcd(a, h) times)."""
-    return size_in + bins - math.gcd(size_in, bins)
+    """Sum of the bin lengths along one axis: the adaptive pools' windows, a + h - gcd(a, h)."""
+    return adaptive_window_total(size_in, bins)
 
 
 @register
