@@ -92,3 +92,16 @@ class RoIPool(LayerType):
         from archcalc import torch_modules as tm
 
         return tm.RegionPool(a["rois"], self.region(a, ins), a["output_size"])
+
+    def torch_import(self) -> tuple:
+        """archcalc's own RegionPool reads back; torchvision.ops.RoIPool takes boxes at run time, which
+        a traced model does not show as a size (docs/import.md)."""
+        from archcalc import torch_modules as tm
+        from archcalc.importer.rules import ImportRule
+
+        def read(call) -> dict:
+            module = call.module
+            return {"rois": module.rois, "output_size": module.output_size, "roi_size": module.region}
+
+        return (ImportRule(self.name, modules=(tm.RegionPool,), read=read),)
+
