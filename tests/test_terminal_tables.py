@@ -95,3 +95,9 @@ def test_incomplete_report_qualifies_depth_and_field(tmp_path):
     labels = [label for label, _, _ in summary_rows(report)]
     assert "depth (weighted layers on the longest path; uncounted layers not included)" in labels
     assert any("fields stop at layers archcalc cannot count" in label for label in labels)
+
+
+def test_markdown_layer_table_has_the_hyper_parameters():
+    text = render(analyse(load_spec("resnet50")), "markdown")
+    assert "| `conv1` | conv2d | 64x112x112 | k7 s2 p3 | 9,408 |" in text
+    assert "| `layer1.0.conv2` | conv2d | 64x56x56 | k3 p1 | 36,864 |" in text

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from archcalc.analysis.results import LayerResult, Report
 from archcalc.render.summary import incomplete_lines, summary_rows
-from archcalc.render.units import exact, human, pair_text, shape_text, share
+from archcalc.render.units import exact, human, hyper_text, pair_text, shape_text, share
 
 HEAVIEST = 10
 DIAGRAMS = ("mermaid", "dot", "none")
@@ -62,24 +62,26 @@ def _diagram(report: Report, attachments: Attachments) -> list[str]:
 
 def _layer_table(report: Report) -> list[str]:
     backward = {}
-    header = ["layer", "type", "output", "params", "MACs", "FLOPs", "connections", "activations", "RF", "stride"]
+    header = ["layer", "type", "output", "hyper-params", "params", "MACs", "FLOPs", "connections", "activations",
+              "RF", "stride"]  # fmt: skip
     if report.training is not None:
         from archcalc.render.training import backward_by_layer
 
         backward = backward_by_layer(report.training)
         header += ["backward MACs", "backward FLOPs"]
-    lines = [_row(header), "|---|---|---|" + "---:|" * (len(header) - 3)]
+    lines = [_row(header), "|---|---|---|---|" + "---:|" * (len(header) - 4)]
 
     def cells(layer: LayerResult) -> list[str]:
         rf = pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else " (not aligned)")
-        row = [f"`{layer.name}`", layer.type, shape_text(layer.output_shape), exact(layer.params),
+        row = [f"`{layer.name}`", layer.type, shape_text(layer.output_shape), hyper_text(layer.attributes),
+               exact(layer.params),
                exact(layer.macs), exact(layer.flops), exact(layer.connections), exact(layer.activations), rf,
                pair_text(layer.effective_stride)]  # fmt: skip
         return row + ([exact(v) for v in backward[layer.name]] if backward else [])
 
     lines += [_row(cells(layer)) for layer in report.layers]
     t = report.totals
-    total = ["**total**", "", "", exact(t.params), exact(t.macs), exact(t.flops), exact(t.connections),
+    total = ["**total**", "", "", "", exact(t.params), exact(t.macs), exact(t.flops), exact(t.connections),
              exact(t.activations), "", ""]  # fmt: skip
     if report.training is not None:
         total += [exact(report.training.backward_macs), exact(report.training.backward_flops)]
