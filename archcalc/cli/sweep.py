@@ -40,11 +40,10 @@ def sweep(
     with StderrProgress() as progress:
         result = run_sweep(source, grid, batch, dtype, progress)
     text = render_sweep(result, format, exact, columns, use_color(output))
+    plots = {}
     if plot is not None:
-        from archcalc.io import write_atomic
         from archcalc.render.plots import sweep_png
 
-        write_atomic(plot, sweep_png(f"{result.name}: params and MACs", result.variables,
-                                     [point.row() for point in result.points]))  # fmt: skip
-        typer.echo(f"wrote {plot}", err=True)
-    emit(text, output)
+        plots[plot] = sweep_png(f"{result.name}: params and MACs", result.variables,
+                                [point.row() for point in result.points])  # fmt: skip
+    emit(text, output, plots)

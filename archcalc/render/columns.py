@@ -76,14 +76,20 @@ def fit_columns(columns: list[Column], width: int | None) -> tuple[list[Column],
 def rich_table(columns: list[Column], title: str | None = None, row_styles: list[str | None] | None = None,
                show_footer: bool = False):  # fmt: skip
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", show_footer=show_footer, header_style="bold")
+    from archcalc.escape import plain
+
+    # Cells are Text, never markup, and control characters from a spec are shown escaped (archcalc/escape.py).
+    table = Table(title=Text(plain(title)) if title else None, title_justify="left", show_footer=show_footer,
+                  header_style="bold")  # fmt: skip
     for column in columns:
         table.add_column(column.header, footer=column.footer, justify=column.justify, style=column.style,
                          no_wrap=not column.wrap, overflow="fold" if column.wrap else "ellipsis",
                          max_width=column.width, min_width=column.width)  # fmt: skip
     for position in range(len(columns[0].cells) if columns else 0):
-        table.add_row(*(c.cells[position] for c in columns), style=row_styles[position] if row_styles else None)
+        table.add_row(*(Text(plain(c.cells[position])) for c in columns),
+                      style=row_styles[position] if row_styles else None)
     return table
 
 
@@ -102,8 +108,10 @@ def console_text(renderables: list, width: int | None, color: bool) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width or 100_000, force_terminal=color, color_system="auto" if color else None,
                       highlight=False, emoji=False, soft_wrap=False)  # fmt: skip
+    from archcalc.escape import plain
+
     for item in renderables:
-        console.print(Text(item) if isinstance(item, str) else item)
+        console.print(Text(plain(item)) if isinstance(item, str) else item)
     return "\n".join(line.rstrip(" ") for line in buffer.getvalue().split("\n"))  # titles pad to the table width
 
 

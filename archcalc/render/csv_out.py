@@ -12,6 +12,7 @@ import csv
 import io
 
 from archcalc.analysis.results import Report
+from archcalc.escape import csv_cell
 from archcalc.render.units import shape_text
 
 BLOCK_COLUMNS = ("name", "kind", "level", "layers", "output_shape", "params", "trainable_params",
@@ -24,10 +25,10 @@ COLUMNS = ("name", "type", "inputs", "output_shape", "params", "trainable_params
 
 def _cell(value) -> object:
     if isinstance(value, list):
-        return ";".join(value) if value and isinstance(value[0], str) else shape_text(value)
+        return csv_cell(";".join(value)) if value and isinstance(value[0], str) else shape_text(value)
     if value is None:
         return ""
-    return value
+    return csv_cell(value)
 
 
 def render_blocks_csv(report: Report, depth: int | str) -> str:
@@ -45,7 +46,7 @@ def render_blocks_csv(report: Report, depth: int | str) -> str:
     for row in leaves(rows(tree, resolve_depth(tree, depth))):
         block = row.block
         kind = block.layer.type if block.is_layer else "block"
-        writer.writerow([block.name, kind, block.level, block.layer_count, shape_text(block.output_shape)]
+        writer.writerow([csv_cell(block.name), kind, block.level, block.layer_count, shape_text(block.output_shape)]
                         + [getattr(block, key) for key in BLOCK_COLUMNS[5:]])  # fmt: skip
     return buffer.getvalue()
 

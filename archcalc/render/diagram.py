@@ -4,12 +4,13 @@ collapses blocks, repeats and elementwise layers, is in render/mermaid.py."""
 from __future__ import annotations
 
 from archcalc.analysis.results import Report
+from archcalc.escape import plain
 from archcalc.graph import INPUT
 from archcalc.render.units import shape_text
 
 
 def _dot_id(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + plain(name).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def dot(report: Report) -> str:
@@ -18,7 +19,7 @@ def dot(report: Report) -> str:
              '  node [shape=box, fontname="Helvetica", fontsize=10];',
              f'  {_dot_id(INPUT)} [shape=ellipse, label={_dot_id("input " + shape_text(report.input_shape))}];']
     for layer in report.layers:
-        label = f"{layer.name}\\n{layer.type} → {shape_text(layer.output_shape)}"
+        label = f"{plain(layer.name)}\\n{layer.type} → {shape_text(layer.output_shape)}"
         lines.append(f'  {_dot_id(layer.name)} [label="{label.replace(chr(34), chr(92) + chr(34))}"];')
     for layer in report.layers:
         for name in layer.inputs:

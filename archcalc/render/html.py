@@ -9,13 +9,19 @@ Every text from the spec is escaped. Exact integers throughout; sorting uses the
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 
 from archcalc.analysis.hierarchy import Block, block_tree, resolve_depth
 from archcalc.analysis.results import Report
+from archcalc.escape import plain
 from archcalc.render.html_assets import SCRIPT, STYLE
 from archcalc.render.summary import incomplete_lines, summary_rows
 from archcalc.render.units import exact, hyper_text, pair_text, shape_text, share
+
+def escape(text) -> str:
+    """HTML text and attribute values: control characters shown escaped (archcalc/escape.py), then entities."""
+    return _html_escape(plain(text))
+
 
 TREE_COLUMNS = ("block / layer", "type", "output", "hyper-params", "params", "% params", "MACs", "% MACs", "FLOPs",
                 "activations", "RF")  # fmt: skip

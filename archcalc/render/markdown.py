@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archcalc.analysis.results import LayerResult, Report
+from archcalc.escape import markdown, markdown_cell, markdown_code
 from archcalc.render.summary import incomplete_lines, summary_rows
 from archcalc.render.units import exact, human, hyper_text, pair_text, shape_text, share
 
@@ -35,7 +36,7 @@ def _heaviest(report: Report, key: str, title: str) -> list[str]:
              "|---:|---|---|---|---:|---:|"]  # fmt: skip
     for rank, layer in enumerate(ranked[:HEAVIEST], start=1):
         value = getattr(layer, key)
-        lines.append(_row([str(rank), f"`{layer.name}`", layer.type, shape_text(layer.output_shape),
+        lines.append(_row([str(rank), f"`{markdown_code(layer.name)}`", layer.type, shape_text(layer.output_shape),
                            exact(value) + (f" ({human(value)})" if human(value) != str(value) else ""),
                            share(value, total)]))  # fmt: skip
     if not ranked:
@@ -73,7 +74,7 @@ def _layer_table(report: Report) -> list[str]:
 
     def cells(layer: LayerResult) -> list[str]:
         rf = pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else " (not aligned)")
-        row = [f"`{layer.name}`", layer.type, shape_text(layer.output_shape), hyper_text(layer.attributes),
+        row = [f"`{markdown_code(layer.name)}`", layer.type, shape_text(layer.output_shape), hyper_text(layer.attributes),
                exact(layer.params),
                exact(layer.macs), exact(layer.flops), exact(layer.connections), exact(layer.activations), rf,
                pair_text(layer.effective_stride)]  # fmt: skip
@@ -104,7 +105,7 @@ def _blocks(report: Report, depth: int | str | None) -> list[str]:
     for row in rows(tree, level):
         block = row.block
         label = tree_label(row).strip()
-        name = f"**`{label}`**" if block.children else f"`{label}`"
+        name = f"**`{markdown_code(label)}`**" if block.children else f"`{markdown_code(label)}`"
         kind = block.layer.type if block.is_layer else str(block.layer_count)
         lines.append(_row(["&nbsp;" * 4 * row.indent + name, kind, shape_text(block.output_shape), exact(block.params),
                            share(block.params, t.params), exact(block.macs), share(block.macs, t.macs),
@@ -116,17 +117,18 @@ def _blocks(report: Report, depth: int | str | None) -> list[str]:
 
 def render_markdown(report: Report, attachments: Attachments | None = None, depth: int | str | None = None) -> str:
     attachments = attachments or Attachments()
-    lines = [f"# {report.name}", ""]
+    lines = [f"# {markdown(report.name)}", ""]
     if report.description:
-        lines += [report.description, ""]
+        lines += [markdown(report.description), ""]
     if report.source:
-        lines += [f"Source: {report.source}", ""]
+        lines += [f"Source: {markdown(report.source)}", ""]
     if report.variables:
-        lines += ["Variables: " + ", ".join(f"`{k} = {v}`" for k, v in report.variables.items()), ""]
+        lines += ["Variables: " + ", ".join(f"`{markdown_code(f'{k} = {v}')}`" for k, v in report.variables.items()),
+                  ""]  # fmt: skip
     if not report.complete:
-        lines += incomplete_lines(report) + [""]
+        lines += [markdown(line) for line in incomplete_lines(report)] + [""]
     lines += ["## Summary", "", "| total | exact | approx. |", "|---|---:|---:|"]
-    lines += [_row(list(row)) for row in summary_rows(report)]
+    lines += [_row([markdown_cell(cell) for cell in row]) for row in summary_rows(report)]
     lines.append("")
     if report.training is not None:
         from archcalc.render.training import training_rows

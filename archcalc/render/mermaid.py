@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from archcalc.analysis.hierarchy import Block, auto_depth, block_tree, leaves, rows
 from archcalc.analysis.results import LayerResult, Report
+from archcalc.escape import html
 from archcalc.graph import INPUT
 from archcalc.render.units import human, hyper_text, shape_text
 
@@ -92,7 +93,8 @@ def build_nodes(entries: list[Block]) -> list[Node]:
 
 
 def _label(node: Node, prefix: str = "") -> str:
-    return "<br/>".join(label_lines(node, prefix)).replace('"', "#quot;")
+    """Mermaid's label: each line escaped for its HTML-capable labels (spec text never reaches it raw)."""
+    return "<br/>".join(html(line) for line in label_lines(node, prefix))
 
 
 def label_lines(node: Node, prefix: str = "") -> list[str]:
@@ -140,7 +142,7 @@ def flowchart(layers: list[LayerResult], nodes: list[Node], source: str, groups:
     """A ```mermaid flowchart of `nodes`; edges follow the layers' inputs; whatever comes from outside the
     nodes comes from `source` (the input, or what enters a block)."""
     by_layer = {name: index for index, node in enumerate(nodes) for name in node.layers}
-    lines = ["```mermaid", "flowchart TD", f'  n_in(["{source}"])']
+    lines = ["```mermaid", "flowchart TD", f'  n_in(["{html(source).replace("&lt;br/&gt;", "<br/>")}"])']
     stage_of = {index: node.entries[0].name.split(".")[0] for index, node in enumerate(nodes)}
     stages: dict[str, list[int]] = {}
     for index, node in enumerate(nodes):
@@ -151,7 +153,7 @@ def flowchart(layers: list[LayerResult], nodes: list[Node], source: str, groups:
             continue
         lines.append(f'  n{index}["{_label(node, prefix)}"]')
     for stage, members in stages.items():
-        lines.append(f'  subgraph s_{_safe(stage)} ["{stage}"]')
+        lines.append(f'  subgraph s_{_safe(stage)} ["{html(stage)}"]')
         lines += [f'    n{index}["{_label(nodes[index], prefix or stage + ".")}"]' for index in members]
         lines.append("  end")
     edges: dict[tuple[int, int], None] = {}

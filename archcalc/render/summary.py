@@ -10,6 +10,7 @@ fields do not go through the layers archcalc cannot count.
 from __future__ import annotations
 
 from archcalc.analysis.results import LayerResult, Report
+from archcalc.escape import plain
 from archcalc.render.units import exact, human, human_bytes, pair_text, shape_text
 
 
@@ -59,7 +60,7 @@ def incomplete_lines(report: Report) -> list[str]:
              "their MACs, FLOPs and connections:"]  # fmt: skip
     for gap in report.unsupported:
         where = f" at {gap.where}" if gap.where else ""
-        lines.append(f"- {gap.name}: {gap.op}{where}" + (f" ({gap.reason})" if gap.reason else ""))
+        lines.append(plain(f"- {gap.name}: {gap.op}{where}" + (f" ({gap.reason})" if gap.reason else "")))
     return lines
 
 

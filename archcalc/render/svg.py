@@ -11,7 +11,9 @@ no JavaScript library, nothing fetched), so the page is one offline file.
 from __future__ import annotations
 
 import math
-from html import escape
+from html import escape as _html_escape
+
+from archcalc.escape import plain
 
 from archcalc.analysis.results import Report
 from archcalc.graph import INPUT
@@ -19,6 +21,10 @@ from archcalc.render.units import human
 
 BOX_WIDTH, LINE_HEIGHT, GAP_X, GAP_Y, PAD = 300, 15, 24, 34, 6
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
+
+
+def escape(text) -> str:
+    return _html_escape(plain(text))
 
 
 def _text_lines(x: float, y: float, lines: list[str], anchor: str = "middle", weight: str = "normal") -> str:

@@ -7,6 +7,7 @@ import io
 import json
 
 from archcalc.analysis.sweep import TOTALS, Sweep
+from archcalc.escape import csv_cell, markdown_cell
 from archcalc.render import dispatch
 from archcalc.render.units import exact, human, pair_text, shape_text
 
@@ -43,7 +44,7 @@ def render_sweep_markdown(sweep: Sweep) -> str:
     alignment = "|" + "---|" * len(sweep.variables) + "---:|" * len(COLUMNS)
     lines = [f"# Sweep of {sweep.name}", "", f"{len(rows)} combinations of {', '.join(sweep.variables)}.", "",
              "| " + " | ".join(header) + " |", alignment]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    lines += ["| " + " | ".join(markdown_cell(cell) for cell in cells) + " |" for cells in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -68,7 +69,7 @@ def render_sweep_csv(sweep: Sweep) -> str:
     writer.writerow(variable_headers(sweep, COLUMNS) + list(COLUMNS))
     for point in sweep.points:
         row = point.row()
-        values = [json.dumps(v) if isinstance(v, list) else v for v in row["values"].values()]
+        values = [json.dumps(v) if isinstance(v, list) else csv_cell(v) for v in row["values"].values()]
         writer.writerow(values + [row[key] for key in TOTALS] + [row["depth"], shape_text(row["receptive_field"])])
     return buffer.getvalue()
 

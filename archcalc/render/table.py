@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from archcalc.analysis.hierarchy import Block, Row, block_tree, resolve_depth, rows
 from archcalc.analysis.results import Report
+from archcalc.escape import rich_text
 from archcalc.render.columns import Column, console_text, fit_columns, left_out_line, rich_table
 from archcalc.render.summary import incomplete_lines, summary_rows
 from archcalc.render.units import exact as exact_text
@@ -91,7 +92,7 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     columns = report_columns(report, table_rows, exact)
     shown, left_out = fit_columns(columns, width)
     styles = ["bold" if row.block.children else None for row in table_rows] if color else None
-    title = f"{report.name}  (input {shape_text(report.input_shape)}, batch {report.batch})"
+    title = f"{report.name}  (input {shape_text(report.input_shape)}, batch {report.batch})"  # escaped by rich_table
     out: list = [rich_table(shown, title=title, row_styles=styles, show_footer=True)]
     notes = [depth_line(tree, level), left_out_line(left_out, width)]
     if any(c.header == "hyper-params" for c in shown) and any(c.header == "hyper-params" and any(c.cells)
@@ -105,7 +106,7 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     summary.add_column(justify="right")
     summary.add_column(justify="right")
     for row in summary_rows(report):
-        summary.add_row(*row)
+        summary.add_row(*(rich_text(cell) for cell in row))
     if report.training is not None:
         from archcalc.render.training import training_rows
 
