@@ -27,7 +27,7 @@ def zoo_rows(specs: dict[str, Path]) -> list[dict]:
             row.update(description=graph.description, source=graph.source, params=report.totals.params,
                        macs=report.totals.macs, knobs=[v.name for v in variables if not v.derived])  # fmt: skip
         except ArchcalcError as exc:
-            row["description"] = f"(cannot be loaded: {exc})"
+            row["description"] = f"(cannot be read: {exc})"  # one broken file does not hide the others
         rows.append(row)
     return rows
 
