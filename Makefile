@@ -35,7 +35,8 @@ test: $(STAMP)
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
-# Everything in reports/ is generated: `make reports` remakes all of it (the benchmarks take minutes);
+# Everything in reports/ is generated: `make reports` remakes all of it (the benchmarks take minutes, the
+# real-models campaign about two hours in its own 6-GB environment, .venv-real);
 # `make zoo-reports` only the zoo part (reports/zoo/*.md, zoo.md, zoo.csv; a test fails when stale).
 reports: zoo-reports bench realmodels
 

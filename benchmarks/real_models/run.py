@@ -39,8 +39,11 @@ def timm_sample() -> dict:
     return json.loads(path.read_text())
 
 
-def catalogue() -> list[Model]:
-    return torchvision_models() + timm_models(timm_sample()["sample"]) + huggingface_models()
+def catalogue(categories: list[str]) -> list[Model]:
+    """Every model of the campaign, or of the categories given (the timm sample is made only when needed)."""
+    wanted = set(categories or CATEGORIES)
+    models = torchvision_models() + (timm_models(timm_sample()["sample"]) if "timm" in wanted else [])
+    return [m for m in models + huggingface_models() if m.category in wanted]
 
 
 def run_model(model: Model) -> dict:
@@ -67,9 +70,7 @@ def run_model(model: Model) -> dict:
     return result
 
 
-def _selected(models: list[Model], only: list[str], categories: list[str]) -> list[Model]:
-    if categories:
-        models = [m for m in models if m.category in categories]
+def _selected(models: list[Model], only: list[str]) -> list[Model]:
     if only:
         models = [m for m in models if m.key in only or m.key.split("/", 1)[1] in only]
     return models
@@ -89,11 +90,12 @@ def main() -> None:
     from benchmarks.real_models.render import environment, load_results, write_reports
 
     if not args.render_only:
-        models = _selected(catalogue(), args.only, args.category)
-        done = load_results(results_path) if args.resume or args.only or args.category else {}
-        if not (args.resume or args.only or args.category):
+        models = _selected(catalogue(args.category), args.only)
+        partial = bool(args.resume or args.only or args.category)
+        if not partial:  # a full run starts afresh; a partial one keeps the other models' results
             results_path.unlink(missing_ok=True)
-        todo = [m for m in models if args.only or args.category or m.key not in done]
+        done = load_results(results_path) if args.resume else {}
+        todo = [m for m in models if m.key not in done]
         print(f"{len(todo)} models to run ({len(models)} selected)", flush=True)
         started = time.perf_counter()
         for position, model in enumerate(todo, 1):
