@@ -10,8 +10,8 @@ import re
 import sys
 from pathlib import Path
 
-from benchmarks.real_models.launcher import measure
-from benchmarks.real_models.render import csv_text, markdown, summary_rows, unsupported_ranking, verdicts
+from benchmarks.real_models.launcher import fork_call, measure
+from benchmarks.real_models.render import added_mib, csv_text, markdown, summary_rows, unsupported_ranking, verdicts
 from benchmarks.real_models.worker import round_trip_difference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ RESULTS = [
     {"key": "torchvision/a", "category": "torchvision-classification", "input": [3, 8, 8], "imports": True,
      "complete": True, "unsupported": [], "archcalc_params": 10, "torch_params": 10, "archcalc_buffers": 2,
      "torch_buffers": 2, "archcalc_fvcore": 7, "fvcore": 7, "archcalc_torch": 14, "torch": 14,
-     "round_trip": "identical", "check_exit": 0, "import_s": 1.0, "import_rss_mib": 900, "total_s": 10},
+     "round_trip": "identical", "check_exit": 0, "import_s": 1.0, "import_rss_mib": 900, "baseline_rss_mib": 800, "total_s": 10},
     {"key": "torchvision/b", "category": "torchvision-classification", "input": [3, 8, 8], "imports": True,
      "complete": False, "unsupported": [{"op": "torch.roll", "name": "r", "reason": "no import rule for it"},
                                         {"op": "torch.roll", "name": "r_1", "reason": "no import rule for it"}],
@@ -122,3 +122,33 @@ def test_reports_render_every_model_and_keep_csv_cells_inert():
     rows = list(csv.DictReader(io.StringIO(csv_text(RESULTS))))
     assert [r["key"] for r in rows] == ["torchvision/a", "torchvision/b", "timm/c"]
     assert rows[2]["import_error"].startswith("'=") and rows[1]["unsupported_ops"] == "torch.roll"
+
+
+def _prints(text: str) -> None:
+    print(text)
+
+
+def _sleeps() -> None:
+    import time
+
+    time.sleep(60)
+
+
+def _raises() -> None:
+    raise ValueError("broken model")
+
+
+def test_fork_call_runs_a_function_in_its_own_process():
+    import os
+
+    run = fork_call(_prints, (f"from {os.getpid()}",), 60, 1024)
+    assert run.ok and run.stdout.strip() == f"from {os.getpid()}"
+    failed = fork_call(_raises, (), 60, 1024)
+    assert failed.code == 1 and "ValueError: broken model" in failed.stderr
+    slow = fork_call(_sleeps, (), 1, 1024)
+    assert slow.killed.startswith("time limit") and slow.wall < 30
+
+
+def test_memory_column_is_what_the_import_added():
+    assert added_mib({"import_rss_mib": 950, "baseline_rss_mib": 800}) == 150
+    assert added_mib({"import_rss_mib": 950}) is None

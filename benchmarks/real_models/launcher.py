@@ -10,62 +10,76 @@ it never touches.
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import subprocess
+import tempfile
+import time
+import traceback
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
-LAUNCHER = r"""
-import json, os, signal, sys, time
+def supervise(pid: int, timeout: float, cap_kib: int, started: float) -> dict:
+    """Wait for process `pid` (a session leader), killing its session past the time limit or the memory
+    cap; its wall time, peak RSS (KiB) and exit code. Also the body of the command launcher below."""
+    import os
+    import signal
+    import time
+
+    def rss_kib() -> int:
+        total = 0
+        for entry in os.listdir("/proc"):  # the process and any process it started (same session)
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) != pid:  # session id
+                    continue
+                with open(f"/proc/{entry}/status") as status:
+                    for line in status:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+    killed, peak_polled = "", 0
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            break
+        elapsed = time.perf_counter() - started
+        current = rss_kib()
+        peak_polled = max(peak_polled, current)
+        if not killed and current > cap_kib:
+            killed = f"memory cap: over {cap_kib // 1024} MiB resident"
+        if not killed and elapsed > timeout:
+            killed = f"time limit: over {timeout:.0f} s"
+        if killed:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            done, status, usage = os.wait4(pid, 0)
+            break
+        time.sleep(0.05 if elapsed < 2 else 0.25)
+    return {"wall": time.perf_counter() - started, "rss_kib": max(usage.ru_maxrss, peak_polled),
+            "code": os.waitstatus_to_exitcode(status), "killed": killed}
+
+
+LAUNCHER = inspect.getsource(supervise) + r"""
+import json, os, sys, time
 timeout, cap_kib = float(sys.argv[1]), int(sys.argv[2])
 started = time.perf_counter()
 pid = os.fork()
 if pid == 0:
     os.setsid()
     os.execv(sys.argv[3], sys.argv[3:])
-
-def rss_kib():
-    total = 0
-    for entry in os.listdir("/proc"):   # the command and any process it started (same session)
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            if int(fields[3]) != pid:   # session id
-                continue
-            with open(f"/proc/{entry}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-killed, peak_polled = "", 0
-while True:
-    done, status, usage = os.wait4(pid, os.WNOHANG)
-    if done:
-        break
-    elapsed = time.perf_counter() - started
-    current = rss_kib()
-    peak_polled = max(peak_polled, current)
-    if not killed and current > cap_kib:
-        killed = f"memory cap: over {cap_kib // 1024} MiB resident"
-    if not killed and elapsed > timeout:
-        killed = f"time limit: over {timeout:.0f} s"
-    if killed:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        done, status, usage = os.wait4(pid, 0)
-        break
-    time.sleep(0.05 if elapsed < 2 else 0.25)
-result = {"wall": time.perf_counter() - started, "rss_kib": max(usage.ru_maxrss, peak_polled),
-          "code": os.waitstatus_to_exitcode(status), "killed": killed}
-sys.stderr.write("\nLAUNCHER " + json.dumps(result) + "\n")
+sys.stderr.write("\nLAUNCHER " + json.dumps(supervise(pid, timeout, cap_kib, started)) + "\n")
 """
 
 
@@ -103,3 +117,39 @@ def measure(command: list[str], timeout: float, cap_mib: int, cwd: Path, env: di
     info = json.loads(tail)
     return Run(info["wall"], info["rss_kib"] / 1024, info["code"], result.stdout.decode(errors="replace"), head,
                info["killed"])
+
+
+def fork_call(function: Callable[..., Any], args: tuple, timeout: float, cap_mib: int) -> Run:
+    """Run `function(*args)` in a forked child process, in its own session, under the same limits; what
+    it prints is the Run's stdout. The child starts with everything this process has imported (torch and
+    the model libraries), which is what makes one process per model affordable: this process must not
+    have run torch's thread pools before (a forked child cannot use them)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 0
+            try:
+                os.setsid()
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - until os._exit
+                sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+                function(*args)
+            except BaseException:  # noqa: BLE001 - reported through the exit code and standard error
+                traceback.print_exc()
+                code = 1
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    try:
+                        stream.flush()
+                    except Exception:  # noqa: BLE001
+                        pass
+                os._exit(code)
+        info = supervise(pid, timeout, cap_mib * 1024, started)
+        out.seek(0)
+        err.seek(0)
+        return Run(info["wall"], info["rss_kib"] / 1024, info["code"], out.read().decode(errors="replace"),
+                   err.read().decode(errors="replace"), info["killed"])

@@ -16,6 +16,7 @@ tensors for fvcore's trace, which changes no count.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import sys
@@ -77,12 +78,52 @@ def _flop_counter(model, x) -> int:
     return int(counter.get_total_flops())
 
 
-def measure(path: str, shape: tuple[int, ...], tokens: int) -> dict:
+@contextlib.contextmanager
+def _no_random_init():
+    """Random weight initialisation replaced by zeros while building: drawing hundreds of millions of
+    random numbers takes longer than everything else here, and no count reads a weight's value (zeros,
+    unlike uninitialised memory, hold no denormals or NaNs to slow the forward). Buffers (index tables,
+    running statistics) are computed as usual."""
+    import torch
+
+    def zero(tensor, *args, **kwargs):
+        with torch.no_grad():
+            return tensor.zero_()
+
+    saved = {name: getattr(torch.Tensor, name) for name in _RANDOM_INIT}
+    saved_init = {name: getattr(torch.nn.init, name) for name in _INIT_FUNCTIONS}
+    try:
+        for name in _RANDOM_INIT:
+            setattr(torch.Tensor, name, zero)
+        for name in _INIT_FUNCTIONS:
+            setattr(torch.nn.init, name, zero)
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(torch.Tensor, name, method)
+        for name, function in saved_init.items():
+            setattr(torch.nn.init, name, function)
+
+
+_RANDOM_INIT = ("normal_", "uniform_", "erfinv_", "log_normal_", "exponential_", "cauchy_", "geometric_")
+_INIT_FUNCTIONS = ("orthogonal_", "sparse_", "trunc_normal_")
+
+
+def measure(path: str, shape: tuple[int, ...], tokens: int, initialise: bool = False) -> dict:
+    """`initialise`: draw the random weights as the model's constructor does (detection models, whose
+    post-processing depends on the scores, need it for a deterministic count)."""
     import torch
 
     torch.manual_seed(0)
-    build = _load(path)
-    out: dict = {"versions": {"torch": torch.__version__}}
+    factory = _load(path)
+
+    def build():
+        if initialise:
+            return factory()
+        with _no_random_init():
+            return factory()
+
+    out: dict = {"versions": {"torch": torch.__version__}, "initialised": initialise}
     started = time.perf_counter()
     model = build().eval()
     out["build_s"] = time.perf_counter() - started

@@ -85,6 +85,13 @@ def _median(values: list[float]) -> str:
     return f"{statistics.median(values):.1f}" if values else "-"
 
 
+def added_mib(result: dict) -> int | None:
+    """Resident memory the import added to the process (build, trace, analysis), MiB."""
+    if result.get("import_rss_mib") is None or result.get("baseline_rss_mib") is None:
+        return None
+    return max(0, result["import_rss_mib"] - result["baseline_rss_mib"])
+
+
 def summary_rows(results: list[dict]) -> list[list[str]]:
     rows = []
     groups = [(c, [r for r in results if r["category"] == c]) for c in CATEGORIES] + [("all", results)]
@@ -98,7 +105,7 @@ def summary_rows(results: list[dict]) -> list[list[str]]:
                      _fraction(_count(group, "torch")), _fraction(_count(group, "torch", complete)),
                      _fraction(_count(group, "round_trip")),
                      _median([r["import_s"] for r in group if r.get("imports")]),
-                     _median([r["import_rss_mib"] for r in group if r.get("imports")])])  # fmt: skip
+                     _median([added_mib(r) for r in group if r.get("imports") and added_mib(r) is not None])])  # fmt: skip
     return rows
 
 
@@ -173,7 +180,7 @@ def model_row(result: dict) -> list:
             _versus(result.get("archcalc_fvcore"), fvcore_theirs) if isinstance(fvcore_theirs, int) else
             (fvcore_theirs if v["imports"] else ""),
             _versus(result.get("archcalc_torch"), result.get("torch")), trip,
-            result.get("import_s", ""), result.get("import_rss_mib", "")]  # fmt: skip
+            result.get("import_s", ""), added_mib(result)]  # fmt: skip
 
 
 def markdown(results: list[dict], env: dict) -> str:
@@ -191,11 +198,12 @@ def markdown(results: list[dict], env: dict) -> str:
              "totals against `sum(p.numel())` and `sum(b.numel())`; fvcore: `--convention fvcore` against "
              "`FlopCountAnalysis(...).total()`; torch: `--convention torch` against FlopCounterMode; \"on complete\": "
              "the same over complete models only; round trip: `export-spec` loads back to the same report and "
-             "`check` passes (complete models). Time and memory: the `archcalc report --module` process, medians "
+             "`check` passes (complete models). Import time and memory: the `archcalc report --module` command in a "
+             "process that has torch and the model libraries imported, and the resident memory it added; medians "
              "over the models that import.", ""]  # fmt: skip
     lines += _table(["models", "tried", "import", "complete", "params exact", "buffers exact", "fvcore equal",
                      "fvcore equal, on complete", "torch equal", "torch equal, on complete", "round trip",
-                     "import time (s)", "import peak RSS (MiB)"], summary_rows(results),
+                     "import time (s)", "import memory (MiB)"], summary_rows(results),
                     "---|" + "---:|" * 12)  # fmt: skip
     lines += ["", "## Unsupported operations, by how many models they block", ""]
     ranking = unsupported_ranking(results)
@@ -216,7 +224,7 @@ def markdown(results: list[dict], env: dict) -> str:
             continue
         lines += ["", f"## {category}", ""]
         lines += _table(["model", "input", "import", "params (archcalc vs torch)", "buffers", "fvcore",
-                         "torch (FlopCounterMode)", "round trip", "import s", "MiB"],
+                         "torch (FlopCounterMode)", "round trip", "import s", "import MiB"],
                         [model_row(r) for r in group], "---|---|---|---:|---:|---:|---:|---|---:|---:")  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -226,7 +234,8 @@ CSV_FIELDS = ("key", "category", "input", "tokens", "imports", "import_exit", "i
               "torch_buffers", "archcalc_trainable", "torch_trainable_params", "archcalc_macs", "archcalc_flops",
               "archcalc_fvcore", "fvcore", "fvcore_error", "fvcore_skipped", "archcalc_torch", "archcalc_torch_from",
               "archcalc_torch_error", "torch", "torch_device", "torch_error", "round_trip", "check_exit",
-              "check_error", "import_s", "import_rss_mib", "export_s", "check_s", "peers_s", "total_s", "note")  # fmt: skip
+              "check_error", "import_s", "import_rss_mib", "baseline_rss_mib", "export_s", "check_s", "peers_s", "build_s",
+              "fvcore_s", "torch_s", "total_s", "process_rss_mib", "worker_error", "note")  # fmt: skip
 
 
 def csv_text(results: list[dict]) -> str:

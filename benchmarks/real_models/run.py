@@ -2,8 +2,9 @@
 
     python -m benchmarks.real_models.run [--only KEY ...] [--category NAME ...] [--resume] [--render-only]
 
-One model at a time. Each model is one worker process (worker.py: the stages, archcalc driven through
-its command line) under a time limit and a memory cap (launcher.py). Results go to
+One model at a time. Each model is one child process, forked from this one once it has imported torch,
+the model libraries and archcalc (worker.py: the stages, archcalc driven through its command line),
+under a time limit and a memory cap (launcher.py). Results go to
 .realmodels/results.jsonl as each model finishes (`--resume` skips the ones there; `--only` and
 `--category` rerun just those and keep the rest), and render.py turns them into the reports. See
 docs/real-models.md.
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 from benchmarks.real_models.catalogue import CATEGORIES, Model, huggingface_models, timm_models, torchvision_models
-from benchmarks.real_models.launcher import measure
+from benchmarks.real_models.launcher import fork_call
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".realmodels"
@@ -47,19 +48,23 @@ def catalogue(categories: list[str]) -> list[Model]:
 
 
 def run_model(model: Model) -> dict:
-    """The worker's stages for one model, under the time limit and the memory cap."""
+    """The worker's stages for one model, in a forked child under the time limit and the memory cap."""
+    from benchmarks.real_models import worker
+
     factory = WORK / "models" / f"{model.file_stem}.py"
     factory.write_text(model.code)
     spec = WORK / "specs" / f"{model.file_stem}.yaml"
-    payload = json.dumps({"key": model.key, "category": model.category, "input_shape": list(model.input_shape),
-                          "tokens": model.tokens})  # fmt: skip
-    run = measure([sys.executable, "-m", "benchmarks.real_models.worker", payload, str(factory), str(spec)],
-                  TIME_LIMIT_S, MEMORY_CAP_MIB, ROOT)  # fmt: skip
+    payload = {"key": model.key, "category": model.category, "input_shape": list(model.input_shape),
+               "tokens": model.tokens}  # fmt: skip
+    run = fork_call(worker.run, (payload, str(factory), spec), TIME_LIMIT_S, MEMORY_CAP_MIB)
     result: dict = {"key": model.key, "category": model.category, "input": list(model.input_shape),
                     "tokens": model.tokens, "note": model.note}  # fmt: skip
     for line in run.stdout.splitlines():
         if line.startswith("{"):
-            result.update(json.loads(line))
+            try:
+                result.update(json.loads(line))
+            except ValueError:  # a model printed something that looks like JSON
+                pass
     result.update(total_s=round(run.wall, 2), process_rss_mib=round(run.rss_mib))
     if not run.ok:
         # Killed, or the worker itself failed: say where it stopped.
@@ -98,6 +103,10 @@ def main() -> None:
         todo = [m for m in models if m.key not in done]
         print(f"{len(todo)} models to run ({len(models)} selected)", flush=True)
         started = time.perf_counter()
+        from benchmarks.real_models.worker import prepare
+
+        prepare({m.category for m in todo})
+        print(f"imported torch, the libraries and archcalc in {time.perf_counter() - started:.1f} s", flush=True)
         for position, model in enumerate(todo, 1):
             result = run_model(model)
             with results_path.open("a") as out:
@@ -107,7 +116,9 @@ def main() -> None:
                   f"(elapsed {(time.perf_counter() - started) / 60:.1f} min)", flush=True)  # fmt: skip
         (WORK / "environment.json").write_text(json.dumps(environment()))
     results = load_results(results_path)
-    write_reports(list(results.values()), json.loads((WORK / "environment.json").read_text()), Path(args.reports))
+    env_path = WORK / "environment.json"
+    env = json.loads(env_path.read_text()) if env_path.exists() else environment()
+    write_reports(list(results.values()), env, Path(args.reports))
     print(f"wrote {args.reports}/real_models.md and real_models.csv ({len(results)} models)")
 
 

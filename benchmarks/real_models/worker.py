@@ -1,10 +1,11 @@
-"""Everything the campaign measures on one model, in one process: `python -m benchmarks.real_models.worker MODEL_JSON FACTORY.py SPEC.yaml`.
+"""Everything the campaign measures on one model, in one process (`run`).
 
-Prints one JSON object per line as each stage ends (the runner keeps what it got when the process is
-killed by the time limit or the memory cap). archcalc is driven through its command line, invoked in
-this process (`archcalc.cli.app([...])`, exactly the arguments a user types), so that torch is imported
-once per model instead of once per command:
-1. setup: import torch and the model's library (torchvision, timm or transformers), timed;
+The runner imports torch, the model libraries and archcalc once (`prepare`) and forks one child process
+per model (launcher.fork_call), under a time limit and a memory cap. The child prints one JSON object
+per line as each stage ends (the runner keeps what it got when the child is killed). archcalc is driven
+through its command line, invoked in the process (`archcalc.cli.app([...])`, exactly the arguments a
+user types):
+1. the resident memory the child starts with (Python, torch, the libraries);
 2. `report --module FACTORY.py:build --input SHAPE --format json --convention fvcore`: the import,
    timed, with the process's peak resident memory right after it (torch and the library included);
 3. `export-spec --module ...`, then `report SPEC --convention fvcore` and `--convention torch` on the
@@ -151,29 +152,56 @@ def run_archcalc(model: dict, factory: str, spec: Path) -> dict | None:
     return report
 
 
-def main() -> None:
-    warnings.simplefilter("ignore")
-    model, factory, spec = json.loads(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    started = time.perf_counter()
+LIBRARIES = {"timm": "timm", "huggingface": "transformers"}  # category -> the library its models need
+
+
+def prepare(categories) -> None:
+    """Import torch, the models' libraries and archcalc's command line once, before forking per model."""
     import torch  # noqa: F401 - imported here so that the import stage times archcalc, not torch
 
-    library = {"timm": "timm", "huggingface": "transformers"}.get(model["category"], "torchvision")
-    __import__(library)
+    for library in sorted({LIBRARIES.get(category, "torchvision") for category in categories}):
+        __import__(library)
     import archcalc.cli  # noqa: F401
 
-    emit(setup_s=round(time.perf_counter() - started, 2), setup_rss_mib=peak_rss_mib())
+    archcalc.cli.load_commands()
+    import benchmarks.real_models.peers  # noqa: F401
+
+
+def run(model: dict, factory: str, spec: Path) -> None:
+    """Every stage for one model, printing as it goes (in a process that ran `prepare`)."""
+    warnings.simplefilter("ignore")
+    emit(baseline_rss_mib=current_rss_mib())
     run_archcalc(model, factory, spec)
     from benchmarks.real_models.peers import measure
 
     started = time.perf_counter()
     try:
-        measured = measure(factory, tuple(model["input_shape"]), model["tokens"])
+        measured = measure(factory, tuple(model["input_shape"]), model["tokens"],
+                           initialise=model["category"] == "torchvision-detection")
     except Exception as exc:  # noqa: BLE001 - the model does not build or run outside archcalc either
         emit(peers_error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
     else:
         emit(**{f"torch_{k}" if k in ("params", "buffers", "trainable_params") else k: v
                 for k, v in measured.items() if k != "versions"})  # fmt: skip
     emit(peers_s=round(time.perf_counter() - started, 2))
+
+
+def current_rss_mib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024)
+    return 0
+
+
+def main() -> None:
+    """A model on its own (for a try by hand): `python -m benchmarks.real_models.worker MODEL_JSON FACTORY SPEC`."""
+    warnings.simplefilter("ignore")
+    model, factory, spec = json.loads(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    started = time.perf_counter()
+    prepare([model["category"]])
+    emit(setup_s=round(time.perf_counter() - started, 2))
+    run(model, factory, spec)
 
 
 if __name__ == "__main__":
