@@ -105,6 +105,7 @@ def main() -> None:
         started = time.perf_counter()
         from benchmarks.real_models.worker import prepare
 
+        (WORK / "environment.json").write_text(json.dumps(environment()))  # what this run measures
         prepare({m.category for m in todo})
         print(f"imported torch, the libraries and archcalc in {time.perf_counter() - started:.1f} s", flush=True)
         for position, model in enumerate(todo, 1):
@@ -114,7 +115,6 @@ def main() -> None:
             state = "complete" if result.get("complete") else ("incomplete" if result.get("imports") else "no import")
             print(f"[{position}/{len(todo)}] {model.key}: {state}, {result['total_s']:.0f} s "
                   f"(elapsed {(time.perf_counter() - started) / 60:.1f} min)", flush=True)  # fmt: skip
-        (WORK / "environment.json").write_text(json.dumps(environment()))
     results = load_results(results_path)
     env_path = WORK / "environment.json"
     env = json.loads(env_path.read_text()) if env_path.exists() else environment()
