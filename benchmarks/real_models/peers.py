@@ -69,6 +69,10 @@ def _example(shape: tuple[int, ...], tokens: int, device: str):
     return torch.zeros((1,) + shape, device=device)
 
 
+class _Skipped(Exception):
+    pass
+
+
 def _flop_counter(model, x) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -109,9 +113,11 @@ _RANDOM_INIT = ("normal_", "uniform_", "erfinv_", "log_normal_", "exponential_",
 _INIT_FUNCTIONS = ("orthogonal_", "sparse_", "trunc_normal_")
 
 
-def measure(path: str, shape: tuple[int, ...], tokens: int, initialise: bool = False) -> dict:
+def measure(path: str, shape: tuple[int, ...], tokens: int, initialise: bool = False, fvcore: bool = True) -> dict:
     """`initialise`: draw the random weights as the model's constructor does (detection models, whose
-    post-processing depends on the scores, need it for a deterministic count)."""
+    post-processing depends on the scores, need it for a deterministic count). `fvcore`: run fvcore
+    (a jit trace and a real forward: the slowest step; the campaign skips it when archcalc has no figure
+    to compare with)."""
     import torch
 
     torch.manual_seed(0)
@@ -134,6 +140,8 @@ def measure(path: str, shape: tuple[int, ...], tokens: int, initialise: bool = F
 
     started = time.perf_counter()
     try:
+        if not fvcore:
+            raise _Skipped("not run: archcalc did not import the model")
         from fvcore.nn import FlopCountAnalysis
 
         with torch.no_grad():
@@ -143,6 +151,8 @@ def measure(path: str, shape: tuple[int, ...], tokens: int, initialise: bool = F
             analysis.tracer_warnings("none")
             out["fvcore"] = int(analysis.total())
             out["fvcore_skipped"] = dict(sorted(analysis.unsupported_ops().items()))
+    except _Skipped as skipped:
+        out["fvcore_error"] = str(skipped)
     except Exception as exc:  # noqa: BLE001 - a tool failing on a model is a result
         out["fvcore_error"] = _one_line(exc)
     out["fvcore_s"] = time.perf_counter() - started

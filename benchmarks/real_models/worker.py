@@ -171,13 +171,13 @@ def run(model: dict, factory: str, spec: Path) -> None:
     """Every stage for one model, printing as it goes (in a process that ran `prepare`)."""
     warnings.simplefilter("ignore")
     emit(baseline_rss_mib=current_rss_mib())
-    run_archcalc(model, factory, spec)
+    report = run_archcalc(model, factory, spec)
     from benchmarks.real_models.peers import measure
 
     started = time.perf_counter()
     try:
         measured = measure(factory, tuple(model["input_shape"]), model["tokens"],
-                           initialise=model["category"] == "torchvision-detection")
+                           initialise=model["category"] == "torchvision-detection", fvcore=report is not None)
     except Exception as exc:  # noqa: BLE001 - the model does not build or run outside archcalc either
         emit(peers_error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
     else:
