@@ -161,7 +161,16 @@ def prepare(categories) -> None:
 
     for library in sorted({LIBRARIES.get(category, "torchvision") for category in categories}):
         __import__(library)
-    import archcalc.cli  # noqa: F401
+    import importlib
+    import pkgutil
+
+    import archcalc
+
+    # Every archcalc module now: the children then run the archcalc this run started with, even if the
+    # working tree changes while the campaign runs (hours).
+    for module in pkgutil.walk_packages(archcalc.__path__, "archcalc."):
+        importlib.import_module(module.name)
+    import archcalc.cli
 
     archcalc.cli.load_commands()
     import benchmarks.real_models.peers  # noqa: F401
