@@ -88,6 +88,10 @@ def _target_name(node) -> str:
     name = getattr(target, "__qualname__", None) or getattr(target, "__name__", str(target))
     if name.startswith("_VariableFunctionsClass."):  # torch.flatten, torch.cat, ... (C functions)
         module, name = "torch", name.split(".", 1)[1]
+    if "<locals>" in name:  # F.max_pool2d is a boolean_dispatch closure named after the function
+        module, name = "torch.nn.functional", target.__name__
+    if module == "torch._C._nn":  # F.avg_pool2d is the C function itself
+        module = "torch.nn.functional"
     if module in ("_operator", "operator"):
         module = "operator"
     return f"{module}.{name}" if module else name
