@@ -22,6 +22,7 @@ from pathlib import Path
 
 from benchmarks.real_models.catalogue import CATEGORIES, Model, huggingface_models, timm_models, torchvision_models
 from benchmarks.real_models.launcher import fork_call
+from benchmarks.real_models.timm_sample import select
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".realmodels"
@@ -43,7 +44,7 @@ def timm_sample() -> dict:
 def catalogue(categories: list[str]) -> list[Model]:
     """Every model of the campaign, or of the categories given (the timm sample is made only when needed)."""
     wanted = set(categories or CATEGORIES)
-    models = torchvision_models() + (timm_models(timm_sample()["sample"]) if "timm" in wanted else [])
+    models = torchvision_models() + (timm_models(select(timm_sample()["sample"])) if "timm" in wanted else [])
     return [m for m in models + huggingface_models() if m.category in wanted]
 
 

@@ -1,4 +1,5 @@
-"""The campaign's timm sample: for every timm family, its smallest member and its median member.
+"""The campaign's timm sample: every timm family's smallest member, and the median member of the
+largest families, 150 models in all.
 
     python -m benchmarks.real_models.timm_sample OUT.json
 
@@ -6,9 +7,13 @@ A family is a module of `timm.models` (timm.list_modules(): resnet, vision_trans
 its members are timm.list_models(module=family). Each member is built on the meta device (no weights)
 to count its parameters; members that cannot be built there are built on the CPU when they are small
 enough to probe, else left out of the ranking (the output lists them). Per family the sample takes
-the member with the fewest parameters and the lower median by parameters (ties broken by name), so a
-family of one gives one model. Each model runs at its own default input size (pretrained_cfg's
-`input_size`). The choice depends only on the timm version: the same version gives the same sample.
+the member with the fewest parameters and the lower median by parameters (ties broken by name): the
+candidates, cached per timm version. `select` then takes every family's smallest member (98 families
+in timm 1.0.31) and the median members of the families with the most members (ties by family name)
+until the sample has SAMPLE_SIZE models: the big families (vision_transformer, resnet, efficientnet,
+convnext, ...) are what most people run, and a second, typical member of them is worth more than one
+of a family of three. Each model runs at its own default input size (pretrained_cfg's `input_size`).
+The choice depends only on the timm version: the same version gives the same sample.
 """
 
 from __future__ import annotations
@@ -58,6 +63,17 @@ def sample() -> dict:
             families.append({"family": family, "role": role, "members": len(members), **member})
     return {"timm": timm.__version__, "seconds": round(time.perf_counter() - started, 1), "sample": families,
             "not_built": failures}  # fmt: skip
+
+
+SAMPLE_SIZE = 150
+
+
+def select(candidates: list[dict], size: int = SAMPLE_SIZE) -> list[dict]:
+    """Every family's smallest member, then medians of the largest families until `size` models."""
+    smallest = [c for c in candidates if c["role"] == "smallest"]
+    medians = sorted((c for c in candidates if c["role"] == "median"), key=lambda c: (-c["members"], c["family"]))
+    chosen = smallest + medians[: max(0, size - len(smallest))]
+    return sorted(chosen, key=lambda c: (c["family"], c["role"] != "smallest"))
 
 
 def main() -> None:
