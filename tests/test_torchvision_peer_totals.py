@@ -108,4 +108,6 @@ def test_function_calls_name_the_known_examples(data):
     assert ("torch.nn.functional.adaptive_avg_pool2d", "") in functions("mobilenet_v2")
     assert ("torch.Tensor.mean", "") in functions("shufflenet_v2_x1_0")
     assert ("torch.nn.functional.relu", "") in functions("densenet121")
+    assert ("torch.nn.functional.avg_pool2d", "Mixed_5b") in functions("inception_v3")  # named as F.<name>
+    assert ("torch.nn.functional.max_pool2d", "Mixed_6a") in functions("inception_v3")
     assert not {f for f, _ in functions("vgg16")} - {"torch.flatten"}  # vgg16: modules everywhere but flatten
