@@ -5,7 +5,9 @@ would (`archcalc report --module FILE.py:build`), and the peer worker imports th
 
 - torchvision: every classification model (224 px; inception_v3 at 299), every video model (16
   frames; 112 px for the ResNet-3D family, 224 for S3D, MViT and Swin3D, which need it), every
-  segmentation model (224 px) and every detection model (320 px; the model resizes internally).
+  segmentation model (224 px) and every detection model (320 px; the model resizes internally), each
+  from `torchvision.models.get_model(name)` without weights (`weights_backbone=None` where the default
+  would download an ImageNet backbone).
 - timm: a deterministic sample, see timm_sample.py.
 - Hugging Face transformers: models built from configs (no weights are downloaded). Text models take
   integer token ids, 128 tokens; vision and audio models take float input.
@@ -42,7 +44,7 @@ _TORCHVISION = '''import torchvision
 
 
 def build():
-    return torchvision.models.get_model({name!r})
+    return torchvision.models.get_model({name!r}{arguments})
 '''
 
 
@@ -63,7 +65,11 @@ def torchvision_models() -> list[Model]:
                 shape = (3, 224, 224)
             else:
                 shape = (3, 320, 320)
-            models.append(Model(f"torchvision/{name}", category, shape, _TORCHVISION.format(name=name)))
+            # Segmentation and detection models load an ImageNet backbone by default: no downloads here.
+            arguments = ", weights_backbone=None" if category in ("torchvision-segmentation",
+                                                                 "torchvision-detection") else ""  # fmt: skip
+            models.append(Model(f"torchvision/{name}", category, shape,
+                                _TORCHVISION.format(name=name, arguments=arguments)))  # fmt: skip
     return models
 
 
