@@ -78,7 +78,9 @@ def test_round_trip_names_the_first_difference():
     assert round_trip_difference(_report(5), _report(5)) == ""
     assert round_trip_difference(_report(5), _report(6)) == "params 6 vs 5"
     other = _report(5, [{"name": "conv", "type": "linear", "params": 5}])
-    assert round_trip_difference(_report(5), other) == "the layers differ"
+    assert round_trip_difference(_report(5), other) == "the layers differ: conv"
+    two = [{"name": "a", "type": "relu"}, {"name": "b", "type": "relu", "inputs": ["input"]}]
+    assert round_trip_difference(_report(0, two), _report(0, two[::-1])) == ""  # another topological order
 
 
 RESULTS = [

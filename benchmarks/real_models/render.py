@@ -153,7 +153,7 @@ def _cell(value) -> str:
 
 def _table(header: list[str], rows: list[list], align: str = "") -> list[str]:
     align = align or "|".join("---" for _ in header)
-    return ["| " + " | ".join(header) + " |", "|" + align + "|"] + ["| " + " | ".join(_cell(c) for c in row) + " |"
+    return ["| " + " | ".join(header) + " |", "|" + align.strip("|") + "|"] + ["| " + " | ".join(_cell(c) for c in row) + " |"
                                                                     for row in rows]  # fmt: skip
 
 

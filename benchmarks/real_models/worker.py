@@ -61,9 +61,10 @@ def peak_rss_mib() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def _layers(report: dict) -> list:
-    keys = ("name", "type", "inputs", "output_shape", "params", "macs", "flops", "buffers")
-    return [[layer.get(k) for k in keys] for layer in report["layers"]]
+def _layers(report: dict) -> dict:
+    """name -> what the round trip must keep; the order of the layers may differ (any topological order)."""
+    keys = ("type", "inputs", "output_shape", "params", "macs", "flops", "buffers")
+    return {layer["name"]: [layer.get(k) for k in keys] for layer in report["layers"]}
 
 
 def round_trip_difference(module_report: dict, spec_report: dict) -> str:
@@ -71,8 +72,10 @@ def round_trip_difference(module_report: dict, spec_report: dict) -> str:
     for key, value in module_report["totals"].items():
         if spec_report["totals"].get(key) != value:
             return f"{key} {spec_report['totals'].get(key)} vs {value}"
-    if _layers(module_report) != _layers(spec_report):
-        return "the layers differ"
+    ours, theirs = _layers(module_report), _layers(spec_report)
+    if ours != theirs:
+        differing = sorted(set(ours) ^ set(theirs)) or [name for name in ours if ours[name] != theirs[name]]
+        return f"the layers differ: {differing[0]}"
     if module_report.get("complete") != spec_report.get("complete"):
         return "completeness differs"
     return ""
