@@ -117,6 +117,7 @@ def summary_rows(results: list[dict]) -> list[list[str]]:
 
 
 def _normalise(message: str) -> str:
+    message = re.sub(r"\S+\.py:build", "FILE.py:build", message)  # the model's factory file
     message = re.sub(r"/\S+/", "", message)  # paths
     message = re.sub(r"\d+", "N", message)
     return message[:140]
