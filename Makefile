@@ -12,7 +12,7 @@ PIP    := pip==26.3
 # pytest workers (2 cores here); HYPOTHESIS_PROFILE=long for many more random examples.
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup run test test-long reports zoo-reports bench lock clean realmodels realmodels-setup realmodels-lock peer-totals
+.PHONY: setup run test test-long fuzz-long reports zoo-reports bench lock clean realmodels realmodels-setup realmodels-lock peer-totals
 
 setup: $(STAMP)
 
@@ -34,6 +34,15 @@ test: $(STAMP)
 
 test-long: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+# The fuzz corpus, much bigger: FUZZ_CASES malformed specs (make test runs 1,120), each case's spec, kind,
+# exit code and time appended to FUZZ_TALLY (summarise with tests/fuzz/tally.py).
+FUZZ_CASES ?= 20000
+FUZZ_TALLY ?= fuzz-tally.jsonl
+fuzz-long: $(STAMP)
+	rm -f $(FUZZ_TALLY)
+	ARCHCALC_FUZZ_CASES=$(FUZZ_CASES) ARCHCALC_FUZZ_TALLY=$(abspath $(FUZZ_TALLY)) $(PY) -m pytest -n $(PYTEST_WORKERS) -q tests/fuzz
+	$(PY) tests/fuzz/tally.py $(FUZZ_TALLY)
 
 # Everything in reports/ is generated: `make reports` remakes all of it (the benchmarks take minutes, the
 # real-models campaign about two hours in its own 6-GB environment, .venv-real);

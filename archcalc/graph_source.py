@@ -99,11 +99,12 @@ class GraphSource:
         if self.spec is not None:
             return LoadedGraph(self.build(self.document()))
         from archcalc.importer import import_model
-        from archcalc.importer.loading import load_callable
+        from archcalc.importer.loading import load_callable, output_to_stderr
 
         assert self.module is not None and self.input_shape is not None
-        factory, label = load_callable(self.module)
-        result = import_model(factory, self.input_shape, source=label)
+        with output_to_stderr():  # the model's prints must not corrupt a report on stdout
+            factory, label = load_callable(self.module)
+            result = import_model(factory, self.input_shape, source=label)
         if result.graph.limits != self.limits:
             result.graph.limits = self.limits
         return LoadedGraph(result.graph, result.labels, list(result.notes))

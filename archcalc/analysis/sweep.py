@@ -7,6 +7,7 @@ belong to a list value (`--set widths=[1,2],[2,4]`).
 
 from __future__ import annotations
 
+import gc
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from archcalc.graph_source import GraphSource
 
 MAX_COMBINATIONS = 10_000
+COLLECT_EVERY = 25
 TOTALS = ("params", "macs", "flops", "connections", "activations", "param_bytes", "activation_bytes",
           "peak_activation_bytes")  # fmt: skip
 
@@ -113,4 +115,6 @@ def run_sweep(source: "GraphSource | str", grid: dict[str, list[Any]], batch: in
         title = report.name
         points.append(SweepPoint.of(values, report))
         del report
+        if len(points) % COLLECT_EVERY == 0:
+            gc.collect()  # the CLI runs with the cyclic collector off; each expansion leaves cycles (scopes)
     return Sweep(title, names, points)

@@ -30,7 +30,7 @@ class OneLineErrors(TyperGroup):
             message = " ".join(exc.format_message().split())
             typer.echo(f"archcalc: error: {where}{message} (see --help)", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        except click_exceptions.Abort:
+        except typer.Abort:  # typer 0.28 bundles its own click, whose exceptions module has no Abort
             typer.echo("archcalc: aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)

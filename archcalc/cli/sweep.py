@@ -34,11 +34,10 @@ def sweep(
         raise ArchcalcError(f"--plot writes a PNG; give a file name ending in .png, got {plot!r}")
     result = run_sweep(source, parse_sweep_sets(sweep_sets, source.limits), batch, dtype)
     text = render_sweep(result, format, exact)
+    plots = {}
     if plot is not None:
-        from archcalc.io import write_atomic
         from archcalc.render.plots import sweep_png
 
-        write_atomic(plot, sweep_png(f"{result.name}: params and MACs", result.variables,
-                                     [point.row() for point in result.points]))  # fmt: skip
-        typer.echo(f"wrote {plot}", err=True)
-    emit(text, output)
+        plots[plot] = sweep_png(f"{result.name}: params and MACs", result.variables,
+                                [point.row() for point in result.points])  # fmt: skip
+    emit(text, output, plots)

@@ -12,6 +12,7 @@ import csv
 import io
 
 from archcalc.analysis.results import Report
+from archcalc.escape import csv_cell
 from archcalc.render.units import shape_text
 
 COLUMNS = ("name", "type", "inputs", "output_shape", "params", "trainable_params", "non_trainable_params",
@@ -21,10 +22,10 @@ COLUMNS = ("name", "type", "inputs", "output_shape", "params", "trainable_params
 
 def _cell(value) -> object:
     if isinstance(value, list):
-        return ";".join(value) if value and isinstance(value[0], str) else shape_text(value)
+        return csv_cell(";".join(value)) if value and isinstance(value[0], str) else shape_text(value)
     if value is None:
         return ""
-    return value
+    return csv_cell(value)
 
 
 def render_csv(report: Report) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from archcalc.analysis.results import Report
 from archcalc.analysis.stages import stages
+from archcalc.escape import html, plain
 from archcalc.graph import INPUT
 from archcalc.render.units import human, shape_text
 
@@ -28,7 +29,7 @@ class Box:
 def _boxes(report: Report) -> tuple[list[Box], str]:
     """The nodes to draw and a sentence on how the graph was collapsed ('' when it was not)."""
     if len(report.layers) <= MERMAID_MAX_NODES:
-        boxes = [Box(f"{layer.name}<br/>{layer.type} → {shape_text(layer.output_shape)}", [layer.name])
+        boxes = [Box(f"{html(layer.name)}<br/>{layer.type} → {shape_text(layer.output_shape)}", [layer.name])
                  for layer in report.layers]  # fmt: skip
         return boxes, ""
     groups = [(stage.name, stage.layers) for stage in stages(report)]
@@ -49,7 +50,7 @@ def _boxes(report: Report) -> tuple[list[Box], str]:
         macs = sum(by_name[n].macs for n in names)
         out = by_name[names[-1]].output_shape
         count = f"{len(names)} layers" if len(names) > 1 else by_name[names[0]].type
-        label = f"{title} · {count}<br/>{human(params)} params · {human(macs)} MACs<br/>→ {shape_text(out)}"
+        label = f"{html(title)} · {count}<br/>{human(params)} params · {human(macs)} MACs<br/>→ {shape_text(out)}"
         boxes.append(Box(label, names))
     return boxes, note + "; `--diagram dot` draws every layer."
 
@@ -80,7 +81,7 @@ def mermaid(report: Report) -> tuple[str, str]:
 
 
 def _dot_id(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + plain(name).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def dot(report: Report) -> str:
@@ -89,7 +90,7 @@ def dot(report: Report) -> str:
              '  node [shape=box, fontname="Helvetica", fontsize=10];',
              f'  {_dot_id(INPUT)} [shape=ellipse, label={_dot_id("input " + shape_text(report.input_shape))}];']
     for layer in report.layers:
-        label = f"{layer.name}\\n{layer.type} → {shape_text(layer.output_shape)}"
+        label = f"{plain(layer.name)}\\n{layer.type} → {shape_text(layer.output_shape)}"
         lines.append(f'  {_dot_id(layer.name)} [label="{label.replace(chr(34), chr(92) + chr(34))}"];')
     for layer in report.layers:
         for name in layer.inputs:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archcalc.analysis.results import LayerResult, Report
+from archcalc.escape import markdown, markdown_cell, markdown_code, plain
 from archcalc.render.units import exact, human, human_bytes, pair_text, shape_text, share
 
 HEAVIEST = 10
@@ -58,7 +59,7 @@ def _heaviest(report: Report, key: str, title: str) -> list[str]:
              "|---:|---|---|---|---:|---:|"]  # fmt: skip
     for rank, layer in enumerate(ranked[:HEAVIEST], start=1):
         value = getattr(layer, key)
-        lines.append(_row([str(rank), f"`{layer.name}`", layer.type, shape_text(layer.output_shape),
+        lines.append(_row([str(rank), f"`{markdown_code(layer.name)}`", layer.type, shape_text(layer.output_shape),
                            exact(value) + (f" ({human(value)})" if human(value) != str(value) else ""),
                            share(value, total)]))  # fmt: skip
     if not ranked:
@@ -93,7 +94,7 @@ def _layer_table(report: Report) -> list[str]:
 
     def cells(layer: LayerResult) -> list[str]:
         rf = pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else " (not aligned)")
-        row = [f"`{layer.name}`", layer.type, shape_text(layer.output_shape), exact(layer.params),
+        row = [f"`{markdown_code(layer.name)}`", layer.type, shape_text(layer.output_shape), exact(layer.params),
                exact(layer.macs), exact(layer.flops), exact(layer.connections), exact(layer.activations), rf,
                pair_text(layer.effective_stride)]  # fmt: skip
         return row + ([exact(v) for v in backward[layer.name]] if backward else [])
@@ -115,23 +116,24 @@ def incomplete_lines(report: Report) -> list[str]:
              "their MACs, FLOPs and connections:"]  # fmt: skip
     for gap in report.unsupported:
         where = f" at {gap.where}" if gap.where else ""
-        lines.append(f"- {gap.name}: {gap.op}{where}" + (f" ({gap.reason})" if gap.reason else ""))
+        lines.append(plain(f"- {gap.name}: {gap.op}{where}" + (f" ({gap.reason})" if gap.reason else "")))
     return lines
 
 
 def render_markdown(report: Report, attachments: Attachments | None = None) -> str:
     attachments = attachments or Attachments()
-    lines = [f"# {report.name}", ""]
+    lines = [f"# {markdown(report.name)}", ""]
     if report.description:
-        lines += [report.description, ""]
+        lines += [markdown(report.description), ""]
     if report.source:
-        lines += [f"Source: {report.source}", ""]
+        lines += [f"Source: {markdown(report.source)}", ""]
     if report.variables:
-        lines += ["Variables: " + ", ".join(f"`{k} = {v}`" for k, v in report.variables.items()), ""]
+        lines += ["Variables: " + ", ".join(f"`{markdown_code(f'{k} = {v}')}`" for k, v in report.variables.items()),
+                  ""]  # fmt: skip
     if not report.complete:
-        lines += incomplete_lines(report) + [""]
+        lines += [markdown(line) for line in incomplete_lines(report)] + [""]
     lines += ["## Summary", "", "| total | exact | approx. |", "|---|---:|---:|"]
-    lines += [_row(list(row)) for row in summary_rows(report)]
+    lines += [_row([markdown_cell(cell) for cell in row]) for row in summary_rows(report)]
     lines.append("")
     if report.training is not None:
         from archcalc.render.training import training_rows

@@ -7,6 +7,7 @@ import io
 import json
 
 from archcalc.analysis.sweep import TOTALS, Sweep
+from archcalc.escape import csv_cell, markdown_cell, rich_text
 from archcalc.render import dispatch
 from archcalc.render.units import exact, human, pair_text, shape_text
 
@@ -32,7 +33,7 @@ def render_sweep_markdown(sweep: Sweep) -> str:
     alignment = "|" + "---|" * len(sweep.variables) + "---:|" * len(COLUMNS)
     lines = [f"# Sweep of {sweep.name}", "", f"{len(rows)} combinations of {', '.join(sweep.variables)}.", "",
              "| " + " | ".join(header) + " |", alignment]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    lines += ["| " + " | ".join(markdown_cell(cell) for cell in cells) + " |" for cells in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -45,7 +46,7 @@ def render_sweep_table(sweep: Sweep, exact_numbers: bool = False, width: int | N
     for index, column in enumerate(header):
         table.add_column(column, justify="left" if index < len(sweep.variables) else "right", no_wrap=True)
     for cells in rows:
-        table.add_row(*cells)
+        table.add_row(*(rich_text(cell) for cell in cells))
     buffer = io.StringIO()
     Console(file=buffer, width=width or 200, color_system=None, highlight=False).print(table)
     return buffer.getvalue()
@@ -57,7 +58,7 @@ def render_sweep_csv(sweep: Sweep) -> str:
     writer.writerow(list(sweep.variables) + list(COLUMNS))
     for point in sweep.points:
         row = point.row()
-        values = [json.dumps(v) if isinstance(v, list) else v for v in row["values"].values()]
+        values = [json.dumps(v) if isinstance(v, list) else csv_cell(v) for v in row["values"].values()]
         writer.writerow(values + [row[key] for key in TOTALS] + [row["depth"], shape_text(row["receptive_field"])])
     return buffer.getvalue()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from archcalc.analysis.results import Report
+from archcalc.escape import rich_text
 from archcalc.render.markdown import incomplete_lines, summary_rows
 from archcalc.render.units import exact as exact_text
 from archcalc.render.units import human, pair_text, shape_text
@@ -16,7 +17,7 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     from rich.table import Table
 
     fmt = exact_text if exact else human
-    table = Table(title=f"{report.name}  (input {shape_text(report.input_shape)}, batch {report.batch})",
+    table = Table(title=f"{rich_text(report.name)}  (input {shape_text(report.input_shape)}, batch {report.batch})",
                   show_footer=True, title_justify="left")  # fmt: skip
     t = report.totals
     table.add_column("layer", footer="total", no_wrap=True)
@@ -27,14 +28,14 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     table.add_column("RF", justify="right", no_wrap=True)
     for layer in report.layers:
         rf = pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else "*")
-        table.add_row(layer.name, layer.type, shape_text(layer.output_shape), fmt(layer.params), fmt(layer.macs),
+        table.add_row(rich_text(layer.name), layer.type, shape_text(layer.output_shape), fmt(layer.params), fmt(layer.macs),
                       fmt(layer.flops), fmt(layer.connections), rf)  # fmt: skip
     summary = Table(show_header=False, box=None, pad_edge=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
     summary.add_column(justify="right")
     for row in summary_rows(report):
-        summary.add_row(*row)
+        summary.add_row(*(rich_text(cell) for cell in row))
     if report.training is not None:
         from archcalc.render.training import training_rows
 

@@ -42,17 +42,20 @@ def resolve_spec(spec: str) -> Path:
     """A path to an existing file, or the file of a built-in spec name."""
     path = Path(spec)
     try:
-        if path.exists():
-            return path
+        exists, is_dir = path.exists(), path.is_dir()
     except (OSError, ValueError):  # a name too long for the system, a NUL byte: reading says why
         return path
+    if exists and not is_dir:
+        return path
     builtins = builtin_specs()
-    if spec in builtins:
+    if spec in builtins:  # a folder of that name in the current directory does not hide a built-in spec
         return builtins[spec]
+    if exists:
+        return path  # reading it says it is a directory
     if path.suffix in SPEC_SUFFIXES or "/" in spec or os.sep in spec:
         return path  # reading it reports "no such file" with the path
     raise ArchcalcError(
-        f"no spec file or built-in spec named {spec!r}{closest(spec, list(builtins))} "
+        f"no spec file or built-in spec named {brief(spec)}{closest(spec, list(builtins))} "
         "(`archcalc zoo` lists the built-in specs)"
     )
 

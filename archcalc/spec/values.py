@@ -11,6 +11,7 @@ reports print variables recursively.
 
 from __future__ import annotations
 
+import keyword
 from typing import Any, Mapping
 
 from archcalc.errors import ArchcalcError, brief, closest
@@ -118,8 +119,9 @@ def read_variables(doc: Mapping[str, Any], overrides: Mapping[str, Any], file: s
                                 f" (variables: {listing(raw)})", file=file)  # fmt: skip
     scope: dict[str, Any] = {}
     for name, value in raw.items():
-        if not isinstance(name, str) or not name.isidentifier() or name == reserved:
-            raise ArchcalcError(f"bad variable name {brief(name)} (use an identifier other than {reserved!r})",
+        if not isinstance(name, str) or not name.isidentifier() or name == reserved or keyword.iskeyword(name):
+            raise ArchcalcError(f"bad variable name {brief(name)} (use an identifier, not a Python keyword, other "
+                                f"than {reserved!r})",
                                 file=file, line=_line(raw, name))  # fmt: skip
         if name in overrides:
             scope[name] = overrides[name]
