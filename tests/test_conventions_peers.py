@@ -31,6 +31,8 @@ SMALLEST = {
     "resnet34": 1, "resnet50": 1, "resnet101": 1, "resnet152": 1, "resnext50_32x4d": 1, "wide_resnet50_2": 1,
     "se_resnet50": 3, "shufflenet_v2_x1_0": 1, "squeezenet1_0": 21, "squeezenet1_1": 17, "unet": {"size": 188},
     "vgg11": 32, "vgg13": 32, "vgg16": 32, "vgg16_bn": 32, "vgg19": 32, "vgg16_rpn": 16, "xception": 7,
+    "vgg11_lrn": 32, "vgg16_c": 32, "fcn16s": {"size": 1}, "fcn8s": {"size": 1},
+    "fast_rcnn_vgg16": {"height": 112, "width": 112, "rois": 1},
     "yolov1": 31, "yolov2": 32, "examples/stem_3x3x3": 1, "examples/stem_3x3x3_slim": 1, "examples/stem_7x7": 1,
     "examples/vgg16_rpn_window": 16, "examples/grouped_conv": 1, "examples/single_conv": 1,
     "examples/stacked_3x3": 1,
@@ -44,6 +46,7 @@ SECOND = {
     "lenet5": 36, "mobilenet_v2": 40, "mobilenet_v3_small": 40, "resnet50": 40, "shufflenet_v2_x1_0": 40,
     "squeezenet1_1": 40, "unet": {"size": 204}, "vgg16_rpn": 20, "yolov1": 63, "yolov2": 64,
     "examples/dilated_124": 9, "examples/transposed_conv": 5,
+    "fast_rcnn_vgg16": {"height": 128, "width": 128, "rois": 2},
     "r2plus1d_18": (3, 4, 9, 9), "mc3_18": (3, 3, 8, 8), "c3d": (3, 17, 20, 18),
     "unet3d": {"depth": 93, "size": 94, "width": 2}, "m5": (1, 333), "tcn": {"length": 30},
 }  # fmt: skip

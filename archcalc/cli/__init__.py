@@ -17,7 +17,7 @@ from typing import Any
 COMMANDS = {
     "bench": "bench", "check": "check", "compare": "compare", "conventions": "conventions",
     "explain": "explain", "export-spec": "export_spec", "report": "report", "layers": "specs",
-    "schema": "specs", "zoo": "specs", "sweep": "sweep",
+    "schema": "specs", "zoo": "specs", "sweep": "sweep", "variables": "variables",
 }  # fmt: skip
 
 
