@@ -23,6 +23,7 @@ from archcalc.check.results import (
     Verdict, compare,
 )  # fmt: skip
 from archcalc.errors import ArchcalcError
+from archcalc.interrupts import raise_if_interrupted
 from archcalc.graph import Graph
 from archcalc.progress import Progress, silent
 
@@ -50,10 +51,12 @@ def _require_torch() -> None:
             warnings.simplefilter("ignore", DeprecationWarning)  # fvcore calls torch.jit.script on import
             import fvcore.nn  # noqa: F401
     except ImportError as exc:
+        raise_if_interrupted()  # a Ctrl-C during torch's import can surface as an ImportError
         raise ArchcalcError(
             f"archcalc check needs torch and fvcore, which do not import here ({exc}); "
             "install them with `pip install torch==2.13.0 fvcore`"
         ) from None
+    raise_if_interrupted()  # ... or be swallowed by it
 
 
 def check(graph: Graph, options: CheckOptions = CheckOptions()) -> CheckReport:
