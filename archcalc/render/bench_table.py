@@ -47,7 +47,7 @@ def _layer_table(report: BenchReport, run, exact_counts: bool, width: int | None
 
 
 def render_table(report: BenchReport, exact_counts: bool = False, width: int | None = None) -> str:
-    from archcalc.render.bench import FLAG_LEGEND
+    from archcalc.render.bench_rows import FLAG_LEGEND
     from archcalc.render.columns import console_text
 
     out: list = [f"! {warning}" for warning in report.warnings]
