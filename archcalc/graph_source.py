@@ -101,7 +101,12 @@ class GraphSource:
 
     def load(self) -> LoadedGraph:
         if self.spec is not None:
-            return LoadedGraph(self.build(self.document()))
+            from archcalc.hints import input_hint
+
+            # A note before any error the shape causes: the layer that refuses it says what is wrong,
+            # the note what was most likely meant.
+            hint = input_hint(self.input_shape)
+            return LoadedGraph(self.build(self.document()), notes=[hint] if hint else [])
         from archcalc.importer import import_model
         from archcalc.importer.loading import load_callable, output_to_stderr
 
@@ -111,7 +116,10 @@ class GraphSource:
             result = import_model(factory, self.input_shape, source=label, input_dtype=self.input_dtype or "float32")
         if result.graph.limits != self.limits:
             result.graph.limits = self.limits
-        return LoadedGraph(result.graph, result.labels, list(result.notes))
+        from archcalc.hints import input_hint
+
+        hint = input_hint(self.input_shape)
+        return LoadedGraph(result.graph, result.labels, list(result.notes) + ([hint] if hint else []))
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,9 @@ CASES = [
          lambda: nn.AdaptiveMaxPool2d(3)),
     # SPP on 13x13 with levels 4, 2, 1: 21 bins per channel.
     Case("spp", {"type": "spp", "levels": [4, 2, 1]}, (8, 13, 13), None, {"output_shape": [8 * 21]}),
+    # Fast R-CNN's RoI pool: 3 regions of 13x13 cells to 7x7 bins; bins sum to 13 + 7 - gcd = 19 cells a side.
+    Case("roi-pool", {"type": "roi_pool", "rois": 3, "output_size": 7}, (8, 13, 13), None,
+         {"output_shape": [3, 8, 7, 7], "connections": 3 * 8 * 19 * 19, "flops": 3 * 8 * (19 * 19 - 49)}),
     # LeNet-5's S2: 6 maps 28 -> 14, 12 params, 5,880 connections.
     Case("subsampling-lenet-s2", {"type": "subsampling"}, (6, 28, 28), None,
          {"output_shape": [6, 14, 14], "params": 12, "connections": 5_880}),

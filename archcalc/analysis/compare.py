@@ -61,6 +61,12 @@ class Comparison:
     rows: list[MetricRow]
     stage_rows: list[StageRow] | None = None
 
+    def to_frame(self):
+        """A pandas DataFrame, one row per compared spec with its ratios (archcalc/notebook.py)."""
+        from archcalc.notebook import compare_frame
+
+        return compare_frame(self)
+
 
 def split_spec_argument(text: str) -> tuple[str, list[str]]:
     """'examples/single_conv:k=7:C=32' -> ('examples/single_conv', ['k=7', 'C=32'])."""

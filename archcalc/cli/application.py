@@ -39,7 +39,7 @@ class OneLineErrors(TyperGroup):
 app = typer.Typer(
     name="archcalc",
     cls=OneLineErrors,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -47,8 +47,23 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("archcalc")
+        except PackageNotFoundError:  # running from a source tree that was not installed
+            from archcalc import __version__ as number
+        typer.echo(f"archcalc {number}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
-    debug: bool = typer.Option(False, "--debug", help="Show the traceback of internal errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of internal errors (before the command: "
+                               "archcalc --debug report ...)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print archcalc's version and exit."),
 ) -> None:
     State.debug = debug

@@ -43,11 +43,15 @@ def bench(
     for target in (output, plot):
         if target not in (None, "-"):
             check_target(target)  # fail before minutes of timing, not after
-    result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
-                        sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats))
+    from archcalc.cli.terminal import StderrProgress, table_width
+
+    with StderrProgress() as progress:
+        result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
+                            sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats),
+                            progress=progress)  # fmt: skip
     plots = {}
     if plot is not None:
         from archcalc.render.bench_plot import render_plot
 
         plots[plot] = render_plot(result)
-    emit(render_bench(result, format, exact_counts=exact), output, plots)
+    emit(render_bench(result, format, exact_counts=exact, width=table_width(output, None)), output, plots)

@@ -14,7 +14,8 @@ import typer
 from archcalc.errors import ArchcalcError
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-BUG_HINT = "this is a bug in archcalc; please report it with the command you ran (add --debug for the traceback)"
+BUG_HINT = ("this is a bug in archcalc; please report it with the command you ran (for the traceback, run it again "
+            "with --debug right after `archcalc`: archcalc --debug COMMAND ...)")  # fmt: skip
 
 
 class State:

@@ -23,6 +23,7 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
+from archcalc.cli.completion import complete_spec
 from archcalc.limits import DEFAULT_LIMITS, LIMIT_HELP, Limits, flag
 
 SPEC_HELP = "A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`); or use --module."
@@ -43,10 +44,12 @@ def _parameters(kind: str) -> list[inspect.Parameter]:
 
     if kind == "many":
         spec = inspect.Parameter("specs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[List[str]],
-                                 default=typer.Argument(None, help=SPECS_HELP, show_default=False))  # fmt: skip
+                                 default=typer.Argument(None, help=SPECS_HELP, show_default=False,
+                                                      autocompletion=complete_spec))  # fmt: skip
     else:
         spec = inspect.Parameter("spec", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[str],
-                                 default=typer.Argument(None, help=SPEC_HELP, show_default=False))  # fmt: skip
+                                 default=typer.Argument(None, help=SPEC_HELP, show_default=False,
+                                                      autocompletion=complete_spec))  # fmt: skip
     return [spec,
             option("module", Optional[str], typer.Option(None, "--module", "-m", help=MODULE_HELP)),
             option("input", Optional[str], typer.Option(None, "--input", help=INPUT_HELP)),

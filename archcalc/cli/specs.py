@@ -16,36 +16,22 @@ def zoo(
     format: str = typer.Option("table", "--format", "-f", help="table or json"),
     reports: Optional[str] = typer.Option(None, "--reports", help="Write every spec's report and a summary here."),
 ) -> None:
-    """List the built-in specs with a one-line description and source (or write their reports)."""
-    import json
-
-    from archcalc.errors import ArchcalcError, brief
-    from archcalc.escape import plain
+    """List the built-in specs with their params, MACs, knobs and description (or write their reports)."""
     from archcalc.spec import builtin_specs
-    from archcalc.spec.source import load_document
 
     if reports is not None:
         _write_reports(reports)
         return
 
     if format not in ("table", "json"):
+        from archcalc.errors import ArchcalcError, brief
+
         raise ArchcalcError(f"zoo --format takes table or json, got {brief(format)}")
-    rows = []
-    for name, path in builtin_specs().items():
-        try:
-            doc = load_document(path)
-        except ArchcalcError as exc:  # one broken file in the specs folder does not hide the others
-            doc = {"description": f"(cannot be read: {exc})"}
-        doc = doc if isinstance(doc, dict) else {}
-        rows.append({"name": name, "description": str(doc.get("description", "")),
-                     "source": str(doc.get("source", ""))})  # fmt: skip
-    if format == "json":
-        emit(json.dumps(rows, indent=2) + "\n", None)
-        return
-    width = max((len(row["name"]) for row in rows), default=4)
-    lines = [plain(f"{row['name']:<{width}}  {row['description']}" + (f"  [{row['source']}]" if row["source"] else ""))
-             for row in rows]  # fmt: skip
-    emit("\n".join(lines) + "\n", None)
+    from archcalc.cli.terminal import table_width, use_color
+    from archcalc.render.zoo_list import zoo_json, zoo_rows, zoo_table
+
+    rows = zoo_rows(builtin_specs())
+    emit(zoo_json(rows) if format == "json" else zoo_table(rows, table_width(None, None), use_color(None)), None)
 
 
 MANIFEST = "zoo/.archcalc-written"  # the files the last `zoo --reports` wrote: only those may be removed

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from archcalc.errors import ArchcalcError, closest
+from archcalc.interrupts import raise_if_interrupted
 
 USAGE = "--module takes FILE.py:CALLABLE or package.module:CALLABLE"
 
@@ -64,6 +65,7 @@ def _import_file(path: Path) -> Any:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code: any failure (sys.exit too) is bad input
         sys.modules.pop(name, None)
+        raise_if_interrupted()  # torch's import turns a Ctrl-C into an ImportError at times
         raise ArchcalcError(f"importing it raised {one_line(exc)}", file=str(path)) from None
     finally:
         if folder in sys.path:
@@ -78,10 +80,12 @@ def _import_dotted(dotted: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name and dotted.startswith(exc.name):
             raise ArchcalcError(f"cannot import module {dotted!r}: no module named {exc.name!r}") from None
+        raise_if_interrupted()
         raise ArchcalcError(f"importing module {dotted!r} raised {one_line(exc)}") from None
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code: sys.exit and BaseException are bad input too
+        raise_if_interrupted()
         raise ArchcalcError(f"importing module {dotted!r} raised {one_line(exc)}") from None
     finally:
         sys.path.remove(os.getcwd())

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from archcalc.bench.results import BenchReport
 from archcalc.errors import ArchcalcError
-from archcalc.render.bench_rows import (CATEGORY_HEADER, COMPARE_HEADER, LAYER_HEADER, category_rows,  # noqa: F401
-                                        compare_rows, correlation_text, faults_text, layer_row, machine_rows,
-                                        percent, run_title, seconds_text, summary_rows, timing_text)  # fmt: skip
+from archcalc.render.bench_rows import (  # noqa: F401 - re-exported: the rows of every bench view
+    CATEGORY_HEADER, COMPARE_HEADER, FLAG_LEGEND, LAYER_HEADER, category_rows, compare_rows, correlation_text,
+    faults_text, flags_text, layer_row, machine_rows, percent, run_title, seconds_text, summary_rows, timing_text,
+)
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -25,7 +26,10 @@ def _md_table(header, rows, right_from: int = 1) -> list[str]:
 
 
 def render_markdown(report: BenchReport) -> str:
-    lines = [f"# bench: {report.runs[0].name}", "", "Measured on (figures from another machine do not compare):", ""]
+    lines = [f"# bench: {report.runs[0].name}", ""]
+    if report.warnings:
+        lines += ["**Doubtful measurements:**", ""] + [f"- {warning}" for warning in report.warnings] + [""]
+    lines += ["Measured on (figures from another machine do not compare):", ""]
     lines += _md_table(("machine", ""), machine_rows(report), right_from=2)
     for run in report.runs:
         lines += ["", f"## {run_title(report, run)}", ""]
@@ -33,7 +37,7 @@ def render_markdown(report: BenchReport) -> str:
         lines += ["", "By layer category:", ""]
         lines += _md_table(CATEGORY_HEADER, category_rows(run))
         lines += ["", "Layers (time: median over rounds; GFLOP/s achieved; FLOP/B: arithmetic intensity; faults: "
-                  "minor page faults per call):", ""]  # fmt: skip
+                  f"minor page faults per call; {FLAG_LEGEND}):", ""]  # fmt: skip
         lines += _md_table(LAYER_HEADER, [(f"`{r[0]}`",) + r[1:] for r in (layer_row(l, True) for l in run.layers)],
                            right_from=2)  # fmt: skip
     if len(report.runs) > 1:

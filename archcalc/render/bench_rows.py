@@ -1,10 +1,11 @@
 """The rows every bench view shows (terminal table and markdown): shared by render/bench.py and
-render/bench_table.py, below both, so neither imports the other's module in a cycle."""
+render/bench_table.py, below both, so that neither imports the other in a cycle."""
 
 from __future__ import annotations
 
+from archcalc.bench.honesty import comparison_note
 from archcalc.bench.results import BenchReport, BenchRun, LayerBench, Timing
-from archcalc.units import exact, human, shape_text
+from archcalc.render.units import exact, human, shape_text
 
 
 def seconds_text(seconds: float) -> str:
@@ -44,8 +45,24 @@ def machine_rows(report: BenchReport) -> list[tuple[str, str]]:
         ("torch / python", f"{m.torch} / {m.python}"),
         ("platform", m.platform),
         ("host, measured at", f"{m.hostname}, {m.measured_at}"),
+        ("load average (1, 5, 15 min)", _load_text(m.load_average, m.load_average_after)),
         ("rounds", f"{s.warmup} warm-up + {s.repeats} timed (each layer once per round, then the whole forward)"),
     ]
+
+
+def _load_text(before: list[float] | None, after: list[float] | None) -> str:
+    if before is None:
+        return "not available on this system"
+    text = f"{', '.join(f'{v:.2f}' for v in before)} before"
+    return text + (f"; {', '.join(f'{v:.2f}' for v in after)} after" if after else "")
+
+
+def flags_text(layer: LayerBench) -> str:
+    """'!' marks for a flagged layer: U unstable, F below the timing floor."""
+    return "".join("U" if flag == "unstable" else "F" for flag in layer.flags)
+
+
+FLAG_LEGEND = "flags: U unstable (IQR above 25% of the median), F below the timing floor (20 µs): rough figures"
 
 
 def summary_rows(run: BenchRun) -> list[tuple[str, str]]:
@@ -72,17 +89,20 @@ def category_rows(run: BenchRun) -> list[tuple[str, ...]]:
             for c in run.summary.categories]  # fmt: skip
 
 
-LAYER_HEADER = ("layer", "type", "median", "IQR", "time %", "FLOP %", "MACs", "FLOPs", "GFLOP/s", "FLOP/B", "faults")
+LAYER_HEADER = ("layer", "type", "median", "IQR", "time %", "FLOP %", "MACs", "FLOPs", "GFLOP/s", "FLOP/B", "faults",
+                "flags")  # fmt: skip
 
 
 def layer_row(layer: LayerBench, exact_counts: bool) -> tuple[str, ...]:
     count = exact if exact_counts else human
     return (layer.name, layer.type, seconds_text(layer.time.median), seconds_text(layer.time.iqr),
             percent(layer.time_share), percent(layer.flop_share), count(layer.macs), count(layer.flops),
-            f"{layer.gflops_per_second:.2f}", f"{layer.intensity:.2f}", faults_text(layer.page_faults))  # fmt: skip
+            f"{layer.gflops_per_second:.2f}", f"{layer.intensity:.2f}", faults_text(layer.page_faults),
+            flags_text(layer))  # fmt: skip
 
 
-COMPARE_HEADER = ("run", "forward", "IQR", "samples/s", "vs first", "FLOPs", "sum/forward", "Pearson", "Spearman")
+COMPARE_HEADER = ("run", "forward", "IQR", "samples/s", "vs first", "FLOPs", "sum/forward", "Pearson", "Spearman",
+                  "note")  # fmt: skip
 
 
 def compare_rows(report: BenchReport) -> list[tuple[str, ...]]:
@@ -92,5 +112,6 @@ def compare_rows(report: BenchReport) -> list[tuple[str, ...]]:
         s = run.summary
         rows.append((run.label, seconds_text(s.end_to_end.median), seconds_text(s.end_to_end.iqr),
                      f"{s.throughput:,.1f}", f"{first / s.end_to_end.median:.2f}x", human(run.flops),
-                     f"{s.sum_ratio:.2f}", correlation_text(s.pearson), correlation_text(s.spearman)))  # fmt: skip
+                     f"{s.sum_ratio:.2f}", correlation_text(s.pearson), correlation_text(s.spearman),
+                     comparison_note(report.runs[0], run) if run is not report.runs[0] else ""))  # fmt: skip
     return rows

@@ -38,6 +38,10 @@ def builtin_specs() -> dict[str, Path]:
     return found
 
 
+def _fold(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
 def resolve_spec(spec: str) -> Path:
     """A path to an existing file, or the file of a built-in spec name."""
     path = Path(spec)
@@ -52,6 +56,9 @@ def resolve_spec(spec: str) -> Path:
         return builtins[spec]
     if exists:
         return path  # reading it says it is a directory
+    folded = [name for name in builtins if _fold(name) == _fold(spec)]
+    if len(folded) == 1:  # `VGG16`, `ResNet-50`: the built-in spec, as people write its name
+        return builtins[folded[0]]
     if path.suffix in SPEC_SUFFIXES or "/" in spec or os.sep in spec:
         return path  # reading it reports "no such file" with the path
     raise ArchcalcError(
