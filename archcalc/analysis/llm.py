@@ -15,7 +15,8 @@ Figures, with T = L = the spec's sequence length (`seq_len`), B = the batch, per
                         no parameter and its FLOPs stay out of C_forward: an untied head is left out too)
     prefill             the forward pass over an L-token prompt, B sequences (the report's FLOPs)
     decode / token      one new token at context T with a KV cache: every position-wise layer at one token
-                        (checked: its cost at L is exactly L times its cost at 1), and each attention's
+                        (checked: its cost at L is exactly L times its cost at 1: a causal convolution
+                        with a state passes, a softmax over the tokens does not), and each attention's
                         `decoding(T)` step (new q, k, v; the scores and A·V over T keys, itself included)
     KV cache            Σ over attentions Hkv·(D + Dv) elements per token, at the report's dtype; the whole
                         context holds T tokens for each of the B sequences
@@ -193,7 +194,7 @@ def _decode_step(graph: Graph, report: Report, attentions: list, context: int) -
         ins, out = [single[name] for name in node.inputs], single[node.name]
         one_macs, one_flops = node.rule.macs(node.attrs, ins, out), node.rule.flops(node.attrs, ins, out)
         if (layer.macs, layer.flops) != (one_macs * context * report.batch, one_flops * context * report.batch):
-            return 0, 0, 0, f"{node.name} ({node.type}) mixes token positions: its cost per new token is not known"
+            return 0, 0, 0, f"{node.name} ({node.type}) costs more than L times its cost at one token: its cost per new token is not known"
         macs, flops = macs + one_macs, flops + one_flops
     return macs, flops, attention_flops, None
 
