@@ -206,3 +206,18 @@ def test_tokens_need_a_decoder_and_exclude_a_dataset_size():
         analyse(load_spec("resnet18"), training=TrainingPlan(tokens=1000))
     with pytest.raises(ArchcalcError, match="not both"):
         analyse(load_spec("llama2_7b", TINY), training=TrainingPlan(dataset_size=5, tokens=1000))
+
+
+def test_a_sweep_of_the_context_shows_the_quadratic_terms_against_the_linear_ones():
+    from archcalc.analysis.sweep import run_sweep
+
+    sweep = run_sweep("llama2_7b", {"seq_len": [8, 16, 32]}, dtype="float16")
+    rows = [point.row() for point in sweep.points]
+    quadratic = [row["prefill_quadratic_flops"] for row in rows]
+    linear = [row["prefill_linear_flops"] for row in rows]
+    # doubling L: the score terms grow about 4x (exactly: H·L·(L·(2D − 1) + L + 3L − 1 + D·(2L − 1)) per layer)
+    H, D = 32, 128
+    assert quadratic == [32 * H * L * (L * (2 * D - 1) + L + 3 * L - 1 + D * (2 * L - 1)) for L in (8, 16, 32)]
+    assert linear[1] == 2 * linear[0] and linear[2] == 2 * linear[1]  # everything else is linear in L
+    assert [row["kv_cache_bytes"] for row in rows] == [524_288 * L for L in (8, 16, 32)]
+    assert run_sweep("resnet18", {"num_classes": [10]}).metrics[-1] == "peak_activation_bytes"  # no LLM columns
