@@ -140,8 +140,9 @@ MAX_TOKENS = 2**63 - 1
 
 
 def check_tokens(tokens: int | None) -> None:
-    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or not 1 <= tokens <= MAX_TOKENS):
-        raise ArchcalcError(f"--tokens must be a positive number of training tokens below 2**63, got {tokens!r}")
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int)
+                               or not 1 <= tokens <= MAX_TOKENS):  # fmt: skip
+        raise ArchcalcError(f"--tokens must be a positive number of training tokens below 2**63, got {brief(tokens)}")
 
 
 def parse_tokens(text: str) -> int:
@@ -194,7 +195,8 @@ def _decode_step(graph: Graph, report: Report, attentions: list, context: int) -
         ins, out = [single[name] for name in node.inputs], single[node.name]
         one_macs, one_flops = node.rule.macs(node.attrs, ins, out), node.rule.flops(node.attrs, ins, out)
         if (layer.macs, layer.flops) != (one_macs * context * report.batch, one_flops * context * report.batch):
-            return 0, 0, 0, f"{node.name} ({node.type}) costs more than L times its cost at one token: its cost per new token is not known"
+            return 0, 0, 0, (f"{node.name} ({node.type}) does not cost L times its cost at one token: its cost per "
+                             "new token is not known")  # fmt: skip
         macs, flops = macs + one_macs, flops + one_flops
     return macs, flops, attention_flops, None
 
@@ -205,8 +207,9 @@ def _rules(exact_per_sequence: int, context: int, factor: int, n: int, everythin
     exact = Fraction(exact_per_sequence, context)
     return [RuleOfThumb(f"{factor}N", f"{factor}·N", factor * n, exact),
             RuleOfThumb(f"{factor}N, N = all params", f"{factor}·N_all", factor * everything, exact),
-            RuleOfThumb(f"Kaplan {factor}N + {factor}·n_layer·n_ctx·d_attn", f"{factor}·N + {factor}·n_layer·n_ctx·d_attn",
-                        factor * n + factor * context * attention_width, exact)]  # fmt: skip
+            RuleOfThumb(f"Kaplan {factor}N + {factor}·n_layer·n_ctx·d_attn",
+                        f"{factor}·N + {factor}·n_layer·n_ctx·d_attn", factor * n + factor * context * attention_width,
+                        exact)]  # fmt: skip
 
 
 def llm_arithmetic(graph: Graph, report: Report, tokens: int | None = None) -> LLMFigures | None:
