@@ -12,6 +12,7 @@ import pytest
 from torch import nn
 
 from tests.test_layer_rules import Case, check_case
+from tests.test_layer_rules_recurrent import CASES as RECURRENT_CASES
 
 CASES = [
     # conv1d / conv3d
@@ -127,6 +128,7 @@ CASES = [
          {"output_shape": [2, 2, 2, 3]}),
     Case("relu-volume", {"type": "relu"}, (2, 2, 3, 4), nn.ReLU, {"receptive_field": [1, 1, 1]}),
     Case("lrn-volume", {"type": "lrn", "size": 3}, (5, 2, 2, 2), lambda: nn.LocalResponseNorm(3)),
+    *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_layer_rules_recurrent.py
 ]
 
 

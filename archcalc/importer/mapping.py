@@ -83,6 +83,7 @@ class Mapper:
         self.nodes: list[Node] = []
         self.calls_per_module: dict[int, int] = {}
         self.notes: list[str] = []
+        self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -116,7 +117,8 @@ class Mapper:
             if id(t) not in self.producer:
                 raise CannotMap(self.unknown_operand(t))
             inputs.append(self.producer[id(t)])
-        if len(outputs) != 1 or not isinstance(call.output, torch.Tensor):
+        several = len(outputs) != 1 or not isinstance(call.output, torch.Tensor)
+        if several and not any(r.other_outputs for r in rules):
             raise CannotMap(f"returns {len(outputs)} tensors")
         shapes = [self.sample(t) for t in operands]
         out_shape = self.sample(outputs[0])
@@ -125,9 +127,10 @@ class Mapper:
         view = Call(call.target, call.args, call.kwargs, call.is_module, shapes, out_shape)  # type: ignore[arg-type]
         rule = None
         try:
-            rule = next((r for r in rules if r.when is None or r.when(view)), None)
+            rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.other_outputs or not several)),
+                        None)  # fmt: skip
             if rule is None:
-                raise CannotMap("no rule accepts this configuration")
+                raise CannotMap(f"returns {len(outputs)} tensors" if several else "no rule accepts this configuration")
             layer = REGISTRY[rule.layer]
             raw = {key: value for key, value in rule.read(view).items() if value is not None}  # None: the default
             attrs = layer.resolve_attrs(raw, {})
@@ -151,9 +154,13 @@ class Mapper:
                 raise CannotMap(f"the {rule.layer} rule counts {mine} params/frozen/buffers, the module has "
                                 f"{own[0]}/{own[1]}/{own[2]}")  # fmt: skip
             self.note_shared(call, own)
-        self.add(call, rule.layer, attrs, inputs, outputs[0])
+        name = self.add(call, rule.layer, attrs, inputs, outputs[0])
+        for other in outputs[1:]:
+            self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 
     def unknown_operand(self, t: torch.Tensor) -> str:
+        if id(t) in self.unmodelled:
+            return f"an operand is {self.unmodelled[id(t)]}, which archcalc does not model as an output"
         if id(t) in self.weights:
             return "an operand is a parameter or buffer, not a layer output"
         if self.trace.method == "forward hooks":

@@ -77,6 +77,7 @@ class ImportRule:
     the layer type; None means "the default"); it raises CannotMap for configurations the type cannot
     express. `when(call)`
     narrows the rule (for example, archcalc's Padded wrapper maps to conv2d only around a Conv2d).
+    `other_outputs` lets a module that returns several tensors map: the layer computes the first.
     """
 
     layer: str
@@ -85,6 +86,9 @@ class ImportRule:
     read: Callable[[Call], dict] = _no_attrs
     when: Callable[[Call], bool] | None = None
     note: str = ""  # the condition in words, for docs/import.md
+    # A module that returns a tuple (nn.LSTM's output and final states): the layer is its first tensor, and
+    # this names the others, which are not modelled (a later call that reads one is unsupported, saying so).
+    other_outputs: str = ""
 
 
 def spec_sides(torch_pad: Any, rank: int = 2) -> list[int]:
