@@ -21,6 +21,7 @@ aten::_convolution, aten::linear), 0 for everything else.
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
 from archcalc.layers import LayerType
 
@@ -48,6 +49,7 @@ _STATS_NORM = Rule(lambda v: v.out_elems * (5 if v.attrs["affine"] else 4),
 
 TABLE = {
     **UNKNOWN,
+    **recurrent_rules.FVCORE,
     "batchnorm": Rule(_batchnorm, "aten::batch_norm: eval 2 per element with affine, else 1 (5 / 4 without "
                                   "running statistics)"),
     "layernorm": _STATS_NORM,

@@ -27,6 +27,7 @@ layers (hooked), 0 for everything else (no hook, and no patched functional).
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType, numel
 
@@ -70,6 +71,7 @@ _AFFINE_NORM = Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "inp
 
 TABLE = {
     **UNKNOWN,
+    **recurrent_rules.PTFLOPS,
     "batchnorm": _AFFINE_NORM,
     "instancenorm": _AFFINE_NORM,
     "groupnorm": _AFFINE_NORM,

@@ -20,6 +20,7 @@ parameters times the batch (0 without parameters).
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.base import UNKNOWN, Profile, Rule
 from archcalc.layers import LayerType
 
@@ -53,6 +54,6 @@ PROFILE = Profile(
     tool="torchinfo 1.8.0",
     headline="torchinfo.summary(model, input_data=x).total_mult_adds",
     unit="mult-adds",
-    table=UNKNOWN,
+    table={**UNKNOWN, **recurrent_rules.TORCHINFO},
     default=default,
 )
