@@ -11,7 +11,9 @@ earlier calls (or the model input). For each call with tensor outputs:
    shape, the parameters it owns, its qualified name, where it appears and why. Nothing is dropped.
 
 Plumbing that computes nothing (taking an element of a tuple, reading `.shape` or `.size()`) makes
-no layer.
+no layer. A call returning several tensors maps only when its rule says which one is the layer's
+(`ImportRule.other_outputs`: nn.LSTM's output, not its final states); a later call that reads one of
+the others becomes unsupported, naming what it read.
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ class Mapper:
 
     def mapped(self, call: Traced, outputs: list[torch.Tensor]) -> None:
         rules = self.table.module_rules(call.target) if call.is_module else self.table.function_rules(call.target)
+        unmodelled = [t for t in tensors((call.args, call.kwargs)) if id(t) in self.unmodelled]
+        if unmodelled:  # reads a final state (h_n) that the layer which returned it does not model
+            raise CannotMap(self.unknown_operand(unmodelled[0]))
         if not rules:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
         operands = tensors((call.args, call.kwargs))
