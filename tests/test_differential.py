@@ -16,6 +16,7 @@ from hypothesis import event, given
 from hypothesis import note as hypothesis_note
 from hypothesis.control import currently_in_test_context
 from tests.reference_layers import ANY_LAYER, BRANCH_LAYERS, IMAGE_LAYERS, Drawn, activation, flatten, image_shapes, linear
+from tests.reference_layers_nd import one_layer, stacks
 from torch import nn
 
 from archcalc import ArchcalcError, analyse, load_spec_text
@@ -148,3 +149,18 @@ def test_a_wrong_answer_fails_the_comparison(monkeypatch):
     drawn = Drawn({"type": "conv2d", "out_channels": 2, "kernel": 3}, lambda shape: nn.Conv2d(shape[1], 2, 3))
     with pytest.raises(AssertionError, match="archcalc shape"):
         assert_same((1, 8, 8), [("layer", ["input"], drawn)], exact_rejection=True)
+
+
+@given(one_layer())
+def test_one_layer_of_any_rank_agrees_with_torch(drawn):
+    """A conv, transposed conv, pool, adaptive pool, norm, pad or upsample on [C, L], [C, H, W] or [C, D, H, W]."""
+    input_shape, layer = drawn
+    assert_same(input_shape, [("layer", ["input"], layer)], exact_rejection=True)
+
+
+@given(stacks())
+def test_stacks_of_any_rank_agree_with_torch(drawn):
+    input_shape, layers = drawn
+    names = [f"l{index}" for index in range(len(layers))]
+    steps = [(name, [previous], layer) for name, previous, layer in zip(names, ["input"] + names, layers)]
+    assert_same(input_shape, steps, exact_rejection=False)

@@ -128,7 +128,18 @@ CASES = [
          {"output_shape": [2, 2, 2, 3]}),
     Case("relu-volume", {"type": "relu"}, (2, 2, 3, 4), nn.ReLU, {"receptive_field": [1, 1, 1]}),
     Case("lrn-volume", {"type": "lrn", "size": 3}, (5, 2, 2, 2), lambda: nn.LocalResponseNorm(3)),
-    *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_layer_rules_recurrent.py
+    # merges (the input with itself; tests/test_layer_rules.py::test_merges_match_torch runs real branches)
+    Case("add-sequences", {"type": "add", "inputs": ["input", "input"]}, (3, 7), None,
+         {"flops": 21, "connections": 42, "receptive_field": [1]}),
+    Case("mul-volumes", {"type": "mul", "inputs": ["input", "input", "input"]}, (2, 2, 3, 3), None,
+         {"flops": 2 * 36, "receptive_field": [1, 1, 1]}),
+    Case("concat-sequences", {"type": "concat", "inputs": ["input", "input"]}, (3, 7), None,
+         {"output_shape": [6, 7], "flops": 0}),
+    Case("concat-length", {"type": "concat", "axis": 1, "inputs": ["input", "input"]}, (3, 7), None,
+         {"output_shape": [3, 14]}),
+    Case("pixel-unshuffle", {"type": "pixel_unshuffle", "downscale": 2}, (3, 4, 6), lambda: nn.PixelUnshuffle(2),
+         {"output_shape": [12, 2, 3], "receptive_field": [2, 2], "effective_stride": [2, 2]}),
+>>>>>>> core
 ]
 
 

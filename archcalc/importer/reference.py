@@ -29,6 +29,8 @@ def import_table_markdown() -> str:
             note = f" ({rule.note})" if rule.note else ""
             modules += [f"`{_module_name(cls)}`{note}" for cls in rule.modules]
             functions += [f"`{_function_name(function)}`{note}" for function in rule.functions]
-        lines.append(f"| `{name}` | {', '.join(dict.fromkeys(modules)) or '-'} "
-                     f"| {', '.join(dict.fromkeys(functions)) or '-'} |")  # fmt: skip
+        alias = REGISTRY[name].imported_as
+        none = f"- (they import as `{alias}`)" if alias else "-"
+        lines.append(f"| `{name}` | {', '.join(dict.fromkeys(modules)) or none} "
+                     f"| {', '.join(dict.fromkeys(functions)) or none} |")  # fmt: skip
     return "\n".join(lines + [END])

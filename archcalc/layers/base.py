@@ -129,6 +129,9 @@ class LayerType:
     spatial_rank: ClassVar[int | None] = None
     # and whether its torch build only moves or selects data (no arithmetic for any tool to count).
     data_movement: ClassVar[bool] = False
+    # The type torch modules import as, when it is not this one (batchnorm2d: torch's BatchNorm2d imports
+    # as `batchnorm`, which takes the rank of its input); None: this type's own `torch_import` rules.
+    imported_as: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         self._by_name: dict[str, Attr] = {}
@@ -252,7 +255,7 @@ def register(cls: type[LayerType]) -> type[LayerType]:
 def register_ranks(family: type[LayerType], names: dict[int, str], summaries: dict[int, str] | None = None) -> None:
     """Register one rank-generic entry under each of its torch names: {1: "conv1d", 2: "conv2d", ...}."""
     for rank, name in names.items():
-        members: dict = {"name": name, "spatial_rank": rank}
+        members: dict = {"name": name, "spatial_rank": rank, "__module__": family.__module__}
         if hasattr(family, "rank_attrs"):  # attributes whose form depends on the rank ([k_d, k_h, k_w])
             members["attrs"] = family.rank_attrs(rank)
         if summaries:

@@ -75,6 +75,7 @@ def _per_channel(a: Attrs, shape: Shape) -> dict:
 
 class _BatchNorm(_Norm):
     family = "batchnorm"
+    imported_as = "batchnorm"  # torch's BatchNorm1d/2d/3d: `batchnorm` takes the rank of its input
     summary = "batch normalisation; running statistics are buffers"
     attrs = (
         Attr("eps", Float(0.0), 1e-5),
@@ -109,7 +110,7 @@ class _BatchNorm(_Norm):
 
     def torch_import(self) -> tuple:
         if self.spatial_rank is not None:
-            return ()  # torch's BatchNorm1d/2d/3d import as `batchnorm`, which takes the rank of its input
+            return ()  # imported_as: torch's BatchNorm1d/2d/3d import as `batchnorm`
         modules = tuple(torch_class("BatchNorm", rank) for rank in (1, 2, 3))
         return (ImportRule(self.name, modules=modules, read=running_stats_attrs),)
 
@@ -117,6 +118,7 @@ class _BatchNorm(_Norm):
 @register
 class BatchNorm(_BatchNorm):
     name = "batchnorm"
+    imported_as = None
     summary = "batch normalisation (1-D, 2-D or 3-D by input rank); running statistics are buffers"
 
 
@@ -159,6 +161,7 @@ class StatsNorm(_Norm):
 
 class _InstanceNorm(StatsNorm):
     family = "instancenorm"
+    imported_as = "instancenorm"  # torch's InstanceNorm1d/2d/3d: `instancenorm` takes the rank of its input
     summary = "instance normalisation (per sample and channel)"
     attrs = (
         Attr("eps", Float(0.0), 1e-5),
@@ -192,7 +195,7 @@ class _InstanceNorm(StatsNorm):
 
     def torch_import(self) -> tuple:
         if self.spatial_rank is not None:
-            return ()  # torch's InstanceNorm1d/2d/3d import as `instancenorm`, which takes the rank of its input
+            return ()  # imported_as: torch's InstanceNorm1d/2d/3d import as `instancenorm`
         modules = tuple(torch_class("InstanceNorm", rank) for rank in (1, 2, 3))
         return (ImportRule(self.name, modules=modules, read=running_stats_attrs),)
 
@@ -200,6 +203,7 @@ class _InstanceNorm(StatsNorm):
 @register
 class InstanceNorm(_InstanceNorm):
     name = "instancenorm"
+    imported_as = None
     summary = "instance normalisation (per sample and channel; 1-D, 2-D or 3-D by input rank)"
 
 

@@ -12,7 +12,8 @@ Per output element:
     subsampling          LeNet-5: sum of the window, times a trainable coefficient, plus a trainable
                          bias, per map: params 2C; flops k_h k_w + 1; connections k_h k_w + 1
 
-Padding is at most half the kernel on each side (torch's rule); ceil mode needs symmetric padding.
+Padding is at most half the kernel on each side (torch's rule); ceil mode needs symmetric padding; torch's
+avg_pool3d also needs every axis of its input at least as long as the kernel, padding aside.
 Training: backward about the forward cost (the default rule: max pooling routes each gradient to the
 winner, average pooling spreads it over the window).
 """
@@ -174,6 +175,17 @@ class _AvgPool(_Window):
             Attr("ceil_mode", Bool(), False),
             Attr("count_include_pad", Bool(), True, "divide by the full window, padding included (torch default)"),
         )
+
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        out = super().shape(a, ins)
+        window = self.window(a, ins[0])
+        # torch's avg_pool3d (unlike 1d and 2d) refuses an input smaller than the kernel on any axis, padding
+        # aside; archcalc pads asymmetric windows itself first (Padded), so those see the padded sizes.
+        sizes = ins[0][1:] if window.symmetric else window.padded(ins[0][1:])
+        if self.spatial_rank == 3 and any(size < k for size, k in zip(sizes, window.kernel)):
+            raise ArchcalcError(f"{self.name}: the input {list(sizes)} is smaller than the kernel {list(window.kernel)} "
+                                "on some axis (torch's avg_pool3d needs every axis at least the kernel, padding aside)")
+        return out
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self.real_elements(a, ins, out)

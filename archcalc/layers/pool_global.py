@@ -4,7 +4,8 @@
     global_max_pool      flops H W - 1 per channel                 connections H W per channel
                          (any number of spatial axes: H W stands for their product; output C x 1 x 1,
                          or C with keep_dims false, as x.mean((2, 3)) gives)
-    adaptive_*_pool1d/2d/3d  as avg/max, window by window (torch's start = floor(i*in/out),
+    adaptive_avg_pool1d/2d/3d, adaptive_max_pool1d/2d/3d
+                         as avg/max, window by window (torch's start = floor(i*in/out),
                          end = ceil((i+1)*in/out)), per axis in closed form; RF defined only when
                          in % out == 0 on every axis
     spp                  one max (or avg) pool per level n: window ceil(a/n), stride floor(a/n)

@@ -1,10 +1,11 @@
-"""Data movement: identity, dropout (dropout1d/2d/3d: whole channels; alpha_dropout), flatten, reshape
-and concat.
+"""Data movement: identity, dropout (dropout1d, dropout2d, dropout3d: whole channels, as torch's
+Dropout1d/2d/3d; alpha_dropout), flatten, reshape and concat.
 
 They only move data (every dropout is the identity at inference): no FLOPs and no connections.
 
-    receptive field: concat merges its inputs' fields (see analysis/receptive.py); flatten and a
-                     reshape that changes the shape end the receptive field (None).
+    receptive field: concat along the channels merges its inputs' fields (see analysis/receptive.py);
+                     along a spatial axis it ends the field (None), as flatten and a reshape that
+                     changes the shape do.
     training         backward about the forward cost (the default rule): data movement moves the
                      gradient back.
 """
@@ -271,6 +272,11 @@ class Concat(LayerType):
             joined = joined + Term(f"{names[axis]}_{index}", other[axis])
         shape[axis] = Formula(f"{names[axis]}_out", joined, "the inputs' sizes along the joined axis")
         return shape
+
+    def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
+        # Along the channels every position stays where it is; along a spatial axis the later inputs'
+        # positions move by the earlier inputs' sizes: no single window describes that.
+        return IDENTITY if a["axis"] % len(out) == 0 else None
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_modules as tm
