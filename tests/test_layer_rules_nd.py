@@ -139,7 +139,7 @@ CASES = [
          {"output_shape": [3, 14]}),
     Case("pixel-unshuffle", {"type": "pixel_unshuffle", "downscale": 2}, (3, 4, 6), lambda: nn.PixelUnshuffle(2),
          {"output_shape": [12, 2, 3], "receptive_field": [2, 2], "effective_stride": [2, 2]}),
->>>>>>> core
+    *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_layer_rules_recurrent.py
 ]
 
 
