@@ -33,7 +33,7 @@ SMALLEST = {
     "vgg11": 32, "vgg13": 32, "vgg16": 32, "vgg16_bn": 32, "vgg19": 32, "vgg16_rpn": 16, "xception": 7,
     "yolov1": 31, "yolov2": 32, "examples/stem_3x3x3": 1, "examples/stem_3x3x3_slim": 1, "examples/stem_7x7": 1,
     "examples/vgg16_rpn_window": 16, "examples/grouped_conv": 1, "examples/single_conv": 1,
-    "examples/stacked_3x3": 1,
+    "examples/stacked_3x3": 1, "zaremba_lstm_medium": {"num_steps": 1},
 }  # fmt: skip
 
 # A second small size (fvcore and ptflops) for specs that together use every layer type of the zoo.
@@ -42,6 +42,7 @@ SECOND = {
     "lenet5": 36, "mobilenet_v2": 40, "mobilenet_v3_small": 40, "resnet50": 40, "shufflenet_v2_x1_0": 40,
     "squeezenet1_1": 40, "unet": {"size": 204}, "vgg16_rpn": 20, "yolov1": 63, "yolov2": 64,
     "examples/dilated_124": 9, "examples/transposed_conv": 5,
+    "zaremba_lstm_medium": {"num_steps": 3, "hidden": 24, "vocab_size": 50},
 }  # fmt: skip
 
 SPECS = sorted(name for name in builtin_specs() if not name.startswith("stress/"))

@@ -6,7 +6,10 @@ with the dev extras (`pip install -e '.[dev]'`).
 
 The module is built on the meta device and then given uninitialised CPU storage (`to_empty`): the
 tools need real tensors to run, but none of them looks at the values, and skipping weight
-initialisation saves most of the build time.
+initialisation saves most of the build time. torch's FlopCounterMode runs on the meta module itself,
+as in `archcalc check` and the tests: there torch runs its reference implementation of every op,
+whereas on the CPU nn.LSTM dispatches one fused oneDNN kernel that FlopCounterMode counts as 0
+(docs/conventions.md, recurrent layers).
 """
 
 from __future__ import annotations
@@ -116,12 +119,18 @@ def measure_all(graph, report) -> dict[str, int | str]:
         raise ArchcalcError(f"--peers builds the model on the CPU and its weights need "
                             f"{human_bytes(report.totals.param_bytes)}, more than half of this machine's memory "
                             f"({human_bytes(memory)})", file=graph.file)  # fmt: skip
+    from archcalc.torch_build import build_module
+
     module = build_for_peers(graph)
     batch = report.batch
     measured: dict[str, int | str] = {}
     for tool in PEER_TOOLS:
         try:
-            measured[tool] = run_peer(tool, module, tuple(graph.input_shape), batch)
+            if tool == "torch":  # the reference implementation, op by op (see the module docstring)
+                measured[tool] = run_peer(tool, build_module(graph, device="meta"), tuple(graph.input_shape), batch,
+                                          device="meta")  # fmt: skip
+            else:
+                measured[tool] = run_peer(tool, module, tuple(graph.input_shape), batch)
         except ArchcalcError as exc:
             measured[tool] = f"n/a: {exc.message}"
         except Exception as exc:  # noqa: BLE001 - a tool failing on a model is a result to show, not a crash
