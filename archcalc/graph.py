@@ -15,6 +15,9 @@ from archcalc.errors import ArchcalcError
 from archcalc.limits import DEFAULT_LIMITS, Limits
 
 INPUT = "input"
+# What the network input holds: numbers, or integer token ids (text models: `input_dtype: int64` in a spec,
+# `--input-dtype int64` on the command line). Layers say what they read (LayerType.input_kind).
+INPUT_DTYPES = ("float32", "int64")
 Shape = tuple[int, ...]
 
 # The layer types by name: archcalc.layers registers every entry here when it is imported (which
@@ -53,6 +56,7 @@ class Graph:
     description: str = ""
     source: str = ""
     variables: dict[str, Any] = field(default_factory=dict)
+    input_dtype: str = "float32"  # "int64": the input is token ids
     limits: Limits = DEFAULT_LIMITS  # the bounds it was loaded under; the analysers keep to them too
 
     def node(self, name: str) -> Node:

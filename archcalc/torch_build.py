@@ -114,6 +114,17 @@ class SpecModule(nn.Module):
         return outputs[0] if len(outputs) == 1 else outputs
 
 
+def to_empty(module: nn.Module, device: str = "cpu") -> nn.Module:
+    """`module.to_empty(device=...)`: storage without initialising it, except for index buffers (Swin's
+    relative-position index), which modules refill through `reset_index_buffers()`: garbage indices would
+    make the forward fail, garbage weights change no count."""
+    module.to_empty(device=device)
+    for child in module.modules():
+        if hasattr(child, "reset_index_buffers"):
+            child.reset_index_buffers()
+    return module
+
+
 def build_module(graph: Graph, device: str = "meta", dtype: torch.dtype = torch.float32) -> SpecModule:
     """Build the module on `device` (meta: no memory for weights)."""
     with torch.device(device):
@@ -122,4 +133,7 @@ def build_module(graph: Graph, device: str = "meta", dtype: torch.dtype = torch.
 
 
 def example_input(graph: Graph, batch: int = 1, device: str = "meta", dtype: torch.dtype = torch.float32):
+    """A random input batch; token ids (input_dtype int64) are zeros, a valid id for every embedding."""
+    if graph.input_dtype == "int64":
+        return torch.zeros((batch,) + tuple(graph.input_shape), device=device, dtype=torch.int64)
     return torch.randn((batch,) + tuple(graph.input_shape), device=device, dtype=dtype)

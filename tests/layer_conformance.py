@@ -17,11 +17,13 @@ from archcalc.layers import REGISTRY, LayerType
 from archcalc.layers.base import CATEGORIES
 from tests.test_conventions_rules import CASES as CONVENTION_CASES_2D
 from tests.test_conventions_rules_nd import CASES as CONVENTION_CASES_ND
+from tests.test_conventions_rules_tokens import CASES as CONVENTION_CASES_TOKENS
 from tests.test_layer_rules import CASES as RULE_CASES_2D
 from tests.test_layer_rules_nd import CASES as RULE_CASES_ND
+from tests.test_layer_rules_tokens import CASES as RULE_CASES_TOKENS
 
-RULE_CASES = RULE_CASES_2D + RULE_CASES_ND
-CONVENTION_CASES = CONVENTION_CASES_2D + CONVENTION_CASES_ND
+RULE_CASES = RULE_CASES_2D + RULE_CASES_ND + RULE_CASES_TOKENS
+CONVENTION_CASES = CONVENTION_CASES_2D + CONVENTION_CASES_ND + CONVENTION_CASES_TOKENS
 
 
 def examples(name: str, rule_cases: list | None = None) -> list:
@@ -29,7 +31,8 @@ def examples(name: str, rule_cases: list | None = None) -> list:
     found = []
     for case in RULE_CASES if rule_cases is None else rule_cases:
         if case.layer["type"] == name:
-            graph = load_spec_text(json.dumps({"input": list(case.input), "layers": [case.layer]}), case.id)
+            spec = {"input": list(case.input), "input_dtype": case.input_dtype, "layers": [case.layer]}
+            graph = load_spec_text(json.dumps(spec), case.id)
             found.append((graph, analyse(graph)))
     return found
 
@@ -108,11 +111,11 @@ OBLIGATIONS: list[tuple[str, Check]] = [
     ("a name, a one-line summary and a category from CATEGORIES",
      lambda layer, _: bool(layer.name and layer.summary and layer.category in CATEGORIES)),
     ("its formulas in the docstring of its module in archcalc/layers/", _documented),
-    ("a case in tests/test_layer_rules.py (or _nd.py) against its torch module: shapes, params, buffers, "
+    ("a case in tests/test_layer_rules.py (or _nd.py, _tokens.py) against its torch module: shapes, params, buffers, "
      "MACs by FlopCounterMode", lambda layer, cases: bool(cases)),
     ("a torch builder (`build_torch`) computing the same thing", lambda layer, _: _overrides(layer, "build_torch")),
     ("import rules (`torch_import`), or `imported_as` naming the type its torch modules import as", _imports),
-    ("a case in tests/test_conventions_rules.py (or _nd.py): the five real tools against their profiles",
+    ("a case in tests/test_conventions_rules.py (or _nd.py, _tokens.py): the five real tools against their profiles",
      _convention_case),
     ("`flops_rule` and `connections_rule` in words when it computes FLOPs or connections", _with_examples(_has_words)),
     ("`explain_shape` and `explain_counts` giving the rules' numbers", _with_examples(_explained)),

@@ -19,7 +19,7 @@ from archcalc import analyse, load_spec
 from archcalc.conventions import count_convention
 from archcalc.errors import ArchcalcError
 from archcalc.spec import builtin_specs
-from tests.peer_check import CPU_TOOLS, META_TOOLS, spec_module, tool_totals
+from tests.peer_check import CPU_TOOLS, META_TOOLS, cpu_tools_for, spec_module, tool_totals
 
 # The smallest input each spec accepts (found by trying sizes upwards; one pixel less is refused):
 # an input side for the --input override, or variables for specs whose size is a variable.
@@ -60,7 +60,9 @@ def load(name: str, size):
 
 def check(graph, tools: tuple[str, ...]) -> None:
     report = analyse(graph)
-    measured = tool_totals(spec_module(graph), tuple(graph.input_shape), tools)
+    # FlopCounterMode on the CPU for fused kernels (nn.LSTM, attention), as people run it
+    measured = tool_totals(spec_module(graph), tuple(graph.input_shape), tools, dtype=graph.input_dtype,
+                           cpu_tools=cpu_tools_for(graph))  # fmt: skip
     for tool in tools:
         predicted = count_convention(graph, report, tool)
         assert measured[tool] == predicted.total, (tool, list(graph.input_shape), predicted.items)

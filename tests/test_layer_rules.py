@@ -27,12 +27,18 @@ class Case:
     input: tuple[int, ...]
     reference: Callable[[], nn.Module] | None
     expect: dict = field(default_factory=dict)  # extra exact expectations on the LayerResult
+    input_dtype: str = "float32"  # int64: the input is token ids (an embedding's)
 
 
-def _yaml(layer: dict, input_shape: tuple[int, ...]) -> str:
+def _yaml(layer: dict, input_shape: tuple[int, ...], input_dtype: str = "float32") -> str:
     import json
 
-    return json.dumps({"input": list(input_shape), "layers": [layer]})
+    return json.dumps({"input": list(input_shape), "input_dtype": input_dtype, "layers": [layer]})
+
+
+def example(shape: tuple[int, ...], batch: int, dtype: str = "float32") -> torch.Tensor:
+    """A meta input batch: token ids for int64."""
+    return torch.zeros((batch,) + shape, device="meta", dtype=torch.int64 if dtype == "int64" else torch.float32)
 
 
 CASES = [
@@ -163,14 +169,14 @@ def counts(module: nn.Module) -> tuple[int, int, int]:
     return trainable, frozen, sum(b.numel() for b in module.buffers())
 
 
-def run(module: nn.Module, shape: tuple[int, ...]) -> torch.Tensor:
+def run(module: nn.Module, shape: tuple[int, ...], dtype: str = "float32") -> torch.Tensor:
     with torch.no_grad():
-        return module.to("meta").eval()(torch.empty((2,) + shape, device="meta"))
+        return module.to("meta").eval()(example(shape, 2, dtype))
 
 
 def check_case(case: Case) -> None:
     """The analytic layer against archcalc's builder and the torch.nn reference (shapes, params, FLOPs)."""
-    graph = load_spec_text(_yaml(case.layer, case.input), case.id)
+    graph = load_spec_text(_yaml(case.layer, case.input, case.input_dtype), case.id)
     layer = analyse(graph).layers[-1]
     analytic = (layer.trainable_params, layer.non_trainable_params, layer.buffers)
     modules = [("archcalc builder", build_module(graph))]
@@ -178,12 +184,12 @@ def check_case(case: Case) -> None:
         with torch.device("meta"):
             modules.append(("torch.nn reference", case.reference()))
     for label, module in modules:
-        out = run(module, case.input)
+        out = run(module, case.input, case.input_dtype)
         assert list(out.shape[1:]) == layer.output_shape, label
         assert counts(module) == analytic, label
         if layer.category in ("conv", "linear") and case.layer["type"] != "rbf":
             with FlopCounterMode(display=False) as counter, torch.no_grad():
-                module(torch.empty((1,) + case.input, device="meta"))
+                module(example(case.input, 1, case.input_dtype))
             assert counter.get_total_flops() == 2 * layer.macs, label
     for key, value in case.expect.items():
         assert getattr(layer, key) == value, key

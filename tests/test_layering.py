@@ -1,7 +1,7 @@
 """The package is layered, top-down, with nothing pointing up and no import cycles.
 
     cli → render → analysis / check / conventions / importer / bench / spec / torch_build
-        → layers (+ torch_modules) → graph / expr / limits / errors / units / io
+        → layers (+ torch_modules, torch_tokens, torch_attention) → graph / expr / limits / errors / units / io
 
 Every import is read from the source with `ast`, module-level and function-level (lazy) imports
 alike: a lazy import that points up still closes a cycle, it only hides it from the interpreter.
@@ -29,7 +29,7 @@ LAYERS = {
     "archcalc.render": 4,
     "archcalc.analysis": 3, "archcalc.check": 3, "archcalc.conventions": 3, "archcalc.importer": 3,
     "archcalc.bench": 3, "archcalc.spec": 3, "archcalc.torch_build": 3, "archcalc.specs": 3,
-    "archcalc.layers": 2, "archcalc.torch_modules": 2,
+    "archcalc.layers": 2, "archcalc.torch_modules": 2, "archcalc.torch_tokens": 2, "archcalc.torch_attention": 2,
     "archcalc.graph": 1, "archcalc.expr": 1, "archcalc.limits": 1, "archcalc.errors": 1, "archcalc.units": 1,
     "archcalc.io": 1,
 }  # fmt: skip

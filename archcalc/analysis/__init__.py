@@ -40,7 +40,8 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     macs = count_macs(graph, shapes, ins)
     flops = count_flops(graph, shapes, ins)
     connections = count_connections(graph, shapes, ins)
-    activations = count_activations(graph, shapes)
+    outputs = count_activations(graph, shapes)
+    activations = count_activations(graph, shapes, ins)
     fields = receptive_fields(graph, shapes)
 
     layers = []
@@ -81,10 +82,10 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         flops=sum(layer.flops for layer in layers),
         connections=sum(layer.connections for layer in layers),
         activations=total_activations,
-        neurons=sum(activations[node.name] for node in graph.nodes if node.rule.neurons),
+        neurons=sum(outputs[node.name] for node in graph.nodes if node.rule.neurons),
         param_bytes=(total_params + total_buffers) * width,
         activation_bytes=total_activations * width,
-        peak_activation_bytes=peak_live_elements(graph, shapes) * batch * width,
+        peak_activation_bytes=peak_live_elements(graph, shapes, ins) * batch * width,
     )
     gaps = [Gap(node.name, **detail) for node in graph.nodes if (detail := node.rule.incomplete(node.attrs))]
     return Report(

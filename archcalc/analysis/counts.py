@@ -32,6 +32,10 @@ def count_connections(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) 
     return {n.name: n.rule.connections(n.attrs, ins[n.name], shapes[n.name]) for n in graph.nodes}
 
 
-def count_activations(graph: Graph, shapes: dict[str, Shape]) -> dict[str, int]:
-    """Neurons of a layer: its output elements (AlexNet conv1: 55*55*96 = 290,400)."""
-    return {n.name: numel(shapes[n.name]) for n in graph.nodes}
+def count_activations(graph: Graph, shapes: dict[str, Shape], ins: InputShapes | None = None) -> dict[str, int]:
+    """Neurons of a layer: its output elements (AlexNet conv1: 55*55*96 = 290,400), plus the intermediate
+    tensors it materialises (`workspace`: an attention's score matrix) when `ins` is given."""
+    if ins is None:
+        return {n.name: numel(shapes[n.name]) for n in graph.nodes}
+    return {n.name: numel(shapes[n.name]) + n.rule.workspace(n.attrs, ins[n.name], shapes[n.name])
+            for n in graph.nodes}  # fmt: skip

@@ -82,7 +82,9 @@ def check(graph: Graph, options: CheckOptions = CheckOptions()) -> CheckReport:
         if options.fvcore:
             notes.append(fvcore_verdicts(outcome.model, graph, macs, weight_elements, sum(macs.values()),
                                          options.fvcore_max_macs, options.fvcore_max_bytes, verdicts))  # fmt: skip
-        if options.rf_budget != 0:
+        if options.rf_budget != 0 and graph.input_dtype == "int64":
+            notes.append("receptive fields not checked: the input is token ids, which take no gradient")
+        elif options.rf_budget != 0:
             fields = receptive_fields(graph, shapes)
             notes.append(receptive_verdicts(graph, shapes, fields, macs, options.rf_budget, verdicts))
     layers = [LayerCheck(node.name, node.type, verdicts[node.name], node.line) for node in graph.nodes]

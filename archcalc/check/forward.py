@@ -57,7 +57,7 @@ def run_forward(graph: Graph, shapes: dict[str, Shape], params: dict[str, Params
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from archcalc.torch_build import TorchRejected, build_module
+    from archcalc.torch_build import TorchRejected, build_module, example_input
 
     try:
         model = build_module(graph, device=device)
@@ -72,7 +72,7 @@ def run_forward(graph: Graph, shapes: dict[str, Shape], params: dict[str, Params
     for node in graph.nodes:
         verdicts[node.name].extend(params_verdicts(params[node.name], module_params(model.node_module(node.name))))
 
-    x = torch.randn((batch,) + tuple(graph.input_shape), device=device)
+    x = example_input(graph, batch, device)
     seen: dict[str, list[int] | None] = {}
     hooks = [model.node_module(name).register_forward_hook(_recorder(seen, name)) for name in model.node_names]
     counter = FlopCounterMode(display=False)  # it names modules by the call stack: run the root module

@@ -42,8 +42,10 @@ def fvcore_verdicts(model, graph: Graph, macs: dict[str, int], weight_elements: 
             verdicts[node.name].append(Verdict(FVCORE, NOT_CHECKED, None, None, "spec too large for fvcore's cpu trace"))
         return reason
     if on_meta:
-        model.to_empty(device="cpu")
-    x = torch.zeros((1,) + tuple(graph.input_shape))
+        from archcalc.torch_build import to_empty
+
+        to_empty(model, "cpu")
+    x = torch.zeros((1,) + tuple(graph.input_shape), dtype=torch.int64 if graph.input_dtype == "int64" else None)
     torch.set_flush_denormal(True)  # torch's default is off; it is set back below
     try:
         with warnings.catch_warnings(), torch.no_grad():
@@ -53,12 +55,9 @@ def fvcore_verdicts(model, graph: Graph, macs: dict[str, int], weight_elements: 
             counts = analysis.by_module()
     finally:
         torch.set_flush_denormal(False)
-    from archcalc.conventions import PROFILES
-
     for node in graph.nodes:
-        # dense MACs that fvcore has no handle for (nn.LSTM's one fused aten::lstm) are its own convention
-        compared = node.rule.dense_macs and not PROFILES["fvcore"].treats_specially(node.type)
-        verdicts[node.name].append(witness_verdict(FVCORE, compared, macs[node.name], counts.get(node.name, 0)))
+        dense = node.rule.dense_macs and not node.rule.fused_kernel  # fvcore cannot see into a fused kernel
+        verdicts[node.name].append(witness_verdict(FVCORE, dense, macs[node.name], counts.get(node.name, 0)))
     if on_meta:
         return ("fvcore traced the module once on cpu (meta tensors cannot be jit-traced): weights reserved "
                 "with to_empty, batch 1, zero input")  # fmt: skip

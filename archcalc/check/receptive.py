@@ -81,14 +81,14 @@ def probe_extents(graph: Graph, probes: list[str]) -> dict[str, Extent]:
     import torch
 
     from archcalc.check.live import LivePaths, fill_positive
-    from archcalc.torch_build import build_module
+    from archcalc.torch_build import build_module, to_empty
 
     model = build_module(graph, device="meta")
     needed = model.needed_for(probes)
     for name in model.node_names:
         if name in needed:
             module = model.node_module(name)
-            module.to_empty(device="cpu")
+            to_empty(module, "cpu")
             module.to(torch.float64)
             fill_positive(module)
     x = torch.ones((1,) + tuple(graph.input_shape), dtype=torch.float64, requires_grad=True)

@@ -145,11 +145,6 @@ class Profile:
             raise ArchcalcError(f"the {self.name} convention has no rule for layer type '{type_name}'")
         return self.default(layer)
 
-    def treats_specially(self, type_name: str) -> bool:
-        """Whether the tool has its own rule for the type (its table), rather than the default."""
-        layer = REGISTRY.get(type_name)
-        return type_name in self.table or (layer is not None and layer.family in self.table)
-
     @property
     def rules(self) -> dict[str, Rule]:
         """Every registered layer type's rule (for the docs)."""

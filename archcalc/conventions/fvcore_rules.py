@@ -15,6 +15,14 @@ multiply-add as one flop":
     aten::upsample_nearest2d    output numel;  aten::upsample_bilinear2d  4 * output numel (no other
                             rank or mode has a handle)
 
+    aten::matmul, aten::bmm   MACs;  aten::einsum   numpy's optimised FLOP count / 2, rounded down (a
+                            contraction's MACs; half the products of an outer product)
+    attention               nn.MultiheadAttention at inference in its native path (self-attention, even
+                            heads, biases, no mask): aten::_native_multi_head_attention has no handle, 0.
+                            Elsewhere the projections through aten::linear (MACs) while
+                            aten::scaled_dot_product_attention has no handle: QKᵀ and A·V are never
+                            counted. Swin's window attention (F.linear, Tensor.matmul): all of its MACs
+
 Default (any type not in the table): archcalc's MACs for dense conv and linear layers (`dense_macs`:
 aten::_convolution, aten::linear), 0 for everything else.
 """
@@ -22,6 +30,7 @@ aten::_convolution, aten::linear), 0 for everything else.
 from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
+from archcalc.conventions.attention import fast_path, projection_macs
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
 from archcalc.layers import LayerType
 
@@ -44,6 +53,11 @@ def _upsample(v) -> int:
     return v.out_elems * {"nearest": 1, "bilinear": 4}.get(v.attrs["mode"], 0)
 
 
+def _einsum(v) -> int:
+    products, summed = v.layer.products(v.attrs, v.ins)
+    return v.macs if summed else products * v.batch // 2
+
+
 _STATS_NORM = Rule(lambda v: v.out_elems * (5 if v.attrs["affine"] else 4),
                    "aten::*_norm: 5 per element with an affine weight, else 4")  # fmt: skip
 
@@ -53,6 +67,15 @@ TABLE = {
     "batchnorm": Rule(_batchnorm, "aten::batch_norm: eval 2 per element with affine, else 1 (5 / 4 without "
                                   "running statistics)"),
     "layernorm": _STATS_NORM,
+    "layernorm2d": _STATS_NORM,
+    "multi_head_attention": Rule(lambda v: 0 if fast_path(v) else projection_macs(v),
+                                 "native MHA path (self-attention, even heads, biases, no mask): 0; otherwise the "
+                                 "projections' MACs (aten::linear), QKᵀ and A·V unseen (no handle for "
+                                 "aten::scaled_dot_product_attention)"),
+    "scaled_dot_product_attention": zero("no handle for aten::scaled_dot_product_attention"),
+    "window_attention": Rule(lambda v: v.macs, "aten::linear and aten::matmul: all MACs"),
+    "matmul": Rule(lambda v: v.macs, "aten::matmul: MACs"),
+    "einsum": Rule(_einsum, "aten::einsum: numpy's optimised count / 2 (MACs; products // 2 without a sum)"),
     "instancenorm": _STATS_NORM,
     "groupnorm": _STATS_NORM,
     "global_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (2-D maps kept as 1 x 1; "

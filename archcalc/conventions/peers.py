@@ -6,10 +6,7 @@ with the dev extras (`pip install -e '.[dev]'`).
 
 The module is built on the meta device and then given uninitialised CPU storage (`to_empty`): the
 tools need real tensors to run, but none of them looks at the values, and skipping weight
-initialisation saves most of the build time. torch's FlopCounterMode runs on the meta module itself,
-as in `archcalc check` and the tests: there torch runs its reference implementation of every op,
-whereas on the CPU nn.LSTM dispatches one fused oneDNN kernel that FlopCounterMode counts as 0
-(docs/conventions.md, recurrent layers).
+initialisation saves most of the build time.
 """
 
 from __future__ import annotations
@@ -28,9 +25,9 @@ PACKAGES = {"fvcore": "fvcore", "ptflops": "ptflops", "thop": "thop", "torchinfo
 
 def build_for_peers(graph):
     """archcalc's torch module for `graph`, on the CPU, with uninitialised weights, in eval mode."""
-    from archcalc.torch_build import build_module
+    from archcalc.torch_build import build_module, to_empty
 
-    return build_module(graph, device="meta").to_empty(device="cpu").eval()
+    return to_empty(build_module(graph, device="meta"), "cpu").eval()
 
 
 def _fvcore(module, x) -> int:
@@ -50,8 +47,9 @@ def _ptflops(module, x) -> int:
         raise ArchcalcError("ptflops analyses one sample at a time (its input_res has no batch axis)")
     printed = io.StringIO()  # ptflops prints (rather than raises) when the model fails
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        ids = (lambda _res: x) if not x.is_floating_point() else None  # token ids: ptflops would make floats
         macs, _ = get_model_complexity_info(module, tuple(x.shape[1:]), as_strings=False,
-                                            print_per_layer_stat=False, verbose=False)  # fmt: skip
+                                            print_per_layer_stat=False, verbose=False, input_constructor=ids)
     if macs is None:
         reason = " ".join(printed.getvalue().split())[:300]
         raise ArchcalcError(f"ptflops could not run the model: {reason}")
@@ -72,10 +70,9 @@ def _torchinfo(module, x) -> int:
 
 
 def _torch(module, x) -> int:
-    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter:
         module(x)
     return int(counter.get_total_flops())
 
@@ -83,7 +80,8 @@ def _torch(module, x) -> int:
 _RUNNERS = {"fvcore": _fvcore, "ptflops": _ptflops, "thop": _thop, "torchinfo": _torchinfo, "torch": _torch}
 
 
-def run_peer(tool: str, module, input_shape: tuple[int, ...], batch: int = 1, device: str = "cpu") -> int:
+def run_peer(tool: str, module, input_shape: tuple[int, ...], batch: int = 1, device: str = "cpu",
+             dtype: str = "float32") -> int:
     """The headline number `tool` prints for `module` on a batch of `batch` inputs of `input_shape`.
 
     `device` is where `module` lives: "meta" suits thop, torchinfo and torch (no arithmetic runs, so
@@ -97,7 +95,11 @@ def run_peer(tool: str, module, input_shape: tuple[int, ...], batch: int = 1, de
     if importlib.util.find_spec(PACKAGES[tool]) is None:
         raise ArchcalcError(f"{tool} is not installed (pip install {PACKAGES[tool]}, or archcalc's dev extras)")
     x = torch.randn((batch,) + tuple(input_shape), device=device)
-    with warnings.catch_warnings():
+    if dtype == "int64":  # token ids: zeros are a valid id for every embedding
+        x = torch.zeros((batch,) + tuple(input_shape), device=device, dtype=torch.int64)
+    # Inference, as the tools are meant for: no autograd. It matters: nn.MultiheadAttention takes its fused
+    # native path only then (on the CPU), and that path hides its products from fvcore and FlopCounterMode.
+    with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         return _RUNNERS[tool](module, x)
 
@@ -119,18 +121,12 @@ def measure_all(graph, report) -> dict[str, int | str]:
         raise ArchcalcError(f"--peers builds the model on the CPU and its weights need "
                             f"{human_bytes(report.totals.param_bytes)}, more than half of this machine's memory "
                             f"({human_bytes(memory)})", file=graph.file)  # fmt: skip
-    from archcalc.torch_build import build_module
-
     module = build_for_peers(graph)
     batch = report.batch
     measured: dict[str, int | str] = {}
     for tool in PEER_TOOLS:
         try:
-            if tool == "torch":  # the reference implementation, op by op (see the module docstring)
-                measured[tool] = run_peer(tool, build_module(graph, device="meta"), tuple(graph.input_shape), batch,
-                                          device="meta")  # fmt: skip
-            else:
-                measured[tool] = run_peer(tool, module, tuple(graph.input_shape), batch)
+            measured[tool] = run_peer(tool, module, tuple(graph.input_shape), batch, dtype=graph.input_dtype)
         except ArchcalcError as exc:
             measured[tool] = f"n/a: {exc.message}"
         except Exception as exc:  # noqa: BLE001 - a tool failing on a model is a result to show, not a crash

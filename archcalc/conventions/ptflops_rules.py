@@ -21,6 +21,13 @@ residual adds and SE scales count nothing; LocalResponseNorm calls `input.mul(in
 ptflops always analyses one sample (`input_res` has no batch axis); archcalc multiplies its per-sample
 count by --batch.
 
+nn.MultiheadAttention has its own hook (multihead_attention_counter_hook): Q scaling L·E, projections
+L·E² + S·E_k² + S·E_v² (squares of each input's width), biases (L + 2S)·E, per head L·S·(E/H + 1 +
+E_v/H), and the output projection L·E_v·(E_v + 1), whichever path torch takes. archcalc's general
+attention build is nn.Linear projections (hooked, the bias per row) around
+F.scaled_dot_product_attention (not patched). Swin's window attention calls F.linear (not patched) and
+Tensor.matmul (patched: the two products' MACs) and F.softmax (patched: the scores).
+
 Default (any type not in the table): MACs + one bias add per output element for dense conv and linear
 layers (hooked), 0 for everything else (no hook, and no patched functional).
 """
@@ -28,6 +35,8 @@ layers (hooked), 0 for everything else (no hook, and no patched functional).
 from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
+from archcalc.conventions.attention import (product_macs, projection_biases, projection_macs, ptflops_mha_hook,
+                                            score_elements, torch_mha)  # fmt: skip
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType, numel
 
@@ -92,6 +101,14 @@ TABLE = {
     "subsampling": per_input(1, "input elements (patched F.avg_pool2d); `*` and `+` are not patched"),
     "upsample": Rule(_upsample, "module hook: output elements + F.interpolate: numel x scale^rank (or output "
                                 "elements for a size)"),
+    "multi_head_attention": Rule(lambda v: ptflops_mha_hook(v) if torch_mha(v) else projection_macs(v)
+                                 + projection_biases(v), "nn.MultiheadAttention: ptflops' own hook formula; the "
+                                 "general build: its nn.Linear hooks (bias per row), sdpa not patched"),
+    "scaled_dot_product_attention": zero("F.scaled_dot_product_attention is not patched"),
+    "window_attention": Rule(lambda v: product_macs(v) + score_elements(v),
+                             "patched Tensor.matmul (QKᵀ, A·V) + F.softmax (the scores); F.linear is not patched"),
+    "einsum": zero("torch.einsum is not patched"),
+    "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }
 
 _CONV = Rule(_conv, "MACs + bias: output elements")

@@ -19,12 +19,10 @@ thop (thop/rnn_hooks.py): per layer and direction, its cell formula G (H (I + H)
 torchinfo (layer_info.py, calculate_macs): parameters named weight_ih_l0, bias_hh_l0, ... count
     params x output_size[0] x output_size[1]; for nn.LSTM that is params x N x L, and for a cell, whose
     output is [N, H], params x N x H (the hidden size stands where a step count would be).
-torch's FlopCounterMode: 2 x archcalc's MACs (the default) on the meta device, where torch runs its
-    reference implementation and dispatches the gate products as mm / addmm. On a real device the
-    fused kernels have no flop formula: on the CPU, nn.LSTM without a projection runs oneDNN's
-    aten::mkldnn_rnn_layer and counts 0 (GRU, RNN, projected LSTMs and cells decompose and count as on
-    meta); on CUDA, cuDNN's aten::_cudnn_rnn counts 0 for all three. `archcalc check` and the tests
-    measure on meta.
+torch's FlopCounterMode, run as people run it, on the CPU: GRU, RNN, a projected LSTM and the cells
+    decompose into mm / addmm and count 2 x archcalc's MACs (the default); nn.LSTM without a projection
+    runs oneDNN's fused aten::mkldnn_rnn_layer, which has no flop formula: 0. (On the meta device, as in
+    `archcalc check`, every product counts; on CUDA, cuDNN's aten::_cudnn_rnn counts 0 for all three.)
 """
 
 from __future__ import annotations
@@ -82,6 +80,10 @@ PTFLOPS = _table(Rule(_ptflops, "(G H I_l + G H R + 2 b G H + E H) x L x D per l
 
 THOP = _table(Rule(_thop, "(G (H (I + H) + H + 2 b H) + E H) x L x D per layer, E: rnn 0, gru 4, lstm 4; "
                           "proj_size ignored"), SEQUENCES + CELLS)  # fmt: skip
+
+TORCH = {"lstm": Rule(lambda v: 2 * v.macs if v.attrs["proj_size"] else 0,
+                     "0: oneDNN's fused aten::mkldnn_rnn_layer has no formula; with proj_size (not fused): "
+                     "2 x MACs")}  # fmt: skip
 
 TORCHINFO = {
     **_table(Rule(_torchinfo, "params x N x L (weight_ih_l0, ... count per output row)"), SEQUENCES),

@@ -17,6 +17,10 @@ counts 0, and functional calls and operators are never seen. Counts are float64 
     Upsample                  nearest: output numel; linear: 5, bilinear: 11 per output element;
                               trilinear is "not implemented yet": 0
 
+    MultiheadAttention        not hooked: 0 (archcalc's general attention build: its nn.Linear
+                              projections, MACs without bias); functional attention, matmul and einsum
+                              are never seen
+
 Default (any type not in the table): archcalc's MACs for dense conv and linear layers (nn.Conv*d and
 nn.Linear are hooked), 0 for everything else (not hooked, or zero_ops).
 """
@@ -24,7 +28,8 @@ nn.Linear are hooked), 0 for everything else (not hooked, or zero_ops).
 from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
-from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output
+from archcalc.conventions.attention import projection_macs, torch_mha
+from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType
 
 
@@ -69,6 +74,10 @@ TABLE = {
     "adaptive_avg_pool": Rule(_adaptive_avg, "int((prod(in / out) + 1) x output elements), in float64"),
     "upsample": Rule(lambda v: v.out_elems * _UPSAMPLE.get(v.attrs["mode"], 0),
                      "nearest: output elements; linear 5, bilinear 11 per output element; trilinear 0"),
+    "multi_head_attention": Rule(lambda v: 0 if torch_mha(v) else projection_macs(v),
+                                 "nn.MultiheadAttention is not hooked: 0; the general build: its nn.Linear MACs"),
+    **same_for(("scaled_dot_product_attention", "window_attention", "matmul", "einsum"),
+               zero("functional (F.linear, matmul, einsum, sdpa): no module hook sees it")),
 }
 
 _MACS = Rule(lambda v: v.macs, "MACs, no bias")

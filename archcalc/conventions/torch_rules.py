@@ -7,18 +7,46 @@ _scaled_mm, the convolutions of every rank (and their backward) and the attentio
 addmm (or mm / bmm), a conv as aten.convolution (a transposed conv over its input positions, which is
 archcalc's MACs). Everything else (norms, activations, pools, adds) counts 0.
 
-So the whole profile is its default: 2 x archcalc's MACs for the layer types whose MACs are exactly
-those products (`dense_macs`), 0 for every other; only the unknown `unsupported` is in the table.
+So the profile is mostly its default: 2 x archcalc's MACs for the layer types whose MACs are exactly
+those products (`dense_macs`), 0 for every other. Attention is special, because the tools run inference on
+the CPU (torch.no_grad(), eval mode), as people do:
+    nn.MultiheadAttention in its native path (self-attention, even heads, biases, no mask) is one aten op,
+    aten::_native_multi_head_attention, without a formula: 0;
+    F.scaled_dot_product_attention runs aten::_scaled_dot_product_flash_attention_for_cpu, which has no
+    formula either (only the CUDA flash, efficient and cuDNN kernels have one): QKᵀ and A·V count 0, and
+    an attention counts only its projections (addmm), 2 per MAC; with a mask tensor (a relative-position
+    bias) the CPU runs the math path, whose matmuls count.
+The recurrent layers too: on the CPU, nn.LSTM without a projection runs one fused oneDNN kernel,
+aten::mkldnn_rnn_layer, without a formula: 0 (conventions/recurrent_rules.py).
+On the meta device (`archcalc check`) the math path always runs, and every product counts.
 """
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
+from archcalc.conventions.attention import fast_path, mask_tensor, product_macs, projection_macs
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
 from archcalc.layers import LayerType
 
 _TWICE_MACS = Rule(lambda v: 2 * v.macs, "2 x MACs, no bias")
 _NOT_REGISTERED = zero("no flop formula for its aten ops")
 _DATA = zero("data movement")
+
+
+def _attention(v) -> int:
+    if fast_path(v):
+        return 0
+    return 2 * projection_macs(v) + (2 * product_macs(v) if mask_tensor(v) else 0)
+
+
+TABLE = {
+    **UNKNOWN,
+    **recurrent_rules.TORCH,
+    "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
+                                             "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
+                                             "mask tensor (math path)"),
+    "scaled_dot_product_attention": zero("the CPU's flash kernel has no flop formula"),
+}
 
 
 def default(layer: LayerType) -> Rule:
@@ -32,6 +60,6 @@ PROFILE = Profile(
     tool="torch 2.13.0",
     headline="torch.utils.flop_counter.FlopCounterMode().get_total_flops()",
     unit="FLOPs, two per multiply-add",
-    table=UNKNOWN,
+    table=TABLE,
     default=default,
 )

@@ -13,7 +13,11 @@ torchinfo derives "mult-adds" from parameter counts, not from the operations
 
 Modules without parameters (activations, pools, adds, ...) count 0; buffers never count.
 
-The whole profile is its default, derived from the entry: conv layers (torch's Conv*d and
+Only leaf modules count: a module with children (nn.MultiheadAttention has out_proj, Swin's window
+attention qkv and proj, none of which runs) counts nothing, nor do its own parameters; and parameters
+named otherwise than weight or bias (a class token, a position table, a layer scale) count nothing.
+
+The profile is mostly its default, derived from the entry: conv layers (torch's Conv*d and
 ConvTranspose*d) by output positions, dense linear layers as nn.Linear, every other layer its
 parameters times the batch (0 without parameters).
 """
@@ -21,7 +25,8 @@ parameters times the batch (0 without parameters).
 from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
-from archcalc.conventions.base import UNKNOWN, Profile, Rule
+from archcalc.conventions.attention import linear_params, torch_mha
+from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
 from archcalc.layers import LayerType
 
 
@@ -41,6 +46,26 @@ _LINEAR = Rule(_linear, "(n_in n_out + bias n_out) x N, however many rows the in
 _BY_PARAMS = Rule(lambda v: v.params * v.batch, "its parameters x N (0 without parameters)")
 
 
+def _attention(v) -> int:
+    """The general build's nn.Linear projections (params x N); its bias table is an nn.Embedding whose
+    output [L, S, H] has no batch axis, so torchinfo takes L for the batch."""
+    if torch_mha(v):
+        return 0
+    return linear_params(v) * v.batch + v.attrs["rel_pos_buckets"] * v.attrs["num_heads"] * v.ins[0][0]
+
+
+TABLE = {
+    **UNKNOWN,
+    **recurrent_rules.TORCHINFO,
+    "multi_head_attention": Rule(_attention, "nn.MultiheadAttention (children, never run): 0; the general build: "
+                                             "its nn.Linear params x N (+ bias table x L)"),
+    "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),
+    **same_for(("scaled_dot_product_attention", "matmul", "einsum"), zero("no parameters")),
+    **same_for(("positional_embedding", "class_token", "layer_scale"),
+               zero("its parameter is not named weight or bias")),
+}
+
+
 def default(layer: LayerType) -> Rule:
     if layer.category == "conv" and layer.dense_macs:
         return _CONV
@@ -54,6 +79,6 @@ PROFILE = Profile(
     tool="torchinfo 1.8.0",
     headline="torchinfo.summary(model, input_data=x).total_mult_adds",
     unit="mult-adds",
-    table={**UNKNOWN, **recurrent_rules.TORCHINFO},
+    table=TABLE,
     default=default,
 )

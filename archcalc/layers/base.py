@@ -10,6 +10,8 @@ one-schema-per-op and fvcore's handle table:
   explain`; see layers/formula.py). Tests check that they give the rules' numbers for every layer type;
 - `backward`: the training rule, backward MACs and FLOPs per sample (`report --train`);
 - `receptive_field`: kernel, stride, padding and dilation per spatial axis, or IDENTITY / None;
+- `workspace`: elements of intermediate tensors kept besides the output (attention's score matrix),
+  counted as activation memory; `input_kind`: whether the inputs are numbers, token ids or either;
 - public facts other modules read instead of the rules' internals (conventions, check, importer):
   `category`, `family`, `spatial_rank`, `data_movement`, `dense_macs`, `window(a, in_shape)` and
   `reduction_axis(a, shape)`;
@@ -129,6 +131,14 @@ class LayerType:
     spatial_rank: ClassVar[int | None] = None
     # and whether its torch build only moves or selects data (no arithmetic for any tool to count).
     data_movement: ClassVar[bool] = False
+    # What its inputs hold: "float" (numbers: every computing layer), "tokens" (integer token ids: the
+    # embedding lookups) or "any" (passed through unchanged, ids stay ids: data movement). None: "any" for
+    # data movement, else "float". archcalc.analysis.shapes refuses ids where numbers are needed.
+    input_kind: ClassVar[str | None] = None
+    # Whether its torch build runs a fused kernel whose matrix products fvcore's jit trace cannot count
+    # (F.scaled_dot_product_attention, nn.MultiheadAttention's native path): `check` then compares its MACs
+    # with FlopCounterMode only.
+    fused_kernel: ClassVar[bool] = False
     # The type torch modules import as, when it is not this one (batchnorm2d: torch's BatchNorm2d imports
     # as `batchnorm`, which takes the rank of its input); None: this type's own `torch_import` rules.
     imported_as: ClassVar[str | None] = None
@@ -196,6 +206,15 @@ class LayerType:
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         """Formulas for params, MACs, FLOPs and connections per sample. Default: nothing is computed."""
         return counts(notes={"FLOPs": "only moves data"})
+
+    def workspace(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        """Elements per sample of the intermediate tensors the layer materialises besides its output (the
+        attention score matrix), counted as activation memory. Default: none."""
+        return 0
+
+    def reads(self) -> str:
+        """What the inputs hold: "float", "tokens" or "any" (see `input_kind`)."""
+        return self.input_kind or ("any" if self.data_movement else "float")
 
     def backward(self, a: Attrs, ins: list[Shape], out: Shape, input_grad: bool) -> tuple[int, int]:
         """(MACs, FLOPs) of the backward pass per sample; `input_grad`: a layer before this one is trained.

@@ -86,12 +86,17 @@ class _Global(LayerType):
         functional = tuple(getattr(F, f"adaptive_{self.mode}_pool{rank}d") for rank in (1, 2, 3))
         reductions = (torch.mean, torch.Tensor.mean) if self.mode == "avg" else (torch.amax, torch.Tensor.amax)
 
+        def every_spatial_axis(call) -> bool:
+            """Only a reduction over every spatial axis of a [C, ...] map is this pool (x.mean(1) is `mean`)."""
+            dim = call.kwargs.get("dim", call.args[1] if len(call.args) > 1 else None)
+            dims = (dim,) if isinstance(dim, int) else dim
+            rank = len(call.in_shapes[0]) + 1  # with the batch axis
+            return bool(3 <= rank <= 5 and dims and sorted(d % rank for d in dims) == list(range(2, rank)))
+
         def reduce(call) -> dict:
             b = call.bind("input", "dim", "keepdim", "dtype", dim=None, keepdim=False, dtype=None)
-            dims = (b["dim"],) if isinstance(b["dim"], int) else b["dim"]
-            rank = len(call.in_shapes[0]) + 1  # with the batch axis
-            if not 3 <= rank <= 5 or not dims or sorted(d % rank for d in dims) != list(range(2, rank)) or b["dtype"]:
-                raise CannotMap("reduces axes other than every spatial axis of a [C, ...] input")
+            if b["dtype"]:
+                raise CannotMap("converts the dtype")
             return {"keep_dims": b["keepdim"]}
 
         return (
@@ -99,7 +104,8 @@ class _Global(LayerType):
                        note="output size 1, an int"),
             ImportRule(self.name, modules=(tm.GlobalPool,), when=lambda call: call.module.mode == self.mode,
                        read=lambda call: {"keep_dims": call.module.keep_dims}, note=f"mode {self.mode}"),
-            ImportRule(self.name, functions=reductions, read=reduce, note="over every spatial axis"),
+            ImportRule(self.name, functions=reductions, read=reduce, when=every_spatial_axis,
+                       note="over every spatial axis"),
         )  # fmt: skip
 
 

@@ -80,6 +80,9 @@ class Recurrent(LayerType):
     category = "recurrent"
     neurons = True
     dense_macs = True  # the MACs are exactly the gate and projection matrix products
+    # nn.LSTM / GRU / RNN run one fused aten op (aten::lstm, ...; oneDNN's kernel for an LSTM on the CPU),
+    # which fvcore cannot see into: `check` compares their MACs with FlopCounterMode only (on meta)
+    fused_kernel = True
     cell: ClassVar[str]
     gates: ClassVar[int]
     flops_rule = ("L D sum_l [G H (2 I_l + 2 R - 1 + 2 b) + (E + N) H + P (2 H - 1)]; "

@@ -34,6 +34,7 @@ class Cell(Recurrent):
     """A single step: one layer, one direction, input [H_in] and optional state inputs."""
 
     min_inputs = 1
+    fused_kernel = False  # a cell traces to two aten::linear, which fvcore counts
     flops_rule = "G H (2 H_in + 2 H - 1 + 2 b) + (E + N) H; E + N: lstm 18, gru 13, rnn 1"
     connections_rule = "G H (H_in + H + 2 b)"
     backward_rule = Recurrent.backward_rule

@@ -87,20 +87,24 @@ def load_spec(
     overrides: Mapping[str, Any] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     input_shape: tuple[int, ...] | None = None,
+    input_dtype: str | None = None,
 ) -> Graph:
     """Load a spec by path or built-in name and expand it into a Graph.
 
-    `overrides` replace variables (`--set`); `input_shape` replaces the spec's input (`--input`).
+    `overrides` replace variables (`--set`); `input_shape` replaces the spec's input (`--input`) and
+    `input_dtype` its input_dtype (`--input-dtype`: float32, or int64 for token ids).
     """
     path = resolve_spec(str(spec))
     doc = load_document(path, limits)
-    return build_graph(doc, str(path), path.stem, overrides, limits, input_shape)
+    return build_graph(doc, str(path), path.stem, overrides, limits, input_shape, input_dtype)
 
 
 def load_spec_text(text: str, name: str = "spec", overrides: Mapping[str, Any] | None = None,
-                   limits: Limits = DEFAULT_LIMITS, input_shape: tuple[int, ...] | None = None) -> Graph:  # fmt: skip
+                   limits: Limits = DEFAULT_LIMITS, input_shape: tuple[int, ...] | None = None,
+                   input_dtype: str | None = None) -> Graph:  # fmt: skip
     """Load a spec from a string (handy in tests and notebooks)."""
-    return build_graph(parse_text(text, f"<{name}>", limits), f"<{name}>", name, overrides, limits, input_shape)
+    return build_graph(parse_text(text, f"<{name}>", limits), f"<{name}>", name, overrides, limits, input_shape,
+                       input_dtype)
 
 
 __all__ = ["Limits", "builtin_specs", "load_spec", "load_spec_text", "parse_overrides", "resolve_spec", "specs_dir"]

@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
-from archcalc.graph import INPUT, Graph, Node, topological_order
+from archcalc.graph import INPUT, INPUT_DTYPES, Graph, Node, topological_order
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
@@ -38,7 +38,8 @@ from archcalc.spec.source import line_at as _line
 from archcalc.spec.values import listing as _listing
 from archcalc.spec.values import read_input_shape, read_value, read_variables
 
-TOP_KEYS = ("name", "description", "source", "input", "variables", "blocks", "layers", "outputs", "notes")
+TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
+            "notes")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
@@ -65,9 +66,9 @@ def _uses_index(item: Any) -> bool:
 
 class Expander:
     def __init__(self, doc: Any, file: str | None, overrides: Mapping[str, Any], limits: Limits,
-                 input_shape: tuple[int, ...] | None = None) -> None:  # fmt: skip
+                 input_shape: tuple[int, ...] | None = None, input_dtype: str | None = None) -> None:  # fmt: skip
         self.doc, self.file, self.overrides, self.limits = doc, file, dict(overrides), limits
-        self.input_override = input_shape
+        self.input_override, self.dtype_override = input_shape, input_dtype
         self.nodes: list[Node] = []
         self.blocks: dict[str, Any] = {}
         self.globals: dict[str, Any] = {}
@@ -98,6 +99,10 @@ class Expander:
         self.globals = read_variables(doc, self.overrides, self.file, self.limits, REPEAT_INDEX)
         raw_input = list(self.input_override) if self.input_override else doc["input"]
         input_shape = read_input_shape(raw_input, self.globals, self.file, _line(doc, "input"), self.limits)
+        input_dtype = self.dtype_override or doc.get("input_dtype", "float32")
+        if input_dtype not in INPUT_DTYPES:
+            raise self.fail(f"'input_dtype' must be one of {', '.join(INPUT_DTYPES)} (int64: token ids), got "
+                            f"{brief(input_dtype)}", _line(doc, "input_dtype"))  # fmt: skip
         blocks = doc.get("blocks") or {}
         if not isinstance(blocks, dict):
             raise self.fail("'blocks' must map block names to definitions", _line(doc, "blocks"))
@@ -133,6 +138,7 @@ class Expander:
             file=self.file,
             description=str(doc.get("description", "") or ""),
             source=str(doc.get("source", "") or ""),
+            input_dtype=input_dtype,
             variables=self.globals,
             limits=self.limits,
         )
@@ -363,5 +369,6 @@ class Expander:
             raise exc.located(file=self.file, line=_line(item, key), path=path) from None
 
 def build_graph(doc: Any, file: str | None, default_name: str, overrides: Mapping[str, Any] | None = None,
-                limits: Limits = DEFAULT_LIMITS, input_shape: tuple[int, ...] | None = None) -> Graph:  # fmt: skip
-    return Expander(doc, file, overrides or {}, limits, input_shape).run(default_name)
+                limits: Limits = DEFAULT_LIMITS, input_shape: tuple[int, ...] | None = None,
+                input_dtype: str | None = None) -> Graph:  # fmt: skip
+    return Expander(doc, file, overrides or {}, limits, input_shape, input_dtype).run(default_name)

@@ -44,6 +44,8 @@ def spec_schema() -> dict:
             "input": {"type": "array", "minItems": 1, "maxItems": 4,
                       "items": {"oneOf": [{"type": "integer", "minimum": 1}, _EXPR]},
                       "description": "[features], [C, L] (or tokens [L, E]), [C, H, W] or [C, D, H, W]"},  # fmt: skip
+            "input_dtype": {"enum": ["float32", "int64"],
+                            "description": "what the input holds: numbers, or int64 token ids (text models)"},
             "variables": {"type": "object", "additionalProperties": {
                 "oneOf": [{"type": "number"}, {"type": "boolean"}, _EXPR, {"type": "array"}]}},  # fmt: skip
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},

@@ -1,0 +1,187 @@
+"""Torch modules for the token-sequence layer types (embeddings, tensor algebra, token norms and blocks).
+
+Imported only by torch builders. Where torchvision has the same construct, the module computes it with
+the same calls (a parameter added with `+`, `torch.permute`, `torch.cat` of an expanded class token), so
+the peer tools count archcalc's build as they count torchvision's model; parameters carry torchvision's
+names (`pos_embedding`, `class_token`, `layer_scale`), which torchinfo reads (it counts only parameters
+called weight or bias).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def sinusoid_table(rows: int, dim: int) -> torch.Tensor:
+    """Vaswani et al.'s fixed table: sin on even features, cos on odd, wavelengths 2π .. 10000·2π."""
+    position = torch.arange(rows, dtype=torch.float32).unsqueeze(1)
+    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(rows, dim)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
+    return table.unsqueeze(0)
+
+
+class PositionalEmbedding(nn.Module):
+    """x + table[:L] along the token axis (-2): learned (`pos_embedding`, torchvision's ViT) or fixed (`pe`)."""
+
+    def __init__(self, rows: int, dim: int, learned: bool) -> None:
+        super().__init__()
+        self.learned = learned
+        if learned:
+            self.pos_embedding = nn.Parameter(torch.zeros(1, rows, dim))
+        else:
+            self.register_buffer("pe", sinusoid_table(rows, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = self.pos_embedding if self.learned else self.pe
+        if table.shape[1] != x.shape[-2]:
+            table = table[:, : x.shape[-2]]
+        return x + table
+
+
+class TokenTypeEmbedding(nn.Module):
+    """BERT's token-type (segment) table: every token adds the row of segment `segment` (BertModel: 0)."""
+
+    def __init__(self, types: int, dim: int, segment: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(types, dim))
+        self.segment = segment
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight[self.segment]
+
+
+class Rotary(nn.Module):
+    """Rotary position embedding (Su et al. 2021) on the first `dims` features of [..., L, D], rotating the
+    pairs (i, i + dims/2) as GPT-NeoX and Llama do. The angle table is computed from positions on the fly
+    (broadcast products: nothing a FLOP counter sees), as a cached table would be."""
+
+    def __init__(self, dims: int, base: float) -> None:
+        super().__init__()
+        self.dims, self.base = dims, base
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        half = self.dims // 2
+        steps = torch.arange(half, device=x.device, dtype=torch.float32)
+        inv_freq = 1.0 / (self.base ** (steps * 2 / self.dims))
+        angles = torch.arange(x.shape[-2], device=x.device, dtype=torch.float32).unsqueeze(1) * inv_freq
+        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+        x1, x2, rest = x[..., :half], x[..., half : self.dims], x[..., self.dims :]
+        return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin, rest], dim=-1)
+
+
+class ClassToken(nn.Module):
+    """`count` learned tokens put in front of the sequence (torchvision's ViT: torch.cat of the expanded token)."""
+
+    def __init__(self, count: int, dim: int) -> None:
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, count, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class Select(nn.Module):
+    """One index along a dim, which disappears (`x[:, 0]`: the class token)."""
+
+    def __init__(self, dim: int, index: int) -> None:
+        super().__init__()
+        self.dim, self.index = dim, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.dim, self.index)
+
+
+class Mean(nn.Module):
+    def __init__(self, dim: int, keepdim: bool) -> None:
+        super().__init__()
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(self.dim, keepdim=self.keepdim)
+
+
+class MatMul(nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b)
+
+
+class Einsum(nn.Module):
+    def __init__(self, equation: str) -> None:
+        super().__init__()
+        self.equation = equation
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.einsum(self.equation, a, b)
+
+
+class Permute(nn.Module):
+    """torchvision.ops.misc.Permute: `torch.permute(x, dims)`, dims counting the batch axis."""
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+
+class Transpose(nn.Module):
+    def __init__(self, dim0: int, dim1: int) -> None:
+        super().__init__()
+        self.dim0, self.dim1 = dim0, dim1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(self.dim0, self.dim1)
+
+
+class LayerScale(nn.Module):
+    """A learned per-channel scale, `layer_scale * x` as torchvision's CNBlock writes it."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: drops the whole residual branch of a sample in training
+    (mode "row") or of the batch ("batch"); the identity in eval mode."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(1.0 - self.p)
+        return x * noise.div_(1.0 - self.p) if self.p < 1.0 else x * noise
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision.models.convnext.LayerNorm2d: a layer norm over the channels of [N, C, H, W]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class PatchMerge(nn.Module):
+    """Swin's 2x2 patch merging on [N, H, W, C] (torchvision's _patch_merging_pad): odd sizes padded,
+    the four neighbours concatenated along the channels -> [N, ceil(H/2), ceil(W/2), 4C]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-3], x.shape[-2]
+        x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
+        return torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :],
+                          x[..., 1::2, 1::2, :]], -1)  # fmt: skip

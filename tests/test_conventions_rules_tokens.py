@@ -1,0 +1,87 @@
+"""Every convention rule of the token-sequence layer types against the real tool, as
+tests/test_conventions_rules.py does for images: each tiny spec runs through fvcore, ptflops, thop,
+torchinfo and FlopCounterMode (on archcalc's torch build, inference under torch.no_grad()), and each tool's
+headline total must equal its profile's prediction, at batch 1 and (but ptflops) 2.
+
+Attention is where the tools part ways: nn.MultiheadAttention's native path (self-attention, even heads,
+biases) hides everything from fvcore and FlopCounterMode; elsewhere the CPU's flash kernel hides QKᵀ and
+A·V; ptflops has its own formula; thop and torchinfo never see inside. The cases cover each path.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from archcalc import analyse, load_spec_text
+from archcalc.conventions import count_convention
+from archcalc.conventions.peers import PEER_TOOLS
+from tests.peer_check import cpu_tools_for, spec_module, tool_totals
+
+
+def case(case_id: str, input_shape, *layers, dtype: str = "float32"):
+    return pytest.param(list(input_shape), list(layers), dtype, id=case_id)
+
+
+def attention(**attrs) -> dict:
+    return {"type": "multi_head_attention", **attrs}
+
+
+TOKENS = (6, 16)
+BOTH = ["input", "input"]
+
+CASES = [
+    case("embedding", (6,), {"type": "embedding", "num_embeddings": 10, "embedding_dim": 4}, dtype="int64"),
+    case("positional-learned", TOKENS, {"type": "positional_embedding", "max_len": 10}),
+    case("positional-sinusoidal", TOKENS, {"type": "positional_embedding", "mode": "sinusoidal"}),
+    case("token-type", TOKENS, {"type": "token_type_embedding"}),
+    case("rotary", (2, 6, 8), {"type": "rotary_embedding"}),
+    case("class-token", TOKENS, {"type": "class_token"}),
+    # attention, path by path
+    case("mha-native-path", TOKENS, attention(num_heads=4)),
+    case("mha-odd-heads", (6, 15), attention(num_heads=3)),
+    case("mha-no-bias", TOKENS, attention(num_heads=4, bias=False)),
+    case("mha-causal", TOKENS, attention(num_heads=4, causal=True)),
+    case("mha-cross", TOKENS, {"name": "memory", "type": "linear", "out_features": 8},
+         attention(num_heads=4, inputs=["input", "memory"])),
+    case("mha-cross-same-tensor", TOKENS, attention(num_heads=4, inputs=BOTH)),
+    case("mha-gqa", TOKENS, attention(num_heads=4, kv_heads=2)),
+    case("mha-rope-causal", TOKENS, attention(num_heads=4, rope=True, causal=True, bias=False)),
+    case("mha-t5-bias", TOKENS, attention(num_heads=4, rel_pos_buckets=8, bias=False)),
+    case("mha-t5-bias-causal-out-bias", TOKENS, attention(num_heads=2, rel_pos_buckets=4, causal=True, bias=False,
+                                                          out_bias=True)),
+    case("sdpa", (2, 6, 8), {"type": "scaled_dot_product_attention", "inputs": ["input"] * 3}),
+    case("sdpa-causal", (2, 6, 8), {"type": "scaled_dot_product_attention", "causal": True, "inputs": ["input"] * 3}),
+    case("window", (9, 9, 8), {"type": "window_attention", "num_heads": 2, "window": 3}),
+    case("window-shifted-padded", (7, 8, 8), {"type": "window_attention", "num_heads": 2, "window": 3, "shift": 1}),
+    # tensor algebra, tokens, norms
+    case("matmul", (6, 6), {"type": "matmul", "inputs": BOTH}),
+    case("matmul-batched", (2, 6, 6), {"type": "matmul", "inputs": BOTH}),
+    case("einsum-scores", (2, 6, 6), {"type": "einsum", "equation": "hqd,hkd->hqk", "inputs": BOTH}),
+    case("einsum-outer", (6,), {"type": "einsum", "equation": "i,j->ij", "inputs": BOTH}),
+    case("einsum-dot", (2, 6), {"type": "einsum", "equation": "ij,ij->i", "inputs": BOTH}),
+    case("permute", (2, 6, 8), {"type": "permute", "dims": [2, 0, 1]}),
+    case("transpose", TOKENS, {"type": "transpose"}),
+    case("select", TOKENS, {"type": "select"}),
+    case("mean", TOKENS, {"type": "mean"}),
+    case("rmsnorm", TOKENS, {"type": "rmsnorm"}),
+    case("layernorm2d", (4, 5, 5), {"type": "layernorm2d"}),
+    case("layer-scale", (4, 5, 5), {"type": "layer_scale"}),
+    case("layer-scale-tokens", TOKENS, {"type": "layer_scale", "channels_last": True}),
+    case("drop-path", (4, 5, 5), {"type": "drop_path", "p": 0.1}),
+    case("patch-merge", (5, 5, 4), {"type": "patch_merge"}),
+]
+
+
+@pytest.mark.parametrize("input_shape, layers, dtype", CASES)
+def test_each_tool_counts_as_its_profile_predicts(input_shape, layers, dtype):
+    graph = load_spec_text(json.dumps({"name": "case", "input": input_shape, "input_dtype": dtype, "layers": layers}))
+    for batch in (1, 2):
+        tools = PEER_TOOLS if batch == 1 else tuple(tool for tool in PEER_TOOLS if tool != "ptflops")
+        measured = tool_totals(spec_module(graph), tuple(graph.input_shape), tools, batch, dtype,
+                               cpu_tools_for(graph))  # fmt: skip
+        report = analyse(graph, batch=batch)
+        for tool in tools:
+            predicted = count_convention(graph, report, tool)
+            assert measured[tool] == predicted.total, (tool, batch, predicted.items)

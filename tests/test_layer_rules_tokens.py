@@ -1,0 +1,110 @@
+"""The token-sequence layer types (embeddings, attention, tensor algebra, token norms) against the torch
+modules they describe, as tests/test_layer_rules.py does for images.
+
+Per case: archcalc's output shape, trainable / non-trainable params and buffers equal those of a torch
+reference built directly (where torch has the module) and of archcalc's own builder; for the linear-category
+types (embedding, attention, matmul, einsum) FlopCounterMode on the meta device gives 2 x the analytic MACs,
+which checks the attention's QKᵀ and A·V term by term. Everything runs on the meta device.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tests.test_layer_rules import Case, check_case
+
+
+class Twice(nn.Module):
+    """A two- or three-operand reference fed the one input of a case."""
+
+    def __init__(self, operands: int, call) -> None:
+        super().__init__()
+        self.operands, self.call = operands, call
+
+    def forward(self, x):
+        return self.call(*[x] * self.operands)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+        self.mha = nn.MultiheadAttention(*args, batch_first=True, **kwargs)
+
+    def forward(self, x):
+        return self.mha(x, x, x, need_weights=False)[0]
+
+
+def attention(**attrs) -> dict:
+    return {"type": "multi_head_attention", **attrs}
+
+
+CASES = [
+    # embeddings
+    Case("embedding", {"type": "embedding", "num_embeddings": 10, "embedding_dim": 4, "padding_idx": 0}, (6,),
+         lambda: nn.Embedding(10, 4, 0), {"params": 40, "flops": 0, "output_shape": [6, 4]}, "int64"),
+    Case("embedding-frozen-2d-ids", {"type": "embedding", "num_embeddings": 7, "embedding_dim": 3, "trainable": False},
+         (2, 5), lambda: nn.Embedding(7, 3).requires_grad_(False), {"non_trainable_params": 21}, "int64"),
+    Case("positional-learned", {"type": "positional_embedding", "max_len": 10}, (6, 8), None,
+         {"params": 80, "flops": 48, "connections": 96}),
+    Case("positional-exact-length", {"type": "positional_embedding"}, (2, 6, 8), None, {"params": 48}),
+    Case("positional-sinusoidal", {"type": "positional_embedding", "mode": "sinusoidal"}, (6, 8), None,
+         {"params": 0, "buffers": 48, "flops": 48}),
+    Case("token-type", {"type": "token_type_embedding"}, (6, 8), None, {"params": 16, "flops": 48}),
+    Case("rotary", {"type": "rotary_embedding"}, (2, 6, 8), None, {"flops": 3 * 2 * 6 * 8, "params": 0}),
+    Case("rotary-partial", {"type": "rotary_embedding", "dims": 4}, (6, 8), None, {"flops": 3 * 6 * 4}),
+    Case("class-token", {"type": "class_token"}, (6, 8), None, {"params": 8, "output_shape": [7, 8]}),
+    Case("class-and-distillation", {"type": "class_token", "count": 2}, (6, 8), None, {"output_shape": [8, 8]}),
+    # attention: QKᵀ and A·V in the MACs, proven by FlopCounterMode on the meta device
+    Case("mha-self", attention(num_heads=4), (6, 16), lambda: SelfAttention(16, 4),
+         {"params": 4 * (16 * 16 + 16), "macs": 4 * 6 * 16 * 16 + 2 * 4 * 6 * 6 * 4, "activations": 6 * 16 + 4 * 36}),
+    Case("mha-self-no-bias", attention(num_heads=2, bias=False), (5, 8), lambda: SelfAttention(8, 2, bias=False)),
+    Case("mha-cross", attention(num_heads=2, inputs=["input", "input"]), (5, 8), None, {"params": 4 * 72}),
+    Case("mha-causal-gqa-rope", attention(num_heads=4, kv_heads=2, bias=False, causal=True, rope=True), (6, 16),
+         None, {"params": 16 * 16 + 2 * 16 * 8 + 16 * 16}),
+    Case("mha-mqa-head-dim-flash", attention(num_heads=4, kv_heads=1, head_dim=8, flash=True), (6, 16), None,
+         {"params": (16 + 1) * 32 + 2 * (16 + 1) * 8 + (32 + 1) * 16, "activations": 6 * 16}),
+    Case("mha-t5-bias", attention(num_heads=2, bias=False, rel_pos_buckets=8), (5, 8), None,
+         {"params": 4 * 64 + 8 * 2}),
+    Case("sdpa", {"type": "scaled_dot_product_attention", "inputs": ["input"] * 3}, (2, 6, 8),
+         lambda: Twice(3, F.scaled_dot_product_attention), {"macs": 2 * 2 * 6 * 6 * 8}),
+    Case("sdpa-causal-no-heads", {"type": "scaled_dot_product_attention", "causal": True, "inputs": ["input"] * 3},
+         (6, 8), lambda: Twice(3, lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))),
+    Case("window", {"type": "window_attention", "num_heads": 2, "window": 3}, (9, 9, 8), None,
+         {"buffers": 81, "params": 8 * 24 + 24 + 8 * 8 + 8 + 25 * 2}),
+    Case("window-shifted-padded", {"type": "window_attention", "num_heads": 2, "window": 3, "shift": 1},
+         (7, 8, 8), None, {"output_shape": [7, 8, 8]}),
+    # tensor algebra and tokens
+    Case("matmul", {"type": "matmul", "inputs": ["input", "input"]}, (6, 6), lambda: Twice(2, torch.matmul),
+         {"macs": 216, "flops": 36 * 11}),
+    Case("matmul-bmm", {"type": "matmul", "inputs": ["input", "input"]}, (5, 5), lambda: Twice(2, torch.bmm)),
+    Case("matmul-4d", {"type": "matmul", "inputs": ["input", "input"]}, (2, 5, 5), lambda: Twice(2, torch.matmul)),
+    Case("einsum-scores", {"type": "einsum", "equation": "hqd,hkd->hqk", "inputs": ["input", "input"]}, (2, 6, 4),
+         lambda: Twice(2, lambda a, b: torch.einsum("bhqd,bhkd->bhqk", a, b)), {"output_shape": [2, 6, 6]}),
+    Case("einsum-dot", {"type": "einsum", "equation": "ij,ij->i", "inputs": ["input", "input"]}, (3, 5),
+         lambda: Twice(2, lambda a, b: torch.einsum("bij,bij->bi", a, b)), {"macs": 15, "flops": 27}),
+    Case("permute", {"type": "permute", "dims": [2, 0, 1]}, (2, 6, 8), lambda: Twice(1, lambda x: x.permute(0, 3, 1, 2)),
+         {"output_shape": [8, 2, 6], "receptive_field": None}),
+    Case("transpose", {"type": "transpose", "dim0": -1, "dim1": -2}, (2, 6, 8),
+         lambda: Twice(1, lambda x: x.transpose(-1, -2)), {"output_shape": [2, 8, 6]}),
+    Case("select", {"type": "select", "axis": 0, "index": 0}, (6, 8), lambda: Twice(1, lambda x: x[:, 0]),
+         {"output_shape": [8]}),
+    Case("mean", {"type": "mean"}, (6, 8), lambda: Twice(1, lambda x: x.mean(1)), {"flops": 48}),
+    Case("mean-keepdim", {"type": "mean", "axis": -1, "keepdim": True}, (6, 8), None, {"output_shape": [6, 1]}),
+    # norms and blocks
+    Case("rmsnorm", {"type": "rmsnorm"}, (6, 8), lambda: nn.RMSNorm(8), {"params": 8, "flops": 4 * 48}),
+    Case("rmsnorm-two-axes-no-weight", {"type": "rmsnorm", "dims": 2, "affine": False}, (6, 8),
+         lambda: nn.RMSNorm([6, 8], elementwise_affine=False), {"flops": 3 * 48}),
+    Case("layernorm2d", {"type": "layernorm2d"}, (4, 5, 5), None, {"params": 8, "flops": 7 * 100}),
+    Case("layer-scale", {"type": "layer_scale"}, (4, 5, 5), None, {"params": 4, "flops": 100}),
+    Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
+    Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
+    Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_rule_matches_torch(case: Case):
+    check_case(case)
