@@ -2,9 +2,8 @@
 PyTorch's examples/word_language_model (RNNModel("LSTM", ntoken, ninp, nhid, nlayers, dropout), untied),
 which re-creates the paper's Torch code: the same embedding, two-bias LSTM and softmax layer.
 
-The spec starts at the embedded sequence (archcalc takes float inputs; see specs/zaremba_lstm_medium.yaml),
-so its layers must equal the reference's LSTM and decoder, and the reference's total is the spec's plus
-the embedding table.
+The spec reads the token ids (`input_dtype: int64`): its embedding, LSTM and softmax layers must equal
+the reference's modules, and its totals the reference's parameters and FlopCounterMode's count.
 """
 
 from __future__ import annotations
@@ -46,16 +45,15 @@ SIZES = [
 
 
 @pytest.mark.parametrize("variables, units, steps, total", SIZES, ids=["medium", "small", "large"])
-def test_the_spec_is_the_reference_model_from_the_embeddings_on(variables, units, steps, total):
+def test_the_spec_is_the_reference_model(variables, units, steps, total):
     graph = load_spec("zaremba_lstm_medium", variables)
     report = analyse(graph)
     with torch.device("meta"):
         reference = WordLanguageModel(10_000, units, units, 2, variables.get("dropout", 0.5)).eval()
-    assert numel(reference) == total
-    assert report.layer("rnn").params == numel(reference.rnn)
-    assert report.layer("decoder").params == numel(reference.decoder)
-    assert report.totals.params + numel(reference.encoder) == total
-    assert graph.input_shape == (steps, units)
+    assert numel(reference) == report.totals.params == total
+    for name in ("encoder", "rnn", "decoder"):
+        assert report.layer(name).params == numel(getattr(reference, name)), name
+    assert graph.input_shape == (steps,) and graph.input_dtype == "int64"
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         reference(torch.zeros((steps, 1), dtype=torch.long, device="meta"))
     assert counter.get_total_flops() == 2 * report.totals.macs
@@ -64,8 +62,8 @@ def test_the_spec_is_the_reference_model_from_the_embeddings_on(variables, units
 def test_medium_figures():
     report = analyse(load_spec("zaremba_lstm_medium"))
     # 2 layers x (4 x 650 x 1,300 weights + 2 x 2,600 biases); 650 x 10,000 + 10,000
-    assert (report.layer("rnn").params, report.layer("decoder").params) == (6_770_400, 6_510_000)
-    assert report.totals.params == 13_280_400  # + the 6,500,000-entry embedding = 19,780,400
+    assert [report.layer(name).params for name in ("encoder", "rnn", "decoder")] == [6_500_000, 6_770_400, 6_510_000]
+    assert report.totals.params == 19_780_400
     # torch's second bias vector per gate: one bias (TensorFlow's BasicLSTMCell) would give 19,775,200
     assert 19_780_400 - 2 * 4 * 650 == 19_775_200
     assert (report.layer("rnn").macs, report.layer("decoder").macs) == (35 * 2 * 4 * 650 * 1300, 35 * 650 * 10_000)
