@@ -9,7 +9,8 @@ checklist see them). Here, on top:
 - archcalc's FLOPs equal the arithmetic torch dispatches, op by op (addmm 2K per output, mm 2K - 1,
   add/sub/mul 1 per element, sigmoid 4, tanh 1, relu 1, as layers/activation.py counts them): the
   gate arithmetic and the nonlinearities are counted as torch's cells compute them;
-- bad attributes and inputs are one-line errors; the backward rule.
+- random layers (kind, size, stacking, direction, projection, bias) agree with torch, or both refuse;
+- bad attributes and inputs are one-line errors (exit 2 on the command line); the backward rule.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import json
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
@@ -174,6 +177,18 @@ def test_bad_recurrent_layers_are_clear_errors(layer, shape, message):
     assert message in str(error.value)
 
 
+def test_a_bad_recurrent_spec_is_one_line_and_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+    from tests.cli_errors import assert_one_line_error
+
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("input: [3, 5]\nlayers:\n  - {name: enc, type: lstm, hidden_size: 4, proj_size: 9}\n")
+    result = CliRunner().invoke(app, ["report", str(spec)])
+    assert_one_line_error(result, "bad.yaml:3: layer enc: proj_size (9) must be smaller than hidden_size (4)")
+
+
 def test_an_lstm_cell_needs_both_states_or_none():
     spec = {"input": [5], "layers": [{"name": "h", "type": "linear", "out_features": 4},
                                      {"name": "step", "type": "lstm_cell", "hidden_size": 4,
@@ -200,3 +215,45 @@ def test_backward_through_time():
     assert skipped.backward_macs == 2 * forward.macs - 6 * 4 * 7 * 5  # L G H H_in
     # 2 per MAC + the bias gradients (2 G H per step and layer) + 2 x the gate FLOPs (18 H per step and layer)
     assert full.backward_flops == 2 * full.backward_macs + 6 * 2 * (2 * 4 * 7) + 2 * 6 * 2 * 18 * 7
+
+
+# ----- random recurrent layers against torch (hypothesis) --------------------------------------------------
+
+
+@st.composite
+def recurrent_layers(draw):
+    kind = draw(st.sampled_from(["lstm", "gru", "rnn"]))
+    hidden = draw(st.integers(1, 6))
+    layer = {"type": kind, "hidden_size": hidden, "num_layers": draw(st.integers(1, 3)),
+             "bidirectional": draw(st.booleans()), "bias": draw(st.booleans())}  # fmt: skip
+    if kind == "lstm":
+        layer["proj_size"] = draw(st.integers(0, hidden + 1))  # proj_size >= hidden: both must refuse
+    if kind == "rnn":
+        layer["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]))
+    return layer, (draw(st.integers(1, 4)), draw(st.integers(1, 5)))
+
+
+def torch_reference(layer: dict, features: int) -> nn.Module:
+    cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[layer["type"]]
+    kwargs = {key: value for key, value in layer.items() if key not in ("type", "hidden_size")}
+    with torch.device("meta"):
+        return Sequence(cls(features, layer["hidden_size"], batch_first=True, **kwargs)).eval()
+
+
+@settings(max_examples=max(10, settings().max_examples // 6))
+@given(recurrent_layers())
+def test_random_recurrent_layers_agree_with_torch_or_both_refuse(drawn):
+    layer, shape = drawn
+    try:
+        module = torch_reference(layer, shape[-1])
+    except ValueError:
+        with pytest.raises(ArchcalcError):
+            analyse(load_spec_text(json.dumps({"input": list(shape), "layers": [layer]})))
+        return
+    result = analyse(load_spec_text(json.dumps({"input": list(shape), "layers": [layer]})), batch=2).layers[-1]
+    counter, flops = FlopCounterMode(display=False), DispatchedFlops()
+    with counter, flops, torch.no_grad():
+        out = module(torch.empty((2,) + shape, device="meta"))
+    assert list(out.shape[1:]) == result.output_shape
+    assert sum(p.numel() for p in module.parameters()) == result.params
+    assert counter.get_total_flops() == 2 * result.macs and flops.flops == result.flops
