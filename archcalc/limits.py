@@ -27,6 +27,9 @@ MAX_MAGNITUDE = 2**63
 # Nesting is walked recursively (by PyYAML's constructor and by the expander), with room made for it
 # (`recursion_room`); beyond this many levels the C stack itself would be at risk.
 NESTING_CEILING = 1000
+# Most axes an input shape may have (`input:` or `--input`): [F], [C, L], [C, H, W], [C, D, H, W], ...
+# The layer types say which ranks they take; this only stops `--input 1x1x...x1` with a million sizes.
+MAX_INPUT_RANK = 8
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ without `make lock`) would float to whatever release is newest on the day of a f
 from __future__ import annotations
 
 import re
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def _locked() -> dict[str, str]:
 
 def test_every_installed_package_is_pinned_in_the_lock() -> None:
     pins = _locked()
-    for dist in metadata.distributions():
+    # Only what is installed in the environment: setuptools puts its vendored packages' metadata on
+    # sys.path while it builds a wheel (tests/test_packaging.py does, in the same worker).
+    installed = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    for dist in metadata.distributions(path=sorted(installed)):
         name = _canonical(dist.metadata["Name"])
         if name in NOT_LOCKED:
             continue

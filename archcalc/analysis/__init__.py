@@ -14,6 +14,7 @@ from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, Gap, LayerResult, Report, Totals
 from archcalc.analysis.shapes import infer_shapes
+from archcalc.analysis.training import TrainingPlan, check_training_options, training_costs
 from archcalc.errors import ArchcalcError, brief
 from archcalc.graph import Graph
 from archcalc.limits import MAX_MAGNITUDE
@@ -28,12 +29,32 @@ def weighted_depth(graph: Graph) -> int:
     return max((best[name] for name in graph.outputs if name in best), default=0)
 
 
-def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
-    """Run every analyser. MACs, FLOPs and activations scale with `batch`; structure counts do not."""
+def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: TrainingPlan | None = None,
+            convention: str | None = None) -> Report:  # fmt: skip
+    """Run every analyser. MACs, FLOPs and activations scale with `batch`; structure counts do not.
+
+    `training` adds the training cost (`report.training`), `convention` a peer tool's count of every
+    layer (`report.convention`, see archcalc.conventions): the renderers show whatever the report carries.
+    """
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch < MAX_MAGNITUDE:
         raise ArchcalcError(f"batch must be a positive integer below 2**63, got {brief(batch)}")
     if dtype not in DTYPE_BYTES:
         raise ArchcalcError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
+    if training is not None:
+        check_training_options(training.optimizer, training.dataset_size, training.epochs)
+    if convention is not None:
+        from archcalc.conventions import count_convention, profile  # the tables load only when asked for
+
+        profile(convention)  # an unknown name fails before the work
+    report = _analyse(graph, batch, dtype)
+    if training is not None:
+        report.training = training_costs(graph, report, training.optimizer, training.dataset_size, training.epochs)
+    if convention is not None:
+        report.convention = count_convention(graph, report, convention)
+    return report
+
+
+def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
     shapes = infer_shapes(graph)
     ins = input_shapes(graph, shapes)
     params = count_params(graph, shapes, ins)
@@ -106,5 +127,5 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     )
 
 
-__all__ = ["DTYPE_BYTES", "Gap", "LayerResult", "Report", "Totals", "analyse", "infer_shapes", "receptive_fields",
-           "top_down_chain"]
+__all__ = ["DTYPE_BYTES", "Gap", "LayerResult", "Report", "Totals", "TrainingPlan", "analyse", "infer_shapes",
+           "receptive_fields", "top_down_chain"]

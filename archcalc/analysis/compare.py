@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcalc.analysis import analyse
 from archcalc.analysis.results import Report
 from archcalc.analysis.stages import Stage, stages
 from archcalc.errors import ArchcalcError
+
+if TYPE_CHECKING:
+    from archcalc.graph_source import SourceOptions
 
 # (key, label): the totals compared, in display order.
 METRICS = (
@@ -104,28 +107,29 @@ def compare_reports(entries: list[Compared], by_stage: bool = False) -> Comparis
     return Comparison(entries, rows, stage_rows)
 
 
-def load_entries(arguments: list[str], global_sets: dict[str, Any], input_shape: tuple[int, ...] | None,
-                 batch: int, dtype: str) -> list[Compared]:  # fmt: skip
-    """Load and analyse each spec argument with its own and the applicable global variables."""
-    from archcalc.spec import load_spec, parse_overrides, resolve_spec
-    from archcalc.spec.source import load_document
+def load_entries(arguments: list[str], options: "SourceOptions", batch: int = 1,
+                 dtype: str = "float32") -> list[Compared]:  # fmt: skip
+    """Load and analyse each spec argument (and the --module model, last) with its own variables and
+    the options' ones that the spec declares."""
+    from archcalc.spec import parse_overrides
 
-    if not arguments:
-        raise ArchcalcError("compare needs at least one spec")
+    if not arguments and options.module is None:
+        raise ArchcalcError("compare needs at least one spec (or --module)")
     entries, used = [], set()
     for argument in arguments:
         spec, assignments = split_spec_argument(argument)
-        own = parse_overrides(assignments)
-        document = load_document(resolve_spec(spec))
-        declared = document.get("variables") if isinstance(document, dict) else None
-        declared = set(declared) if isinstance(declared, dict) else set()
-        overrides = {name: value for name, value in global_sets.items() if name in declared}
+        own = parse_overrides(assignments, options.limits)
+        declared = set(options.source(spec, {}).variables())
+        overrides = {name: value for name, value in options.overrides.items() if name in declared}
         used |= set(overrides)
         overrides.update(own)
-        graph = load_spec(spec, overrides, input_shape=input_shape)
+        graph = options.source(spec, overrides).load().graph
         label = graph.name + (" (" + ", ".join(f"{k}={v}" for k, v in own.items()) + ")" if own else "")
         entries.append(Compared(label, spec, overrides, analyse(graph, batch=batch, dtype=dtype)))
-    unused = [name for name in global_sets if name not in used]
+    if options.module is not None:
+        graph = options.source(None, {}).load().graph
+        entries.append(Compared(graph.name, options.module, {}, analyse(graph, batch=batch, dtype=dtype)))
+    unused = [name for name in options.overrides if name not in used]
     if unused:
         raise ArchcalcError(f"--set {unused[0]}: none of the compared specs has a variable {unused[0]!r}")
     labels = [entry.label for entry in entries]

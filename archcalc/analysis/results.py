@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from archcalc.analysis.training import Training
+    from archcalc.conventions import ConventionResult
 
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1}
 
@@ -73,7 +74,8 @@ class Report:
     description: str = ""
     source: str = ""
     variables: dict = field(default_factory=dict)
-    training: "Training | None" = None  # filled by analysis.training.training_costs (report --train)
+    training: "Training | None" = None  # analyse(..., training=TrainingPlan(...)) (report --train)
+    convention: "ConventionResult | None" = None  # analyse(..., convention="fvcore") (report --convention)
     # False when some layer's costs are unknown (see `unsupported`): the totals leave those out.
     complete: bool = True
     unsupported: list[Gap] = field(default_factory=list)

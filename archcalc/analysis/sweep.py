@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcalc.analysis import analyse
 from archcalc.analysis.compare import final_receptive_field
 from archcalc.analysis.results import Report
 from archcalc.errors import ArchcalcError
+from archcalc.limits import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from archcalc.graph_source import GraphSource
 
 MAX_COMBINATIONS = 10_000
 TOTALS = ("params", "macs", "flops", "connections", "activations", "param_bytes", "activation_bytes",
@@ -23,14 +27,20 @@ TOTALS = ("params", "macs", "flops", "connections", "activations", "param_bytes"
 
 @dataclass
 class SweepPoint:
+    """One combination: its values and the totals of its report (the report itself is not kept: a
+    sweep of 10,000 combinations of a 500-layer network would hold gigabytes)."""
+
     values: dict[str, Any]
-    report: Report
+    totals: dict[str, Any]
+
+    @classmethod
+    def of(cls, values: dict[str, Any], report: Report) -> "SweepPoint":
+        totals = {key: getattr(report.totals, key) for key in TOTALS}
+        return cls(values, {**totals, "depth": report.depth, "receptive_field": final_receptive_field(report)})
 
     def row(self) -> dict:
         """Variables, totals, depth and final receptive field of this point, as plain data."""
-        totals = {key: getattr(self.report.totals, key) for key in TOTALS}
-        return {"values": self.values, **totals, "depth": self.report.depth,
-                "receptive_field": final_receptive_field(self.report)}  # fmt: skip
+        return {"values": self.values, **self.totals}
 
 
 @dataclass
@@ -53,7 +63,7 @@ def _split_top_level(text: str) -> list[str]:
     return pieces + [current]
 
 
-def parse_sweep_sets(pairs: list[str] | None) -> dict[str, list[Any]]:
+def parse_sweep_sets(pairs: list[str] | None, limits: Limits = DEFAULT_LIMITS) -> dict[str, list[Any]]:
     """`name=v1,v2,...` pairs -> {name: [values]}, each value read as `--set` reads it."""
     from archcalc.spec import parse_overrides, split_assignment
 
@@ -67,7 +77,7 @@ def parse_sweep_sets(pairs: list[str] | None) -> dict[str, list[Any]]:
         pieces = _split_top_level(text)
         if any(not piece.strip() for piece in pieces):
             raise ArchcalcError(f"--set {name}: empty value in {text!r} (values are separated by single commas)")
-        values = [parse_overrides([f"{name}={piece}"])[name] for piece in pieces]
+        values = [parse_overrides([f"{name}={piece}"], limits)[name] for piece in pieces]
         repeated = next((v for i, v in enumerate(values) if v in values[:i]), None)
         if repeated is not None:
             raise ArchcalcError(f"--set {name}: value {repeated!r} is listed twice")
@@ -80,19 +90,27 @@ def parse_sweep_sets(pairs: list[str] | None) -> dict[str, list[Any]]:
     return grid
 
 
-def run_sweep(spec: str, grid: dict[str, list[Any]], input_shape: tuple[int, ...] | None = None,
-              batch: int = 1, dtype: str = "float32") -> Sweep:  # fmt: skip
-    from archcalc.spec import load_spec
+def run_sweep(source: "GraphSource | str", grid: dict[str, list[Any]], batch: int = 1,
+              dtype: str = "float32") -> Sweep:  # fmt: skip
+    """Analyse the spec at every combination; the spec file is read once, and only each point's totals
+    are kept."""
+    from archcalc.graph_source import GraphSource
 
+    if not isinstance(source, GraphSource):
+        source = GraphSource(spec=source)
+    if source.spec is None:
+        raise ArchcalcError("sweep varies spec variables; a --module model has none")
     names = list(grid)
-    points, title = [], spec
+    points, title = [], str(source.spec)
+    document = source.document()  # read once: only the variables change
     for combination in itertools.product(*(grid[name] for name in names)):
         values = dict(zip(names, combination))
         try:
-            report = analyse(load_spec(spec, values, input_shape=input_shape), batch=batch, dtype=dtype)
+            report = analyse(source.with_overrides(values).build(document), batch=batch, dtype=dtype)
         except ArchcalcError as exc:
             where = ", ".join(f"{k}={v}" for k, v in values.items())
             raise ArchcalcError(f"with {where}: {exc.message}", file=exc.file, line=exc.line, path=exc.path) from None
         title = report.name
-        points.append(SweepPoint(values, report))
+        points.append(SweepPoint.of(values, report))
+        del report
     return Sweep(title, names, points)

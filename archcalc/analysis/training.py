@@ -8,7 +8,7 @@ everything else costs about its forward pass, and nothing when no gradient has t
 A training iteration = forward (the inference rule) + backward, at the batch size. An epoch processes
 every sample once: cost per sample x dataset size (the last, partial batch costs only its samples);
 iterations per epoch = ceil(dataset / batch). Training memory = weights and buffers + gradients
-(trainable params) + optimizer state (sgd none, momentum 1 copy, adam 2 copies of the trainable
+(trainable params) + optimizer state (sgd none, momentum 1 copy, adam and adamw 2 copies of the trainable
 params) + every layer output kept for the backward pass (activation_bytes). The optimizer's update
 arithmetic and the input batch itself are not counted.
 """
@@ -22,7 +22,17 @@ from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError, closest
 from archcalc.graph import INPUT, Graph
 
-OPTIMIZER_STATE_COPIES = {"sgd": 0, "momentum": 1, "adam": 2}
+# AdamW keeps Adam's two moment estimates; its decoupled weight decay adds no state.
+OPTIMIZER_STATE_COPIES = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What `analyse(..., training=TrainingPlan(...))` is asked to cost (`report --train`)."""
+
+    optimizer: str = "sgd"
+    dataset_size: int | None = None
+    epochs: int = 1
 
 
 def iterations_per_epoch(dataset_size: int, batch: int) -> int:

@@ -12,13 +12,16 @@ this package does not import torch; running a benchmark does.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from archcalc.analysis import analyse
 from archcalc.bench.options import BENCH_DTYPES, parse_dtypes, parse_sweep
 from archcalc.bench.results import BenchReport, BenchRun, BenchSettings, LayerBench, Machine, Timing
 from archcalc.errors import ArchcalcError, closest
 from archcalc.graph import Graph
+
+if TYPE_CHECKING:
+    from archcalc.graph_source import GraphSource
 
 DEFAULT_SETTINGS = BenchSettings(warmup=3, repeats=20)
 
@@ -41,14 +44,18 @@ def bench_graph(graph: Graph, batch: int = 1, dtype: str = "float32", device: An
     return bench_run(report, measure(graph, batch, dtype, resolve_device(str(device)), settings), dict(sweep or {}))
 
 
-def bench_spec(spec: str, overrides: Mapping[str, Any] | None = None, input_shape: tuple[int, ...] | None = None,
-               batch: int = 1, dtypes: Sequence[str] = ("float32",), device: str = "cpu", threads: int | None = None,
+def bench_spec(source: "GraphSource | str", batch: int = 1, dtypes: Sequence[str] = ("float32",), device: str = "cpu", threads: int | None = None,
                sweep: tuple[str, list[Any]] | None = None,
                settings: BenchSettings = DEFAULT_SETTINGS) -> BenchReport:  # fmt: skip
-    """Every dtype at every value of the swept variable (a (name, values) pair), on one machine."""
+    """Every dtype at every value of the swept variable (a (name, values) pair), on one machine.
+
+    `source` is a GraphSource (a spec or a model, with overrides and input shape) or a spec name."""
     from archcalc.bench.machine import describe_machine
     from archcalc.bench.timing import device_name, resolve_device, torch_dtype, torch_threads
-    from archcalc.spec import load_spec
+    from archcalc.graph_source import GraphSource
+
+    if not isinstance(source, GraphSource):
+        source = GraphSource(spec=source)
 
     if not dtypes:
         raise ArchcalcError("bench needs at least one dtype")
@@ -56,10 +63,9 @@ def bench_spec(spec: str, overrides: Mapping[str, Any] | None = None, input_shap
         torch_dtype(dtype)
     check_settings(settings)
     resolved = resolve_device(device)
-    base = dict(overrides or {})
-    if sweep is not None and sweep[0] in base:
+    if sweep is not None and sweep[0] in source.overrides:
         raise ArchcalcError(f"--sweep {sweep[0]} and --set {sweep[0]} both set the same variable")
-    graphs = [load_spec(spec, base, input_shape=input_shape)]
+    graphs = [source.load().graph]
     points: list[dict[str, Any]] = [{}]
     if sweep is not None:
         name, values = sweep
@@ -68,7 +74,7 @@ def bench_spec(spec: str, overrides: Mapping[str, Any] | None = None, input_shap
             raise ArchcalcError(f"--sweep {name}: the spec has no variable {name!r}{closest(name, known)} "
                                 f"(variables: {', '.join(known) or 'none'})", file=graphs[0].file)  # fmt: skip
         points = [{name: value} for value in values]
-        graphs = [load_spec(spec, {**base, **point}, input_shape=input_shape) for point in points]
+        graphs = [source.with_overrides(point).load().graph for point in points]
     # Check every point first (shapes, batch): a bad value fails at once, not after minutes of timing.
     for graph in graphs:
         analyse(graph, batch=batch, dtype=dtypes[0])

@@ -8,17 +8,18 @@ from typing import List, Optional
 import typer
 
 from archcalc.cli.application import app
-from archcalc.cli.common import emit, handle_errors, parse_shape
+from archcalc.cli.common import emit, handle_errors
+from archcalc.cli.sources import source_options
+from archcalc.graph_source import GraphSource
 
 
 @app.command()
 @handle_errors
+@source_options()
 def bench(
-    spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
+    source: GraphSource,
     format: str = typer.Option("table", "--format", "-f", help="table, markdown, csv or json"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
-    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     sweep: Optional[str] = typer.Option(None, "--sweep", help="Time each value of a variable: name=v1,v2,..."),
     batch: int = typer.Option(1, "--batch", help="Batch size of the timed forward."),
     dtype: str = typer.Option("float32", "--dtype", help="float32, float16, bfloat16, float64, or a comma list."),
@@ -31,9 +32,8 @@ def bench(
 ) -> None:
     """Time every layer and the whole forward on a real module; set the times against MACs and FLOPs."""
     from archcalc.bench import BenchSettings, bench_spec, parse_dtypes, parse_sweep
-    from archcalc.bench.render import FORMATS, render_bench
+    from archcalc.render.bench import FORMATS, render_bench
     from archcalc.errors import ArchcalcError
-    from archcalc.spec import parse_overrides
 
     if format not in FORMATS:
         raise ArchcalcError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
@@ -43,11 +43,10 @@ def bench(
         # Fail before minutes of timing, not after.
         if target not in (None, "-") and not (Path(target).parent.is_dir() and not Path(target).is_dir()):
             raise ArchcalcError("cannot write here: the folder does not exist or the name is a folder", file=target)
-    result = bench_spec(spec, parse_overrides(set_), input_shape=parse_shape(input), batch=batch,
-                        dtypes=parse_dtypes(dtype), device=device, threads=threads, sweep=parse_sweep(sweep),
-                        settings=BenchSettings(warmup=warmup, repeats=repeats))  # fmt: skip
+    result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
+                        sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats))
     if plot is not None:
-        from archcalc.bench.plot import render_plot
+        from archcalc.render.bench_plot import render_plot
         from archcalc.io import write_atomic
 
         write_atomic(plot, render_plot(result))

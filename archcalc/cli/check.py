@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.cli.application import app
-from archcalc.cli.common import EXIT_MISMATCH, emit, handle_errors, parse_shape
+from archcalc.cli.common import EXIT_MISMATCH, emit, handle_errors
+from archcalc.cli.sources import print_notes, source_options
+from archcalc.graph_source import GraphSource
 
 
 @app.command()
 @handle_errors
+@source_options()
 def check(
-    spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
+    source: GraphSource,
     format: str = typer.Option("table", "--format", "-f", help="table or json"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
     device: str = typer.Option("meta", "--device", help="meta (no memory, the default) or cpu (real tensors)."),
-    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     rf_budget: int = typer.Option(10**10, "--rf-budget", min=0,
                                   help="Work allowed for the receptive-field probes (MACs + elements); 0 skips them."),
     rf_all: bool = typer.Option(False, "--rf-all", help="Probe the receptive field of every layer, whatever it costs."),
@@ -28,13 +29,14 @@ def check(
     from archcalc.check import CheckOptions
     from archcalc.check import check as run_check
     from archcalc.render.check_out import FORMATS, render_check
-    from archcalc.spec import load_spec, parse_overrides
 
     if format not in FORMATS:
         from archcalc.errors import ArchcalcError
 
         raise ArchcalcError(f"check --format takes {' or '.join(FORMATS)}, got {format!r}")
-    graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
+    loaded = source.load()
+    print_notes(loaded.notes)
+    graph = loaded.graph
     options = CheckOptions(device=device, fvcore=fvcore, rf_budget=None if rf_all else rf_budget)
     report = run_check(graph, options)
     emit(render_check(report, format), output)

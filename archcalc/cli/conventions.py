@@ -3,22 +3,23 @@ sum of named items (conv/linear MACs, bias, norm, activation, pooling, elementwi
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.cli.application import app
-from archcalc.cli.common import EXIT_MISMATCH, emit, handle_errors, parse_shape
+from archcalc.cli.common import EXIT_MISMATCH, emit, handle_errors
+from archcalc.cli.sources import print_notes, source_options
+from archcalc.graph_source import GraphSource
 
 
 @app.command()
 @handle_errors
+@source_options()
 def conventions(
-    spec: str = typer.Argument(..., help="A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`)."),
+    source: GraphSource,
     format: str = typer.Option("table", "--format", "-f", help="table, markdown, csv or json"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
-    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     batch: int = typer.Option(1, "--batch", help="Batch size (the tools count the whole batch)."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 G."),
     peers: bool = typer.Option(False, "--peers", help="Also run the installed tools on archcalc's torch build of "
@@ -29,11 +30,12 @@ def conventions(
     from archcalc.conventions import count_all
     from archcalc.errors import ArchcalcError
     from archcalc.render.conventions import CONVENTION_FORMATS, render_conventions
-    from archcalc.spec import load_spec, parse_overrides
 
     if format not in CONVENTION_FORMATS:
         raise ArchcalcError(f"conventions --format takes {', '.join(CONVENTION_FORMATS)}, got {format!r}")
-    graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
+    loaded = source.load()
+    print_notes(loaded.notes)
+    graph = loaded.graph
     analysis = analyse(graph, batch=batch)
     results = count_all(graph, analysis)
     measured = None

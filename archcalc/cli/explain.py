@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.cli.application import app
-from archcalc.cli.common import emit, handle_errors, parse_shape
+from archcalc.cli.common import emit, handle_errors
+from archcalc.cli.sources import print_notes, source_options
+from archcalc.graph_source import GraphSource
 
 
 @app.command()
 @handle_errors
+@source_options(spec_or="layer")
 def explain(
-    spec: str = typer.Argument(..., help="A spec file or a built-in name (see `archcalc zoo`)."),
+    source: GraphSource,
     layer: Optional[str] = typer.Argument(None, help="A layer name (layer1.0.conv2); omit it for the totals."),
     format: str = typer.Option("text", "--format", "-f", help="text, markdown or json"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
-    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for the memory formulas."),
 ) -> None:
@@ -27,9 +28,10 @@ def explain(
     from archcalc.analysis import analyse
     from archcalc.analysis.explain import explain_layer, explain_totals
     from archcalc.render.explain import render_explanation
-    from archcalc.spec import load_spec, parse_overrides
 
-    graph = load_spec(spec, parse_overrides(set_), input_shape=parse_shape(input))
+    loaded = source.load()
+    print_notes(loaded.notes)
+    graph = loaded.graph
     if layer is None:
         item = explain_totals(graph, batch=batch, dtype=dtype)
     else:

@@ -3,38 +3,34 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from archcalc.cli.application import app
-from archcalc.cli.common import emit, handle_errors, limit_options
-from archcalc.cli.sources import INPUT_HELP, SPEC_HELP, load_graph, module_option
-from archcalc.limits import Limits
+from archcalc.cli.common import emit, handle_errors
+from archcalc.cli.sources import print_notes, source_options
+from archcalc.graph_source import GraphSource
 
 FORMAT_HELP = "table, csv, markdown or json"
 
 
 @app.command()
 @handle_errors
-@limit_options
+@source_options()
 def report(
-    spec: Optional[str] = typer.Argument(None, help=SPEC_HELP),
-    module: Optional[str] = module_option(),
+    source: GraphSource,
     format: str = typer.Option("table", "--format", "-f", help=FORMAT_HELP),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
-    input: Optional[str] = typer.Option(None, "--input", help=INPUT_HELP),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a variable: name=value (repeatable)."),
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
     train: bool = typer.Option(False, "--train", help="Add training cost: backward MACs/FLOPs, epochs, memory."),
     dataset_size: Optional[int] = typer.Option(None, "--dataset-size", help="With --train: samples per epoch."),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam, adamw."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="With --train: epochs for the total cost (1)."),
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
-    limits: Optional[Limits] = None,
     convention: Optional[str] = typer.Option(None, "--convention", help="Also count as a peer tool does: archcalc, "
                                              "fvcore, ptflops, thop, torchinfo or torch (see `archcalc conventions`)."),
 ) -> None:
@@ -43,21 +39,23 @@ def report(
     from archcalc.errors import ArchcalcError
     from archcalc.render import render
 
-    graph, _ = load_graph(spec, module, input, set_, limits or Limits())
-    result = analyse(graph, batch=batch, dtype=dtype)
+    loaded = source.load()
+    print_notes(loaded.notes)
+    graph = loaded.graph
+    plan = None
     if train:
-        from archcalc.analysis.training import training_costs
+        from archcalc.analysis import TrainingPlan
 
-        epochs = 1 if epochs is None else epochs
-        result.training = training_costs(graph, result, optimizer or "sgd", dataset_size, epochs)
+        plan = TrainingPlan(optimizer or "sgd", dataset_size, 1 if epochs is None else epochs)
     else:
         given = [name for name, value in (("--dataset-size", dataset_size), ("--optimizer", optimizer),
                                           ("--epochs", epochs)) if value is not None]  # fmt: skip
         if given:
             raise ArchcalcError(f"{given[0]} applies to training cost; add --train")
-    attachments = None
     if diagram is not None and format != "markdown":
         raise ArchcalcError("--diagram applies to --format markdown")
+    result = analyse(graph, batch=batch, dtype=dtype, training=plan, convention=convention)
+    attachments = None
     if format == "markdown":
         from archcalc.io import write_atomic
         from archcalc.render.document import beside, check_diagram
@@ -73,11 +71,4 @@ def report(
             from archcalc.render.markdown import Attachments
 
             attachments = Attachments(diagram=diagram)
-    if convention is None:
-        text = render(result, format, exact=exact, attachments=attachments)
-    else:
-        from archcalc.conventions import count_convention
-        from archcalc.render.conventions import render_report
-
-        text = render_report(result, format, exact, count_convention(graph, result, convention), attachments)
-    emit(text, output)
+    emit(render(result, format, exact=exact, attachments=attachments), output)

@@ -7,18 +7,20 @@ from typing import List, Optional
 import typer
 
 from archcalc.cli.application import app
-from archcalc.cli.common import emit, handle_errors, parse_shape
+from archcalc.cli.common import emit, handle_errors
+from archcalc.cli.sources import source_options
+from archcalc.graph_source import GraphSource
 
 
 @app.command()
 @handle_errors
+@source_options("grid")
 def sweep(
-    spec: str = typer.Argument(..., help="A spec file or a built-in name (see `archcalc zoo`)."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="name=value1,value2,... (repeatable)."),
+    source: GraphSource,
+    sweep_sets: Optional[List[str]],
     format: str = typer.Option("table", "--format", "-f", help="table, csv, markdown or json"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Also write a PNG of params and MACs to this file."),
-    input: Optional[str] = typer.Option(None, "--input", help="Override the input shape: CxHxW, CxL or F."),
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
@@ -30,7 +32,7 @@ def sweep(
 
     if plot is not None and not plot.lower().endswith(".png"):
         raise ArchcalcError(f"--plot writes a PNG; give a file name ending in .png, got {plot!r}")
-    result = run_sweep(spec, parse_sweep_sets(set_), parse_shape(input), batch, dtype)
+    result = run_sweep(source, parse_sweep_sets(sweep_sets, source.limits), batch, dtype)
     text = render_sweep(result, format, exact)
     if plot is not None:
         from archcalc.io import write_atomic

@@ -1,5 +1,5 @@
 """Conventions as text: the side-by-side table of `archcalc conventions` (table, markdown, csv, json),
-and the convention lines that `archcalc report --convention NAME` adds to its other formats."""
+and the line that table and markdown reports carrying a convention (`report --convention NAME`) end with."""
 
 from __future__ import annotations
 
@@ -108,42 +108,11 @@ def render_conventions(report, results: list[ConventionResult], fmt: str, exact_
     raise ArchcalcError(f"unknown format {fmt!r}; choose from {', '.join(CONVENTION_FORMATS)}")
 
 
-def convention_summary(result: ConventionResult, markdown: bool = False) -> str:
-    """Lines appended to a table or markdown report: the total as a sum of named items."""
+def convention_summary(result: ConventionResult) -> str:
+    """The line a table or markdown report carrying a convention ends with: the total as a sum of named items."""
     parts = " + ".join(f"{ITEM_LABELS[item]} {exact(value)}" for item, value in result.items.items() if value)
     line = f"{result.convention} convention ({result.headline}, {result.unit}): {exact(result.total)}"
-    if parts:
-        line += f" = {parts}"
-    return ("\n" if markdown else "") + line + "\n"
+    return line + (f" = {parts}" if parts else "")
 
 
-def render_report(report, fmt: str, exact_numbers: bool = False, convention: ConventionResult | None = None,
-                  attachments=None) -> str:  # fmt: skip
-    """`archcalc report` text with a convention: JSON carries it in its keys, CSV gets a `convention_count`
-    column, table and markdown end with the convention's total as a sum of items."""
-    from archcalc.render import render
-
-    if convention is None:
-        return render(report, fmt, exact=exact_numbers, attachments=attachments)
-    if fmt == "json":
-        from archcalc.render.json_out import render_json
-
-        return render_json(report, convention)
-    text = render(report, fmt, exact=exact_numbers, attachments=attachments)
-    if fmt == "csv":
-        return add_csv_column(text, convention)
-    return text + convention_summary(convention, markdown=fmt == "markdown")
-
-
-def add_csv_column(text: str, result: ConventionResult) -> str:
-    """Append a `convention_count` column (the convention's count of each layer) to a report CSV."""
-    rows = list(csv.reader(io.StringIO(text)))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(rows[0] + ["convention_count"])
-    for row, count in zip(rows[1:], result.layers):
-        writer.writerow(row + [count])
-    return buffer.getvalue()
-
-
-__all__ = ["CONVENTION_FORMATS", "add_csv_column", "convention_summary", "render_conventions", "render_report"]
+__all__ = ["CONVENTION_FORMATS", "convention_summary", "render_conventions"]

@@ -1,6 +1,7 @@
 """CSV: one row per layer, exact integers; shapes and pairs as '224x224', inputs ';'-separated.
 
-With `--train`, two more columns: backward_macs and backward_flops. There is no totals row
+With `--train`, two more columns: backward_macs and backward_flops; with `--convention`, the
+convention's count of each layer (`convention_count`). There is no totals row
 (summing a column gives the total); it would be counted twice by anyone who
 sums the columns in pandas or a spreadsheet.
 """
@@ -34,7 +35,10 @@ def render_csv(report: Report) -> str:
         from archcalc.render.training import backward_by_layer
 
         backward = backward_by_layer(report.training)
-    writer.writerow(COLUMNS + (("backward_macs", "backward_flops") if backward else ()))
-    for layer in report.layers:
-        writer.writerow([_cell(getattr(layer, column)) for column in COLUMNS] + list(backward.get(layer.name, ())))
+    counts = report.convention.layers if report.convention is not None else None
+    writer.writerow(COLUMNS + (("backward_macs", "backward_flops") if backward else ())
+                    + (("convention_count",) if counts is not None else ()))  # fmt: skip
+    for position, layer in enumerate(report.layers):
+        writer.writerow([_cell(getattr(layer, column)) for column in COLUMNS] + list(backward.get(layer.name, ()))
+                        + ([counts[position]] if counts is not None else []))  # fmt: skip
     return buffer.getvalue()

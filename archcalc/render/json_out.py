@@ -29,9 +29,10 @@ def _with_count(data: dict, convention_count: int) -> dict:
     return data
 
 
-def report_dict(report: Report, convention=None) -> dict:
-    """`convention`: an archcalc.conventions.ConventionResult (`--convention`); default archcalc's (its MACs)."""
+def report_dict(report: Report) -> dict:
+    """The report's convention (`--convention`) goes in `convention`, totals and each layer; default archcalc's."""
     # archcalc's own convention is its MACs: no need to load the convention tables for it.
+    convention = report.convention
     name, total = (convention.convention, convention.total) if convention else ("archcalc", report.totals.macs)
     counts = convention.layers if convention else [layer.macs for layer in report.layers]
     totals = report.totals.__dict__
@@ -79,5 +80,5 @@ def dumps_layered(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(report: Report, convention=None) -> str:
-    return dumps_layered(report_dict(report, convention))
+def render_json(report: Report) -> str:
+    return dumps_layered(report_dict(report))

@@ -30,7 +30,7 @@ def _row(cells: list[str]) -> str:
 def summary_rows(report: Report) -> list[tuple[str, str, str]]:
     t = report.totals
     final = next((layer for layer in reversed(report.layers) if layer.receptive_field), None)
-    return [
+    rows = [
         ("input", shape_text(report.input_shape) + f" (batch {report.batch})", ""),
         ("params", exact(t.params), human(t.params)),
         ("trainable / non-trainable", f"{exact(t.trainable_params)} / {exact(t.non_trainable_params)}", ""),
@@ -44,8 +44,10 @@ def summary_rows(report: Report) -> list[tuple[str, str, str]]:
         (f"activation memory ({report.dtype})", exact(t.activation_bytes) + " B", human_bytes(t.activation_bytes)),
         ("peak inference activations", exact(t.peak_activation_bytes) + " B", human_bytes(t.peak_activation_bytes)),
         ("depth (weighted layers)", str(report.depth), ""),
-        ("final receptive field", pair_text(final.receptive_field) + (f" ({final.name})" if final else ""), ""),
     ]
+    if final is not None:  # a graph without a spatial layer (an MLP, a sequence model) has no field to show
+        rows.append(("final receptive field", f"{pair_text(final.receptive_field)} ({final.name})", ""))
+    return rows
 
 
 
@@ -144,4 +146,8 @@ def render_markdown(report: Report, attachments: Attachments | None = None) -> s
         for title, name in attachments.plots:
             lines += [f"![{title}]({name})", ""]
     lines += ["## Layers", ""] + _layer_table(report)
+    if report.convention is not None:
+        from archcalc.render.conventions import convention_summary
+
+        lines += ["", convention_summary(report.convention)]
     return "\n".join(lines) + "\n"

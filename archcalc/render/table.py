@@ -49,4 +49,8 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
         console.print("* receptive fields of the merged inputs are not aligned (different strides or centres)")
     for line in incomplete_lines(report):
         console.print(line, markup=False)
+    if report.convention is not None:
+        from archcalc.render.conventions import convention_summary
+
+        console.print(convention_summary(report.convention), markup=False)
     return buffer.getvalue()

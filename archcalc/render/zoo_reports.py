@@ -31,12 +31,12 @@ def _row(name: str, report: Report) -> dict:
 
 def zoo_report_files(specs: dict[str, str]) -> dict[str, str]:
     """Spec name -> path, to relative file name -> text."""
-    from archcalc.spec import load_spec
+    from archcalc.graph_source import GraphSource
 
     files: dict[str, str] = {}
     rows = []
     for name, path in specs.items():
-        report = analyse(load_spec(path))
+        report = analyse(GraphSource(spec=path).load().graph)
         files[f"zoo/{name}.md"] = render_markdown(report, Attachments(diagram="mermaid"))
         rows.append(_row(name, report))
     buffer = io.StringIO()

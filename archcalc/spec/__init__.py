@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import keyword
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from archcalc.errors import ArchcalcError, closest
+from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import Graph
 from archcalc.spec.expand import build_graph
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, load_document, parse_text
@@ -60,13 +62,20 @@ def split_assignment(pair: str, usage: str = "name=value") -> tuple[str, str]:
     name, sep, value = pair.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
-        raise ArchcalcError(f"--set takes {usage}, got {pair!r}")
+        raise ArchcalcError(f"--set takes {usage}, got {brief(pair)}")
+    if keyword.iskeyword(name):
+        raise ArchcalcError(f"--set {name}: {name!r} is a keyword, not a variable name")
     return name, value
 
 
-def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
-    """`--set name=value` pairs; values are YAML scalars or lists (0.5, 32, true, [6, 12])."""
+def parse_overrides(pairs: list[str] | None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """`--set name=value` pairs; values are YAML scalars or lists (0.5, 32, true, [6, 12]).
+
+    A value passes the checks the same value gets in a spec (finite numbers below 2**63, list size and
+    nesting, no dates or other types a spec cannot hold); a string stays a string (it is not evaluated).
+    """
     from archcalc.spec.source import parse_text as _parse
+    from archcalc.spec.values import check_plain_value
 
     out: dict[str, Any] = {}
     for pair in pairs or []:
@@ -74,12 +83,31 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
         if name in out:
             raise ArchcalcError(f"--set {name} is given twice")
         try:
-            out[name] = _parse(value, None) if value.strip() else None
+            parsed = _parse(value, None, limits) if value.strip() else None
+            if parsed is None or isinstance(parsed, dict):
+                raise ArchcalcError(f"give a number, boolean, string or list, got {brief(value)}")
+            out[name] = check_plain_value(parsed, limits)
         except ArchcalcError as exc:
-            raise ArchcalcError(f"--set {name}: cannot read value {value!r}: {exc.message}") from None
-        if out[name] is None or isinstance(out[name], dict):
-            raise ArchcalcError(f"--set {name}: give a number, boolean, string or list, got {value!r}")
+            raise ArchcalcError(f"--set {name}: {exc.message}") from None
     return out
+
+
+@dataclass
+class SpecDocument:
+    """A spec file read and parsed, not yet expanded: expand it as often as needed (a sweep does)."""
+
+    path: Path
+    data: Any
+
+    def graph(self, overrides: Mapping[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS,
+              input_shape: tuple[int, ...] | None = None, input_dtype: str | None = None) -> Graph:  # fmt: skip
+        return build_graph(self.data, str(self.path), self.path.stem, overrides, limits, input_shape, input_dtype)
+
+
+def read_spec_document(spec: str | os.PathLike, limits: Limits = DEFAULT_LIMITS) -> SpecDocument:
+    """The parsed document of a spec file or built-in name."""
+    path = resolve_spec(str(spec))
+    return SpecDocument(path, load_document(path, limits))
 
 
 def load_spec(
@@ -94,9 +122,7 @@ def load_spec(
     `overrides` replace variables (`--set`); `input_shape` replaces the spec's input (`--input`) and
     `input_dtype` its input_dtype (`--input-dtype`: float32, or int64 for token ids).
     """
-    path = resolve_spec(str(spec))
-    doc = load_document(path, limits)
-    return build_graph(doc, str(path), path.stem, overrides, limits, input_shape, input_dtype)
+    return read_spec_document(spec, limits).graph(overrides, limits, input_shape, input_dtype)
 
 
 def load_spec_text(text: str, name: str = "spec", overrides: Mapping[str, Any] | None = None,
@@ -107,4 +133,5 @@ def load_spec_text(text: str, name: str = "spec", overrides: Mapping[str, Any] |
                        input_dtype)
 
 
-__all__ = ["Limits", "builtin_specs", "load_spec", "load_spec_text", "parse_overrides", "resolve_spec", "specs_dir"]
+__all__ = ["Limits", "builtin_specs", "load_spec", "load_spec_text", "parse_overrides", "read_spec_document", "resolve_spec",
+           "specs_dir"]

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, INPUT_DTYPES, Graph, Node, topological_order
+from archcalc.graph_source import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
@@ -93,12 +94,15 @@ class Expander:
                 "; the document is empty" if doc is None else f", not a {type(doc).__name__}"),
                 None if doc is None else _line(doc) or 1)  # fmt: skip
         self._check_keys(doc, TOP_KEYS, "spec", None)
-        for key in ("input", "layers"):
+        for key in ("input", "layers") if self.input_override is None else ("layers",):
             if key not in doc:
                 raise self.fail(f"the spec needs '{key}'", _line(doc))
         self.globals = read_variables(doc, self.overrides, self.file, self.limits, REPEAT_INDEX)
-        raw_input = list(self.input_override) if self.input_override else doc["input"]
-        input_shape = read_input_shape(raw_input, self.globals, self.file, _line(doc, "input"), self.limits)
+        if self.input_override is not None:  # the user's shape (--input), not the spec's: errors name the option
+            check_input_shape(tuple(self.input_override), self.limits)
+            input_shape = tuple(self.input_override)
+        else:
+            input_shape = read_input_shape(doc["input"], self.globals, self.file, _line(doc, "input"), self.limits)
         input_dtype = self.dtype_override or doc.get("input_dtype", "float32")
         if input_dtype not in INPUT_DTYPES:
             raise self.fail(f"'input_dtype' must be one of {', '.join(INPUT_DTYPES)} (int64: token ids), got "

@@ -16,11 +16,10 @@ from typing import Any, Mapping
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.expr import evaluate, items_within
 from archcalc.layers import numel
-from archcalc.limits import MAX_MAGNITUDE, Limits, note
+from archcalc.limits import MAX_INPUT_RANK, MAX_MAGNITUDE, Limits, note
 from archcalc.spec.source import line_at as _line
 
 MAX_LIST_NESTING = 32
-MAX_INPUT_RANK = 4  # [C, D, H, W]: three spatial axes, as torch's 3-D layers take
 _TOO_DEEP = f"lists in a value nest deeper than {MAX_LIST_NESTING} levels"
 
 
@@ -45,6 +44,47 @@ def _walk(value: Any, scope: Mapping[str, Any], depth: int) -> Any:
     if isinstance(value, (int, float)):
         raise ArchcalcError(f"the number {brief(value)} is not finite or too large (>= 2**63)")
     raise ArchcalcError(f"a value here is a number, boolean, expression or list, not {brief(value)}")
+
+
+def check_plain_value(value: Any, limits: Limits) -> Any:
+    """A value given outside a spec (`--set`): what a spec variable may hold once evaluated.
+
+    Booleans, integers below 2**63 in magnitude, finite floats, strings within
+    `max_expression_chars`, and lists of these within `max_list_items` (nested items counted) and
+    MAX_LIST_NESTING levels. Everything else (dates, bytes, sets, mappings, null inside a list) is
+    refused; the walk is iterative and bounded, so an alias bomb is refused unwalked.
+    """
+    if isinstance(value, list) and not items_within(value, limits.max_list_items):
+        raise ArchcalcError("the list has too many items; " + note(limits, "max_list_items"))
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list):
+            if depth >= MAX_LIST_NESTING:
+                raise ArchcalcError(_TOO_DEEP)
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            if len(item) > limits.max_expression_chars:
+                raise ArchcalcError(f"a text of {len(item):,} characters; " + note(limits, "max_expression_chars"))
+        elif not representable(item):
+            raise ArchcalcError(not_representable(item))
+    return value
+
+
+def representable(value: Any) -> bool:
+    """Whether a scalar is one a spec can hold and JSON can print: a boolean, an integer below 2**63 in
+    magnitude or a finite float."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) < MAX_MAGNITUDE
+    return isinstance(value, float) and abs(value) < MAX_MAGNITUDE  # false for NaN and infinities
+
+
+def not_representable(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"the number {brief(value)} is not finite or too large (>= 2**63)"
+    return f"a value here is a number, boolean, text or list, not {brief(value)} ({type(value).__name__})"
 
 
 def _too_deep(value: Any) -> bool:
@@ -97,15 +137,15 @@ def read_variables(doc: Mapping[str, Any], overrides: Mapping[str, Any], file: s
 
 def read_input_shape(raw: Any, variables: Mapping[str, Any], file: str | None, line: int | None,
                      limits: Limits) -> tuple[int, ...]:  # fmt: skip
-    """`input`: [features], [C, L] (or tokens [L, E]), [C, H, W] or [C, D, H, W]: positive integers, within
-    `max_elements`."""
+    """`input`: positive integers ([C, H, W], [C, L], [F], ...; the layers say which ranks they take),
+    within `max_elements`."""
     try:
         value = read_value(raw, variables, limits)
     except ArchcalcError as exc:
         raise exc.located(file=file, line=line) from None
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_INPUT_RANK:
-        raise ArchcalcError(f"'input' must be [features], [C, L], [C, H, W] or [C, D, H, W], got {brief(value)}",
-                            file=file, line=line)  # fmt: skip
+        raise ArchcalcError(f"'input' must be a list of 1 to {MAX_INPUT_RANK} sizes ([C, H, W], [C, L], [F], ...), "
+                            f"got {brief(value)}", file=file, line=line)  # fmt: skip
     for size in value:
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise ArchcalcError(f"'input' sizes must be positive integers, got {brief(value)}", file=file, line=line)

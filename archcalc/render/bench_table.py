@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from archcalc.bench.render import (CATEGORY_HEADER, COMPARE_HEADER, LAYER_HEADER, category_rows, compare_rows,
+from archcalc.render.bench import (CATEGORY_HEADER, COMPARE_HEADER, LAYER_HEADER, category_rows, compare_rows,
                                    layer_row, machine_rows, run_title, summary_rows)  # fmt: skip
 from archcalc.bench.results import BenchReport
 

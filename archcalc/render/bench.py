@@ -1,6 +1,6 @@
 """BenchReport -> text: table (rich), markdown, csv or json. Torch-free.
 
-Markdown and the rich table share the rows built here; csv and json live in bench/export.py.
+Markdown and the rich table share the rows built here; csv and json live in render/bench_export.py.
 """
 
 from __future__ import annotations
@@ -131,11 +131,11 @@ def render_bench(report: BenchReport, fmt: str, exact_counts: bool = False, widt
     if fmt == "markdown":
         return render_markdown(report)
     if fmt == "table":
-        from archcalc.bench.render_table import render_table
+        from archcalc.render.bench_table import render_table
 
         return render_table(report, exact_counts=exact_counts, width=width)
     if fmt in ("csv", "json"):
-        from archcalc.bench.export import render_csv, render_json
+        from archcalc.render.bench_export import render_csv, render_json
 
         return render_csv(report) if fmt == "csv" else render_json(report)
     raise ArchcalcError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
