@@ -52,6 +52,26 @@ class TableConv(nn.Module):
 TableConv2d = TableConv  # the name before convolutions took any rank
 
 
+def weight_normed(conv: nn.Module) -> nn.Module:
+    """torch.nn.utils.weight_norm (weight_g and weight_v, the conv stays a leaf module), as the TCN's
+    reference code applies it; torch marks it deprecated in favour of the parametrization, which would
+    give the conv a child module and change what module-hook tools see."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.nn.utils.weight_norm(conv)
+
+
+def is_weight_normed(module: nn.Module) -> bool:
+    """Weight normalisation of either kind: torch.nn.utils.weight_norm or the parametrization."""
+    if hasattr(module, "weight_g") and hasattr(module, "weight_v"):
+        return True
+    parametrizations = getattr(module, "parametrizations", None)
+    weight = getattr(parametrizations, "weight", None) if parametrizations is not None else None
+    return weight is not None and any(type(p).__name__ == "_WeightNorm" for p in weight)
+
+
 class Subsampling(nn.Module):
     """LeNet-5's S layers: the sum of each window times a trainable coefficient, plus a bias, per map."""
 

@@ -18,7 +18,12 @@ from archcalc.importer import import_model
 from archcalc.spec import builtin_specs
 from archcalc.spec.export import export_spec, graph_difference
 from archcalc.torch_build import build_module
-from tests.test_layer_rules import CASES, _yaml
+from archcalc.layers import REGISTRY
+from tests.test_layer_rules import CASES as CASES_2D
+from tests.test_layer_rules import _yaml
+from tests.test_layer_rules_nd import CASES as CASES_ND
+
+CASES = CASES_2D + CASES_ND
 
 BUILTINS = sorted(builtin_specs())
 
@@ -29,6 +34,8 @@ def layer_rows(graph, ignore: tuple[str, ...] = ("line",)) -> list[dict]:
         row = asdict(layer)
         for key in ignore:
             row.pop(key)
+        # batchnorm3d's torch module imports as `batchnorm` (its `imported_as`): the same layer
+        row["type"] = REGISTRY[row["type"]].imported_as or row["type"]
         rows.append(row)
     return rows
 
@@ -44,7 +51,7 @@ def assert_same_analysis(expected, actual, ignore: tuple[str, ...] = ("line",)) 
 @pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_spec_survives_torch_and_import(name):
     graph = load_spec(name)
-    result = import_model(build_module(graph), graph.input_shape)
+    result = import_model(build_module(graph), graph.input_shape, input_dtype=graph.input_dtype)
     assert result.method == "torch.fx" and not result.notes
     assert_same_analysis(graph, result.graph)
     assert analyse(result.graph).complete
@@ -55,7 +62,7 @@ def test_export_loads_back_the_same_graph(name):
     graph = load_spec(name)
     text = export_spec(graph)
     assert graph_difference(graph, load_spec_text(text, name)) is None
-    imported = import_model(build_module(graph), graph.input_shape).graph
+    imported = import_model(build_module(graph), graph.input_shape, input_dtype=graph.input_dtype).graph
     assert graph_difference(imported, load_spec_text(export_spec(imported), name)) is None
 
 

@@ -118,9 +118,11 @@ def explain_layers(graph: Graph, batch: int = 1) -> list[LayerExplanation]:
         shape = shapes[node.name]
         rule = node.rule
         counts = [_scaled(f, batch) for f in rule.explain_counts(node.attrs, ins, shape)]
-        activations = elements(shape, "_out")
-        counts.append(Formula("activations", activations * Term("N", batch) if batch != 1 else activations,
-                              "output elements"))  # fmt: skip
+        activations, note = elements(shape, "_out"), "output elements"
+        scratch = rule.workspace(node.attrs, ins, shape)
+        if scratch:  # the attention score matrix, kept as activation memory
+            activations, note = activations + Term("scores", scratch), "output elements + the score matrix"
+        counts.append(Formula("activations", activations * Term("N", batch) if batch != 1 else activations, note))
         rf, note = _rf_formulas(node, ins, shape, [fields[name] for name in node.inputs], fields[node.name], rank)
         out.append(LayerExplanation(
             name=node.name, type=node.type, summary=rule.summary, inputs=list(node.inputs),

@@ -17,8 +17,9 @@ from archcalc.limits import note
 _INPUT_HINT = "declare `input_dtype: int64` in the spec, or pass --input-dtype int64"
 
 
-def _kind_error(node, reads: str, inputs: list[str], ids: set[str]) -> ArchcalcError | None:
-    """Why this node cannot read what its inputs hold, or None."""
+def _kind_error(node, reads: str, inputs: list[str], ids: set[str], unknown: set[str]) -> ArchcalcError | None:
+    """Why this node cannot read what its inputs hold, or None (an input of unknown kind fits anything)."""
+    inputs = [name for name in inputs if name not in unknown]
     holding = [name in ids for name in inputs]
     if reads == "tokens" and not all(holding):
         name = inputs[holding.index(False)]
@@ -38,15 +39,20 @@ def _kind_error(node, reads: str, inputs: list[str], ids: set[str]) -> ArchcalcE
 def infer_shapes(graph: Graph) -> dict[str, Shape]:
     shapes: dict[str, Shape] = {INPUT: graph.input_shape}
     ids: set[str] = {INPUT} if graph.input_dtype == "int64" else set()
+    unknown: set[str] = set()  # outputs of imported operations without a rule
     for node in graph.nodes:
         try:
             reads = node.rule.reads()
-            if ids or reads == "tokens":
-                problem = _kind_error(node, reads, node.inputs, ids)
+            if reads == "unknown":
+                unknown.add(node.name)
+            elif ids or reads == "tokens":
+                problem = _kind_error(node, reads, node.inputs, ids, unknown)
                 if problem is not None:
                     raise problem
                 if reads == "any" and node.inputs and node.inputs[0] in ids:
                     ids.add(node.name)
+                elif reads == "any" and node.inputs and node.inputs[0] in unknown:
+                    unknown.add(node.name)
             shape = node.rule.shape(node.attrs, [shapes[name] for name in node.inputs])
             if numel(shape) > graph.limits.max_elements:
                 raise ArchcalcError(f"the output {'x'.join(map(str, shape))} has {numel(shape):,} elements; "

@@ -3,8 +3,9 @@
 For a probed node with output [C, *spatial] (1, 2 or 3 spatial axes), take the gradient of the sum over
 channels of its centre position (x_c = (size - 1) // 2 on every spatial axis) with respect to the network
 input. Along each spatial axis, the positions where that gradient is non-zero must span exactly the
-analytic field of that position clipped to the input, [x*j - P, x*j - P + r - 1]
-(archcalc/analysis/receptive.py).
+input positions that position reaches through every layer's RF step (check/support.py): the analytic
+field of that position clipped to the input, [x*j - P, x*j - P + r - 1] (archcalc/analysis/receptive.py),
+or less where whole taps fall in padding wider than a map (the verdict then says so).
 
 Which nodes: every node whose analytic field is defined. A probe of node n costs about a forward and a
 backward through everything before it (float64, on cpu). When probing all of them would exceed
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from archcalc.analysis.receptive import Field
 from archcalc.check.results import NOT_CHECKED, RECEPTIVE_FIELD, Verdict, compare
+from archcalc.check.support import reached_extent, supports
 from archcalc.graph import Graph
 from archcalc.layers import Shape, numel
 from archcalc.torch_build import TorchRejected
@@ -146,10 +148,16 @@ def receptive_verdicts(graph: Graph, shapes: dict[str, Shape], fields: dict[str,
         extents = probe_extents(graph, probes) if probes else {}
     except TorchRejected as exc:  # the live-path swaps, not archcalc's numbers: the real forward ran
         extents, failure = {}, f"the autograd probe failed at layer {exc.node}: {exc.message}"
+    per_axis = supports(graph, shapes)
     for name in candidates:
         expected = analytic_extent(fields[name], shapes[name], graph.input_shape)  # type: ignore[arg-type]
         if name in extents:
-            verdicts[name].append(compare(RECEPTIVE_FIELD, expected, extents[name]))
+            reached = reached_extent(per_axis, shapes, name)
+            verdict = compare(RECEPTIVE_FIELD, reached, extents[name])
+            if reached != expected:  # taps wholly in padding: the clipped window is wider than what is reached
+                verdict.note = (f"{verdict.note}; " if verdict.note else "") + (
+                    f"the field clipped to the input spans {expected}; taps that fall wholly in padding reach nothing")
+            verdicts[name].append(verdict)
         else:
             reason = failure or "outside the probed sample"
             verdicts[name].append(Verdict(RECEPTIVE_FIELD, NOT_CHECKED, expected, None, reason))

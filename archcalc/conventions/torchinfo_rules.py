@@ -31,9 +31,13 @@ from archcalc.layers import LayerType
 
 
 def _conv(v) -> dict[str, int]:
-    """(weights + bias) * N * prod(output spatial)."""
+    """(weights + bias) * N * prod(output spatial). Weight-normed convs (torch.nn.utils.weight_norm) name
+    their weights weight_g and weight_v, which torchinfo takes for an RNN's: params * N * C_out each."""
     weights = v.params - (v.out[0] if v.bias else 0)
-    return {"macs": weights * v.spatial_out, "bias": v.out_elems if v.bias else 0}
+    bias = v.out_elems if v.bias else 0
+    if v.attrs.get("weight_norm"):
+        return {"macs": weights * v.batch * v.out[0], "bias": bias}
+    return {"macs": weights * v.spatial_out, "bias": bias}
 
 
 def _linear(v) -> dict[str, int]:
@@ -41,7 +45,8 @@ def _linear(v) -> dict[str, int]:
     return {"macs": n_in * n_out * v.batch, "bias": n_out * v.batch if v.bias else 0}
 
 
-_CONV = Rule(_conv, "(weights + bias) x N x output positions: MACs + bias per output element")
+_CONV = Rule(_conv, "(weights + bias) x N x output positions: MACs + bias per output element (weight-normed: "
+                   "weight_g and weight_v x N x C_out, as an RNN's)")
 _LINEAR = Rule(_linear, "(n_in n_out + bias n_out) x N, however many rows the input has")
 _BY_PARAMS = Rule(lambda v: v.params * v.batch, "its parameters x N (0 without parameters)")
 

@@ -54,14 +54,15 @@ def _device(model: Any) -> Any:
     return torch.device("meta")
 
 
-def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: list[str]):
+def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: list[str], input_dtype: str):
     """torch.fx first, forward hooks second; the model runs in eval mode (its modes are restored)."""
     import torch
 
     from archcalc.importer.loading import one_line
     from archcalc.importer.trace import trace_fx, trace_hooks
 
-    example = torch.zeros((TRACE_BATCH,) + tuple(input_shape), device=_device(model))
+    dtype = torch.int64 if input_dtype == "int64" else None  # token ids: zeros are a valid id everywhere
+    example = torch.zeros((TRACE_BATCH,) + tuple(input_shape), device=_device(model), dtype=dtype)
     modes = {module: module.training for module in model.modules()}
     model.eval()
     try:
@@ -97,12 +98,17 @@ def _root(model: Any) -> Any:
     return Root() if is_leaf(model, RuleTable()) else model
 
 
-def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = None, source: str = "") -> ImportResult:
+def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = None, source: str = "",
+                 input_dtype: str = "float32") -> ImportResult:  # fmt: skip
     """Import an nn.Module, or a factory returning one (built on the meta device), for `input_shape`
-    (batch excluded). A model that cannot run on the meta device (it branches on tensor values) is
-    built again on the CPU when a factory was given."""
+    (batch excluded); `input_dtype` "int64" feeds token ids (text models). A model that cannot run on the
+    meta device (it branches on tensor values) is built again on the CPU when a factory was given."""
     import torch
 
+    from archcalc.graph import INPUT_DTYPES
+
+    if input_dtype not in INPUT_DTYPES:
+        raise ArchcalcError(f"input dtype must be one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
     from archcalc.importer.loading import build
     from archcalc.importer.mapping import to_graph
 
@@ -112,7 +118,7 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
     root = _root(built)
     table, notes = RuleTable(), []
     try:
-        trace = _trace(root, input_shape, table, notes)
+        trace = _trace(root, input_shape, table, notes, input_dtype)
     except _RunFailed as failed:
         if failed.device != "meta" or factory is None:
             hint = "; give a factory instead of a built module to let archcalc build it on the CPU"
@@ -124,13 +130,14 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
         built = build(factory, label, "cpu")
         root = _root(built)
         try:
-            trace = _trace(root, input_shape, table, notes)
+            trace = _trace(root, input_shape, table, notes, input_dtype)
         except _RunFailed as again:
             raise again.error(input_shape) from None
         notes.append(f"the model does not run on the meta device ({failed.run_failure}); built it on the CPU")
     title = name or type(built).__name__
     graph, mapping_notes = to_graph(trace, tuple(input_shape), TRACE_BATCH, table, root, title,
                                     f"imported from {source or title} with {trace.method}")  # fmt: skip
+    graph.input_dtype = input_dtype
     labels = {path: type(module).__name__ for path, module in root.named_modules()
               if path and not type(module).__module__.startswith(("torch.", "archcalc."))}  # fmt: skip
     return ImportResult(graph, trace.method, notes + trace.notes + mapping_notes, labels)

@@ -80,6 +80,7 @@ class Mapper:
         self.trace, self.batch, self.table = trace, batch, table
         self.producer: dict[int, str] = {id(trace.input): INPUT}
         self.weights = {id(t) for t in list(model.parameters()) + list(model.buffers())}
+        self.buffer_ids = {id(t) for t in model.buffers()}
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
@@ -96,6 +97,8 @@ class Mapper:
             outputs = tensors(call.output)
             if not outputs or (call.target is operator.getitem and not isinstance(call.args[0], torch.Tensor)):
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
+            if all(t.numel() == 0 for t in outputs):
+                continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
             if call.is_module:
                 self.calls_per_module[id(call.target)] = self.calls_per_module.get(id(call.target), 0) + 1
             try:
@@ -117,31 +120,49 @@ class Mapper:
         if not rules:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
         operands = tensors((call.args, call.kwargs))
-        inputs = []
+        activations = [t for t in operands if id(t) in self.producer]
+        weights = [t for t in operands if id(t) not in self.producer and id(t) in self.weights]
         for t in operands:
-            if id(t) not in self.producer:
+            if id(t) not in self.producer and id(t) not in self.weights:
                 raise CannotMap(self.unknown_operand(t))
-            inputs.append(self.producer[id(t)])
-        several = len(outputs) != 1 or not isinstance(call.output, torch.Tensor)
-        if several and not any(r.other_outputs for r in rules):
-            raise CannotMap(f"returns {len(outputs)} tensors")
-        shapes = [self.sample(t) for t in operands]
-        out_shape = self.sample(outputs[0])
-        if out_shape is None or any(shape is None for shape in shapes):
+        several = len(outputs) != 1  # (out, None) from nn.MultiheadAttention is one tensor
+        extra: list[torch.Tensor] = []
+        if several and any(r.other_outputs for r in rules):  # nn.LSTM's (output, (h_n, c_n)): the output
+            outputs, extra, several = outputs[:1], outputs[1:], False
+        shapes = [self.sample(t) for t in activations]
+        out_shapes = [self.sample(t) for t in outputs]
+        if any(shape is None for shape in shapes + out_shapes):
             raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
-        view = Call(call.target, call.args, call.kwargs, call.is_module, shapes, out_shape)  # type: ignore[arg-type]
+        view = Call(call.target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes)  # type: ignore
         rule = None
         try:
-            rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.other_outputs or not several)),
-                        None)  # fmt: skip
+            rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
+                         and (r.per_output or not several) and (r.other_outputs or not extra)), None)  # fmt: skip
             if rule is None:
-                raise CannotMap(f"returns {len(outputs)} tensors" if several else "no rule accepts this configuration")
+                if weights:
+                    raise CannotMap(self.unknown_operand(weights[0]))
+                returned = len(outputs) + len(extra)
+                raise CannotMap(f"returns {returned} tensors" if several or extra
+                                else "no rule accepts this configuration")  # fmt: skip
+            if rule.unique_operands:
+                activations = list({id(t): t for t in activations}.values())
+                view.in_shapes = shapes = [self.sample(t) for t in activations]  # type: ignore[misc]
             layer = REGISTRY[rule.layer]
-            raw = {key: value for key, value in rule.read(view).items() if value is not None}  # None: the default
-            attrs = layer.resolve_attrs(raw, {})
-            if len(inputs) < layer.min_inputs or (layer.max_inputs is not None and len(inputs) > layer.max_inputs):
-                raise CannotMap(f"{rule.layer} takes {layer.min_inputs}+ tensor inputs, the call has {len(inputs)}")
-            shape = tuple(layer.shape(attrs, shapes))  # type: ignore[arg-type]
+            read = rule.read(view)
+            listed = read if rule.per_output else [read]
+            if len(listed) != len(outputs):
+                raise CannotMap(f"the {rule.layer} rule reads {len(listed)} layers for {len(outputs)} outputs")
+            layers = []
+            for raw, out_shape in zip(listed, out_shapes):
+                attrs = layer.resolve_attrs({key: value for key, value in raw.items() if value is not None}, {})
+                if len(activations) < layer.min_inputs or (layer.max_inputs is not None
+                                                           and len(activations) > layer.max_inputs):  # fmt: skip
+                    raise CannotMap(f"{rule.layer} takes {layer.min_inputs}+ tensor inputs, the call has "
+                                    f"{len(activations)}")  # fmt: skip
+                shape = tuple(layer.shape(attrs, shapes))  # type: ignore[arg-type]
+                if shape != out_shape:
+                    raise CannotMap(f"the {rule.layer} rule gives shape {list(shape)}, torch gives {list(out_shape)}")
+                layers.append((attrs, shape))
         except CannotMap:
             raise
         except ArchcalcError as exc:
@@ -149,19 +170,29 @@ class Mapper:
         except Exception as exc:  # noqa: BLE001 - a rule broken by an odd configuration must not stop the import
             detail = " ".join(str(exc).split())[:200]
             raise CannotMap(f"its import rule failed ({type(exc).__name__}: {detail})") from None
-        if shape != out_shape:
-            raise CannotMap(f"the {rule.layer} rule gives shape {list(shape)}, torch gives {list(out_shape)}")
-        if call.is_module:
+        owned = own_counts(call.target) if call.is_module else self.weight_counts(weights)
+        if call.is_module or weights:
+            attrs, shape = layers[0]
             counted = layer.params(attrs, shapes, shape)  # type: ignore[arg-type]
-            own = own_counts(call.target)
-            if (counted.trainable, counted.non_trainable, counted.buffers) != own:
+            if (counted.trainable, counted.non_trainable, counted.buffers) != owned:
                 mine = f"{counted.trainable}/{counted.non_trainable}/{counted.buffers}"
-                raise CannotMap(f"the {rule.layer} rule counts {mine} params/frozen/buffers, the module has "
-                                f"{own[0]}/{own[1]}/{own[2]}")  # fmt: skip
-            self.note_shared(call, own)
-        name = self.add(call, rule.layer, attrs, inputs, outputs[0])
-        for other in outputs[1:]:
+                raise CannotMap(f"the {rule.layer} rule counts {mine} params/frozen/buffers, the "
+                                f"{'module' if call.is_module else 'call'} has {owned[0]}/{owned[1]}/{owned[2]}")
+        if call.is_module:
+            self.note_shared(call, owned)
+        self.counted.update(id(t) for t in weights)
+        inputs = [self.producer[id(t)] for t in activations]
+        for (attrs, _), output in zip(layers, outputs):
+            name = self.add(call, rule.layer, attrs, inputs, output)
+        for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+
+    def weight_counts(self, weights: list[torch.Tensor]) -> tuple[int, int, int]:
+        """(trainable, frozen, buffer elements) of parameter and buffer operands."""
+        buffers = [t for t in weights if id(t) in self.buffer_ids]
+        params = [t for t in weights if id(t) not in self.buffer_ids]
+        return (sum(t.numel() for t in params if t.requires_grad), sum(t.numel() for t in params if not t.requires_grad),
+                sum(t.numel() for t in buffers))  # fmt: skip
 
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
@@ -204,7 +235,7 @@ class Mapper:
         owned += [t for t in tensors((call.args, call.kwargs)) if id(t) in self.weights]
         fresh = {id(t): t for t in owned if id(t) not in self.counted}
         self.counted.update(fresh)
-        buffers = {id(b) for b in call.target.buffers()} if call.is_module else set()
+        buffers = self.buffer_ids  # a buffer read by a function (HF's position_ids) is a buffer too
         counts = {"params": sum(t.numel() for k, t in fresh.items() if k not in buffers and t.requires_grad),
                   "non_trainable": sum(t.numel() for k, t in fresh.items() if k not in buffers and not t.requires_grad),
                   "buffers": sum(t.numel() for k, t in fresh.items() if k in buffers)}  # fmt: skip

@@ -55,6 +55,9 @@ class RuleTable:
                 self.by_module.setdefault(cls, []).append(rule)
             for function in rule.functions:
                 self.by_function.setdefault(function, []).append(rule)
+            for target in filter(None, map(loaded, rule.foreign)):
+                table = self.by_module if isinstance(target, type) else self.by_function
+                table.setdefault(target, []).append(rule)
 
     def module_rules(self, module: Any) -> list[ImportRule]:
         """Rules for this module's class, or for a base class whose forward it keeps."""
@@ -70,6 +73,14 @@ class RuleTable:
             return self.by_function.get(function, [])
         except TypeError:  # an unhashable callable
             return []
+
+
+def loaded(dotted: str) -> Any:
+    """The class or function `package.module.Name` if its module is already imported, else None."""
+    import sys
+
+    module, _, name = dotted.rpartition(".")
+    return getattr(sys.modules.get(module), name, None)
 
 
 def method(name: str) -> Any:

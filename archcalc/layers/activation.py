@@ -77,9 +77,11 @@ class _Pointwise(LayerType):
                 ImportRule(self.name, functions=functions, read=self.import_function))  # fmt: skip
 
 
-def _simple(type_name: str, per_element: int, summary: str, torch_class: str, functions: tuple[str, ...]) -> None:
+def _simple(type_name: str, per_element: int, summary: str, torch_class: str, functions: tuple[str, ...],
+            foreign: tuple[str, ...] = ()) -> None:  # fmt: skip
     """Register a parameter-free activation whose torch module takes no arguments; `functions` name
-    the functional forms (torch.nn.functional, torch or torch.Tensor) that import as it."""
+    the functional forms (torch.nn.functional, torch or torch.Tensor) that import as it, `foreign` the
+    classes of transformers.activations that compute it (imported as it when transformers is loaded)."""
 
     def torch_module(self: _Pointwise, a: Attrs, ins: list[Shape]) -> Any:
         from torch import nn
@@ -91,11 +93,17 @@ def _simple(type_name: str, per_element: int, summary: str, torch_class: str, fu
 
         return (getattr(nn, torch_class),), functions
 
+    def torch_import(self: _Pointwise) -> tuple:
+        own = _Pointwise.torch_import(self)
+        return own + ((ImportRule(type_name, foreign=tuple(f"transformers.activations.{n}" for n in foreign)),)
+                      if foreign else ())  # fmt: skip
+
     cls = type(
         torch_class,
         (_Pointwise,),
         {"name": type_name, "per_element": per_element, "summary": summary,
-         "flops_rule": f"{per_element} * out", "torch_module": torch_module, "torch_sources": torch_sources},
+         "flops_rule": f"{per_element} * out", "torch_module": torch_module, "torch_sources": torch_sources,
+         "torch_import": torch_import},
     )  # fmt: skip
     register(cls)
 
@@ -106,7 +114,7 @@ _simple("sigmoid", 4, "1 / (1 + exp(-x))", "Sigmoid", ("sigmoid", "sigmoid_"))
 _simple("tanh", 1, "tanh(x)", "Tanh", ("tanh", "tanh_"))
 _simple("hardsigmoid", 4, "relu6(x + 3) / 6", "Hardsigmoid", ("hardsigmoid",))
 _simple("hardswish", 5, "x * relu6(x + 3) / 6 (h-swish)", "Hardswish", ("hardswish",))
-_simple("silu", 5, "x * sigmoid(x) (swish)", "SiLU", ("silu",))
+_simple("silu", 5, "x * sigmoid(x) (swish)", "SiLU", ("silu",), ("SiLUActivation",))
 
 
 @register
@@ -215,6 +223,14 @@ class GELU(_Pointwise):
 
     def import_function(self, call: Any) -> dict:
         return {"approximate": call.bind("input", "approximate", approximate="none")["approximate"]}
+
+    def torch_import(self) -> tuple:
+        """torch's, and Hugging Face's GELU modules when transformers is loaded (GPT-2's gelu_new is tanh's)."""
+        hf = "transformers.activations."
+        return super().torch_import() + (
+            ImportRule(self.name, foreign=(hf + "GELUActivation",)),
+            ImportRule(self.name, foreign=tuple(hf + n for n in ("NewGELUActivation", "GELUTanh", "FastGELUActivation")),
+                       read=lambda call: {"approximate": "tanh"}, note="tanh"))  # fmt: skip
 
 
 @register

@@ -29,7 +29,7 @@ from archcalc.layers.attention_cost import AttentionGeometry
 from archcalc.layers.attrs import Attr, Bool, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.embedding import token_names
-from archcalc.layers.formula import Const, Formula, Term, counts
+from archcalc.layers.formula import Formula, Group, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
 
 ATTENTION_BACKWARD = ("projections as linear layers; QKᵀ and A·V twice (one gradient per operand); the rest "
@@ -83,10 +83,15 @@ class _Attention(LayerType):
                 expr = expr + item
             return expr
 
-        return counts(params=self.params(a, ins, out).total, macs=total("MACs["), flops=total("FLOPs["),
+        params, buffers = self.explain_params(a, ins)
+        return counts(params=params, buffers=buffers, macs=total("MACs["), flops=total("FLOPs["),
                       connections=self.connections(a, ins, out), defs=defs,
                       notes={"MACs": "matrix products only: the projections, QKᵀ and A·V",
                              "FLOPs": "every term, in the order torch computes them"})  # fmt: skip
+
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
+        """(params, buffers or None) as formulas; default: none."""
+        return 0, None
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         g = self.geometry(a, ins)
@@ -175,6 +180,22 @@ class MultiHeadAttention(_Attention):
         o = (g.heads * g.value_dim + int(g.out_bias)) * E
         return Params(trainable=q + k + v + o + a["rel_pos_buckets"] * g.heads)
 
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
+        """(E + b)·H·D + (E_k + b)·H_kv·D + (E_v + b)·H_kv·D_v + (H·D_v + b_o)·E [+ buckets·H]."""
+        g = self.geometry(a, ins)
+        E, H, Hk, D = Term("E", g.embed_dim), Term("H", g.heads), Term("H_kv", g.kv_heads), Term("D", g.head_dim)
+        Ek = Term("E_k", g.kdim) if g.kdim != g.embed_dim else E
+        Ev = Term("E_v", g.vdim) if g.vdim != g.embed_dim else E
+
+        def fan(t):
+            return Group(t + 1) if g.bias else t
+
+        params = fan(E) * H * D + fan(Ek) * Hk * D + fan(Ev) * Hk * D
+        params = params + (Group(H * D + 1) if g.out_bias else H * D) * E
+        if a["rel_pos_buckets"]:
+            params = params + Term("buckets", a["rel_pos_buckets"]) * H
+        return params, None
+
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return [Formula("L_out", Term("L", out[0]), "one output per query"),
                 Formula("E_out", Term("E", out[1]), "the output projection maps H·D_v back to E")]  # fmt: skip
@@ -218,6 +239,8 @@ class MultiHeadAttention(_Attention):
                 raise CannotMap("learned extra key/value rows (add_bias_kv, add_zero_attn) are not counted")
             if b["key_padding_mask"] is not None or b["attn_mask"] is not None:
                 raise CannotMap("takes an explicit mask tensor (not counted)")
+            if b["key"] is b["query"] and b["value"] is not b["query"]:
+                raise CannotMap("the keys are the queries but the values differ")
             return {"num_heads": m.num_heads, "bias": m.in_proj_bias is not None,
                     "out_bias": m.out_proj.bias is not None, "causal": bool(b["is_causal"]), "dropout": m.dropout}
 
@@ -234,7 +257,7 @@ class MultiHeadAttention(_Attention):
                     "rope_base": m.rotary.base if m.rotary is not None else None,
                     "rel_pos_buckets": m.buckets, "dropout": m.dropout}  # fmt: skip
 
-        return (ImportRule(self.name, modules=(nn.MultiheadAttention,), read=read,
+        return (ImportRule(self.name, modules=(nn.MultiheadAttention,), read=read, unique_operands=True,
                            note="batch_first, need_weights=False, no mask tensor"),
                 ImportRule(self.name, modules=(ta.TorchMultiheadAttention,), read=mine),
                 ImportRule(self.name, modules=(ta.Attention,), read=general))  # fmt: skip

@@ -148,9 +148,7 @@ def AxisSizes(minimum: int = 1) -> Kind:
         return _as_int(name, value, minimum)
 
     def dump(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return value[0] if len(value) > 1 and len(set(value)) == 1 else list(value)
-        return value
+        return list(value) if isinstance(value, tuple) else value  # an int stays one: it means every axis
 
     one = {"oneOf": [{"type": "integer", "minimum": minimum}, _EXPR]}
     return Kind(parse, {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]},

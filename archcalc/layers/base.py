@@ -132,8 +132,9 @@ class LayerType:
     # and whether its torch build only moves or selects data (no arithmetic for any tool to count).
     data_movement: ClassVar[bool] = False
     # What its inputs hold: "float" (numbers: every computing layer), "tokens" (integer token ids: the
-    # embedding lookups) or "any" (passed through unchanged, ids stay ids: data movement). None: "any" for
-    # data movement, else "float". archcalc.analysis.shapes refuses ids where numbers are needed.
+    # embedding lookups), "any" (passed through unchanged, ids stay ids: data movement) or "unknown" (an
+    # imported operation without a rule: not checked, and its output is not either). None: "any" for data
+    # movement, else "float". archcalc.analysis.shapes refuses ids where numbers are needed.
     input_kind: ClassVar[str | None] = None
     # Whether its torch build runs a fused kernel whose matrix products fvcore's jit trace cannot count
     # (F.scaled_dot_product_attention, nn.MultiheadAttention's native path): `check` then compares its MACs

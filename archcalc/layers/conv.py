@@ -13,6 +13,9 @@ are read (prod(k) = k_h k_w for conv2d, k for conv1d, k_d k_h k_w for conv3d); b
     connections  C_out * positions * (K + b)        (the seeds' (C_in k_w k_h + 1) H_out W_out C_out)
     With a connection `table` (LeNet-5's C3), output map j reads n_j input maps: K_j = n_j prod(k)
     replaces K, map by map, so only the real links are counted.
+    With `weight_norm` (w = g v / ||v||, torch.nn.utils.weight_norm, as the TCN of Bai et al. uses) the
+    params add C_out (the g per output map); MACs, FLOPs and connections are the conv's: the weight is
+    recomputed once per forward pass, not per sample, and inference folds it into w.
     RF           per axis: kernel k, stride s, dilation d, padding p_before.
 
 Training (backward per sample): the weight gradient costs the forward MACs again and the input gradient
@@ -60,6 +63,8 @@ class _Conv(LayerType):
             Attr("bias", Bool(), True),
             Attr("padding_mode", Choice("zeros", "reflect", "replicate", "circular"), "zeros"),
             Attr("table", Table(), None, "connection table: for each output map, the input maps it reads"),
+            Attr("weight_norm", Bool(), False, "weight normalisation (Salimans & Kingma; the TCN's): the weight "
+                 "as g v / ||v||, one trained g per output map"),
         )
 
     def validate(self, a: Attrs) -> None:
@@ -74,6 +79,8 @@ class _Conv(LayerType):
                     f"{self.name}: out_channels {a['out_channels']} differs from the table's {len(table)} rows"
                 )
             a["out_channels"] = len(table)
+            if a["weight_norm"]:
+                raise ArchcalcError(f"{self.name}: weight_norm with a connection table is not supported")
 
     def window(self, a: Attrs, in_shape: Shape) -> Window:
         pads = resolve_padding(a["padding"], a["kernel"], a["stride"], a["dilation"], in_shape[1:])
@@ -106,7 +113,8 @@ class _Conv(LayerType):
         return ins[0][0] // a["groups"] * taps * a["out_channels"]
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=self._fan_in_total(a, ins) + (out[0] if a["bias"] else 0))
+        extra = (out[0] if a["bias"] else 0) + (out[0] if a["weight_norm"] else 0)
+        return Params(trainable=self._fan_in_total(a, ins) + extra)
 
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out[1:]) * self._fan_in_total(a, ins)
@@ -134,13 +142,17 @@ class _Conv(LayerType):
         adds = Group(fan_in - 1)
         outputs = elements(out, "_out")
         symbols = "×".join(term.symbol for term in kernel)  # type: ignore[attr-defined]
+        params = per_output * Term("C_out", out[0]) if a["bias"] else fan_in * Term("C_out", out[0])
+        notes = {}
+        if a["weight_norm"]:
+            params, notes = params + Term("C_out", out[0]), {"params": "+ C_out: weight norm's g, one per output map"}
         return counts(
-            params=per_output * Term("C_out", out[0]) if a["bias"] else fan_in * Term("C_out", out[0]),
+            params=params,
             macs=fan_in * outputs,
             flops=Group(plus_one_if(fan_in + adds, a["bias"])) * outputs,
             connections=(per_output if a["bias"] else fan_in) * outputs,
-            notes={"FLOPs": "per output: K multiplies + (K − 1) adds" + (" + 1 bias add" if a["bias"] else "")
-                   + f", K = {symbols}×C_in" + ("/g" if a["groups"] != 1 else "")},
+            notes=notes | {"FLOPs": "per output: K multiplies + (K − 1) adds" + (" + 1 bias add" if a["bias"] else "")
+                           + f", K = {symbols}×C_in" + ("/g" if a["groups"] != 1 else "")},
         )  # fmt: skip
 
     def _explain_table(self, a: Attrs, out: Shape) -> list[Formula]:
@@ -177,6 +189,8 @@ class _Conv(LayerType):
             c_in, a["out_channels"], a["kernel"], a["stride"], befores(window.pads) if symmetric else 0,
             a["dilation"], a["groups"], a["bias"], a["padding_mode"],
         )  # fmt: skip
+        if a["weight_norm"]:
+            conv = tm.weight_normed(conv)
         return conv if symmetric else tm.Padded(window.pads, a["padding_mode"], conv)
 
     def torch_import(self) -> tuple:
@@ -188,7 +202,7 @@ class _Conv(LayerType):
             padding = m.padding if isinstance(m.padding, str) else list(m.padding)
             return {"out_channels": m.out_channels, "kernel": m.kernel_size, "stride": m.stride, "padding": padding,
                     "dilation": m.dilation, "groups": m.groups, "bias": m.bias is not None,
-                    "padding_mode": m.padding_mode}  # fmt: skip
+                    "padding_mode": m.padding_mode, "weight_norm": tm.is_weight_normed(m)}  # fmt: skip
 
         def padded(call) -> dict:
             outer, inner = call.module, conv(call.module.inner)

@@ -151,5 +151,21 @@ class Slice(LayerType):
             b = call.bind("input", "dim", "start", "length")
             return span(b["dim"], b["start"], b["length"], len(call.in_shapes[0]))
 
+        def pieces(call) -> list[dict]:
+            """torch.chunk / split: one slice per piece, from the pieces' traced sizes."""
+            dim = call.kwargs.get("dim", call.args[2] if len(call.args) > 2 else 0)
+            axis = call.axis(dim)
+            axis %= len(call.in_shapes[0])
+            start, out = 0, []
+            for shape in call.out_shapes:
+                out.append({"axis": axis, "start": start, "end": start + shape[axis]})
+                start += shape[axis]
+            if start != call.in_shapes[0][axis]:
+                raise CannotMap("the pieces do not cover the axis")
+            return out
+
+        splits = (torch.chunk, torch.Tensor.chunk, torch.split, torch.Tensor.split)
         return (ImportRule(self.name, modules=(tm.Narrow,), read=module),
-                ImportRule(self.name, functions=(torch.narrow, torch.Tensor.narrow), read=function))  # fmt: skip
+                ImportRule(self.name, functions=(torch.narrow, torch.Tensor.narrow), read=function),
+                ImportRule(self.name, functions=splits, read=pieces, per_output=True,
+                           note="chunk and split: one slice per piece"))  # fmt: skip

@@ -105,6 +105,7 @@ class Embedding(LayerType):
 
     def torch_import(self) -> tuple:
         from torch import nn
+        from torch.nn import functional as F
 
         def read(call) -> dict:
             m = call.module
@@ -113,7 +114,17 @@ class Embedding(LayerType):
             return {"num_embeddings": m.num_embeddings, "embedding_dim": m.embedding_dim,
                     "padding_idx": m.padding_idx, "trainable": m.weight.requires_grad}  # fmt: skip
 
-        return (ImportRule(self.name, modules=(nn.Embedding,), read=read),)
+        def function(call) -> dict:
+            b = call.bind("input", "weight", "padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse",
+                          padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False)
+            if b["max_norm"] is not None:
+                raise CannotMap("max_norm renormalises the looked-up rows (not counted)")
+            rows, dim = b["weight"].shape
+            return {"num_embeddings": rows, "embedding_dim": dim, "padding_idx": b["padding_idx"],
+                    "trainable": b["weight"].requires_grad}  # fmt: skip
+
+        return (ImportRule(self.name, modules=(nn.Embedding,), read=read),
+                ImportRule(self.name, functions=(F.embedding,), read=function, weight_operands=True))
 
 
 class _AddedTable(LayerType):

@@ -31,6 +31,7 @@ class Call:
     is_module: bool
     in_shapes: list[Shape] = field(default_factory=list)
     out_shape: Shape = ()
+    out_shapes: list[Shape] = field(default_factory=list)  # every output tensor's (per_output rules)
 
     @property
     def module(self) -> Any:
@@ -77,7 +78,8 @@ class ImportRule:
     the layer type; None means "the default"); it raises CannotMap for configurations the type cannot
     express. `when(call)`
     narrows the rule (for example, archcalc's Padded wrapper maps to conv2d only around a Conv2d).
-    `other_outputs` lets a module that returns several tensors map: the layer computes the first.
+    `per_output`, `unique_operands`, `weight_operands` and `other_outputs` change how the call's tensors
+    become layers, inputs and weights (see their comments).
     """
 
     layer: str
@@ -89,6 +91,17 @@ class ImportRule:
     # A module that returns a tuple (nn.LSTM's output and final states): the layer is its first tensor, and
     # this names the others, which are not modelled (a later call that reads one is unsupported, saying so).
     other_outputs: str = ""
+    # One layer per output tensor (torch.chunk, unbind): `read` returns a list of attribute dicts, in order.
+    per_output: bool = False
+    # The same tensor given twice is one input (nn.MultiheadAttention(x, x, x) is self-attention on x).
+    unique_operands: bool = False
+    # Parameter and buffer operands are the layer's own weights (F.layer_norm(x, shape, weight, bias)): they
+    # are not inputs, and the layer type's parameter count must equal theirs.
+    weight_operands: bool = False
+    # Classes and functions of libraries the user's model comes from (transformers, torchvision), by dotted
+    # name ("transformers.pytorch_utils.Conv1D"): they join `modules` / `functions` when that library is
+    # already imported, so archcalc never imports or needs it.
+    foreign: tuple[str, ...] = ()
 
 
 def spec_sides(torch_pad: Any, rank: int = 2) -> list[int]:

@@ -109,12 +109,25 @@ class Linear(_LastAxis):
 
     def torch_import(self) -> tuple:
         from torch import nn
+        from torch.nn import functional as F
 
         def read(call) -> dict:
             m = call.module
             return {"out_features": m.out_features, "bias": m.bias is not None, "in_features": m.in_features}
 
-        return (ImportRule(self.name, modules=(nn.Linear,), read=read),)
+        def function(call) -> dict:
+            b = call.bind("input", "weight", "bias", bias=None)
+            out_features, in_features = b["weight"].shape
+            return {"out_features": out_features, "bias": b["bias"] is not None, "in_features": in_features}
+
+        def conv1d(call) -> dict:
+            """transformers' Conv1D (GPT-2): a linear layer whose weight is stored transposed, always biased."""
+            return {"out_features": call.module.nf, "in_features": call.module.nx, "bias": True}
+
+        return (ImportRule(self.name, modules=(nn.Linear,), read=read),
+                ImportRule(self.name, functions=(F.linear,), read=function, weight_operands=True,
+                           note="weight and bias: the model's parameters"),
+                ImportRule(self.name, foreign=("transformers.pytorch_utils.Conv1D",), read=conv1d))
 
 
 @register

@@ -58,6 +58,7 @@ class LayerNorm(StatsNorm):
 
     def torch_import(self) -> tuple:
         from torch import nn
+        from torch.nn import functional as F
 
         def read(call) -> dict:
             m, dims = call.module, len(call.module.normalized_shape)
@@ -66,7 +67,19 @@ class LayerNorm(StatsNorm):
             return {"dims": dims, "eps": m.eps, "affine": m.elementwise_affine,
                     "bias": not m.elementwise_affine or m.bias is not None}  # fmt: skip
 
-        return (ImportRule(self.name, modules=(nn.LayerNorm,), read=read),)
+        def function(call) -> dict:
+            b = call.bind("input", "normalized_shape", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
+            shape = tuple(b["normalized_shape"])
+            if tuple(call.in_shapes[0][-len(shape):]) != shape:
+                raise CannotMap(f"normalized_shape {list(shape)} is not the input's trailing axes")
+            if b["weight"] is None and b["bias"] is not None:
+                raise CannotMap("a shift without a scale")
+            return {"dims": len(shape), "eps": b["eps"], "affine": b["weight"] is not None,
+                    "bias": b["weight"] is None or b["bias"] is not None}  # fmt: skip
+
+        return (ImportRule(self.name, modules=(nn.LayerNorm,), read=read),
+                ImportRule(self.name, functions=(F.layer_norm,), read=function, weight_operands=True,
+                           note="weight and bias: the model's parameters"))
 
 
 @register

@@ -18,8 +18,6 @@ Receptive field: position-wise (identity).
 
 from __future__ import annotations
 
-import sys
-
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
@@ -68,6 +66,7 @@ class RMSNorm(_Norm):
 
     def torch_import(self) -> tuple:
         from torch import nn
+        from torch.nn import functional as F
 
         def read(call) -> dict:
             m, dims = call.module, len(call.module.normalized_shape)
@@ -75,7 +74,19 @@ class RMSNorm(_Norm):
                 raise CannotMap(f"normalized_shape {list(m.normalized_shape)} is not the input's trailing axes")
             return {"dims": dims, "eps": m.eps, "affine": m.elementwise_affine}
 
-        return (ImportRule(self.name, modules=(nn.RMSNorm,), read=read),)
+        def function(call) -> dict:
+            b = call.bind("input", "normalized_shape", "weight", "eps", weight=None, eps=None)
+            shape = tuple(b["normalized_shape"])
+            if tuple(call.in_shapes[0][-len(shape):]) != shape:
+                raise CannotMap(f"normalized_shape {list(shape)} is not the input's trailing axes")
+            return {"dims": len(shape), "eps": b["eps"], "affine": b["weight"] is not None}
+
+        def llama(call) -> dict:
+            return {"dims": 1, "eps": call.module.variance_epsilon, "affine": True}
+
+        return (ImportRule(self.name, modules=(nn.RMSNorm,), read=read),
+                ImportRule(self.name, functions=(F.rms_norm,), read=function, weight_operands=True),
+                ImportRule(self.name, foreign=("transformers.models.llama.modeling_llama.LlamaRMSNorm",), read=llama))
 
 
 @register
@@ -171,13 +182,12 @@ class DropPath(LayerType):
         from archcalc import torch_tokens as tt
 
         module = lambda call: {"p": call.module.p, "mode": call.module.mode}  # noqa: E731
-        rules = [ImportRule(self.name, modules=(tt.StochasticDepth,), read=module)]
-        torchvision = sys.modules.get("torchvision.ops.stochastic_depth")
-        if torchvision is not None:
-            def function(call) -> dict:
-                b = call.bind("input", "p", "mode", "training", training=True)
-                return {"p": b["p"], "mode": b["mode"]}
 
-            rules += [ImportRule(self.name, modules=(torchvision.StochasticDepth,), read=module),
-                      ImportRule(self.name, functions=(torchvision.stochastic_depth,), read=function)]  # fmt: skip
-        return tuple(rules)
+        def function(call) -> dict:
+            b = call.bind("input", "p", "mode", "training", training=True)
+            return {"p": b["p"], "mode": b["mode"]}
+
+        tv = "torchvision.ops.stochastic_depth."
+        return (ImportRule(self.name, modules=(tt.StochasticDepth,), read=module),
+                ImportRule(self.name, foreign=(tv + "StochasticDepth",), read=module),
+                ImportRule(self.name, foreign=(tv + "stochastic_depth",), read=function))

@@ -49,6 +49,12 @@ def _getitem_index(call) -> dict:
     return {"axis": ints[0] - 1, "index": items[ints[0]]}
 
 
+def _unbind(call) -> list[dict]:
+    dim = call.kwargs.get("dim", call.args[1] if len(call.args) > 1 else 0)
+    axis = call.axis(dim) % len(call.in_shapes[0])
+    return [{"axis": axis, "index": index} for index in range(call.in_shapes[0][axis])]
+
+
 @register
 class Select(LayerType):
     name = "select"
@@ -98,8 +104,10 @@ class Select(LayerType):
         return (ImportRule(self.name, modules=(tt.Select,),
                            read=lambda c: {"axis": c.module.dim - 1, "index": c.module.index}),
                 ImportRule(self.name, functions=(torch.select, torch.Tensor.select), read=function),
-                ImportRule(self.name, functions=(operator.getitem,), read=_getitem_index,
-                           note="x[:, i]: one integer index"))  # fmt: skip
+                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), read=_getitem_index,
+                           note="x[:, i]: one integer index"),
+                ImportRule(self.name, functions=(torch.unbind, torch.Tensor.unbind), read=_unbind, per_output=True,
+                           note="unbind: one select per index"))  # fmt: skip
 
 
 @register

@@ -27,6 +27,7 @@ class Unsupported(LayerType):
     name = "unsupported"
     summary = "a torch operation archcalc cannot count (from an import): traced shape and own params only"
     category = "other"
+    input_kind = "unknown"  # an op without a rule may take token ids or numbers, and give either
     min_inputs = 0
     max_inputs = None
     attrs = (

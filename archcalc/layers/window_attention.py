@@ -79,6 +79,15 @@ class WindowAttention(_Attention):
         weights = C * 3 * C + (3 * C if a["qkv_bias"] else 0) + C * C + (C if a["proj_bias"] else 0)
         return Params(trainable=weights + (2 * w_h - 1) * (2 * w_w - 1) * heads, buffers=(w_h * w_w) ** 2)
 
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
+        """C·3C (+ 3C) + C·C (+ C) + (2w_h − 1)(2w_w − 1)·H; buffers (w_h·w_w)²."""
+        C, H, (w_h, w_w) = Term("C", ins[0][2]), Term("heads", a["num_heads"]), a["window"]
+        qkv = C * 3 * C + 3 * C if a["qkv_bias"] else C * 3 * C
+        proj = C * C + C if a["proj_bias"] else C * C
+        table = Group(2 * Term("w_h", w_h) - 1) * Group(2 * Term("w_w", w_w) - 1) * H
+        tokens = Group(Term("w_h", w_h) * Term("w_w", w_w))
+        return qkv + proj + table, tokens * tokens
+
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return [Formula(f"{name}_out", Term(name, size)) for name, size in zip(("H", "W", "C"), ins[0])]
 

@@ -45,6 +45,8 @@ def _document(graph: Graph, labels: dict[str, str], use_blocks: bool) -> str:
         if getattr(graph, key):
             lines.append(f"{key}: {_flow(getattr(graph, key))}")
     lines.append(f"input: {_flow(list(graph.input_shape))}")
+    if graph.input_dtype != "float32":
+        lines.append(f"input_dtype: {graph.input_dtype}")
     if writer.blocks:
         lines.append("")
         lines.append("blocks:")
@@ -67,6 +69,8 @@ def graph_difference(expected: Graph, actual: Graph) -> str | None:
     """The first difference between two graphs (input, outputs, nodes by name), or None."""
     if tuple(expected.input_shape) != tuple(actual.input_shape):
         return f"input {list(actual.input_shape)} instead of {list(expected.input_shape)}"
+    if expected.input_dtype != actual.input_dtype:
+        return f"input_dtype {actual.input_dtype} instead of {expected.input_dtype}"
     if expected.outputs != actual.outputs:
         return f"outputs {actual.outputs} instead of {expected.outputs}"
     mine = {node.name: node for node in actual.nodes}
