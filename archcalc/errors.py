@@ -90,6 +90,8 @@ def brief(value: Any, limit: int = 60) -> str:
                     parts.append("...")
                 body = ", ".join(parts)
                 text = "{" + body + "}" if isinstance(item, dict) else "[" + body + "]"
+        elif isinstance(item, int) and item.bit_length() > 1000:  # repr() refuses ints over 4300 digits
+            text = f"<an integer of about {int(item.bit_length() * 0.30103):,} digits>"
         else:
             text = repr(item) if not isinstance(item, str) or len(item) <= limit else repr(item[:limit]) + "..."
             text = clip(text, limit + 10)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import operator
 from functools import lru_cache
 from typing import Any, Mapping
@@ -71,13 +72,21 @@ _ALLOWED = (
 )  # fmt: skip
 
 
+# YAML 1.1 read these as booleans and `1:04` as 64; specs follow YAML 1.2, where they are text.
+YAML11_BOOLEANS = ("yes", "no", "on", "off", "y", "n")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?\Z")
+
+
 @lru_cache(maxsize=4096)
 def _parse(text: str) -> tuple[ast.Expression, int]:
     """The syntax tree (checked against the whitelist) and its node count."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError) as exc:
-        raise ArchcalcError(f"bad expression {_quote(text)}: {exc.msg if isinstance(exc, SyntaxError) else exc}")
+        hint = ("; YAML 1.1 read this as a base-60 number, YAML 1.2 (which specs follow) reads text: write the "
+                "number itself" if _SEXAGESIMAL.match(text.strip()) else "")  # fmt: skip
+        raise ArchcalcError(f"bad expression {_quote(text)}: "
+                            f"{exc.msg if isinstance(exc, SyntaxError) else exc}{hint}")  # fmt: skip
     except (RecursionError, MemoryError):
         raise ArchcalcError(f"bad expression {_quote(text)}: it nests too deeply")
     count = 0
@@ -144,6 +153,9 @@ def items_within(value: Any, budget: int) -> bool:
 
 
 def _check_size(value: Any, text: str, max_items: int) -> Any:
+    if not isinstance(value, (int, float, str, list, tuple)):  # complex ((-8) ** 0.5) and anything else
+        raise ArchcalcError(f"expression {_quote(text)} gives a {type(value).__name__} ({brief(value)}), "
+                            "not a number, boolean, text or list")  # fmt: skip
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
             raise ArchcalcError(f"expression {_quote(text)} is not finite")
@@ -183,9 +195,11 @@ class _Evaluator:
         from archcalc.errors import closest
 
         known = sorted(self.scope)
+        yaml11 = node.id.lower() in YAML11_BOOLEANS
         raise ArchcalcError(
             f"undefined variable {node.id!r} in {_quote(self.text)}{closest(node.id, known)}"
             + (f"; defined here: {', '.join(known)}" if known and len(known) <= 12 else "")
+            + ("; specs read YAML 1.2, where yes, no, on and off are text: write true or false" if yaml11 else "")
         )
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:

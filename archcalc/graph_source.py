@@ -6,7 +6,8 @@ shape and limits, becomes a Graph. Every command loads its graphs through `Graph
     graph = GraphSource.from_options("vgg16", input_text="3x64x64").load().graph          # CLI texts
     graph = GraphSource(module="model.py:build", input_shape=(3, 224, 224)).load().graph  # runs that code
 
-`from_options` reads the texts a user types (`--input 3x224x224`, `--set name=value`) with the same
+`from_options` reads the texts a user types (`--input 3x224x224`, `--set name=value`, `--input-dtype int64`
+for token ids) with the same
 checks wherever they are given, and its errors name the option, not a spec file: the input shape is
 the user's, not the spec's. `--module` imports torch and runs the user's code, so it is touched only
 when given.
@@ -21,13 +22,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from archcalc.errors import ArchcalcError, brief
 from archcalc.graph import Graph
-from archcalc.limits import DEFAULT_LIMITS, MAX_INPUT_RANK, Limits, note
+from archcalc.limits import DEFAULT_LIMITS, MAX_INPUT_RANK, Limits
+# Below the loaders (spec/expand.py checks --input too): re-exported here for the command line.
+from archcalc.spec.values import INPUT_USAGE, check_input_shape
 
 if TYPE_CHECKING:
     from archcalc.spec import SpecDocument
 
 _SIZE = re.compile(r"[0-9]{1,19}")  # ASCII digits only (int() also takes '３' and '1_000'), below 10**19
-INPUT_USAGE = "--input takes positive sizes separated by x, like 3x224x224, 16x100 or 784"
 
 
 @dataclass
@@ -46,6 +48,7 @@ class GraphSource:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     input_shape: tuple[int, ...] | None = None
     limits: Limits = DEFAULT_LIMITS
+    input_dtype: str | None = None  # --input-dtype: "int64" for token ids; None: the spec's (a model: float32)
 
     def __post_init__(self) -> None:
         if self.spec is not None and self.module is not None:
@@ -58,6 +61,7 @@ class GraphSource:
             raise ArchcalcError("--module needs --input, the model's input shape without the batch (e.g. 3x224x224)")
         if self.input_shape is not None:
             check_input_shape(self.input_shape, self.limits)
+        check_input_dtype(self.input_dtype)
 
     @classmethod
     def from_options(cls, spec: str | None = None, module: str | None = None, input_text: str | None = None,
@@ -93,20 +97,29 @@ class GraphSource:
 
     def build(self, document: "SpecDocument") -> Graph:
         """This source's graph from its spec document, read before (expanding it again is cheap)."""
-        return document.graph(self.overrides, self.limits, self.input_shape)
+        return document.graph(self.overrides, self.limits, self.input_shape, self.input_dtype)
 
     def load(self) -> LoadedGraph:
         if self.spec is not None:
-            return LoadedGraph(self.build(self.document()))
+            from archcalc.hints import input_hint
+
+            # A note before any error the shape causes: the layer that refuses it says what is wrong,
+            # the note what was most likely meant.
+            hint = input_hint(self.input_shape)
+            return LoadedGraph(self.build(self.document()), notes=[hint] if hint else [])
         from archcalc.importer import import_model
-        from archcalc.importer.loading import load_callable
+        from archcalc.importer.loading import load_callable, output_to_stderr
 
         assert self.module is not None and self.input_shape is not None
-        factory, label = load_callable(self.module)
-        result = import_model(factory, self.input_shape, source=label)
+        with output_to_stderr():  # the model's prints must not corrupt a report on stdout
+            factory, label = load_callable(self.module)
+            result = import_model(factory, self.input_shape, source=label, input_dtype=self.input_dtype or "float32")
         if result.graph.limits != self.limits:
             result.graph.limits = self.limits
-        return LoadedGraph(result.graph, result.labels, list(result.notes))
+        from archcalc.hints import input_hint
+
+        hint = input_hint(self.input_shape)
+        return LoadedGraph(result.graph, result.labels, list(result.notes) + ([hint] if hint else []))
 
 
 @dataclass(frozen=True)
@@ -118,18 +131,31 @@ class SourceOptions:
     input_shape: tuple[int, ...] | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
     limits: Limits = DEFAULT_LIMITS
+    input_dtype: str | None = None
 
     @classmethod
     def from_options(cls, module: str | None = None, input_text: str | None = None,
-                     set_pairs: list[str] | None = None, limits: Limits = DEFAULT_LIMITS) -> "SourceOptions":  # fmt: skip
+                     set_pairs: list[str] | None = None, limits: Limits = DEFAULT_LIMITS,
+                     dtype_text: str | None = None) -> "SourceOptions":  # fmt: skip
         from archcalc.spec import parse_overrides
 
-        return cls(module, parse_input_shape(input_text, limits), parse_overrides(set_pairs, limits), limits)
+        return cls(module, parse_input_shape(input_text, limits), parse_overrides(set_pairs, limits), limits,
+                   check_input_dtype(dtype_text))
 
     def source(self, spec: str | os.PathLike | None, overrides: Mapping[str, Any] | None = None) -> GraphSource:
         """The source for `spec` (or the module when `spec` is None); `overrides` replace the options' ones."""
         chosen = self.overrides if overrides is None else overrides
-        return GraphSource(spec, None if spec is not None else self.module, chosen, self.input_shape, self.limits)
+        return GraphSource(spec, None if spec is not None else self.module, chosen, self.input_shape, self.limits,
+                           self.input_dtype)
+
+
+def check_input_dtype(text: str | None) -> str | None:
+    """--input-dtype: float32 (numbers) or int64 (token ids, for text models)."""
+    from archcalc.graph import INPUT_DTYPES
+
+    if text is not None and text not in INPUT_DTYPES:
+        raise ArchcalcError(f"--input-dtype takes {' or '.join(INPUT_DTYPES)} (int64: token ids), got {brief(text)}")
+    return text
 
 
 def parse_input_shape(text: str | None, limits: Limits = DEFAULT_LIMITS) -> tuple[int, ...] | None:
@@ -147,18 +173,4 @@ def parse_input_shape(text: str | None, limits: Limits = DEFAULT_LIMITS) -> tupl
     return shape
 
 
-def check_input_shape(shape: tuple[int, ...], limits: Limits = DEFAULT_LIMITS, text: str | None = None) -> None:
-    """An input shape given by the user (not the spec): positive integer sizes, within --max-elements."""
-    given = text if text is not None else "x".join(str(size) for size in shape)
-    if not isinstance(shape, tuple) or not 1 <= len(shape) <= MAX_INPUT_RANK:
-        raise ArchcalcError(f"--input takes 1 to {MAX_INPUT_RANK} sizes, got {brief(given)}")
-    elements = 1
-    for size in shape:
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-            raise ArchcalcError(f"{INPUT_USAGE}, got {brief(given)}")
-        elements *= size
-    if elements > limits.max_elements:
-        raise ArchcalcError(f"--input {brief(given)} has {elements:,} elements; {note(limits, 'max_elements')}")
-
-
-__all__ = ["GraphSource", "LoadedGraph", "SourceOptions", "check_input_shape", "parse_input_shape"]
+__all__ = ["GraphSource", "LoadedGraph", "SourceOptions", "check_input_dtype", "check_input_shape", "parse_input_shape"]

@@ -38,7 +38,7 @@ class Limits:
 
     max_file_bytes: int = 16 * 2**20
     max_yaml_nesting: int = 200
-    max_yaml_nodes: int = 5_000_000
+    max_yaml_nodes: int = 2_000_000
     max_layers: int = 200_000
     max_depth: int = 64
     max_expression_chars: int = 1000

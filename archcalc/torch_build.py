@@ -30,6 +30,22 @@ class TorchRejected(ArchcalcError):
         self.node, self.stage = node, stage
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether torch failed for want of memory (not a disagreement: the machine is too small)."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or (
+        isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
+
+
+def rejected(node: str, stage: str, exc: BaseException) -> ArchcalcError:
+    """The error for a node torch failed on: out of memory is the user's machine (exit 2), anything
+    else torch refusing what archcalc accepted (TorchRejected)."""
+    if out_of_memory(exc):
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return ArchcalcError(f"out of memory on the {stage} of this layer ({detail}); the meta device "
+                             "(check --device meta, the default) needs none", path=node)  # fmt: skip
+    return TorchRejected(node, stage, exc)
+
+
 class SpecModule(nn.Module):
     """Runs the graph's nodes in topological order; returns the output (a tuple for several)."""
 
@@ -48,7 +64,7 @@ class SpecModule(nn.Module):
             except ArchcalcError as exc:
                 raise node.error(exc) from None
             except Exception as exc:  # noqa: BLE001 - torch's own validation (ValueError, RuntimeError, ...)
-                raise node.error(TorchRejected(node.name, "build", exc)) from exc
+                raise node.error(rejected(node.name, "build", exc)) from exc
             self._attach(node.name, module)
             self.node_names.append(node.name)
             self.node_inputs.append(list(node.inputs))
@@ -101,7 +117,7 @@ class SpecModule(nn.Module):
             try:
                 values[name] = module(*[values[i] for i in inputs])
             except Exception as exc:  # noqa: BLE001 - attribute torch's failure to the node
-                raise TorchRejected(name, "forward", exc) from exc
+                raise rejected(name, "forward", exc) from exc
             yield name, values[name]
             for finished in self.free_after[step]:
                 values.pop(finished, None)

@@ -110,6 +110,21 @@ class SpatialPyramidPool(nn.Module):
         return torch.cat([self.pool(x, k, s).flatten(1) for k, s in self.windows], dim=1)
 
 
+class RegionPool(nn.Module):
+    """RoI max pooling of `rois` regions of `region` cells (at the map's top left) to `output_size` bins:
+    the bins of Caffe's and torchvision's RoIPool, which torch's adaptive max pooling uses too. The
+    pooling function is bound here, as SpatialPyramidPool does (the profiling tools' patches do not see it)."""
+
+    def __init__(self, rois: int, region, output_size) -> None:
+        super().__init__()
+        self.rois, self.region, self.output_size = rois, tuple(region), tuple(output_size)
+        self.pool = F.adaptive_max_pool2d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.pool(x[:, :, : self.region[0], : self.region[1]], self.output_size)
+        return pooled.unsqueeze(1).expand(-1, self.rois, -1, -1, -1)
+
+
 class Add(nn.Module):
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         out = xs[0]

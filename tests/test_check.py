@@ -26,7 +26,9 @@ def describe(report) -> str:
 
 # Inputs too large for an autograd probe within the CI budget: the receptive fields are also probed at
 # a smaller input (the rules do not depend on the size; shapes and counts run at full size on meta).
-SMALLER_FOR_PROBES = {"fcn32s": {"size": 224}, "vgg16_rpn": {"height": 224, "width": 224},
+SMALLER_FOR_PROBES = {"fcn32s": {"size": 224}, "fcn16s": {"size": 224}, "fcn8s": {"size": 224},
+                      "vgg16_rpn": {"height": 224, "width": 224},
+                      "fast_rcnn_vgg16": {"height": 224, "width": 224, "rois": 4},
                       "r3d_18": (3, 4, 32, 32), "mc3_18": (3, 4, 32, 32), "r2plus1d_18": (3, 4, 32, 32),
                       "c3d": (3, 16, 56, 56), "unet3d": {"depth": 92, "size": 92, "width": 4}}  # fmt: skip
 # Probing needs real float64 weights: 5 TB for the giant spec, so its fields stay unprobed (and say so).

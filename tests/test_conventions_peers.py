@@ -45,9 +45,13 @@ SMALLEST = {
     "resnet34": 1, "resnet50": 1, "resnet101": 1, "resnet152": 1, "resnext50_32x4d": 1, "wide_resnet50_2": 1,
     "se_resnet50": 3, "shufflenet_v2_x1_0": 1, "squeezenet1_0": 21, "squeezenet1_1": 17, "unet": {"size": 188},
     "vgg11": 32, "vgg13": 32, "vgg16": 32, "vgg16_bn": 32, "vgg19": 32, "vgg16_rpn": 16, "xception": 7,
+    "vgg11_lrn": 32, "vgg16_c": 32, "fcn16s": {"size": 1}, "fcn8s": {"size": 1},
+    "fast_rcnn_vgg16": {"height": 112, "width": 112, "rois": 1},
     "yolov1": 31, "yolov2": 32, "examples/stem_3x3x3": 1, "examples/stem_3x3x3_slim": 1, "examples/stem_7x7": 1,
     "examples/vgg16_rpn_window": 16, "examples/grouped_conv": 1, "examples/single_conv": 1,
     "examples/stacked_3x3": 1,
+    "r3d_18": (3, 1, 1, 1), "mc3_18": (3, 1, 1, 1), "r2plus1d_18": (3, 1, 1, 1), "c3d": (3, 16, 16, 16),
+    "unet3d": {"depth": 92, "size": 92, "width": 2}, "m5": (1, 1), "tcn": {"length": 1},
     **{name: TRANSFORMERS_SMALL[name] for name in TRANSFORMERS_SMALL}, "zaremba_lstm_medium": {"num_steps": 1},
 }  # fmt: skip
 
@@ -57,20 +61,27 @@ SECOND = {
     "lenet5": 36, "mobilenet_v2": 40, "mobilenet_v3_small": 40, "resnet50": 40, "shufflenet_v2_x1_0": 40,
     "squeezenet1_1": 40, "unet": {"size": 204}, "vgg16_rpn": 20, "yolov1": 63, "yolov2": 64,
     "examples/dilated_124": 9, "examples/transposed_conv": 5,
+    "fast_rcnn_vgg16": {"height": 128, "width": 128, "rois": 2},
+    "r2plus1d_18": (3, 4, 9, 9), "mc3_18": (3, 3, 8, 8), "c3d": (3, 17, 20, 18),
+    "unet3d": {"depth": 93, "size": 94, "width": 2}, "m5": (1, 333), "tcn": {"length": 30},
     "vit_b_16": {"image_size": 48, "num_layers": 1}, "swin_t": {"image_size": 64, "depths": [2, 1, 1, 1], "window": 3},
     "convnext_tiny": {"image_size": 64, "depths": [1, 1, 1, 1], "widths": [8, 16, 24, 32]},
     "bert_base": {"seq_len": 6, "num_layers": 1, "hidden_size": 32, "num_heads": 2, "vocab_size": 40},
     "llama3_8b": {**LLM_SMALL, "seq_len": 6, "kv_heads": 1},
     "zaremba_lstm_medium": {"num_steps": 3, "hidden": 24, "vocab_size": 50},
+    "examples/attention_by_hand": {"tokens": 5, "width": 12, "heads": 3},
 }  # fmt: skip
 
 SPECS = sorted(name for name in builtin_specs() if not name.startswith("stress/"))
 
 
 def load(name: str, size):
-    """The spec at `size`: an input side (the spec's channels kept), variables, or None for its own input."""
+    """The spec at `size`: an input side (the spec's channels kept), a whole input shape (a tuple, for
+    other ranks than images), variables, or None for its own input."""
     if isinstance(size, dict):
         return load_spec(name, size)
+    if isinstance(size, tuple):
+        return load_spec(name, input_shape=size)
     if size is None:
         return load_spec(name)
     channels = load_spec(name).input_shape[0]

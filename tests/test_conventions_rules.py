@@ -36,7 +36,7 @@ def merge(kind: str, n: int = 2, **attrs) -> list[dict]:
 
 CASES = [
     *(case(t, IMAGE, {"type": t}) for t in ("relu", "relu6", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu",
-                                            "leaky_relu", "prelu", "elu", "gelu")),
+                                            "leaky_relu", "prelu", "elu", "gelu", "mish")),
     case("prelu-per-channel", IMAGE, {"type": "prelu", "per_channel": True}),
     case("gelu-tanh", IMAGE, {"type": "gelu", "approximate": "tanh"}),
     case("softmax-channels", IMAGE, {"type": "softmax"}),
@@ -91,6 +91,7 @@ CASES = [
     case("adaptive_max", (4, 7, 5), {"type": "adaptive_max_pool2d", "output_size": [3, 2]}),
     case("spp", (4, 8, 8), {"type": "spp", "levels": [4, 2, 1]}),
     case("spp-avg", (4, 8, 8), {"type": "spp", "levels": [2, 1], "mode": "avg"}),
+    case("roi_pool", (4, 9, 9), {"type": "roi_pool", "rois": 3, "output_size": 2, "roi_size": [5, 7]}),
     case("subsampling", IMAGE, {"type": "subsampling"}),
     case("identity", IMAGE, {"type": "identity"}),
     case("dropout", IMAGE, {"type": "dropout"}),

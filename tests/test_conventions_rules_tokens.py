@@ -60,6 +60,9 @@ CASES = [
     case("matmul-batched", (2, 6, 6), {"type": "matmul", "inputs": BOTH}),
     case("einsum-scores", (2, 6, 6), {"type": "einsum", "equation": "hqd,hkd->hqk", "inputs": BOTH}),
     case("einsum-outer", (6,), {"type": "einsum", "equation": "i,j->ij", "inputs": BOTH}),
+    # fvcore rounds numpy's 32,768 to "3.277e+04": 16,385, one more than the 16,384 MACs
+    case("einsum-fvcore-rounds", (4, 16, 16), {"type": "einsum", "equation": "hqd,hkd->hqk", "inputs": BOTH}),
+    case("einsum-fvcore-special", (6, 5), {"type": "einsum", "equation": "qd,qk->dk", "inputs": BOTH}),
     case("einsum-dot", (2, 6), {"type": "einsum", "equation": "ij,ij->i", "inputs": BOTH}),
     case("permute", (2, 6, 8), {"type": "permute", "dims": [2, 0, 1]}),
     case("transpose", TOKENS, {"type": "transpose"}),

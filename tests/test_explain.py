@@ -138,7 +138,6 @@ def test_goldens(args, golden, update_goldens):
 
 @pytest.mark.parametrize("args, message", [
     (("vgg16", "conv5_3.con"), "no layer named 'conv5_3.con' in vgg16 (did you mean 'conv5_3.conv'?)"),
-    (("vgg16", "conv5_3"), "'conv5_3' is a block of 2 layers; name one of them: conv5_3.conv, conv5_3.relu"),
     (("vgg16", "input"), "the input is not a layer"),
     (("vgg16", "fc6", "--format", "csv"), "unknown format 'csv'; choose from text, markdown, json"),
     (("vgg16", "fc6", "--batch", "0"), "batch must be a positive integer"),

@@ -12,16 +12,8 @@ from torch import nn
 from archcalc import analyse, load_spec_text
 from archcalc.conventions import count_convention
 from archcalc.importer import import_model
+from tests.test_import_models import Lambda
 from tests.test_import_roundtrip import assert_same_analysis
-
-
-class Lambda(nn.Module):
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 class SelfAttention(nn.Module):

@@ -38,8 +38,8 @@ def test_report_module_file_json_lists_unsupported_ops():
 
 def test_report_module_dotted_path_and_class(monkeypatch):
     monkeypatch.chdir(ROOT)
-    table = invoke("report", "--module", "tests.models.resnet:resnet18", "--input", "3x64x64").stdout
-    assert "layer4.1.relu_1" in table and "11.69 M" in table
+    table = invoke("report", "--module", "tests.models.resnet:resnet18", "--input", "3x64x64", "--depth", "all").stdout
+    assert "│     relu_1 " in table and "11.69 M" in table  # layer4.1.relu_1, indented under layer4 and layer4.1
     assert "INCOMPLETE" not in table
     markdown = invoke("report", "--module", "tests.models.handmade:HandNet", "--input", "3x16x16", "-f", "markdown")
     assert "INCOMPLETE: 2 operation(s)" in markdown.stdout and "- roll: torch.roll at" in markdown.stdout

@@ -115,6 +115,9 @@ CASES = [
          lambda: nn.AdaptiveMaxPool2d(3)),
     # SPP on 13x13 with levels 4, 2, 1: 21 bins per channel.
     Case("spp", {"type": "spp", "levels": [4, 2, 1]}, (8, 13, 13), None, {"output_shape": [8 * 21]}),
+    # Fast R-CNN's RoI pool: 3 regions of 13x13 cells to 7x7 bins; bins sum to 13 + 7 - gcd = 19 cells a side.
+    Case("roi-pool", {"type": "roi_pool", "rois": 3, "output_size": 7}, (8, 13, 13), None,
+         {"output_shape": [3, 8, 7, 7], "connections": 3 * 8 * 19 * 19, "flops": 3 * 8 * (19 * 19 - 49)}),
     # LeNet-5's S2: 6 maps 28 -> 14, 12 params, 5,880 connections.
     Case("subsampling-lenet-s2", {"type": "subsampling"}, (6, 28, 28), None,
          {"output_shape": [6, 14, 14], "params": 12, "connections": 5_880}),
@@ -136,7 +139,7 @@ CASES = [
     *[Case(name, {"type": name}, (3, 4, 4), ref) for name, ref in [
         ("relu", nn.ReLU), ("relu6", nn.ReLU6), ("sigmoid", nn.Sigmoid), ("tanh", nn.Tanh),
         ("hardswish", nn.Hardswish), ("hardsigmoid", nn.Hardsigmoid), ("silu", nn.SiLU), ("gelu", nn.GELU),
-        ("elu", nn.ELU), ("leaky_relu", nn.LeakyReLU), ("prelu", nn.PReLU)]],
+        ("elu", nn.ELU), ("leaky_relu", nn.LeakyReLU), ("prelu", nn.PReLU), ("mish", nn.Mish)]],
     Case("prelu-per-channel", {"type": "prelu", "per_channel": True}, (3, 4, 4), lambda: nn.PReLU(3)),
     Case("softmax", {"type": "softmax"}, (10,), lambda: nn.Softmax(dim=1), {"flops": 29}),
     # structure

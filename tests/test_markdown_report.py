@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from archcalc import analyse, load_spec_text
 from archcalc.cli import app
-from archcalc.render.diagram import MERMAID_MAX_NODES
+from archcalc.render.mermaid import MERMAID_MAX_NODES
 from tests.conftest import ROOT
 from tests.png import png_size
 
@@ -64,24 +64,37 @@ def mermaid_block(text: str) -> str:
 def test_sections_and_heaviest_layers():
     text = report_md("vgg16").stdout
     headings = re.findall(r"^##+ (.+)$", text, re.M)
-    assert headings == ["Summary", "Heaviest layers", "By MACs", "By params", "Graph", "Layers"]
+    assert headings == ["Summary", "Blocks", "Heaviest layers", "By MACs", "By params", "Graph", "Layers"]
     heaviest = text.split("### By params")[1].split("## Graph")[0]
     assert heaviest.count("\n| ") == 11  # the header and ten layers
     assert "| 1 | `fc6` | linear | 4096 | 102,764,544 (102.76 M) | 74.3% |" in heaviest
     block = mermaid_block(text)
-    assert block.count("-->") == len(analyse(load_spec_text(open(ROOT / "specs/vgg16.yaml").read())).layers)
+    # 40 layers, 18 boxes: conv blocks (conv + ReLU), equal neighbours merged, ReLU and dropout folded into each fc
+    assert len(re.findall(r'^  n\d+\["', block, re.M)) == 18 and block.count("-->") == 18
+    assert 'conv5_1 … conv5_3 ×3 · conv2d k3 p1 (2 layers each)<br/>7.08 M params' in block
+    assert 'n7["conv3_2 … conv3_3 ×2 · conv2d k3 p1 (2 layers each)' in block
+    assert '["fc6 · linear + relu6, drop6<br/>102.76 M params' in block
 
 
-def test_deep_net_diagram_collapses_to_stages(tmp_path):
+def test_deep_net_diagram_draws_stages_and_blocks(tmp_path):
     spec = tmp_path / "deep.yaml"
     spec.write_text(DEEP)
     text = report_md(str(spec)).stdout
     block = mermaid_block(text)
-    nodes = re.findall(r'^  (n\d+)\["(.*?)"\]', block, re.M)
-    assert [label.split(" · ")[0] for _, label in nodes] == ["conv1…maxpool", "layer1", "layer2", "layer3",
-                                                            "layer4", "avgpool…fc"]  # fmt: skip
-    assert "layer1 · 40 layers" in block
-    assert "167 layers collapsed into 6 stages (top-level blocks); `--diagram dot` draws every layer." in text
+    nodes = re.findall(r'^ +(n\d+)\["(.*?)"\]', block, re.M)
+    assert [label.split(" · ")[0] for _, label in nodes] == [
+        "conv1", "maxpool", "avgpool", "fc", "layer1.0 … layer1.4 ×5", "layer2.0", "layer2.1 … layer2.4 ×4",
+        "layer3.0", "layer3.1 … layer3.4 ×4", "layer4.0", "layer4.1 … layer4.4 ×4"]  # fmt: skip
+    assert block.count("subgraph") == 4 and 'subgraph s_layer2 ["layer2"]' in block
+    assert "conv1 · conv2d k7 s2 p3 + bn1, relu" in block
+    assert "167 layers drawn as 11 boxes (blocks at depth 2" in text
+    inside = re.findall(r"<details><summary>inside (.*?): (\d+) layers</summary>", text)
+    assert inside == [("layer1.0 (and 4 more like it)", "8"), ("layer2.0", "8"), ("layer2.1 (and 3 more like it)", "8"),
+                      ("layer3.0", "8"), ("layer3.1 (and 3 more like it)", "8"), ("layer4.0", "8"),
+                      ("layer4.1 (and 3 more like it)", "8")]  # fmt: skip
+    first = text.split("<details>")[1]
+    assert 'n0["conv1 · conv2d k3 p1 + bn1, relu1' in first and "n_in --> n2" in first  # the projection
+    assert "n1 --> n3" in first and "n2 --> n3" in first  # both paths into the add
 
 
 def test_long_chain_is_drawn_as_runs(tmp_path):
@@ -90,7 +103,7 @@ def test_long_chain_is_drawn_as_runs(tmp_path):
     text = report_md(str(spec)).stdout
     nodes = re.findall(r"^  n\d+\[", mermaid_block(text), re.M)
     assert 2 <= len(nodes) <= MERMAID_MAX_NODES
-    assert "150 layers, drawn as 50 runs of up to 3 layers" in text
+    assert "150 boxes drawn as 50 runs of up to 3" in text
 
 
 def test_plots_are_written_beside_the_file_and_linked(tmp_path):
@@ -103,8 +116,8 @@ def test_plots_are_written_beside_the_file_and_linked(tmp_path):
     assert "![MACs and params per layer](deep_layers.png)" in text
     assert "![Receptive-field growth through the depth](deep_rf.png)" in text
     width, height = png_size((tmp_path / "deep_layers.png").read_bytes())
-    # 167 layers, of which 103 have MACs or params: one readable bar each (16 px per bar).
-    assert width == 1200 and 103 * 16 <= height <= 4000
+    # 167 layers: the 30 heaviest and one bar for the rest, 16 px each.
+    assert width == 1200 and 31 * 16 <= height <= 31 * 16 + 200
     width, height = png_size((tmp_path / "deep_rf.png").read_bytes())
     assert (width, height) == (1000, 500)
 

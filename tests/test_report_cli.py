@@ -89,7 +89,7 @@ def test_markdown_and_table_show_exact_totals():
     assert "| params | 138,357,544 | 138.36 M |" in markdown
     assert "`conv5_3.conv`" in markdown
     table = invoke("report", "vgg16").stdout
-    assert "138.36 M" in table and "conv5_3.conv" in table
+    assert "138.36 M" in table and "│ conv5_3 " in table  # the conv block (conv and relu) at the default depth
     assert "138,357,544" in invoke("report", "vgg16", "--exact").stdout
 
 
@@ -129,6 +129,9 @@ def test_zoo_lists_builtin_specs_with_descriptions():
     assert "vgg16" in text and "alexnet_original" in text and "examples/stem_7x7" in text
     rows = json.loads(invoke("zoo", "--format", "json").stdout)
     assert all(row["description"] for row in rows)
+    vgg16 = next(row for row in rows if row["name"] == "vgg16")
+    assert (vgg16["params"], vgg16["macs"], vgg16["knobs"]) == (138_357_544, 15_470_264_320, ["num_classes"])
+    assert "138.36 M" in text and "15.47 G" in text and "knobs (--set)" in text
 
 
 def test_analytic_path_never_imports_torch_or_pandas():
@@ -136,7 +139,7 @@ def test_analytic_path_never_imports_torch_or_pandas():
         "import sys\n"
         "from archcalc.cli import app\n"
         "from typer.testing import CliRunner\n"
-        "for fmt in ('table', 'json', 'csv', 'markdown'):\n"
+        "for fmt in ('table', 'json', 'csv', 'markdown', 'html'):\n"
         "    r = CliRunner().invoke(app, ['report', 'vgg16', '--format', fmt])\n"
         "    assert r.exit_code == 0, r.output\n"
         "heavy = sorted(m for m in ('torch', 'pandas', 'numpy', 'matplotlib', 'fvcore') if m in sys.modules)\n"

@@ -8,7 +8,8 @@ import pytest
 import yaml
 from tests.hostile_support import TINY, error_line, report, write
 
-from archcalc.spec.source import _Loader, parse_text
+from archcalc.errors import ArchcalcError
+from archcalc.spec.source import parse_text
 
 
 @pytest.mark.parametrize("tag", [
@@ -27,13 +28,20 @@ def test_tags_that_construct_python_objects_are_refused(tmp_path: Path, tag: str
     assert not marker.exists()
 
 
-def test_the_loader_is_a_safe_loader() -> None:
-    """Our loader only swaps how mappings, lists and integers are built; nothing reaches Python objects."""
-    assert issubclass(_Loader, yaml.constructor.SafeConstructor)
-    assert not issubclass(_Loader, (yaml.constructor.FullConstructor, yaml.constructor.UnsafeConstructor))
-    tags = set(_Loader.yaml_constructors) | set(_Loader.yaml_multi_constructors)
-    assert not [tag for tag in tags if tag and "python" in tag]
-    assert tags <= set(yaml.SafeLoader.yaml_constructors) | {None}
+@pytest.mark.parametrize("tagged", ["!!binary aGk=", "!!timestamp 2020-01-01", "!!set {a: null}", "!!omap [{a: 1}]",
+                                    "!!pairs [{a: 1}]", "!!python/tuple [1]", "!foo 3", "!<tag:x.org,1:y> 1"])  # fmt: skip
+def test_only_core_tags_are_read(tagged: str) -> None:
+    """The builder reads events itself: no constructor, no tag beyond YAML 1.2's core ones."""
+    with pytest.raises(ArchcalcError, match="is not allowed"):
+        parse_text(f"a: {tagged}\n", None)
+
+
+def test_core_tags_and_plain_values_build_plain_data() -> None:
+    data = parse_text("a: !!int '7'\nb: !!str 8\nc: !!float 1\nd: !!bool true\ne: !!null ''\nf: !!seq [1]\n"
+                      "g: !!map {x: 1}\nh: 2020-01-01\n", None)  # fmt: skip
+    assert data == {"a": 7, "b": "8", "c": 1.0, "d": True, "e": None, "f": [1], "g": {"x": 1}, "h": "2020-01-01"}
+    with pytest.raises(ArchcalcError, match="not a valid !!int"):
+        parse_text("a: !!int x\n", None)
 
 
 def _laughs(levels: int = 9, width: int = 10, leaf: str = "relu") -> str:
@@ -130,4 +138,4 @@ def test_mapping_keys_must_be_scalars(tmp_path: Path) -> None:
 
 def test_two_documents(tmp_path: Path) -> None:
     path = write(tmp_path, "two.yaml", TINY + "---\n" + TINY)
-    error_line(report(path), f"{path}:5: ", "expected a single document")
+    error_line(report(path), f"{path}:5: ", "one YAML document")

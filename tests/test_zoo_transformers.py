@@ -95,6 +95,11 @@ def test_llama_kv_heads_shrink_the_kv_cache_and_the_projections_not_the_products
     terms = [{t.name: t.macs for t in node.rule.geometry(node.attrs, ins).terms()} for node, ins in zip(mha, shapes)]
     assert terms[0]["scores"] == terms[1]["scores"] == 32 * 64 * 64 * 128
     assert terms[1]["k_proj"] * 4 == terms[0]["k_proj"]
+    # a decoding step at context 4096 with a KV cache: one query, K and V projected for the new token only
+    step = mha[1].rule.geometry(mha[1].attrs, shapes[1]).decoding(4096)
+    costs = {t.name: t.macs for t in step.terms()}
+    assert costs["q_proj"] == 4096 * 4096 and costs["k_proj"] == costs["v_proj"] == 4096 * 1024
+    assert costs["scores"] == costs["A·V"] == 32 * 4096 * 128 and "mask" not in {t.name for t in step.terms()}
 
 
 @pytest.mark.parametrize("name, heads_tokens", [("vit_b_16", (12, 197)), ("gpt2_small", (12, 1024)),

@@ -16,6 +16,7 @@ from archcalc.analysis.results import DTYPE_BYTES, Gap, LayerResult, Report, Tot
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.analysis.training import TrainingPlan, check_training_options, training_costs
 from archcalc.errors import ArchcalcError, brief
+from archcalc.hints import canonical_dtype
 from archcalc.graph import Graph
 from archcalc.limits import MAX_MAGNITUDE
 
@@ -38,8 +39,9 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
     """
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch < MAX_MAGNITUDE:
         raise ArchcalcError(f"batch must be a positive integer below 2**63, got {brief(batch)}")
+    dtype = canonical_dtype(dtype)  # fp16, half, bf16, ...
     if dtype not in DTYPE_BYTES:
-        raise ArchcalcError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
+        raise ArchcalcError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)} (or fp16, bf16, fp32, ...)")
     if training is not None:
         check_training_options(training.optimizer, training.dataset_size, training.epochs)
     if convention is not None:
@@ -88,6 +90,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
                 rf_aligned=field.aligned if field else None,
                 category=node.rule.category,
                 line=node.line,
+                attributes={key: value for key, value in node.attrs.items() if value is not None},
             )
         )
     width = DTYPE_BYTES[dtype]

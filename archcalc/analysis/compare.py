@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from archcalc.analysis import analyse
 from archcalc.analysis.results import Report
 from archcalc.analysis.stages import Stage, stages
+from archcalc.units import pair_text
 from archcalc.errors import ArchcalcError
 
 if TYPE_CHECKING:
@@ -60,6 +61,12 @@ class Comparison:
     rows: list[MetricRow]
     stage_rows: list[StageRow] | None = None
 
+    def to_frame(self):
+        """A pandas DataFrame, one row per compared spec with its ratios (archcalc/notebook.py)."""
+        from archcalc.notebook import compare_frame
+
+        return compare_frame(self)
+
 
 def split_spec_argument(text: str) -> tuple[str, list[str]]:
     """'examples/single_conv:k=7:C=32' -> ('examples/single_conv', ['k=7', 'C=32'])."""
@@ -96,7 +103,7 @@ def compare_reports(entries: list[Compared], by_stage: bool = False) -> Comparis
         text = []
         if key == "receptive_field":
             fields = [final_receptive_field(entry.report) for entry in entries]
-            text = ["-" if f is None else (str(f[0]) if f[0] == f[1] else f"{f[0]}x{f[1]}") for f in fields]
+            text = [pair_text(f) for f in fields]  # one number per spatial axis, or one when they agree
         ratios = [None] + [_ratio(value, values[0]) for value in values[1:]]
         rows.append(MetricRow(key, label, values, ratios, text))
     stage_rows = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archcalc.analysis import analyse
-from archcalc.analysis.receptive import Field, merge_fields, receptive_fields, spatial_rank
+from archcalc.analysis.receptive import Field, merge_fields, receptive_fields, spatial_rank, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, Report
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError, closest
@@ -40,6 +40,10 @@ class LayerExplanation:
     rf_note: str = ""
     file: str | None = None
     line: int | None = None
+    # The notes' top-down derivation (explain_layer only): (layer, field at its input) down to the input,
+    # or why there is none (a merge on the way).
+    top_down: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    top_down_note: str = ""
 
     def value(self, name: str) -> int:
         """The value of a named count; 0 for one the layer does not have (buffers)."""
@@ -149,7 +153,19 @@ def find_layer(graph: Graph, name: str) -> Node:
 
 def explain_layer(graph: Graph, name: str, batch: int = 1) -> LayerExplanation:
     find_layer(graph, name)
-    return next(item for item in explain_layers(graph, batch) if item.name == name)
+    item = next(item for item in explain_layers(graph, batch) if item.name == name)
+    if item.receptive_field:
+        try:
+            item.top_down = [(layer, tuple(size)) for layer, size in top_down_chain(graph, infer_shapes(graph), name)]
+        except ArchcalcError as exc:  # a merge on the way: only the bottom-up rule applies
+            reason = exc.message.split(";")[0]
+            item.top_down_note = f"no single path down: {exc.path or name} {reason}; the bottom-up field above covers them all"
+    return item
+
+
+def display_name(name: str, layer_type: str) -> str:
+    """A layer's name in a formula; an unnamed layer (named by its position, `1`) reads `layer 1 (relu)`."""
+    return f"layer {name} ({layer_type})" if name.isdigit() else name
 
 
 def explain_totals(graph: Graph, batch: int = 1, dtype: str = "float32") -> TotalsExplanation:
@@ -162,7 +178,7 @@ def explain_totals(graph: Graph, batch: int = 1, dtype: str = "float32") -> Tota
         contributing = [layer for layer in report.layers if getattr(layer, attribute)]
         by_group: dict[str, int] = {}
         for layer in contributing:  # few layers: name each one; many: sum by category
-            group = layer.name if len(contributing) <= FEW_LAYERS else layer.category
+            group = display_name(layer.name, layer.type) if len(contributing) <= FEW_LAYERS else layer.category
             by_group[group] = by_group.get(group, 0) + getattr(layer, attribute)
         parts = [Term(group, value) for group, value in by_group.items()]
         if parts:
@@ -186,4 +202,5 @@ def explain_totals(graph: Graph, batch: int = 1, dtype: str = "float32") -> Tota
     return TotalsExplanation(report, formulas, heavy_macs, heavy_params, by_name[final.name] if final else None)
 
 
-__all__ = ["LayerExplanation", "TotalsExplanation", "explain_layer", "explain_layers", "explain_totals", "find_layer"]
+__all__ = ["LayerExplanation", "TotalsExplanation", "display_name", "explain_layer", "explain_layers", "explain_totals",
+           "find_layer"]

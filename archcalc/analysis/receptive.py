@@ -97,15 +97,15 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field 
         if step is None:
             fields[node.name] = None
             continue
-        step = step.for_rank(rank)
         merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]
-        size, stride, padding = [], [], []
-        for axis in range(rank):
-            span = (step.kernel[axis] - 1) * step.dilation[axis] + 1
-            size.append(merged.size[axis] + (span - 1) * merged.stride[axis])
-            padding.append(merged.padding[axis] + step.padding[axis] * merged.stride[axis])
-            stride.append(merged.stride[axis] * step.stride[axis])
-        fields[node.name] = Field(tuple(size), tuple(stride), tuple(padding), merged.aligned)  # type: ignore[arg-type]
+        if not step.kernel:  # IDENTITY: every position stays where it is, the field too
+            fields[node.name] = merged
+            continue
+        step = step.for_rank(rank)
+        size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(merged.size, step.kernel, step.dilation, merged.stride))
+        padding = tuple(p + q * j for p, q, j in zip(merged.padding, step.padding, merged.stride))
+        stride = tuple(j * s for j, s in zip(merged.stride, step.stride))
+        fields[node.name] = Field(size, stride, padding, merged.aligned)
     return fields
 
 
@@ -135,7 +135,7 @@ def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tup
             step = node.rule.receptive_field(node.attrs, [shapes[node.inputs[0]]], shapes[name])
         except ArchcalcError as exc:
             raise node.error(exc) from None
-        if step is None or len(shapes[name]) != rank + 1:
+        if step is None:
             raise node.error(ArchcalcError("the receptive field is not defined through this layer"))
         step = step.for_rank(rank)
         field = tuple(

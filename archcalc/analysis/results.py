@@ -32,6 +32,7 @@ class LayerResult:
     rf_aligned: bool | None
     category: str
     line: int | None = None
+    attributes: dict = field(default_factory=dict)  # the resolved attributes (kernel, stride, ...), None left out
 
 
 @dataclass
@@ -85,3 +86,19 @@ class Report:
             if layer.name == name:
                 return layer
         raise KeyError(name)
+
+    def to_frame(self, depth: int | str | None = None):
+        """A pandas DataFrame: one row per layer, or per block at `depth` (archcalc/notebook.py)."""
+        from archcalc import notebook
+
+        return notebook.layers_frame(self) if depth is None else notebook.blocks_frame(self, depth)
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (f"Report({self.name}: {len(self.layers)} layers, input {self.input_shape}, batch {self.batch}, "
+                f"{t.params:,} params, {t.macs:,} MACs)")  # fmt: skip
+
+    def _repr_html_(self) -> str:  # Jupyter shows a table, not the dataclass
+        from archcalc.notebook import report_html
+
+        return report_html(self)

@@ -7,6 +7,7 @@ belong to a list value (`--set widths=[1,2],[2,4]`).
 
 from __future__ import annotations
 
+import gc
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,11 +17,13 @@ from archcalc.analysis.compare import final_receptive_field
 from archcalc.analysis.results import Report
 from archcalc.errors import ArchcalcError
 from archcalc.limits import DEFAULT_LIMITS, Limits
+from archcalc.progress import Progress, silent
 
 if TYPE_CHECKING:
     from archcalc.graph_source import GraphSource
 
 MAX_COMBINATIONS = 10_000
+COLLECT_EVERY = 25
 TOTALS = ("params", "macs", "flops", "connections", "activations", "param_bytes", "activation_bytes",
           "peak_activation_bytes")  # fmt: skip
 
@@ -48,6 +51,12 @@ class Sweep:
     name: str
     variables: list[str]
     points: list[SweepPoint]
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per combination (archcalc/notebook.py)."""
+        from archcalc.notebook import sweep_frame
+
+        return sweep_frame(self)
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -91,7 +100,7 @@ def parse_sweep_sets(pairs: list[str] | None, limits: Limits = DEFAULT_LIMITS) -
 
 
 def run_sweep(source: "GraphSource | str", grid: dict[str, list[Any]], batch: int = 1,
-              dtype: str = "float32") -> Sweep:  # fmt: skip
+              dtype: str = "float32", progress: Progress = silent) -> Sweep:  # fmt: skip
     """Analyse the spec at every combination; the spec file is read once, and only each point's totals
     are kept."""
     from archcalc.graph_source import GraphSource
@@ -103,7 +112,11 @@ def run_sweep(source: "GraphSource | str", grid: dict[str, list[Any]], batch: in
     names = list(grid)
     points, title = [], str(source.spec)
     document = source.document()  # read once: only the variables change
-    for combination in itertools.product(*(grid[name] for name in names)):
+    total = 1
+    for values in grid.values():
+        total *= len(values)
+    for done, combination in enumerate(itertools.product(*(grid[name] for name in names))):
+        progress("sweep", done, total)
         values = dict(zip(names, combination))
         try:
             report = analyse(source.with_overrides(values).build(document), batch=batch, dtype=dtype)
@@ -113,4 +126,7 @@ def run_sweep(source: "GraphSource | str", grid: dict[str, list[Any]], batch: in
         title = report.name
         points.append(SweepPoint.of(values, report))
         del report
+        if len(points) % COLLECT_EVERY == 0:
+            gc.collect()  # the CLI runs with the cyclic collector off; each expansion leaves cycles (scopes)
+    progress("sweep", total, total)
     return Sweep(title, names, points)

@@ -19,6 +19,7 @@ from archcalc.bench.options import BENCH_DTYPES, parse_dtypes, parse_sweep
 from archcalc.bench.results import BenchReport, BenchRun, BenchSettings, LayerBench, Machine, Timing
 from archcalc.errors import ArchcalcError, closest
 from archcalc.graph import Graph
+from archcalc.progress import Progress, silent
 
 if TYPE_CHECKING:
     from archcalc.graph_source import GraphSource
@@ -34,19 +35,21 @@ def check_settings(settings: BenchSettings) -> None:
 
 
 def bench_graph(graph: Graph, batch: int = 1, dtype: str = "float32", device: Any = "cpu",
-                settings: BenchSettings = DEFAULT_SETTINGS, sweep: Mapping[str, Any] | None = None) -> BenchRun:  # fmt: skip
+                settings: BenchSettings = DEFAULT_SETTINGS, sweep: Mapping[str, Any] | None = None,
+                progress: Progress = silent, task: str = "timing") -> BenchRun:  # fmt: skip
     """Time one graph at one dtype on `device` (a name or a torch.device); threads as currently set."""
     from archcalc.bench.summary import bench_run
     from archcalc.bench.timing import measure, resolve_device
 
     check_settings(settings)
     report = analyse(graph, batch=batch, dtype=dtype)
-    return bench_run(report, measure(graph, batch, dtype, resolve_device(str(device)), settings), dict(sweep or {}))
+    samples = measure(graph, batch, dtype, resolve_device(str(device)), settings, progress, task)
+    return bench_run(report, samples, dict(sweep or {}))
 
 
 def bench_spec(source: "GraphSource | str", batch: int = 1, dtypes: Sequence[str] = ("float32",), device: str = "cpu", threads: int | None = None,
                sweep: tuple[str, list[Any]] | None = None,
-               settings: BenchSettings = DEFAULT_SETTINGS) -> BenchReport:  # fmt: skip
+               settings: BenchSettings = DEFAULT_SETTINGS, progress: Progress = silent) -> BenchReport:  # fmt: skip
     """Every dtype at every value of the swept variable (a (name, values) pair), on one machine.
 
     `source` is a GraphSource (a spec or a model, with overrides and input shape) or a spec name."""
@@ -78,13 +81,20 @@ def bench_spec(source: "GraphSource | str", batch: int = 1, dtypes: Sequence[str
     # Check every point first (shapes, batch): a bad value fails at once, not after minutes of timing.
     for graph in graphs:
         analyse(graph, batch=batch, dtype=dtypes[0])
+    from archcalc.bench.honesty import load_average, report_warnings
+
     runs = []
+    before = load_average()
     with torch_threads(threads) as used:
         for graph, point in zip(graphs, points):
             for dtype in dtypes:
-                runs.append(bench_graph(graph, batch, dtype, resolved, settings, point))
-        machine = describe_machine(str(resolved), device_name(resolved), used)
-    return BenchReport(machine=machine, settings=settings, runs=runs, sweep_variable=sweep[0] if sweep else None)
+                label = ", ".join([dtype] + [f"{k}={v}" for k, v in point.items()])
+                task = f"timing {label} ({len(runs) + 1} of {len(graphs) * len(dtypes)})"
+                runs.append(bench_graph(graph, batch, dtype, resolved, settings, point, progress, task))
+        machine = describe_machine(str(resolved), device_name(resolved), used, before)
+    result = BenchReport(machine=machine, settings=settings, runs=runs, sweep_variable=sweep[0] if sweep else None)
+    result.warnings = report_warnings(result)
+    return result
 
 
 __all__ = ["BENCH_DTYPES", "DEFAULT_SETTINGS", "BenchReport", "BenchRun", "BenchSettings", "LayerBench", "Machine",

@@ -25,8 +25,10 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def describe_machine(device: str, device_name: str, threads: int) -> Machine:
+def describe_machine(device: str, device_name: str, threads: int, load_before: list[float] | None = None) -> Machine:
     import torch
+
+    from archcalc.bench.honesty import load_average
 
     return Machine(
         cpu=cpu_model(),
@@ -39,4 +41,6 @@ def describe_machine(device: str, device_name: str, threads: int) -> Machine:
         platform=platform.platform(),
         hostname=socket.gethostname(),
         measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        load_average=load_before,
+        load_average_after=load_average(),
     )

@@ -12,7 +12,9 @@ BENCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 def parse_dtypes(text: str) -> list[str]:
     """'float32,bfloat16' -> ['float32', 'bfloat16']; each known, none twice."""
-    names = [part.strip() for part in text.split(",")]
+    from archcalc.hints import canonical_dtype
+
+    names = [canonical_dtype(part.strip()) for part in text.split(",")]
     if not all(names):
         raise ArchcalcError(f"--dtype takes one dtype or a comma list like float32,bfloat16, got {text!r}")
     for name in names:

@@ -53,6 +53,7 @@ class LayerBench:
     gflops_per_second: float  # achieved: flops / median time / 1e9
     intensity: float  # arithmetic intensity, FLOPs per byte moved
     page_faults: float | None = None  # median minor page faults per call
+    flags: list[str] = field(default_factory=list)  # "unstable", "below the timing floor" (bench/honesty.py)
 
     @property
     def excess_share(self) -> float:
@@ -125,6 +126,8 @@ class Machine:
     platform: str
     hostname: str
     measured_at: str  # UTC, ISO 8601
+    load_average: list[float] | None = None  # 1, 5 and 15 minute load averages before the runs
+    load_average_after: list[float] | None = None  # and after them
 
 
 @dataclass
@@ -139,3 +142,4 @@ class BenchReport:
     settings: BenchSettings
     runs: list[BenchRun]
     sweep_variable: str | None = None
+    warnings: list[str] = field(default_factory=list)  # what makes the figures doubtful (bench/honesty.py)

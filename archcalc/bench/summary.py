@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from archcalc.analysis.results import DTYPE_BYTES, Report
 from archcalc.bench.results import BenchRun, BenchSummary, CategoryShare, LayerBench, Samples, Timing
+from archcalc.bench.honesty import timing_flags
 from archcalc.bench.stats import pearson, quantile, spearman
 from archcalc.layers import numel
 
@@ -70,6 +71,7 @@ def layer_figures(report: Report, times: list[Timing], faults: list[list[int]] |
                 gflops_per_second=layer.flops / time.median / 1e9,
                 intensity=layer.flops / moved if moved else 0.0,
                 page_faults=page_faults,
+                flags=timing_flags(time),
             )
         )
     return layers

@@ -32,6 +32,7 @@ from archcalc.bench.options import BENCH_DTYPES
 from archcalc.bench.results import BenchSettings, Samples
 from archcalc.errors import ArchcalcError
 from archcalc.graph import Graph
+from archcalc.progress import Progress, silent
 from archcalc.torch_build import TorchRejected, build_module, example_input
 
 TORCH_DTYPES = {name: getattr(torch, name) for name in BENCH_DTYPES}
@@ -116,7 +117,8 @@ def _fault_counter() -> Callable[[], int] | None:
     return lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def measure(graph: Graph, batch: int, dtype: str, device: torch.device, settings: BenchSettings) -> Samples:
+def measure(graph: Graph, batch: int, dtype: str, device: torch.device, settings: BenchSettings,
+            progress: Progress = silent, task: str = "timing") -> Samples:  # fmt: skip
     """Seconds (and page faults) of every timed call: per layer, one per round, and the whole forward's."""
     torch.manual_seed(0)
     clock, faults = synchronised_clock, _fault_counter() or (lambda: 0)
@@ -130,7 +132,9 @@ def measure(graph: Graph, batch: int, dtype: str, device: torch.device, settings
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for round_index in range(settings.warmup + settings.repeats):
+            rounds = settings.warmup + settings.repeats
+            for round_index in range(rounds):
+                progress(task, round_index, rounds)
                 timed = round_index >= settings.warmup
                 # Every layer once, in graph order; the whole forward last. The fault counter is
                 # read outside the timed interval.
@@ -142,6 +146,7 @@ def measure(graph: Graph, batch: int, dtype: str, device: torch.device, settings
                     if timed:
                         call_seconds.append(end - start)
                         call_faults.append(faults() - faults_before)
+            progress(task, rounds, rounds)
         finally:
             if collecting:
                 gc.enable()

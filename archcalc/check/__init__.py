@@ -15,7 +15,7 @@ Everything comes back as a `CheckReport` (results.py); archcalc/render/check_out
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from archcalc.check.results import (
     AGREE, BUFFERS, DIFFER, FLOP_COUNTER, FVCORE, NON_TRAINABLE, NOT_CHECKED, NOT_COUNTED, OWN_CONVENTION,
@@ -23,7 +23,9 @@ from archcalc.check.results import (
     Verdict, compare,
 )  # fmt: skip
 from archcalc.errors import ArchcalcError
+from archcalc.interrupts import raise_if_interrupted
 from archcalc.graph import Graph
+from archcalc.progress import Progress, silent
 
 DEVICES = ("meta", "cpu")
 
@@ -36,6 +38,7 @@ class CheckOptions:
     fvcore_max_macs: int = 10**11  # fvcore needs one real cpu inference: skip it above this ...
     fvcore_max_bytes: int = 2 * 2**30  # ... or above this much float32 weight memory
     rf_budget: int | None = 10**10  # MACs + elements of the autograd probes; None probes every layer; 0 none
+    progress: Progress = field(default=silent, compare=False)  # (task, done, total) as each step finishes
 
 
 def _require_torch() -> None:
@@ -48,10 +51,12 @@ def _require_torch() -> None:
             warnings.simplefilter("ignore", DeprecationWarning)  # fvcore calls torch.jit.script on import
             import fvcore.nn  # noqa: F401
     except ImportError as exc:
+        raise_if_interrupted()  # a Ctrl-C during torch's import can surface as an ImportError
         raise ArchcalcError(
             f"archcalc check needs torch and fvcore, which do not import here ({exc}); "
             "install them with `pip install torch==2.13.0 fvcore`"
         ) from None
+    raise_if_interrupted()  # ... or be swallowed by it
 
 
 def check(graph: Graph, options: CheckOptions = CheckOptions()) -> CheckReport:
@@ -74,7 +79,10 @@ def check(graph: Graph, options: CheckOptions = CheckOptions()) -> CheckReport:
     verdicts: dict[str, list[Verdict]] = {node.name: [] for node in graph.nodes}
     notes = [f"forward pass on {options.device}, batch {options.batch}: shapes, parameters, buffers, "
              "FlopCounterMode"]  # fmt: skip
+    steps = 1 + options.fvcore + (options.rf_budget != 0)
+    options.progress("check", 0, steps)
     outcome = run_forward(graph, shapes, params, macs, options.device, options.batch, verdicts)
+    options.progress("check", 1, steps)
     if outcome.failed_node is not None:
         notes.append(f"torch rejects layer {outcome.failed_node}; fvcore and receptive fields not run")
     else:
@@ -82,11 +90,13 @@ def check(graph: Graph, options: CheckOptions = CheckOptions()) -> CheckReport:
         if options.fvcore:
             notes.append(fvcore_verdicts(outcome.model, graph, macs, weight_elements, sum(macs.values()),
                                          options.fvcore_max_macs, options.fvcore_max_bytes, verdicts))  # fmt: skip
+            options.progress("check", 2, steps)
         if options.rf_budget != 0 and graph.input_dtype == "int64":
             notes.append("receptive fields not checked: the input is token ids, which take no gradient")
         elif options.rf_budget != 0:
             fields = receptive_fields(graph, shapes)
-            notes.append(receptive_verdicts(graph, shapes, fields, macs, options.rf_budget, verdicts))
+            notes.append(receptive_verdicts(graph, shapes, fields, macs, options.rf_budget, verdicts, options.progress))
+            options.progress("check", steps, steps)
     layers = [LayerCheck(node.name, node.type, verdicts[node.name], node.line) for node in graph.nodes]
     return CheckReport(
         name=graph.name,

@@ -24,6 +24,7 @@ from archcalc.check.results import NOT_CHECKED, RECEPTIVE_FIELD, Verdict, compar
 from archcalc.check.support import reached_extent, supports
 from archcalc.graph import Graph
 from archcalc.layers import Shape, numel
+from archcalc.progress import Progress, silent
 from archcalc.torch_build import TorchRejected
 
 # Python and autograd cost a fixed ~0.1 ms per layer and pass, about what 3 * 10^5 float64 MACs take:
@@ -78,7 +79,7 @@ def choose_probes(candidates: list[str], cost_before: dict[str, int], geometry: 
     return [name for name in candidates if name in chosen]
 
 
-def probe_extents(graph: Graph, probes: list[str]) -> dict[str, Extent]:
+def probe_extents(graph: Graph, probes: list[str], progress: Progress = silent) -> dict[str, Extent]:
     """Gradient support of each probe's centre output, on a float64 cpu copy with every path live."""
     import torch
 
@@ -107,6 +108,7 @@ def probe_extents(graph: Graph, probes: list[str]) -> dict[str, Extent]:
         last = position == len(probes) - 1
         (gradient,) = torch.autograd.grad(centre, x, retain_graph=not last, allow_unused=True)
         extents[name] = _support(gradient)
+        progress("receptive fields (autograd)", position + 1, len(probes))
     return extents
 
 
@@ -126,7 +128,8 @@ def _support(gradient) -> Extent:
 
 
 def receptive_verdicts(graph: Graph, shapes: dict[str, Shape], fields: dict[str, Field | None],
-                       macs: dict[str, int], budget: int | None, verdicts: dict[str, list[Verdict]]) -> str:  # fmt: skip
+                       macs: dict[str, int], budget: int | None, verdicts: dict[str, list[Verdict]],
+                       progress: Progress = silent) -> str:  # fmt: skip
     """Append one receptive-field verdict per node with a defined field; return a note on the sample."""
     rank = len(graph.input_shape)
     if rank < 2:
@@ -145,7 +148,7 @@ def receptive_verdicts(graph: Graph, shapes: dict[str, Shape], fields: dict[str,
     probes = choose_probes(candidates, cost_before, geometry, budget)
     failure = ""
     try:
-        extents = probe_extents(graph, probes) if probes else {}
+        extents = probe_extents(graph, probes, progress) if probes else {}
     except TorchRejected as exc:  # the live-path swaps, not archcalc's numbers: the real forward ran
         extents, failure = {}, f"the autograd probe failed at layer {exc.node}: {exc.message}"
     per_axis = supports(graph, shapes)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from archcalc.interrupts import note_interrupts, was_interrupted
+
 # Command name -> the module that defines it (a new command adds one line here).
 COMMANDS = {
     "bench": "bench", "check": "check", "compare": "compare", "conventions": "conventions",
     "explain": "explain", "export-spec": "export_spec", "report": "report", "layers": "specs",
-    "schema": "specs", "zoo": "specs", "sweep": "sweep",
+    "schema": "specs", "zoo": "specs", "sweep": "sweep", "variables": "variables",
 }  # fmt: skip
 
 
@@ -52,13 +54,22 @@ def main() -> None:
     # A run is short and builds many small objects that live until exit: the cyclic collector
     # would re-walk them again and again (a third of the time of a 100k-layer report).
     gc.disable()
-    command = _requested_command(sys.argv[1:])
-    app = load_commands([command] if command else None)
+    note_interrupts()
     try:
+        command = _requested_command(sys.argv[1:])
+        app = load_commands([command] if command else None)
         app()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handler is in place (while importing)
+        sys.stderr.write("archcalc: interrupted\n")
+        code = 130
+    except BrokenPipeError:  # the reader of stdout left before anything could handle it
+        code = 0
+    if was_interrupted() and code != 130:  # a library swallowed the Ctrl-C (see archcalc.interrupts)
+        sys.stderr.write("archcalc: interrupted\n")
+        code = 130
     # Everything is written (files atomically, streams flushed here): skip the interpreter's
     # teardown of every module and object, which costs a tenth of a short run.
     for stream in (sys.stdout, sys.stderr):

@@ -30,7 +30,7 @@ class OneLineErrors(TyperGroup):
             message = " ".join(exc.format_message().split())
             typer.echo(f"archcalc: error: {where}{message} (see --help)", err=True)
             sys.exit(EXIT_BAD_INPUT)
-        except click_exceptions.Abort:
+        except typer.Abort:  # typer 0.28 bundles its own click, whose exceptions module has no Abort
             typer.echo("archcalc: aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
@@ -39,7 +39,7 @@ class OneLineErrors(TyperGroup):
 app = typer.Typer(
     name="archcalc",
     cls=OneLineErrors,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -47,8 +47,23 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("archcalc")
+        except PackageNotFoundError:  # running from a source tree that was not installed
+            from archcalc import __version__ as number
+        typer.echo(f"archcalc {number}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
-    debug: bool = typer.Option(False, "--debug", help="Show the traceback of internal errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of internal errors (before the command: "
+                               "archcalc --debug report ...)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print archcalc's version and exit."),
 ) -> None:
     State.debug = debug

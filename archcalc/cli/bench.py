@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -39,16 +38,20 @@ def bench(
         raise ArchcalcError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
     if plot is not None and not plot.lower().endswith(".png"):
         raise ArchcalcError(f"--plot writes a PNG file; give a name ending in .png, got {plot!r}")
+    from archcalc.io import check_target
+
     for target in (output, plot):
-        # Fail before minutes of timing, not after.
-        if target not in (None, "-") and not (Path(target).parent.is_dir() and not Path(target).is_dir()):
-            raise ArchcalcError("cannot write here: the folder does not exist or the name is a folder", file=target)
-    result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
-                        sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats))
+        if target not in (None, "-"):
+            check_target(target)  # fail before minutes of timing, not after
+    from archcalc.cli.terminal import StderrProgress, table_width
+
+    with StderrProgress() as progress:
+        result = bench_spec(source, batch=batch, dtypes=parse_dtypes(dtype), device=device, threads=threads,
+                            sweep=parse_sweep(sweep), settings=BenchSettings(warmup=warmup, repeats=repeats),
+                            progress=progress)  # fmt: skip
+    plots = {}
     if plot is not None:
         from archcalc.render.bench_plot import render_plot
-        from archcalc.io import write_atomic
 
-        write_atomic(plot, render_plot(result))
-        typer.echo(f"wrote {plot}", err=True)
-    emit(render_bench(result, format, exact_counts=exact), output)
+        plots[plot] = render_plot(result)
+    emit(render_bench(result, format, exact_counts=exact, width=table_width(output, None)), output, plots)

@@ -24,6 +24,8 @@ def check(
                                   help="Work allowed for the receptive-field probes (MACs + elements); 0 skips them."),
     rf_all: bool = typer.Option(False, "--rf-all", help="Probe the receptive field of every layer, whatever it costs."),
     fvcore: bool = typer.Option(True, "--fvcore/--no-fvcore", help="Run the fvcore witness (one cpu inference)."),
+    width: Optional[int] = typer.Option(None, "--width", help="Table format: fit this many columns (default: "
+                                        "the terminal's; unlimited when piped)."),
 ) -> None:
     """Check shapes, params, MACs, FLOPs and receptive fields against torch; exit 1 if anything differs."""
     from archcalc.check import CheckOptions
@@ -34,11 +36,15 @@ def check(
         from archcalc.errors import ArchcalcError
 
         raise ArchcalcError(f"check --format takes {' or '.join(FORMATS)}, got {format!r}")
+    from archcalc.cli.terminal import StderrProgress, table_width, use_color
+
+    columns = table_width(output, width)
     loaded = source.load()
     print_notes(loaded.notes)
     graph = loaded.graph
-    options = CheckOptions(device=device, fvcore=fvcore, rf_budget=None if rf_all else rf_budget)
-    report = run_check(graph, options)
-    emit(render_check(report, format), output)
+    with StderrProgress() as progress:
+        options = CheckOptions(device=device, fvcore=fvcore, rf_budget=None if rf_all else rf_budget, progress=progress)
+        report = run_check(graph, options)
+    emit(render_check(report, format, width=columns, color=use_color(output)), output)
     if not report.agrees:
         raise typer.Exit(EXIT_MISMATCH)

@@ -40,9 +40,11 @@ def conventions(
     results = count_all(graph, analysis)
     measured = None
     if peers:
+        from archcalc.cli.terminal import StderrProgress
         from archcalc.conventions.peers import measure_all
 
-        measured = measure_all(graph, analysis)
+        with StderrProgress() as progress:
+            measured = measure_all(graph, analysis, progress)
     emit(render_conventions(analysis, results, format, exact, measured), output)
     differ = [r.convention for r in results if isinstance((measured or {}).get(r.convention), int)
               and measured[r.convention] != r.total]  # fmt: skip

@@ -12,7 +12,10 @@ from archcalc.cli.common import emit, handle_errors
 from archcalc.cli.sources import print_notes, source_options
 from archcalc.graph_source import GraphSource
 
-FORMAT_HELP = "table, csv, markdown or json"
+FORMAT_HELP = "table, csv, markdown, json or html"
+DEPTH_HELP = ("Block level to show: 1, 2, ... (block subtotals), all (every layer) or auto (the default: every "
+              "layer of a small network, blocks of a big one). CSV and JSON list every layer unless given.")  # fmt: skip
+MAX_COUNT = 2**63 - 1  # counts beyond any dataset; bigger ones would only make every product meaningless
 
 
 @app.command()
@@ -25,10 +28,15 @@ def report(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory: float32, float16, ..."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
+    depth: Optional[str] = typer.Option(None, "--depth", "-d", help=DEPTH_HELP),
+    width: Optional[int] = typer.Option(None, "--width", help="Table format: fit this many columns (default: "
+                                        "the terminal's; unlimited when piped)."),
     train: bool = typer.Option(False, "--train", help="Add training cost: backward MACs/FLOPs, epochs, memory."),
-    dataset_size: Optional[int] = typer.Option(None, "--dataset-size", help="With --train: samples per epoch."),
+    dataset_size: Optional[int] = typer.Option(None, "--dataset-size", max=MAX_COUNT,
+                                               help="With --train: samples per epoch."),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam, adamw."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="With --train: epochs for the total cost (1)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", max=MAX_COUNT,
+                                         help="With --train: epochs for the total cost (1)."),
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
     convention: Optional[str] = typer.Option(None, "--convention", help="Also count as a peer tool does: archcalc, "
@@ -37,8 +45,10 @@ def report(
     """Report shapes, params, MACs, FLOPs, connections, memory and receptive fields, per layer."""
     from archcalc.analysis import analyse
     from archcalc.errors import ArchcalcError
+    from archcalc.cli.terminal import parse_depth, table_width, use_color
     from archcalc.render import render
 
+    level, columns = parse_depth(depth), table_width(output, width)
     loaded = source.load()
     print_notes(loaded.notes)
     graph = loaded.graph
@@ -55,20 +65,18 @@ def report(
     if diagram is not None and format != "markdown":
         raise ArchcalcError("--diagram applies to --format markdown")
     result = analyse(graph, batch=batch, dtype=dtype, training=plan, convention=convention)
-    attachments = None
+    attachments, beside_files = None, {}
     if format == "markdown":
-        from archcalc.io import write_atomic
         from archcalc.render.document import beside, check_diagram
 
         diagram = diagram or "mermaid"
         check_diagram(diagram)
         if output not in (None, "-"):
-            attachments, files = beside(result, output, diagram, plots)
-            for path, data in files.items():
-                write_atomic(path, data)
-                typer.echo(f"wrote {path}", err=True)
+            attachments, beside_files = beside(result, output, diagram, plots)
         else:
             from archcalc.render.markdown import Attachments
 
             attachments = Attachments(diagram=diagram)
-    emit(render(result, format, exact=exact, attachments=attachments), output)
+    text = render(result, format, exact=exact, width=columns, color=use_color(output), attachments=attachments,
+                  depth=level)  # fmt: skip
+    emit(text, output, beside_files)

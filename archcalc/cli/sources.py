@@ -1,5 +1,5 @@
-"""The options of every command that reads a graph, declared once: SPEC, `--module`, `--input`, `--set`
-and the limit flags (`--max-layers`, ...). A command takes them with one decorator line:
+"""The options of every command that reads a graph, declared once: SPEC, `--module`, `--input`,
+`--input-dtype`, `--set` and the limit flags (`--max-layers`, ...). A command takes them with one decorator line:
 
     @app.command()
     @handle_errors
@@ -23,6 +23,7 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
+from archcalc.cli.completion import complete_spec
 from archcalc.limits import DEFAULT_LIMITS, LIMIT_HELP, Limits, flag
 
 SPEC_HELP = "A spec file (YAML or JSON) or a built-in name (see `archcalc zoo`); or use --module."
@@ -31,9 +32,10 @@ MODULE_HELP = ("A PyTorch model instead of a spec: FILE.py:CALLABLE or package.m
                "returning an nn.Module or an nn.Module class needing no arguments. This runs that code.")  # fmt: skip
 INPUT_HELP = ("The input shape without the batch, sizes joined by x: 3x224x224, 16x100, 784 (replaces the "
               "spec's; needed with --module).")  # fmt: skip
+INPUT_DTYPE_HELP = "What the input holds: float32 (numbers) or int64 (token ids, for text models; replaces the spec's)."
 SET_HELP = "Set a spec variable: name=value (repeatable); the value is a number, boolean, text or [list]."
 GRID_HELP = "Sweep a spec variable: name=value1,value2,... (repeatable: every combination is analysed)."
-OPTIONS = ("spec", "specs", "module", "input", "set_")
+OPTIONS = ("spec", "specs", "module", "input", "input_dtype", "set_")
 
 
 def _parameters(kind: str) -> list[inspect.Parameter]:
@@ -42,13 +44,16 @@ def _parameters(kind: str) -> list[inspect.Parameter]:
 
     if kind == "many":
         spec = inspect.Parameter("specs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[List[str]],
-                                 default=typer.Argument(None, help=SPECS_HELP, show_default=False))  # fmt: skip
+                                 default=typer.Argument(None, help=SPECS_HELP, show_default=False,
+                                                      autocompletion=complete_spec))  # fmt: skip
     else:
         spec = inspect.Parameter("spec", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[str],
-                                 default=typer.Argument(None, help=SPEC_HELP, show_default=False))  # fmt: skip
+                                 default=typer.Argument(None, help=SPEC_HELP, show_default=False,
+                                                      autocompletion=complete_spec))  # fmt: skip
     return [spec,
             option("module", Optional[str], typer.Option(None, "--module", "-m", help=MODULE_HELP)),
             option("input", Optional[str], typer.Option(None, "--input", help=INPUT_HELP)),
+            option("input_dtype", Optional[str], typer.Option(None, "--input-dtype", help=INPUT_DTYPE_HELP)),
             option("set_", Optional[List[str]], typer.Option(None, "--set", help=GRID_HELP if kind == "grid"
                                                                  else SET_HELP))]  # fmt: skip
 
@@ -89,12 +94,12 @@ def source_options(kind: str = "one", spec_or: str | None = None) -> Callable[[C
             if spec_or is not None and module is not None and spec is not None and kwargs.get(spec_or) is None:
                 kwargs[spec_or], spec = spec, None  # `explain --module m.py:f LAYER`
             if kind == "many":
-                options = SourceOptions.from_options(module, given["input"], given["set_"], limits)
+                options = SourceOptions.from_options(module, given["input"], given["set_"], limits, given["input_dtype"])
                 return command(*args, specs=list(given["specs"] or []), options=options, **kwargs)
             if kind == "grid":
-                options = SourceOptions.from_options(module, given["input"], None, limits)
+                options = SourceOptions.from_options(module, given["input"], None, limits, given["input_dtype"])
                 return command(*args, source=_one(options, spec, module), sweep_sets=given["set_"], **kwargs)
-            options = SourceOptions.from_options(module, given["input"], given["set_"], limits)
+            options = SourceOptions.from_options(module, given["input"], given["set_"], limits, given["input_dtype"])
             return command(*args, source=_one(options, spec, module), **kwargs)
 
         # SPEC comes first among the arguments (explain's LAYER follows it); the limits come last in --help.

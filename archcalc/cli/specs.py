@@ -16,51 +16,54 @@ def zoo(
     format: str = typer.Option("table", "--format", "-f", help="table or json"),
     reports: Optional[str] = typer.Option(None, "--reports", help="Write every spec's report and a summary here."),
 ) -> None:
-    """List the built-in specs with a one-line description and source (or write their reports)."""
-    import json
-
+    """List the built-in specs with their params, MACs, knobs and description (or write their reports)."""
     from archcalc.spec import builtin_specs
-    from archcalc.spec.source import load_document
 
     if reports is not None:
         _write_reports(reports)
         return
 
-    rows = []
-    for name, path in builtin_specs().items():
-        doc = load_document(path)
-        doc = doc if isinstance(doc, dict) else {}  # a broken file in the specs folder still gets a row
-        rows.append({"name": name, "description": str(doc.get("description", "")),
-                     "source": str(doc.get("source", ""))})  # fmt: skip
-    if format == "json":
-        emit(json.dumps(rows, indent=2) + "\n", None)
-        return
-    if format != "table":
-        from archcalc.errors import ArchcalcError
+    if format not in ("table", "json"):
+        from archcalc.errors import ArchcalcError, brief
 
-        raise ArchcalcError(f"zoo --format takes table or json, got {format!r}")
-    width = max((len(row["name"]) for row in rows), default=4)
-    lines = [f"{row['name']:<{width}}  {row['description']}" + (f"  [{row['source']}]" if row["source"] else "")
-             for row in rows]  # fmt: skip
-    emit("\n".join(lines) + "\n", None)
+        raise ArchcalcError(f"zoo --format takes table or json, got {brief(format)}")
+    from archcalc.cli.terminal import table_width, use_color
+    from archcalc.render.zoo_list import zoo_json, zoo_rows, zoo_table
+
+    rows = zoo_rows(builtin_specs())
+    emit(zoo_json(rows) if format == "json" else zoo_table(rows, table_width(None, None), use_color(None)), None)
+
+
+MANIFEST = "zoo/.archcalc-written"  # the files the last `zoo --reports` wrote: only those may be removed
 
 
 def _write_reports(folder: str) -> None:
-    """The zoo reports (see archcalc/render/zoo_reports.py); stale files in zoo/ are removed."""
+    """The zoo reports (see archcalc/render/zoo_reports.py), written all or none. A report this command
+    wrote before for a spec that is gone is removed; no other file is ever touched."""
     from pathlib import Path
 
-    from archcalc.io import write_atomic
+    from archcalc.errors import ArchcalcError
+    from archcalc.io import write_files
     from archcalc.render.zoo_reports import zoo_report_files
     from archcalc.spec import builtin_specs
 
     root = Path(folder)
+    if root.exists() and not root.is_dir():
+        raise ArchcalcError("--reports takes a folder; this is a file", file=folder)
+    if (root / "zoo").exists() and not (root / "zoo").is_dir():
+        raise ArchcalcError("must be a folder (zoo --reports writes its reports there)", file=str(root / "zoo"))
     files = zoo_report_files({name: str(path) for name, path in builtin_specs().items()})
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(root / name, text)
-    wanted = {root / name for name in files}
-    for old in sorted((root / "zoo").rglob("*.md")):
-        if old not in wanted:
+    try:
+        previous = set((root / MANIFEST).read_text(encoding="utf-8").split("\n")) - {""}
+    except (OSError, UnicodeDecodeError):
+        previous = set()
+    for folder_name in {str((root / name).parent) for name in files} | {str(root / "zoo")}:
+        Path(folder_name).mkdir(parents=True, exist_ok=True)
+    written = sorted(files)
+    write_files({root / name: text for name, text in files.items()} | {root / MANIFEST: "\n".join(written) + "\n"})
+    for name in sorted(previous - set(files)):
+        old = root / name
+        if name.startswith("zoo/") and name.endswith(".md") and ".." not in name and old.is_file():
             old.unlink()
     typer.echo(f"wrote {len(files)} files under {root}", err=True)
 

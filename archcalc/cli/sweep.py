@@ -24,6 +24,8 @@ def sweep(
     batch: int = typer.Option(1, "--batch", help="Batch size: scales MACs, FLOPs and activations."),
     dtype: str = typer.Option("float32", "--dtype", help="Element type for memory."),
     exact: bool = typer.Option(False, "--exact", help="Table format: print exact integers, not 1.23 M."),
+    width: Optional[int] = typer.Option(None, "--width", help="Table format: fit this many columns (default: "
+                                        "the terminal's; unlimited when piped)."),
 ) -> None:
     """Totals for every combination of variable values (the cartesian product of the --set lists)."""
     from archcalc.analysis.sweep import parse_sweep_sets, run_sweep
@@ -32,13 +34,16 @@ def sweep(
 
     if plot is not None and not plot.lower().endswith(".png"):
         raise ArchcalcError(f"--plot writes a PNG; give a file name ending in .png, got {plot!r}")
-    result = run_sweep(source, parse_sweep_sets(sweep_sets, source.limits), batch, dtype)
-    text = render_sweep(result, format, exact)
+    from archcalc.cli.terminal import StderrProgress, table_width, use_color
+
+    columns, grid = table_width(output, width), parse_sweep_sets(sweep_sets, source.limits)
+    with StderrProgress() as progress:
+        result = run_sweep(source, grid, batch, dtype, progress)
+    text = render_sweep(result, format, exact, columns, use_color(output))
+    plots = {}
     if plot is not None:
-        from archcalc.io import write_atomic
         from archcalc.render.plots import sweep_png
 
-        write_atomic(plot, sweep_png(f"{result.name}: params and MACs", result.variables,
-                                     [point.row() for point in result.points]))  # fmt: skip
-        typer.echo(f"wrote {plot}", err=True)
-    emit(text, output)
+        plots[plot] = sweep_png(f"{result.name}: params and MACs", result.variables,
+                                [point.row() for point in result.points])  # fmt: skip
+    emit(text, output, plots)

@@ -29,6 +29,8 @@ aten::_convolution, aten::linear), 0 for everything else.
 
 from __future__ import annotations
 
+import math
+
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, projection_macs
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
@@ -54,8 +56,16 @@ def _upsample(v) -> int:
 
 
 def _einsum(v) -> int:
+    """fvcore's einsum_flop_jit: two equations exactly (after renaming the letters in order of appearance),
+    any other from numpy's einsum_path, whose printout rounds the FLOP count to four digits ("%.3e"),
+    halved and floored. numpy counts 2 per product with a summed letter, 1 without."""
     products, summed = v.layer.products(v.attrs, v.ins)
-    return v.macs if summed else products * v.batch // 2
+    equation = v.layer.torch_equation(v.attrs, v.ins)
+    letters = {letter: chr(97 + index) for index, letter in enumerate(dict.fromkeys(c for c in equation if c.isalpha()))}
+    if "".join(letters.get(c, c) for c in equation) in ("abc,abd->acd", "abc,adc->adb"):
+        return v.macs
+    numpy_count = products * v.batch * (2 if summed else 1)
+    return math.floor(float(f"{numpy_count:.3e}") / 2)
 
 
 _STATS_NORM = Rule(lambda v: v.out_elems * (5 if v.attrs["affine"] else 4),
@@ -75,7 +85,7 @@ TABLE = {
     "scaled_dot_product_attention": zero("no handle for aten::scaled_dot_product_attention"),
     "window_attention": Rule(lambda v: v.macs, "aten::linear and aten::matmul: all MACs"),
     "matmul": Rule(lambda v: v.macs, "aten::matmul: MACs"),
-    "einsum": Rule(_einsum, "aten::einsum: numpy's optimised count / 2 (MACs; products // 2 without a sum)"),
+    "einsum": Rule(_einsum, "aten::einsum: numpy's optimised count, printed to 4 digits, / 2 (about the MACs)"),
     "instancenorm": _STATS_NORM,
     "groupnorm": _STATS_NORM,
     "global_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (2-D maps kept as 1 x 1; "

@@ -111,7 +111,7 @@ def _physical_memory() -> int | None:
         return None
 
 
-def measure_all(graph, report) -> dict[str, int | str]:
+def measure_all(graph, report, progress=None) -> dict[str, int | str]:
     """Each installed tool's own total for `graph` at the report's batch (keyed by convention name), or
     why there is none. Refuses models whose weights would not fit comfortably in memory."""
     from archcalc.units import human_bytes
@@ -124,11 +124,15 @@ def measure_all(graph, report) -> dict[str, int | str]:
     module = build_for_peers(graph)
     batch = report.batch
     measured: dict[str, int | str] = {}
-    for tool in PEER_TOOLS:
+    for done, tool in enumerate(PEER_TOOLS):
+        if progress is not None:  # (task, done, total): archcalc.progress
+            progress(f"running {tool}", done, len(PEER_TOOLS))
         try:
             measured[tool] = run_peer(tool, module, tuple(graph.input_shape), batch, dtype=graph.input_dtype)
         except ArchcalcError as exc:
             measured[tool] = f"n/a: {exc.message}"
         except Exception as exc:  # noqa: BLE001 - a tool failing on a model is a result to show, not a crash
             measured[tool] = f"n/a: {type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+    if progress is not None:
+        progress(f"running {PEER_TOOLS[-1]}", len(PEER_TOOLS), len(PEER_TOOLS))
     return measured

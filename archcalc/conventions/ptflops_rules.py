@@ -98,6 +98,7 @@ TABLE = {
     **same_for(("global_avg_pool", "global_max_pool"),
                Rule(_global, f"2 per input element ({_TWICE}); 0 with keep_dims false (x.mean)")),
     "spp": zero("archcalc's module binds F.max_pool2d / F.avg_pool2d when built, before ptflops patches them"),
+    "roi_pool": zero("no hook for torchvision's RoIPool; archcalc's module binds F.adaptive_max_pool2d when built"),
     "subsampling": per_input(1, "input elements (patched F.avg_pool2d); `*` and `+` are not patched"),
     "upsample": Rule(_upsample, "module hook: output elements + F.interpolate: numel x scale^rank (or output "
                                 "elements for a size)"),

@@ -43,6 +43,8 @@ class _RunFailed(Exception):
 
     def error(self, input_shape: tuple[int, ...], hint: str = "") -> ArchcalcError:
         fx = "" if self.fx_failure[:60] == self.run_failure[:60] else f" (torch.fx: {self.fx_failure[:150]})"
+        if "'indices'" in self.run_failure and "FloatTensor" in self.run_failure:
+            hint = "; a text model takes token ids: pass --input-dtype int64" + hint
         return ArchcalcError(f"running the model on input {list(input_shape)} failed: {self.run_failure}{fx}{hint}")
 
 
@@ -54,7 +56,8 @@ def _device(model: Any) -> Any:
     return torch.device("meta")
 
 
-def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: list[str], input_dtype: str):
+def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: list[str], input_dtype: str,
+           device: Any = None):
     """torch.fx first, forward hooks second; the model runs in eval mode (its modes are restored)."""
     import torch
 
@@ -62,17 +65,21 @@ def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: li
     from archcalc.importer.trace import trace_fx, trace_hooks
 
     dtype = torch.int64 if input_dtype == "int64" else None  # token ids: zeros are a valid id everywhere
-    example = torch.zeros((TRACE_BATCH,) + tuple(input_shape), device=_device(model), dtype=dtype)
+    example = torch.zeros((TRACE_BATCH,) + tuple(input_shape), device=device or _device(model), dtype=dtype)
     modes = {module: module.training for module in model.modules()}
     model.eval()
     try:
         try:
             return trace_fx(model, example, table)
-        except Exception as exc:  # noqa: BLE001 - any tracing failure means: try the hooks
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - any tracing failure (even sys.exit) means: try the hooks
             fx_failure = one_line(exc)
         try:
             trace = trace_hooks(model, example, table)
-        except Exception as exc:  # noqa: BLE001
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the user's forward: anything it raises is bad input
             raise _RunFailed(fx_failure, one_line(exc), example.device.type) from None
         notes.append(f"torch.fx could not trace the model ({fx_failure}); used forward hooks instead")
         return trace
@@ -98,6 +105,16 @@ def _root(model: Any) -> Any:
     return Root() if is_leaf(model, RuleTable()) else model
 
 
+def _build_on_cpu(factory: Any, label: str, meta_failure: ArchcalcError) -> Any:
+    """The documented fallback when the meta device cannot build the model: build it for real."""
+    from archcalc.importer.loading import build
+
+    try:
+        return build(factory, label, "cpu")
+    except ArchcalcError as cpu_failure:
+        raise ArchcalcError(f"{cpu_failure.message} (on the meta device: {meta_failure.message[:150]})") from None
+
+
 def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = None, source: str = "",
                  input_dtype: str = "float32") -> ImportResult:  # fmt: skip
     """Import an nn.Module, or a factory returning one (built on the meta device), for `input_shape`
@@ -114,11 +131,21 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
 
     factory = None if isinstance(model, torch.nn.Module) else model
     label = source or getattr(factory, "__name__", "the model factory")
-    built = build(factory, label, "meta") if factory is not None else model
+    notes: list[str] = []
+    if factory is None:
+        built = model
+    else:
+        try:
+            built = build(factory, label, "meta")
+        except ArchcalcError as meta_failure:  # its constructor reads tensor values (torchvision's RegNets)
+            built = _build_on_cpu(factory, label, meta_failure)
+            notes.append(f"the model cannot be built on the meta device ({meta_failure.message}); built it on "
+                         "the CPU")  # fmt: skip
     root = _root(built)
-    table, notes = RuleTable(), []
+    table = RuleTable()  # after the build: rules for a library's classes join once the model imported it
+    device = _device(built) if any(True for _ in [*built.parameters(), *built.buffers()]) else None
     try:
-        trace = _trace(root, input_shape, table, notes, input_dtype)
+        trace = _trace(root, input_shape, table, notes, input_dtype, device)
     except _RunFailed as failed:
         if failed.device != "meta" or factory is None:
             hint = "; give a factory instead of a built module to let archcalc build it on the CPU"
@@ -129,8 +156,8 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
             raise failed.error(input_shape, f"; too large to run on the CPU instead ({largest:,} elements)") from None
         built = build(factory, label, "cpu")
         root = _root(built)
-        try:
-            trace = _trace(root, input_shape, table, notes, input_dtype)
+        try:  # on the CPU even without parameters: a parameter-free model would otherwise run on meta again
+            trace = _trace(root, input_shape, table, notes, input_dtype, torch.device("cpu"))
         except _RunFailed as again:
             raise again.error(input_shape) from None
         notes.append(f"the model does not run on the meta device ({failed.run_failure}); built it on the CPU")

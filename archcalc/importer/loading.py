@@ -6,16 +6,40 @@ by design. Every failure becomes one ArchcalcError line naming what failed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from archcalc.errors import ArchcalcError, closest
+from archcalc.interrupts import raise_if_interrupted
 
 USAGE = "--module takes FILE.py:CALLABLE or package.module:CALLABLE"
+
+
+@contextlib.contextmanager
+def output_to_stderr() -> Iterator[None]:
+    """While the user's code runs, what it prints goes to stderr: stdout carries the report (JSON)."""
+    sys.stdout.flush()
+    saved = None
+    try:
+        out, err = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # not real files (a test runner's buffers)
+        out = err = -1
+    if out >= 0 and err >= 0 and out != err:
+        saved = os.dup(out)  # C code writing to fd 1 (a print from an extension) goes to stderr too
+        os.dup2(err, out)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            sys.stderr.flush()
+            os.dup2(saved, out)
+            os.close(saved)
 
 
 def one_line(exc: BaseException) -> str:
@@ -36,8 +60,12 @@ def _import_file(path: Path) -> Any:
     sys.path.insert(0, folder)  # so the file can import its neighbours
     try:
         spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code: any failure is bad input
+    except KeyboardInterrupt:
         sys.modules.pop(name, None)
+        raise
+    except BaseException as exc:  # noqa: BLE001 - user code: any failure (sys.exit too) is bad input
+        sys.modules.pop(name, None)
+        raise_if_interrupted()  # torch's import turns a Ctrl-C into an ImportError at times
         raise ArchcalcError(f"importing it raised {one_line(exc)}", file=str(path)) from None
     finally:
         if folder in sys.path:
@@ -52,8 +80,12 @@ def _import_dotted(dotted: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name and dotted.startswith(exc.name):
             raise ArchcalcError(f"cannot import module {dotted!r}: no module named {exc.name!r}") from None
+        raise_if_interrupted()
         raise ArchcalcError(f"importing module {dotted!r} raised {one_line(exc)}") from None
-    except (Exception, SystemExit) as exc:  # noqa: BLE001
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - user code: sys.exit and BaseException are bad input too
+        raise_if_interrupted()
         raise ArchcalcError(f"importing module {dotted!r} raised {one_line(exc)}") from None
     finally:
         sys.path.remove(os.getcwd())
@@ -84,9 +116,9 @@ def build(factory: Callable[[], Any], label: str, device: str) -> Any:
     try:
         with torch.device(device):
             model = factory()
-    except ArchcalcError:
+    except (ArchcalcError, KeyboardInterrupt):
         raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - user code: sys.exit and BaseException are bad input too
         raise ArchcalcError(f"{label} raised {one_line(exc)}") from None
     if not isinstance(model, torch.nn.Module):
         raise ArchcalcError(f"{label} returned {type(model).__name__}, not a torch.nn.Module")

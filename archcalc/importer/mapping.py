@@ -257,12 +257,13 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
     nodes = mapper.run()
     mapper.note_unused(model)
     outputs = []
-    for t in tensors(trace.output):
+    returned = list(tensors(trace.output))
+    for t in returned:
         producer = mapper.producer.get(id(t))
-        if producer == INPUT:
-            raise ArchcalcError("the model returns its input unchanged; there is nothing to analyse")
-        if producer is not None and producer not in outputs:
-            outputs.append(producer)
+        if producer is not None and producer != INPUT and producer not in outputs:
+            outputs.append(producer)  # the input returned beside results (a dict of outputs) is not one
+    if returned and not outputs and all(mapper.producer.get(id(t)) == INPUT for t in returned):
+        raise ArchcalcError("the model returns its input unchanged; there is nothing to analyse")
     if not nodes or not outputs:
         raise ArchcalcError("the model's output is not computed from its input; there is nothing to analyse")
     graph = Graph(name=name, input_shape=input_shape, nodes=topological_order(nodes), outputs=outputs, source=source)

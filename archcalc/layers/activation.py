@@ -14,6 +14,7 @@ counts as one:
     sigmoid 4 (negate, exp, add, divide)                          tanh 1
     hardsigmoid 4 (add 3, max, min, divide by 6)                  hardswish 5 (hardsigmoid + multiply)
     silu 5 (sigmoid + multiply)   gelu 5 (divide by sqrt 2, erf, add 1, multiply by x, multiply by 0.5)
+    mish 5 (exp, add 1, log: softplus; tanh; multiply by x)
     softmax over a group of N: N exp + (N - 1) adds + N divides = 3N - 1 per group
 
 prelu has one trainable slope (or one per channel with `per_channel: true`).
@@ -115,6 +116,7 @@ _simple("tanh", 1, "tanh(x)", "Tanh", ("tanh", "tanh_"))
 _simple("hardsigmoid", 4, "relu6(x + 3) / 6", "Hardsigmoid", ("hardsigmoid",))
 _simple("hardswish", 5, "x * relu6(x + 3) / 6 (h-swish)", "Hardswish", ("hardswish",))
 _simple("silu", 5, "x * sigmoid(x) (swish)", "SiLU", ("silu",), ("SiLUActivation",))
+_simple("mish", 5, "x * tanh(softplus(x)) (Misra 2019; YOLOv4)", "Mish", ("mish",))
 
 
 @register

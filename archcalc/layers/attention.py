@@ -40,6 +40,7 @@ class _Attention(LayerType):
     category = "linear"
     dense_macs = True
     fused_kernel = True  # built on F.scaled_dot_product_attention / nn.MultiheadAttention
+    fvcore_exact = False
     flops_rule = "Σ of the terms in attention_cost.py (projections, scaling, QKᵀ, mask, softmax, A·V)"
     backward_rule = ATTENTION_BACKWARD
 

@@ -79,8 +79,9 @@ class AttentionGeometry:
         return self.kv_heads * (self.head_dim + self.value_dim)
 
     def decoding(self, context: int) -> "AttentionGeometry":
-        """One new token attending to `context` tokens (itself included) with a KV cache."""
-        return replace(self, queries=1, keys=context, projected_kv=1, windows=1)
+        """One new token attending to `context` tokens (itself included) with a KV cache: the K and V
+        projections run on the new token only, and no mask is needed (the newest token sees every key)."""
+        return replace(self, queries=1, keys=context, projected_kv=1, windows=1, masked=False)
 
     def terms(self) -> list[CostTerm]:
         L, S, H, Hk, D, Dv, W = (self.queries, self.keys, self.heads, self.kv_heads, self.head_dim, self.value_dim,

@@ -68,7 +68,9 @@ def Float(minimum: float | None = None, maximum: float | None = None) -> Kind:
         if not abs(value) < MAX_MAGNITUDE:  # also refuses .nan and .inf
             raise ArchcalcError(f"attribute '{name}' must be a finite number below 2**63, got {brief(value)}")
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise ArchcalcError(f"attribute '{name}' must be in [{minimum}, {maximum}], got {value}")
+            wanted = (f"at least {minimum:g}" if maximum is None else f"at most {maximum:g}" if minimum is None
+                      else f"between {minimum:g} and {maximum:g}")  # fmt: skip
+            raise ArchcalcError(f"attribute '{name}' must be {wanted}, got {brief(value)}")
         return float(value)
 
     bounds = {k: v for k, v in (("minimum", minimum), ("maximum", maximum)) if v is not None}
@@ -248,7 +250,7 @@ def Text() -> Kind:
 
     def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str:
         if not isinstance(value, str):
-            raise ArchcalcError(f"attribute '{name}' must be a string, got {value!r}")
+            raise ArchcalcError(f"attribute '{name}' must be a string, got {brief(value)}")
         return value
 
     return Kind(parse, {"type": "string"}, "text")

@@ -26,8 +26,9 @@ axes after the first are the spatial axes (their number is the spatial rank). To
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, NamedTuple
 
 from archcalc.errors import ArchcalcError, closest
 from archcalc.graph import REGISTRY as GRAPH_REGISTRY
@@ -43,10 +44,7 @@ Attrs = dict[str, Any]
 
 
 def numel(shape: Shape) -> int:
-    total = 1
-    for size in shape:
-        total *= size
-    return total
+    return math.prod(shape)
 
 
 @dataclass(frozen=True)
@@ -65,27 +63,29 @@ class Params:
 NO_PARAMS = Params()
 
 
-@dataclass(frozen=True)
-class RFStep:
+class _Step(NamedTuple):
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+
+
+class RFStep(_Step):
     """The receptive-field geometry of one layer, one entry per spatial axis (L; H, W; D, H, W).
 
     `padding` is the padding before the first element (top, left, front); the effective kernel of a
     dilated window is (kernel - 1) * dilation + 1. Stride, padding and dilation default to 1, 0 and 1
     on every axis. `IDENTITY` (no axes at all) keeps every position where it is, whatever the rank.
+    A tuple: 100,000 of them cost little.
     """
 
-    kernel: tuple[int, ...]
-    stride: tuple[int, ...] = ()
-    padding: tuple[int, ...] = ()
-    dilation: tuple[int, ...] = ()
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        rank = len(self.kernel)
-        for name, fill in (("stride", 1), ("padding", 0), ("dilation", 1)):
-            if not getattr(self, name):
-                object.__setattr__(self, name, (fill,) * rank)
-            elif len(getattr(self, name)) != rank:
-                raise ValueError(f"RFStep: {name} {getattr(self, name)} has not {rank} axes like kernel {self.kernel}")
+    def __new__(cls, kernel: tuple[int, ...], stride: tuple[int, ...] = (), padding: tuple[int, ...] = (),
+                dilation: tuple[int, ...] = ()) -> "RFStep":  # fmt: skip
+        rank = len(kernel)
+        return super().__new__(cls, tuple(kernel), tuple(stride) or (1,) * rank, tuple(padding) or (0,) * rank,
+                               tuple(dilation) or (1,) * rank)  # fmt: skip
 
     @property
     def rank(self) -> int:
@@ -94,10 +94,20 @@ class RFStep:
     def for_rank(self, rank: int) -> "RFStep":
         """This step on `rank` spatial axes (IDENTITY becomes 1-wide windows on each)."""
         if not self.kernel:
-            return RFStep((1,) * rank)
-        if self.rank != rank:
-            raise ValueError(f"a receptive-field step on {self.rank} axes applied to {rank} spatial axes")
+            return _identity(rank)
+        if len(self.kernel) != rank:
+            raise ValueError(f"a receptive-field step on {len(self.kernel)} axes applied to {rank} spatial axes")
         return self
+
+
+_IDENTITIES: dict[int, RFStep] = {}
+
+
+def _identity(rank: int) -> RFStep:
+    step = _IDENTITIES.get(rank)
+    if step is None:
+        step = _IDENTITIES[rank] = RFStep((1,) * rank)
+    return step
 
 
 IDENTITY = RFStep(())
@@ -136,10 +146,12 @@ class LayerType:
     # imported operation without a rule: not checked, and its output is not either). None: "any" for data
     # movement, else "float". archcalc.analysis.shapes refuses ids where numbers are needed.
     input_kind: ClassVar[str | None] = None
-    # Whether its torch build runs a fused kernel whose matrix products fvcore's jit trace cannot count
-    # (F.scaled_dot_product_attention, nn.MultiheadAttention's native path): `check` then compares its MACs
-    # with FlopCounterMode only.
+    # Whether its torch build runs a fused kernel (F.scaled_dot_product_attention, nn.MultiheadAttention's
+    # native path): what fvcore and FlopCounterMode see of it then depends on the device and on autograd.
     fused_kernel: ClassVar[bool] = False
+    # Whether fvcore counts exactly its MACs when they are dense: not through a fused kernel, nor for an
+    # einsum (fvcore rounds numpy's count to four digits). `check` compares the others with FlopCounterMode only.
+    fvcore_exact: ClassVar[bool] = True
     # The type torch modules import as, when it is not this one (batchnorm2d: torch's BatchNorm2d imports
     # as `batchnorm`, which takes the rank of its input); None: this type's own `torch_import` rules.
     imported_as: ClassVar[str | None] = None

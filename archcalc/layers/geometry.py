@@ -19,7 +19,7 @@ with a 10^8 kernel or a transposed conv with 10^5 x 10^5 taps costs microseconds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.axes import axis_word as word
@@ -53,8 +53,7 @@ def torch_pad(pads: Pads) -> tuple[int, ...]:
     return tuple(side for before, after in reversed(sides(pads)) for side in (before, after))
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """The sliding window of a convolution or pool on one input, resolved (padding 'same' worked out)."""
 
     kernel: tuple[int, ...]
@@ -119,12 +118,16 @@ def window_out(size: int, kernel: int, stride: int, before: int, after: int, dil
     return out
 
 
+_AXIS_WORDS = {rank: tuple(word(rank + 1, axis) for axis in range(rank)) for rank in (1, 2, 3)}
+
+
 def windows_out(spatial: tuple[int, ...], window: Window) -> tuple[int, ...]:
-    rank = len(spatial)
+    words = _AXIS_WORDS.get(len(spatial)) or tuple(axis_word(len(spatial), axis) for axis in range(len(spatial)))
+    kernel, stride, pads, dilation, ceil_mode = window
     return tuple(
-        window_out(size, window.kernel[axis], window.stride[axis], before, after, window.dilation[axis],
-                   window.ceil_mode, axis_word(rank, axis))
-        for axis, (size, (before, after)) in enumerate(zip(spatial, sides(window.pads)))
+        window_out(size, kernel[axis], stride[axis], pads[2 * axis], pads[2 * axis + 1], dilation[axis], ceil_mode,
+                   words[axis])
+        for axis, size in enumerate(spatial)
     )  # fmt: skip
 
 
@@ -195,8 +198,10 @@ def real_window_total(size: int, out: int, kernel: int, stride: int, before: int
     added. Window o's tap t reads position o*stride - before + t*dilation; the pairs (o, t) landing in
     [0, size) are the lattice points with before <= o*stride + t*dilation <= size - 1 + before.
     """
-    top = lattice_below(size - 1 + before, out, stride, kernel, dilation)
-    return top - lattice_below(before - 1, out, stride, kernel, dilation)
+    left = lattice_below(before - 1, out, stride, kernel, dilation)  # taps before position 0 (0 unpadded)
+    if (out - 1) * stride + (kernel - 1) * dilation - before <= size - 1:  # no window passes the end
+        return out * kernel - left
+    return lattice_below(size - 1 + before, out, stride, kernel, dilation) - left
 
 
 def transposed_coverage(size_in: int, size_out: int, kernel: int, stride: int, pad: int, dilation: int) -> int:

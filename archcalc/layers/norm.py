@@ -10,16 +10,12 @@ batchnorm (inference: running statistics fold into one scale and one shift per c
     params       2C trainable when affine; buffers 2C + 1 (running mean, variance, num_batches_tracked)
     flops        2 per element (x * scale + shift)
     connections  (1 + affine) per element (the shift counts as a bias link)
-layernorm / instancenorm / groupnorm
-    shape        unchanged; instancenorm without running statistics needs more than one position per
-                 channel (torch rejects a 1x1 map), groupnorm takes [C, *] with C divisible by groups
-    params       affine weight (and bias) over the normalised shape (layernorm) or per channel
+instancenorm
+    shape        unchanged; without running statistics it needs more than one position per channel
+                 (torch rejects a 1x1 map)
+    params       as batchnorm (2C affine; 2C + 1 buffers with running statistics)
     flops        (5 + affine scale + affine shift) per element
     connections  (1 + affine) per element
-lrn (across channels; torch pads the channel window with size//2 before and (size-1)//2 after)
-    flops        per element: 1 square + (w_c - 1) adds + 4 (times alpha/n, plus k, power, divide),
-                 where w_c is the number of real channels in the window of channel c
-    connections  w_c per element
 
 Receptive field: all of these keep each position in place. Their statistics do mix positions, but,
 as in Araujo et al., normalisation is treated as position-wise (the autograd check sets it to identity).
@@ -62,6 +58,28 @@ class _Norm(LayerType):
         return numel(out) * (2 if a["affine"] else 1)
 
 
+class RunningStats:
+    """What batchnorm and instancenorm share, at any rank: 2C affine parameters, 2C + 1 buffers with running
+    statistics, torch's `<prefix>1d/2d/3d` class by rank; the rank-fixed names import as the generic one."""
+
+    torch_prefix: str = ""
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        c = ins[0][0]
+        return Params(trainable=2 * c if a["affine"] else 0, buffers=2 * c + 1 if a["track_running_stats"] else 0)
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        rank = self.spatial_rank or max(len(ins[0]) - 1, 1)  # type: ignore[attr-defined]
+        return torch_class(self.torch_prefix, rank)(ins[0][0], a["eps"], a["momentum"], a["affine"],
+                                                     a["track_running_stats"])  # fmt: skip
+
+    def torch_import(self) -> tuple:
+        if self.spatial_rank is not None:  # type: ignore[attr-defined]
+            return ()  # imported_as: torch's classes of every rank import as the generic type
+        modules = tuple(torch_class(self.torch_prefix, rank) for rank in (1, 2, 3))
+        return (ImportRule(self.name, modules=modules, read=running_stats_attrs),)  # type: ignore[attr-defined]
+
+
 def _norm_links(a: Attrs, shift: bool, out: Shape):
     """(1 + shift) per element: the input, plus the shift as a bias link."""
     return (Const(2) * elements(out)) if shift else elements(out)
@@ -73,8 +91,9 @@ def _per_channel(a: Attrs, shape: Shape) -> dict:
     return {"params": 2 * c if a["affine"] else 0, "buffers": 2 * c + 1 if a["track_running_stats"] else None}
 
 
-class _BatchNorm(_Norm):
+class _BatchNorm(RunningStats, _Norm):
     family = "batchnorm"
+    torch_prefix = "BatchNorm"
     imported_as = "batchnorm"  # torch's BatchNorm1d/2d/3d: `batchnorm` takes the rank of its input
     summary = "batch normalisation; running statistics are buffers"
     attrs = (
@@ -89,13 +108,6 @@ class _BatchNorm(_Norm):
         require_input_rank(self.name, ins[0], self.spatial_rank)
         return ins[0]
 
-    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        c = ins[0][0]
-        return Params(
-            trainable=2 * c if a["affine"] else 0,
-            buffers=2 * c + 1 if a["track_running_stats"] else 0,
-        )
-
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return 2 * numel(out)
 
@@ -104,15 +116,6 @@ class _BatchNorm(_Norm):
                       notes={"FLOPs": "inference: the statistics fold into one scale and one shift per channel"},
                       **_per_channel(a, ins[0]))  # fmt: skip
 
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        rank = self.spatial_rank or max(len(ins[0]) - 1, 1)
-        return torch_class("BatchNorm", rank)(ins[0][0], a["eps"], a["momentum"], a["affine"], a["track_running_stats"])
-
-    def torch_import(self) -> tuple:
-        if self.spatial_rank is not None:
-            return ()  # imported_as: torch's BatchNorm1d/2d/3d import as `batchnorm`
-        modules = tuple(torch_class("BatchNorm", rank) for rank in (1, 2, 3))
-        return (ImportRule(self.name, modules=modules, read=running_stats_attrs),)
 
 
 @register
@@ -159,8 +162,9 @@ class StatsNorm(_Norm):
         return _per_channel(a, ins[0])
 
 
-class _InstanceNorm(StatsNorm):
+class _InstanceNorm(RunningStats, StatsNorm):
     family = "instancenorm"
+    torch_prefix = "InstanceNorm"
     imported_as = "instancenorm"  # torch's InstanceNorm1d/2d/3d: `instancenorm` takes the rank of its input
     summary = "instance normalisation (per sample and channel)"
     attrs = (
@@ -182,22 +186,6 @@ class _InstanceNorm(StatsNorm):
             )
         return ins[0]
 
-    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        c = ins[0][0]
-        return Params(
-            trainable=2 * c if a["affine"] else 0,
-            buffers=2 * c + 1 if a["track_running_stats"] else 0,
-        )
-
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        cls = torch_class("InstanceNorm", len(ins[0]) - 1)
-        return cls(ins[0][0], a["eps"], a["momentum"], a["affine"], a["track_running_stats"])
-
-    def torch_import(self) -> tuple:
-        if self.spatial_rank is not None:
-            return ()  # imported_as: torch's InstanceNorm1d/2d/3d import as `instancenorm`
-        modules = tuple(torch_class("InstanceNorm", rank) for rank in (1, 2, 3))
-        return (ImportRule(self.name, modules=modules, read=running_stats_attrs),)
 
 
 @register

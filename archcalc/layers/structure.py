@@ -14,7 +14,7 @@ They only move data (every dropout is the identity at inference): no FLOPs and n
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Float, Int, IntList
 from archcalc.layers.base import (IDENTITY, Attrs, LayerType, Shape, axis_names, elements, numel, rank_text, register,
-                                  register_ranks, require_rank, same_shape, torch_class)  # fmt: skip
+                                  register_ranks, require_rank, same_shape)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, product
 from archcalc.layers.imports import CannotMap, ImportRule
 
@@ -43,57 +43,54 @@ class Identity(LayerType):
                            when=lambda call: len(call.in_shapes) == 1))  # fmt: skip
 
 
-@register
-class Dropout(LayerType):
-    name = "dropout"
-    summary = "dropout (identity at inference)"
+class _Dropout(LayerType):
+    """Dropout of any kind: the identity at inference. `torch_names()` gives torch's module class and
+    functional form; channel dropout (Dropout1d/2d/3d) checks its input's rank as torch does."""
+
     category = "structure"
     data_movement = True
     attrs = (Attr("p", Float(0.0, 1.0), 0.5, "drop probability"),)
 
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        return nn.Dropout(a["p"])
-
-    def torch_import(self) -> tuple:
-        from torch import nn
-        from torch.nn import functional as F
-
-        def function(call) -> dict:
-            return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=True, inplace=False)["p"]}
-
-        return (
-            ImportRule(self.name, modules=(nn.Dropout,), read=lambda c: {"p": c.module.p}),
-            ImportRule(self.name, functions=(F.dropout,), read=function),
-        )  # fmt: skip
-
-
-class _ChannelDropout(LayerType):
-    """Dropout1d/2d/3d: whole channels dropped in training, the identity at inference."""
-
-    family = "channel_dropout"
-    category = "structure"
-    data_movement = True
-    attrs = (Attr("p", Float(0.0, 1.0), 0.5, "probability of dropping a whole channel"),)
+    def torch_names(self) -> tuple[str, str]:
+        return "Dropout", "dropout"
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        require_rank(self.name, ins[0], self.spatial_rank + 1)
+        if self.spatial_rank is not None:
+            require_rank(self.name, ins[0], self.spatial_rank + 1)
         return ins[0]
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        return torch_class("Dropout", self.spatial_rank)(a["p"])
+        from torch import nn
+
+        return getattr(nn, self.torch_names()[0])(a["p"])
 
     def torch_import(self) -> tuple:
+        from torch import nn
         from torch.nn import functional as F
 
-        def function(call) -> dict:
+        module, function = self.torch_names()
+
+        def call(call) -> dict:
             return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=True, inplace=False)["p"]}
 
-        return (
-            ImportRule(self.name, modules=(torch_class("Dropout", self.spatial_rank),), read=lambda c: {"p": c.module.p}),
-            ImportRule(self.name, functions=(getattr(F, f"dropout{self.spatial_rank}d"),), read=function),
-        )  # fmt: skip
+        return (ImportRule(self.name, modules=(getattr(nn, module),), read=lambda c: {"p": c.module.p}),
+                ImportRule(self.name, functions=(getattr(F, function),), read=call))  # fmt: skip
+
+
+@register
+class Dropout(_Dropout):
+    name = "dropout"
+    summary = "dropout (identity at inference)"
+
+
+class _ChannelDropout(_Dropout):
+    """Dropout1d/2d/3d: whole channels dropped in training, the identity at inference."""
+
+    family = "channel_dropout"
+    attrs = (Attr("p", Float(0.0, 1.0), 0.5, "probability of dropping a whole channel"),)
+
+    def torch_names(self) -> tuple[str, str]:
+        return f"Dropout{self.spatial_rank}d", f"dropout{self.spatial_rank}d"
 
 
 register_ranks(_ChannelDropout, {1: "dropout1d", 2: "dropout2d", 3: "dropout3d"}, {
@@ -102,29 +99,12 @@ register_ranks(_ChannelDropout, {1: "dropout1d", 2: "dropout2d", 3: "dropout3d"}
 
 
 @register
-class AlphaDropout(LayerType):
+class AlphaDropout(_Dropout):
     name = "alpha_dropout"
     summary = "alpha dropout for SELU networks (identity at inference)"
-    category = "structure"
-    data_movement = True
-    attrs = (Attr("p", Float(0.0, 1.0), 0.5, "drop probability"),)
 
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from torch import nn
-
-        return nn.AlphaDropout(a["p"])
-
-    def torch_import(self) -> tuple:
-        from torch import nn
-        from torch.nn import functional as F
-
-        def function(call) -> dict:
-            return {"p": call.bind("input", "p", "training", "inplace", p=0.5, training=False, inplace=False)["p"]}
-
-        return (
-            ImportRule(self.name, modules=(nn.AlphaDropout,), read=lambda c: {"p": c.module.p}),
-            ImportRule(self.name, functions=(F.alpha_dropout,), read=function),
-        )  # fmt: skip
+    def torch_names(self) -> tuple[str, str]:
+        return "AlphaDropout", "alpha_dropout"
 
 
 @register

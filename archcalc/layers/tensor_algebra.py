@@ -138,6 +138,7 @@ class Einsum(LayerType):
     summary = "two-operand einsum contraction over the sample axes (\"hqd,hkd->hqk\")"
     category = "linear"
     dense_macs = True
+    fvcore_exact = False  # fvcore rounds numpy's FLOP count to four digits (conventions/fvcore_rules.py)
     min_inputs = max_inputs = 2
     attrs = (Attr("equation", Text(), doc="subscripts of the two operands and the output, batch axis left out"),)
     flops_rule = "2P - out, P = product of every letter's size"
@@ -180,12 +181,16 @@ class Einsum(LayerType):
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> None:
         return None
 
+    def torch_equation(self, a: Attrs, ins: list[Shape]) -> str:
+        """The equation archcalc's build hands torch.einsum: the spec's, with a batch letter in front."""
+        operands, rhs, _ = parse_equation(a["equation"], ins)
+        batch = next(c for c in _LETTERS if c not in a["equation"])
+        return f"{batch}{operands[0]},{batch}{operands[1]}->{batch}{rhs}"
+
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_tokens as tt
 
-        operands, rhs, _ = parse_equation(a["equation"], ins)
-        batch = next(c for c in _LETTERS if c not in a["equation"])
-        return tt.Einsum(f"{batch}{operands[0]},{batch}{operands[1]}->{batch}{rhs}")
+        return tt.Einsum(self.torch_equation(a, ins))
 
     def torch_import(self) -> tuple:
         import torch

@@ -38,6 +38,7 @@ def _require_map(layer: str, shape: Shape) -> None:
 class WindowAttention(_Attention):
     name = "window_attention"
     fused_kernel = False  # torchvision's F.linear and Tensor.matmul, which fvcore counts
+    fvcore_exact = True
     summary = "Swin's (shifted) window self-attention with a relative-position bias, on [H, W, C]"
     attrs = (
         Attr("num_heads", Int(), doc="heads H", aliases=("heads",)),

@@ -1,7 +1,8 @@
 """BenchReport -> csv (one row per layer per run) or json (everything). Exact integers for the counts.
 
 Times are in seconds, floats. Every CSV row repeats the run (dtype, sweep value) and the machine's
-device, threads, CPU and torch version, so that rows from different runs or machines stay apart.
+device, threads, CPU, torch version and 1-minute load average before the run, so that rows from
+different runs or machines stay apart; `flags` holds what makes a layer's time doubtful.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from archcalc.units import shape_text
 
 CSV_COLUMNS = ("spec", "dtype", "sweep", "batch", "input", "layer", "type", "category", "macs", "flops",
                "bytes_moved", "median_s", "iqr_s", "q1_s", "q3_s", "best_s", "samples", "time_share", "flop_share",
-               "gflops_per_s", "flop_per_byte", "page_faults", "device", "threads", "cpu", "torch")  # fmt: skip
+               "gflops_per_s", "flop_per_byte", "page_faults", "flags", "device", "threads", "cpu", "torch",
+               "load_average")  # fmt: skip
 
 
 def render_csv(report: BenchReport) -> str:
@@ -31,7 +33,9 @@ def render_csv(report: BenchReport) -> str:
             writer.writerow([run.name, run.dtype, sweep, run.batch, shape_text(run.input_shape), layer.name, layer.type,
                              layer.category, layer.macs, layer.flops, layer.bytes_moved, t.median, t.iqr, t.q1, t.q3,
                              t.best, t.samples, layer.time_share, layer.flop_share, layer.gflops_per_second,
-                             layer.intensity, "" if layer.page_faults is None else layer.page_faults, m.device, m.threads, m.cpu, m.torch])  # fmt: skip
+                             layer.intensity, "" if layer.page_faults is None else layer.page_faults,
+                             ";".join(layer.flags), m.device, m.threads, m.cpu, m.torch,
+                             "" if m.load_average is None else m.load_average[0]])  # fmt: skip
     return buffer.getvalue()
 
 
@@ -53,7 +57,7 @@ def report_dict(report: BenchReport) -> dict:
                      "sweep": run.sweep, "macs": run.macs, "flops": run.flops, "summary": summary,
                      "layers": layers})  # fmt: skip
     return {"machine": asdict(report.machine), "settings": asdict(report.settings),
-            "sweep_variable": report.sweep_variable, "runs": runs}  # fmt: skip
+            "sweep_variable": report.sweep_variable, "warnings": report.warnings, "runs": runs}  # fmt: skip
 
 
 def render_json(report: BenchReport) -> str:

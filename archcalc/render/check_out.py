@@ -7,7 +7,6 @@ not count the layer and `(N)` where it counts it under its own convention (shown
 
 from __future__ import annotations
 
-import io
 import json
 from collections import Counter
 from dataclasses import asdict
@@ -84,32 +83,41 @@ def _params_cell(layer: LayerCheck) -> str:
 
 
 def _table(report: CheckReport, width: int | None, color: bool) -> str:
-    from rich.console import Console
-    from rich.table import Table
+    """Fits `width` by leaving out columns (type, output, ...), never one that holds a difference."""
+    from archcalc.render.columns import Column, console_text, fit_columns, left_out_line, rich_table
 
-    table = Table(title=f"check {report.name}  (input {shape_text(report.input_shape)}, {report.device}, "
-                        f"batch {report.batch})", title_justify="left")  # fmt: skip
-    for title, justify in (("layer", "left"), ("type", "left"), ("output", "left"), ("params", "right"),
-                           ("MACs = fvcore", "right"), ("2 x MACs x batch = FlopCounterMode", "right"),
-                           ("RF = autograd", "right"), ("verdict", "left")):  # fmt: skip
-        table.add_column(title, justify=justify, no_wrap=title != "params")  # type: ignore[arg-type]
+    verdicts, cells = [], {key: [] for key in ("layer", "type", "output", "params", "fvcore", "flops", "rf")}
     for layer in report.layers:
         failed = layer.verdict(TORCH_RUNS)
         checked = any(v.status == AGREE for v in layer.verdicts)
         verdict = "DIFFER" if not layer.agrees else "agree" if checked else "skip"
-        if failed is not None:
-            verdict += f": {failed.note}"
-        row = [layer.name, layer.type, _cell(layer.verdict(SHAPE)), _params_cell(layer),
-               _cell(layer.verdict(FVCORE)), _cell(layer.verdict(FLOP_COUNTER)), _cell(layer.verdict(RECEPTIVE_FIELD)),
-               verdict]  # fmt: skip
-        table.add_row(*row, style=None if layer.agrees or not color else "red")
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 160, force_terminal=color, color_system="auto" if color else None,
-                      highlight=False)  # fmt: skip
-    console.print(table)
-    for line in _summary(report):
-        console.print(line, soft_wrap=True)
-    return buffer.getvalue()
+        verdicts.append(verdict + (f": {failed.note}" if failed is not None else ""))
+        for key, text in (("layer", layer.name), ("type", layer.type), ("output", _cell(layer.verdict(SHAPE))),
+                          ("params", _params_cell(layer)), ("fvcore", _cell(layer.verdict(FVCORE))),
+                          ("flops", _cell(layer.verdict(FLOP_COUNTER))),
+                          ("rf", _cell(layer.verdict(RECEPTIVE_FIELD)))):  # fmt: skip
+            cells[key].append(text)
+
+    def drop(key: str, order: int) -> int:
+        return 0 if any("≠" in text for text in cells[key]) else order  # a difference is never hidden
+
+    columns = [
+        Column("layer", cells["layer"], justify="left", shrink_to=16),
+        Column("type", cells["type"], justify="left", drop=drop("type", 6), shrink_to=10),
+        Column("output", cells["output"], justify="left", drop=drop("output", 5)),
+        Column("params", cells["params"], drop=drop("params", 1)),
+        Column("MACs = fvcore", cells["fvcore"], drop=drop("fvcore", 3)),
+        Column("2 x MACs x batch = FlopCounterMode", cells["flops"], drop=drop("flops", 4)),
+        Column("RF = autograd", cells["rf"], drop=drop("rf", 2)),
+        Column("verdict", verdicts, justify="left", shrink_to=12),
+    ]
+    shown, left_out = fit_columns(columns, width)
+    styles = [None if layer.agrees else "red" for layer in report.layers] if color else None
+    title = f"check {report.name}  (input {shape_text(report.input_shape)}, {report.device}, batch {report.batch})"
+    out: list = [rich_table(shown, title=title, row_styles=styles)]
+    line = left_out_line(left_out, width)
+    out += ([line] if line else []) + _summary(report)
+    return console_text(out, width, color)
 
 
 def _summary(report: CheckReport) -> list[str]:

@@ -8,32 +8,46 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from fractions import Fraction
 
 from archcalc.analysis.compare import METRICS, Comparison, MetricRow, final_receptive_field
 from archcalc.render import dispatch
-from archcalc.render.units import exact, human, shape_text
+from archcalc.render.units import exact, human, human_bytes, shape_text
 
 STAGE_METRICS = (("params", "params"), ("macs", "MACs"), ("flops", "FLOPs"), ("connections", "connections"),
                  ("activations", "activations"))  # fmt: skip
 RATIO_DENOMINATOR_SHOWN = 100
 
 
+def decimal_text(value: float) -> str:
+    """Three significant figures in plain notation, never `7.61e+04`: '76,123', '8.02', '0.00123'."""
+    if value == 0:
+        return "0"
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{digits}f}"
+
+
 def ratio_text(ratio: Fraction | None) -> str:
-    """'0.361 (13/36)', '8.02', '1': a decimal, and the fraction when it is short."""
+    """'0.361 (13/36)', '8.02', '1', '76,123': a decimal, and the fraction when it is short."""
     if ratio is None:
         return "-"
     if ratio.denominator == 1:
-        return str(ratio.numerator)
-    decimal = f"{float(ratio):.3g}"
+        return f"{ratio.numerator:,}"
+    decimal = decimal_text(float(ratio))
     return f"{decimal} ({ratio})" if ratio.denominator <= RATIO_DENOMINATOR_SHOWN else decimal
 
 
 def _value_text(row: MetricRow, index: int, fmt) -> str:
+    """A total in the report table's units: counts as `138.36 M`, bytes as `527.79 MiB` (exact: integers)."""
     if row.text:
         return row.text[index]
     value = row.values[index]
-    return "-" if value is None else fmt(value)
+    if value is None:
+        return "-"
+    if row.key.endswith("_bytes") and fmt is human:
+        return human_bytes(value)
+    return fmt(value)
 
 
 def _side_by_side(comparison: Comparison, fmt) -> tuple[list[str], list[list[str]]]:
@@ -45,7 +59,7 @@ def _side_by_side(comparison: Comparison, fmt) -> tuple[list[str], list[list[str
             header.append(f"÷ {first}")
     rows = []
     for row in comparison.rows:
-        cells = [row.label]
+        cells = [row.label.replace(" (B)", "") if fmt is human else row.label]  # human bytes carry their unit
         for index in range(len(comparison.entries)):
             cells.append(_value_text(row, index, fmt))
             if index:

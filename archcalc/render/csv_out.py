@@ -12,7 +12,11 @@ import csv
 import io
 
 from archcalc.analysis.results import Report
+from archcalc.escape import csv_cell
 from archcalc.render.units import shape_text
+
+BLOCK_COLUMNS = ("name", "kind", "level", "layers", "output_shape", "params", "trainable_params",
+                 "non_trainable_params", "buffers", "macs", "flops", "connections", "activations")  # fmt: skip
 
 COLUMNS = ("name", "type", "inputs", "output_shape", "params", "trainable_params", "non_trainable_params",
            "buffers", "macs", "flops", "connections", "activations", "receptive_field", "effective_stride",
@@ -21,13 +25,35 @@ COLUMNS = ("name", "type", "inputs", "output_shape", "params", "trainable_params
 
 def _cell(value) -> object:
     if isinstance(value, list):
-        return ";".join(value) if value and isinstance(value[0], str) else shape_text(value)
+        return csv_cell(";".join(value)) if value and isinstance(value[0], str) else shape_text(value)
     if value is None:
         return ""
-    return value
+    return csv_cell(value)
 
 
-def render_csv(report: Report) -> str:
+def render_blocks_csv(report: Report, depth: int | str) -> str:
+    """`--depth N`: one row per block at depth N, or per layer above it (kind: `block` or the layer type).
+
+    The rows partition the layers, so every column still sums to the total; `level` and the dotted
+    name give the tree (the expanded blocks above depth N are not rows: they would be counted twice).
+    """
+    from archcalc.analysis.hierarchy import block_tree, leaves, resolve_depth, rows
+
+    tree = block_tree(report)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(BLOCK_COLUMNS)
+    for row in leaves(rows(tree, resolve_depth(tree, depth))):
+        block = row.block
+        kind = block.layer.type if block.is_layer else "block"
+        writer.writerow([csv_cell(block.name), kind, block.level, block.layer_count, shape_text(block.output_shape)]
+                        + [getattr(block, key) for key in BLOCK_COLUMNS[5:]])  # fmt: skip
+    return buffer.getvalue()
+
+
+def render_csv(report: Report, depth: int | str | None = None) -> str:
+    if depth is not None:
+        return render_blocks_csv(report, depth)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     backward = {}

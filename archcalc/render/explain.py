@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from archcalc.analysis.block_explain import BLOCK_INPUT, BlockExplanation, unit_label
 from archcalc.analysis.explain import LayerExplanation, TotalsExplanation
 from archcalc.layers.formula import Formula
 from archcalc.render import dispatch
@@ -46,6 +47,21 @@ def _formula_lines(formulas: list[Formula], indent: str = "  ") -> list[str]:
     return lines
 
 
+TOP_DOWN_TITLE = "receptive field top down (the notes' derivation)"
+TOP_DOWN_RULE = ("one output position of {top}, measured at each layer's input (layers that keep it left out):\n"
+                 "  r = s × (r' − 1) + d × (k − 1) + 1 from r' = 1")  # fmt: skip
+
+
+def top_down_steps(layer: LayerExplanation) -> list[tuple[str, str]]:
+    """(layer, field) where the field grows: VGG16's conv5_3 gives 3, 5, 7, 14 (pool4), ..., 196."""
+    steps, previous = [], None
+    for name, size in layer.top_down:
+        if size != previous:
+            steps.append((name, pair_text(list(size))))
+        previous = size
+    return steps
+
+
 def layer_text(layer: LayerExplanation) -> str:
     head = f"{layer.name}  {layer.type}: {layer.summary}"
     lines = [head + (f"  ({_where(layer)})" if _where(layer) else ""),
@@ -55,6 +71,13 @@ def layer_text(layer: LayerExplanation) -> str:
         lines += _formula_lines(formulas)
         if note:
             lines.append("  " + note)
+    if layer.top_down:
+        lines += ["", TOP_DOWN_TITLE, "  " + TOP_DOWN_RULE.format(top=layer.name)]
+        steps = top_down_steps(layer)
+        width = max(len(size) for _, size in steps)
+        lines += [f"  {size:>{width}}  {name}" for name, size in steps]
+    elif layer.top_down_note:
+        lines += ["", TOP_DOWN_TITLE, "  " + layer.top_down_note]
     return "\n".join(lines) + "\n"
 
 
@@ -79,6 +102,47 @@ def totals_text(totals: TotalsExplanation) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _links_text(block: BlockExplanation) -> list[str]:
+    """`denselayer.3 receives 4: block input, denselayer.0 … denselayer.2` (consecutive units as a range)."""
+    shown = block.links if len(block.links) <= 12 else block.links[:5] + block.links[-3:]
+    lines = []
+    for link in shown:
+        named = [source if source == BLOCK_INPUT else unit_label(block.block, source) for source in link.sources]
+        units = named[1:] if named[:1] == [BLOCK_INPUT] else named
+        if len(units) > 3:
+            named = named[: len(named) - len(units)] + [f"{units[0]} … {units[-1]}"]
+        lines.append(f"{unit_label(block.block, link.unit)} receives {len(link.sources)}: {', '.join(named)}")
+    return lines
+
+
+def block_text(block: BlockExplanation) -> str:
+    b = block.block
+    lines = [f"{b.name}: a block of {b.layer_count} layers in {len(block.units)} units, output "
+             f"{shape_text(b.output_shape)}", "", "subtotals (per sample)" if block.report.batch == 1 else "subtotals"]  # fmt: skip
+    lines += _formula_lines(block.formulas)
+    lines += ["", "connectivity (maps reaching each unit's input unchanged, through concatenations)"]
+    lines += ["  " + line for line in _links_text(block)]
+    if len(block.links) > 12:
+        lines.append(f"  ... ({len(block.links)} units)")
+    return "\n".join(lines) + "\n"
+
+
+def block_markdown(block: BlockExplanation) -> str:
+    b = block.block
+    lines = [f"# `{b.name}`: block of {b.layer_count} layers in {len(block.units)} units", "",
+             f"Output {shape_text(b.output_shape)}.", "", "## Subtotals", ""]  # fmt: skip
+    lines += _formula_table(block.formulas) + ["", "## Connectivity", "",
+                                               "Maps reaching each unit's input unchanged (through concatenations).",
+                                               ""] + [f"- {line}" for line in _links_text(block)]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def block_dict(block: BlockExplanation) -> dict:
+    return {"block": block.block.name, "layers": block.block.layer_count, "units": [u.name for u in block.units],
+            "output_shape": block.block.output_shape, "subtotals": _formula_dicts(block.formulas),
+            "links": [{"unit": link.unit, "sources": link.sources} for link in block.links], "dense": block.dense}
+
+
 # ----- markdown -----------------------------------------------------------------------------------
 def _formula_table(formulas: list[Formula]) -> list[str]:
     rows = ["| quantity | formula | with the numbers | value | note |", "|---|---|---|---:|---|"]
@@ -98,6 +162,13 @@ def layer_markdown(layer: LayerExplanation) -> str:
             lines += _formula_table(formulas) + [""]
         if note:
             lines += [note[0].upper() + note[1:] + ".", ""]
+    if layer.top_down:
+        lines += [f"## {TOP_DOWN_TITLE[0].upper() + TOP_DOWN_TITLE[1:]}", "",
+                  TOP_DOWN_RULE.format(top=f"`{layer.name}`")[0].upper() + TOP_DOWN_RULE.format(top=f"`{layer.name}`")[1:] + ".", "",
+                  "| layer | field |", "|---|---:|"] + [f"| `{name}` | {size} |" for name, size in top_down_steps(layer)]
+        lines.append("")
+    elif layer.top_down_note:
+        lines += [f"## {TOP_DOWN_TITLE[0].upper() + TOP_DOWN_TITLE[1:]}", "", layer.top_down_note + ".", ""]
     return "\n".join(lines)
 
 
@@ -135,6 +206,8 @@ def layer_dict(layer: LayerExplanation) -> dict:
         "output_shape": layer.output_shape, "batch": layer.batch, "shape": _formula_dicts(layer.shape),
         "counts": _formula_dicts(layer.counts), "receptive_field": _formula_dicts(layer.receptive_field),
         "receptive_field_note": layer.rf_note,
+        "top_down": [{"layer": name, "field": list(size)} for name, size in layer.top_down],
+        "top_down_note": layer.top_down_note,
     }  # fmt: skip
 
 
@@ -151,6 +224,7 @@ def totals_dict(totals: TotalsExplanation) -> dict:
 _RENDERERS = {
     "layer": {"text": layer_text, "markdown": layer_markdown, "json": lambda item: _json(layer_dict(item))},
     "totals": {"text": totals_text, "markdown": totals_markdown, "json": lambda item: _json(totals_dict(item))},
+    "block": {"text": block_text, "markdown": block_markdown, "json": lambda item: _json(block_dict(item))},
 }
 
 
@@ -158,6 +232,7 @@ def _json(data: dict) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_explanation(item: LayerExplanation | TotalsExplanation, fmt: str) -> str:
-    """A layer's explanation, or the totals' (`explain SPEC` without a layer)."""
-    return dispatch(fmt, item, _RENDERERS["layer" if isinstance(item, LayerExplanation) else "totals"])
+def render_explanation(item: LayerExplanation | TotalsExplanation | BlockExplanation, fmt: str) -> str:
+    """A layer's explanation, a block's, or the totals' (`explain SPEC` without a layer)."""
+    kind = "layer" if isinstance(item, LayerExplanation) else "block" if isinstance(item, BlockExplanation) else "totals"
+    return dispatch(fmt, item, _RENDERERS[kind])

@@ -29,7 +29,7 @@ def _with_count(data: dict, convention_count: int) -> dict:
     return data
 
 
-def report_dict(report: Report) -> dict:
+def report_dict(report: Report, depth: int | str | None = None) -> dict:
     """The report's convention (`--convention`) goes in `convention`, totals and each layer; default archcalc's."""
     # archcalc's own convention is its MACs: no need to load the convention tables for it.
     convention = report.convention
@@ -56,6 +56,12 @@ def report_dict(report: Report) -> dict:
         from archcalc.render.training import training_dict
 
         data["training"] = training_dict(report.training)
+    if depth is not None:  # `--depth N`: the block tree with subtotals, N levels deep
+        from archcalc.analysis.hierarchy import block_dict, block_tree, resolve_depth
+
+        tree = block_tree(report)
+        data["depth_shown"] = resolve_depth(tree, depth)
+        data["blocks"] = block_dict(tree, data["depth_shown"])
     return data
 
 
@@ -80,5 +86,5 @@ def dumps_layered(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(report: Report) -> str:
-    return dumps_layered(report_dict(report))
+def render_json(report: Report, depth: int | str | None = None) -> str:
+    return dumps_layered(report_dict(report, depth))

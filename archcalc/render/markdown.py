@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archcalc.analysis.results import LayerResult, Report
-from archcalc.render.units import exact, human, human_bytes, pair_text, shape_text, share
+from archcalc.escape import markdown, markdown_cell, markdown_code
+from archcalc.render.summary import incomplete_lines, summary_rows
+from archcalc.render.units import exact, human, hyper_text, pair_text, shape_text, share
 
 HEAVIEST = 10
 DIAGRAMS = ("mermaid", "dot", "none")
@@ -27,30 +29,6 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def summary_rows(report: Report) -> list[tuple[str, str, str]]:
-    t = report.totals
-    final = next((layer for layer in reversed(report.layers) if layer.receptive_field), None)
-    rows = [
-        ("input", shape_text(report.input_shape) + f" (batch {report.batch})", ""),
-        ("params", exact(t.params), human(t.params)),
-        ("trainable / non-trainable", f"{exact(t.trainable_params)} / {exact(t.non_trainable_params)}", ""),
-        ("buffers", exact(t.buffers), human(t.buffers)),
-        ("MACs", exact(t.macs), human(t.macs)),
-        ("FLOPs", exact(t.flops), human(t.flops)),
-        ("connections (per sample)", exact(t.connections), human(t.connections)),
-        ("activations", exact(t.activations), human(t.activations)),
-        ("neurons (per sample)", exact(t.neurons), human(t.neurons)),
-        (f"param memory ({report.dtype})", exact(t.param_bytes) + " B", human_bytes(t.param_bytes)),
-        (f"activation memory ({report.dtype})", exact(t.activation_bytes) + " B", human_bytes(t.activation_bytes)),
-        ("peak inference activations", exact(t.peak_activation_bytes) + " B", human_bytes(t.peak_activation_bytes)),
-        ("depth (weighted layers)", str(report.depth), ""),
-    ]
-    if final is not None:  # a graph without a spatial layer (an MLP, a sequence model) has no field to show
-        rows.append(("final receptive field", f"{pair_text(final.receptive_field)} ({final.name})", ""))
-    return rows
-
-
-
 def _heaviest(report: Report, key: str, title: str) -> list[str]:
     ranked = sorted((layer for layer in report.layers if getattr(layer, key)), key=lambda l: -getattr(l, key))
     total = getattr(report.totals, key)
@@ -58,7 +36,7 @@ def _heaviest(report: Report, key: str, title: str) -> list[str]:
              "|---:|---|---|---|---:|---:|"]  # fmt: skip
     for rank, layer in enumerate(ranked[:HEAVIEST], start=1):
         value = getattr(layer, key)
-        lines.append(_row([str(rank), f"`{layer.name}`", layer.type, shape_text(layer.output_shape),
+        lines.append(_row([str(rank), f"`{markdown_code(layer.name)}`", layer.type, shape_text(layer.output_shape),
                            exact(value) + (f" ({human(value)})" if human(value) != str(value) else ""),
                            share(value, total)]))  # fmt: skip
     if not ranked:
@@ -67,71 +45,90 @@ def _heaviest(report: Report, key: str, title: str) -> list[str]:
 
 
 def _diagram(report: Report, attachments: Attachments) -> list[str]:
-    from archcalc.render.diagram import dot, mermaid
-
     if attachments.diagram == "none":
         return []
     lines = ["## Graph", ""]
     if attachments.diagram == "dot":
+        from archcalc.render.diagram import dot
+
         if attachments.dot_file:
             return lines + [f"Graphviz DOT of every layer: [{attachments.dot_file}]({attachments.dot_file}) "
                             f"(`dot -Tsvg {attachments.dot_file} -o graph.svg`).", ""]  # fmt: skip
         return lines + ["```dot", dot(report).rstrip("\n"), "```", ""]
-    block, note = mermaid(report)
-    return lines + [block, ""] + ([note[0].upper() + note[1:], ""] if note else [])
+    from archcalc.render.mermaid import mermaid_sections
+
+    sections, note = mermaid_sections(report)
+    return lines + ([note[0].upper() + note[1:], ""] if note else []) + sections + [""]
 
 
 def _layer_table(report: Report) -> list[str]:
     backward = {}
-    header = ["layer", "type", "output", "params", "MACs", "FLOPs", "connections", "activations", "RF", "stride"]
+    header = ["layer", "type", "output", "hyper-params", "params", "MACs", "FLOPs", "connections", "activations",
+              "RF", "stride"]  # fmt: skip
     if report.training is not None:
         from archcalc.render.training import backward_by_layer
 
         backward = backward_by_layer(report.training)
         header += ["backward MACs", "backward FLOPs"]
-    lines = [_row(header), "|---|---|---|" + "---:|" * (len(header) - 3)]
+    lines = [_row(header), "|---|---|---|---|" + "---:|" * (len(header) - 4)]
 
     def cells(layer: LayerResult) -> list[str]:
         rf = pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else " (not aligned)")
-        row = [f"`{layer.name}`", layer.type, shape_text(layer.output_shape), exact(layer.params),
+        row = [f"`{markdown_code(layer.name)}`", layer.type, shape_text(layer.output_shape), hyper_text(layer.attributes),
+               exact(layer.params),
                exact(layer.macs), exact(layer.flops), exact(layer.connections), exact(layer.activations), rf,
                pair_text(layer.effective_stride)]  # fmt: skip
         return row + ([exact(v) for v in backward[layer.name]] if backward else [])
 
     lines += [_row(cells(layer)) for layer in report.layers]
     t = report.totals
-    total = ["**total**", "", "", exact(t.params), exact(t.macs), exact(t.flops), exact(t.connections),
+    total = ["**total**", "", "", "", exact(t.params), exact(t.macs), exact(t.flops), exact(t.connections),
              exact(t.activations), "", ""]  # fmt: skip
     if report.training is not None:
         total += [exact(report.training.backward_macs), exact(report.training.backward_flops)]
     return lines + [_row(total)]
 
 
-def incomplete_lines(report: Report) -> list[str]:
-    """The warning an incomplete report carries: which operations its totals leave out."""
-    if report.complete:
-        return []
-    lines = [f"INCOMPLETE: {len(report.unsupported)} operation(s) archcalc cannot count; the totals leave out "
-             "their MACs, FLOPs and connections:"]  # fmt: skip
-    for gap in report.unsupported:
-        where = f" at {gap.where}" if gap.where else ""
-        lines.append(f"- {gap.name}: {gap.op}{where}" + (f" ({gap.reason})" if gap.reason else ""))
-    return lines
+def _blocks(report: Report, depth: int | str | None) -> list[str]:
+    """The block tree at a depth with subtotals and shares (nothing for a network without blocks)."""
+    from archcalc.analysis.hierarchy import block_tree, resolve_depth, rows
+    from archcalc.render.table import depth_line, tree_label
+
+    tree = block_tree(report)
+    level = resolve_depth(tree, depth)
+    if tree.height() <= 1 or (depth is None and level >= tree.height()):
+        return []  # no blocks, or a small network whose every layer the layer table already lists
+    t = report.totals
+    lines = ["## Blocks", "", depth_line(tree, level) + ".", "",
+             _row(["block", "layers", "output", "params", "% params", "MACs", "% MACs", "FLOPs", "activations"]),
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for row in rows(tree, level):
+        block = row.block
+        label = tree_label(row).strip()
+        name = f"**`{markdown_code(label)}`**" if block.children else f"`{markdown_code(label)}`"
+        kind = block.layer.type if block.is_layer else str(block.layer_count)
+        lines.append(_row(["&nbsp;" * 4 * row.indent + name, kind, shape_text(block.output_shape), exact(block.params),
+                           share(block.params, t.params), exact(block.macs), share(block.macs, t.macs),
+                           exact(block.flops), exact(block.activations)]))  # fmt: skip
+    lines.append(_row(["**total**", str(len(report.layers)), "", exact(t.params), "100%" if t.params else "-",
+                       exact(t.macs), "100%" if t.macs else "-", exact(t.flops), exact(t.activations)]))  # fmt: skip
+    return lines + [""]
 
 
-def render_markdown(report: Report, attachments: Attachments | None = None) -> str:
+def render_markdown(report: Report, attachments: Attachments | None = None, depth: int | str | None = None) -> str:
     attachments = attachments or Attachments()
-    lines = [f"# {report.name}", ""]
+    lines = [f"# {markdown(report.name)}", ""]
     if report.description:
-        lines += [report.description, ""]
+        lines += [markdown(report.description), ""]
     if report.source:
-        lines += [f"Source: {report.source}", ""]
+        lines += [f"Source: {markdown(report.source)}", ""]
     if report.variables:
-        lines += ["Variables: " + ", ".join(f"`{k} = {v}`" for k, v in report.variables.items()), ""]
+        lines += ["Variables: " + ", ".join(f"`{markdown_code(f'{k} = {v}')}`" for k, v in report.variables.items()),
+                  ""]  # fmt: skip
     if not report.complete:
-        lines += incomplete_lines(report) + [""]
+        lines += [markdown(line) for line in incomplete_lines(report)] + [""]
     lines += ["## Summary", "", "| total | exact | approx. |", "|---|---:|---:|"]
-    lines += [_row(list(row)) for row in summary_rows(report)]
+    lines += [_row([markdown_cell(cell) for cell in row]) for row in summary_rows(report)]
     lines.append("")
     if report.training is not None:
         from archcalc.render.training import training_rows
@@ -139,6 +136,7 @@ def render_markdown(report: Report, attachments: Attachments | None = None) -> s
         lines += ["## Training", "", "| quantity | exact | approx. |", "|---|---:|---:|"]
         lines += [_row(list(row)) for row in training_rows(report.training)]
         lines += ["", "Backward rules per layer type: `archcalc layers --format markdown`; see docs/reports.md.", ""]
+    lines += _blocks(report, depth)
     lines += ["## Heaviest layers", ""] + _heaviest(report, "macs", "MACs") + _heaviest(report, "params", "params")
     lines += _diagram(report, attachments)
     if attachments.plots:

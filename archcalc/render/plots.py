@@ -1,10 +1,10 @@
 """PNG plots with matplotlib's Agg backend (no display needed). matplotlib is imported only here,
 inside the functions: the analytic path never loads it.
 
-- layer_costs_png: per-layer MACs and params as horizontal bars (names readable for 150+ layers:
-  the figure grows with the layer count; layers with neither are left out; beyond MAX_BARS layers
-  the bars are per stage instead);
-- receptive_field_png: receptive-field size and effective stride through the depth (log scale);
+- layer_costs_png: MACs and params of the HEAVIEST layers (largest share of either) as horizontal bars,
+  in network order, and one bar for all the others;
+- receptive_field_png: receptive-field size and effective stride against the depth, the longest path
+  from the input (parallel branches share a depth; log scale);
 - sweep_png: params and MACs of a sweep against its first variable, one line per other combination.
 """
 
@@ -14,9 +14,8 @@ import io
 from typing import Any
 
 from archcalc.analysis.results import Report
-from archcalc.analysis.stages import stages
 
-MAX_BARS = 200
+HEAVIEST = 30  # bars in the layer plot; the rest are summed into one
 ROW_INCHES = 0.16
 DPI = 100
 
@@ -42,12 +41,27 @@ def _engineering(axis: Any) -> None:
     axis.xaxis.set_major_formatter(EngFormatter(sep=" "))
 
 
+def heaviest_rows(report: Report, count: int = HEAVIEST) -> tuple[list[tuple[str, int, int]], str]:
+    """The `count` layers with the largest share of the MACs or of the params, in network order, and a
+    last row with everything else; and the plot's subtitle."""
+    t = report.totals
+    weight = {layer.name: max(layer.macs / t.macs if t.macs else 0, layer.params / t.params if t.params else 0)
+              for layer in report.layers}  # fmt: skip
+    ranked = sorted((layer for layer in report.layers if weight[layer.name] > 0), key=lambda l: -weight[l.name])
+    kept = {layer.name for layer in ranked[:count]}
+    rows = [(layer.name, layer.macs, layer.params) for layer in report.layers if layer.name in kept]
+    rest = [layer for layer in report.layers if layer.name not in kept]
+    if any(layer.macs or layer.params for layer in rest):
+        rows.append((f"the other {len(rest)} layers", sum(l.macs for l in rest), sum(l.params for l in rest)))
+    if len(kept) < len(report.layers):
+        title = f"the {len(kept)} heaviest of {len(report.layers)} layers (by share of MACs or params)"
+    else:
+        title = "per layer"
+    return rows, title
+
+
 def layer_costs_png(report: Report) -> bytes:
-    rows = [(layer.name, layer.macs, layer.params) for layer in report.layers if layer.macs or layer.params]
-    title = "per layer"
-    if len(rows) > MAX_BARS:
-        rows = [(stage.name, stage.macs, stage.params) for stage in stages(report) if stage.macs or stage.params]
-        title = "per stage (too many layers to draw one bar each)"
+    rows, title = heaviest_rows(report)
     rows = rows or [("(no layer has MACs or params)", 0, 0)]
     height = max(3.0, ROW_INCHES * len(rows) + 1.6)
     figure = _figure(12.0, height)
@@ -63,36 +77,55 @@ def layer_costs_png(report: Report) -> bytes:
         axis.set_xlabel(label)
         axis.grid(axis="x", alpha=0.3)
         _engineering(axis)
-    figure.suptitle(f"{report.name}: MACs and params {title}")
+    figure.suptitle(f"{report.name}: MACs and params, {title}")
     return _png(figure)
 
 
+def layer_depths(report: Report) -> dict[str, int]:
+    """Each layer's depth: layers on the longest path from the input to it, itself included."""
+    depth: dict[str, int] = {}
+    for layer in report.layers:
+        depth[layer.name] = 1 + max((depth.get(name, 0) for name in layer.inputs), default=0)
+    return depth
+
+
 def receptive_field_png(report: Report) -> bytes:
-    points = [(index, layer) for index, layer in enumerate(report.layers) if layer.receptive_field]
+    """Field size and effective stride against the depth (longest path from the input): parallel branches
+    share a depth, so the line is the largest field at each depth and the dots are every layer."""
+    depth = layer_depths(report)
+    points = [(depth[layer.name], layer) for layer in report.layers if layer.receptive_field]
     figure = _figure(10.0, 5.0)
     axis = figure.subplots()
     if points:
-        xs = [index for index, _ in points]
-        for axis_index, name in ((0, "height"), (1, "width")):
-            sizes = [layer.receptive_field[axis_index] for _, layer in points]
-            if axis_index == 0 or any(layer.receptive_field[1] != layer.receptive_field[0] for _, layer in points):
-                axis.plot(xs, sizes, marker=".", label=f"receptive field ({name})")
-        axis.plot(xs, [layer.effective_stride[0] for _, layer in points], linestyle="--",
-                  label="effective stride (height)")  # fmt: skip
+        by_depth: dict[int, list] = {}
+        for level, layer in points:
+            by_depth.setdefault(level, []).append(layer)
+        levels = sorted(by_depth)
+        rank = len(points[0][1].receptive_field)
+        for axis_index in range(rank):
+            if axis_index and all(l.receptive_field[axis_index] == l.receptive_field[0] for _, l in points):
+                continue
+            name = f"axis {axis_index}" if rank > 1 else "size"
+            largest = [max(l.receptive_field[axis_index] for l in by_depth[level]) for level in levels]
+            axis.plot(levels, largest, marker=".", label=f"receptive field ({name}), largest at each depth")
+        axis.scatter([level for level, _ in points], [l.receptive_field[0] for _, l in points], s=6, color="grey",
+                     alpha=0.5, label="every layer")  # fmt: skip
+        axis.plot(levels, [max(l.effective_stride[0] for l in by_depth[level]) for level in levels], linestyle="--",
+                  label="effective stride")  # fmt: skip
         axis.axhline(max(report.input_shape[1:] or [1]), color="grey", linewidth=0.8, label="input size")
         axis.set_yscale("log", base=2)
         from matplotlib.ticker import ScalarFormatter
 
         axis.yaxis.set_major_formatter(ScalarFormatter())
         axis.legend(loc="upper left", fontsize=8)
-        final = points[-1][1]
-        axis.annotate(f"{final.name}: {final.receptive_field[0]}", (points[-1][0], final.receptive_field[0]),
+        final_level, final = max(points, key=lambda item: (item[0], item[1].receptive_field[0]))
+        axis.annotate(f"{final.name}: {final.receptive_field[0]}", (final_level, final.receptive_field[0]),
                       fontsize=8, ha="right", va="bottom")  # fmt: skip
     else:
-        axis.text(0.5, 0.5, "no layer has a receptive field (the input is not [C, H, W])", ha="center",
+        axis.text(0.5, 0.5, "no layer has a receptive field (no spatial axes)", ha="center",
                   transform=axis.transAxes)  # fmt: skip
-    axis.set_xlabel("layer index (topological order)")
-    axis.set_ylabel("input pixels")
+    axis.set_xlabel("depth (layers on the longest path from the input)")
+    axis.set_ylabel("input positions")
     axis.grid(alpha=0.3)
     axis.set_title(f"{report.name}: receptive-field growth through the depth")
     return _png(figure)

@@ -7,6 +7,7 @@ import io
 import json
 
 from archcalc.analysis.sweep import TOTALS, Sweep
+from archcalc.escape import csv_cell, markdown_cell
 from archcalc.render import dispatch
 from archcalc.render.units import exact, human, pair_text, shape_text
 
@@ -15,10 +16,21 @@ LABELS = {"params": "params", "macs": "MACs", "flops": "FLOPs", "connections": "
           "activation_bytes": "activation memory (B)", "peak_activation_bytes": "peak inference memory (B)",
           "depth": "depth", "receptive_field": "final RF"}
 COLUMNS = TOTALS + ("depth", "receptive_field")
+# Which metric columns a narrow terminal leaves out first (higher first); params and MACs always stay.
+DROP = {"flops": 3, "connections": 6, "activations": 5, "param_bytes": 4, "activation_bytes": 7,
+        "peak_activation_bytes": 8, "depth": 2, "receptive_field": 1}  # fmt: skip
+
+
+def variable_headers(sweep: Sweep, metric_names: tuple[str, ...] | list[str]) -> list[str]:
+    """The variables' column names; one named like a metric column (a variable `depth`) becomes `set:depth`,
+    so no two columns share a name."""
+    taken = {name.lower() for name in metric_names}
+    return [f"set:{name}" if name.lower() in taken else name for name in sweep.variables]
 
 
 def _cells(sweep: Sweep, fmt) -> tuple[list[str], list[list[str]]]:
-    header = list(sweep.variables) + [LABELS[key] for key in COLUMNS]
+    labels = [LABELS[key] for key in COLUMNS]
+    header = variable_headers(sweep, labels + list(COLUMNS)) + labels
     rows = []
     for point in sweep.points:
         row = point.row()
@@ -32,32 +44,32 @@ def render_sweep_markdown(sweep: Sweep) -> str:
     alignment = "|" + "---|" * len(sweep.variables) + "---:|" * len(COLUMNS)
     lines = [f"# Sweep of {sweep.name}", "", f"{len(rows)} combinations of {', '.join(sweep.variables)}.", "",
              "| " + " | ".join(header) + " |", alignment]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    lines += ["| " + " | ".join(markdown_cell(cell) for cell in cells) + " |" for cells in rows]
     return "\n".join(lines) + "\n"
 
 
-def render_sweep_table(sweep: Sweep, exact_numbers: bool = False, width: int | None = None) -> str:
-    from rich.console import Console
-    from rich.table import Table
+def render_sweep_table(sweep: Sweep, exact_numbers: bool = False, width: int | None = None,
+                       color: bool = False) -> str:  # fmt: skip
+    from archcalc.render.columns import Column, console_text, fit_columns, left_out_line, rich_table
 
     header, rows = _cells(sweep, exact if exact_numbers else human)
-    table = Table(title=f"sweep of {sweep.name}", title_justify="left")
-    for index, column in enumerate(header):
-        table.add_column(column, justify="left" if index < len(sweep.variables) else "right", no_wrap=True)
-    for cells in rows:
-        table.add_row(*cells)
-    buffer = io.StringIO()
-    Console(file=buffer, width=width or 200, color_system=None, highlight=False).print(table)
-    return buffer.getvalue()
+    count = len(sweep.variables)
+    columns = [Column(title, [cells[index] for cells in rows], justify="left" if index < count else "right",
+                      drop=0 if index < count else DROP.get(COLUMNS[index - count], 0), shrink_to=8)
+               for index, title in enumerate(header)]  # fmt: skip
+    shown, left_out = fit_columns(columns, width)
+    out: list = [rich_table(shown, title=f"sweep of {sweep.name}")]
+    line = left_out_line(left_out, width)
+    return console_text(out + ([line] if line else []), width, color)
 
 
 def render_sweep_csv(sweep: Sweep) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(list(sweep.variables) + list(COLUMNS))
+    writer.writerow(variable_headers(sweep, COLUMNS) + list(COLUMNS))
     for point in sweep.points:
         row = point.row()
-        values = [json.dumps(v) if isinstance(v, list) else v for v in row["values"].values()]
+        values = [json.dumps(v) if isinstance(v, list) else csv_cell(v) for v in row["values"].values()]
         writer.writerow(values + [row[key] for key in TOTALS] + [row["depth"], shape_text(row["receptive_field"])])
     return buffer.getvalue()
 
@@ -67,7 +79,8 @@ def render_sweep_json(sweep: Sweep) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def render_sweep(sweep: Sweep, fmt: str, exact_numbers: bool = False) -> str:
-    return dispatch(fmt, sweep, {"table": lambda item: render_sweep_table(item, exact_numbers),
+def render_sweep(sweep: Sweep, fmt: str, exact_numbers: bool = False, width: int | None = None,
+                 color: bool = False) -> str:  # fmt: skip
+    return dispatch(fmt, sweep, {"table": lambda item: render_sweep_table(item, exact_numbers, width, color),
                                  "csv": render_sweep_csv, "markdown": render_sweep_markdown,
                                  "json": render_sweep_json})  # fmt: skip

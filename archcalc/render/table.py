@@ -1,56 +1,121 @@
-"""The terminal table (rich): one row per layer, then the totals, in human units (`exact=True`
-prints every integer in full)."""
+"""The terminal table (rich): the layers as a tree of blocks at a depth, hyper-parameters, shares of
+the totals, a totals row, then the summary; human units (`exact=True` prints every integer in full).
+
+At the default depth a big network shows its blocks as subtotal rows (ResNet-50: stages and
+bottlenecks, 27 rows for 175 layers) and a small one every layer; `depth` chooses ("all" for every
+layer). The table fits `width` (None: no limit) by leaving out columns in a fixed order and naming
+them under it; `color` adds styles for a terminal.
+"""
 
 from __future__ import annotations
 
-import io
-
+from archcalc.analysis.hierarchy import Block, Row, block_tree, resolve_depth, rows
 from archcalc.analysis.results import Report
-from archcalc.render.markdown import incomplete_lines, summary_rows
+from archcalc.escape import rich_text
+from archcalc.render.columns import Column, console_text, fit_columns, left_out_line, rich_table
+from archcalc.render.summary import incomplete_lines, summary_rows
 from archcalc.render.units import exact as exact_text
-from archcalc.render.units import human, pair_text, shape_text
+from archcalc.render.units import human, hyper_text, pair_text, shape_text, share
+
+HYPER_LEGEND = "k kernel, s stride, p padding, d dilation, g groups, out output size"
 
 
-def render_table(report: Report, exact: bool = False, width: int | None = None, color: bool = False) -> str:
-    from rich.console import Console
+def tree_label(row: Row) -> str:
+    """Indented last name component; an index (`0`) keeps its parent's name (`layer1.0`), as it reads."""
+    parts = row.block.name.split(".")
+    label = parts[-1]
+    if row.indent and label.isdigit() and len(parts) > 1:
+        label = f"{parts[-2]}.{label}"
+    return "  " * row.indent + label
+
+
+def rf_text(block: Block) -> str:
+    """A layer's receptive field; a block's is that of its output (its last layer)."""
+    layer = block.last
+    if layer is None:
+        return ""
+    return pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else "*")
+
+
+def block_hyper(block: Block) -> str:
+    """A layer's hyper-parameters; a block's are those of its one conv or linear layer, if it has just one."""
+    if block.is_layer:
+        return hyper_text(block.layer.attributes)
+    return hyper_text(block.weighted[0].attributes) if len(block.weighted) == 1 else ""
+
+
+def report_columns(report: Report, table_rows: list[Row], exact: bool) -> list[Column]:
+    fmt = exact_text if exact else human
+    t = report.totals
+    blocks = [row.block for row in table_rows]
+
+    def counts(key: str) -> list[str]:
+        return [fmt(getattr(block, key)) for block in blocks]
+
+    def shares(key: str) -> list[str]:
+        return [share(getattr(block, key), getattr(t, key)) for block in blocks]
+
+    return [
+        Column("layer", [tree_label(row) for row in table_rows], footer="total", justify="left", shrink_to=14),
+        Column("type", [b.layer.type if b.is_layer else f"{b.layer_count} layers" for b in blocks], justify="left",
+               drop=6, shrink_to=10),
+        Column("output", [shape_text(b.output_shape) for b in blocks], justify="left", drop=5),
+        Column("hyper-params", [block_hyper(b) for b in blocks], justify="left", drop=7),
+        Column("params", counts("params"), footer=fmt(t.params)),
+        Column("%params", shares("params"), footer="100%" if t.params else "-", drop=4, style="dim"),
+        Column("MACs", counts("macs"), footer=fmt(t.macs)),
+        Column("%MACs", shares("macs"), footer="100%" if t.macs else "-", drop=4, style="dim"),
+        Column("FLOPs", counts("flops"), footer=fmt(t.flops), drop=8),
+        Column("activations", counts("activations"), footer=fmt(t.activations), drop=9),
+        Column("connections", counts("connections"), footer=fmt(t.connections), drop=10),
+        Column("RF", [rf_text(b) for b in blocks], drop=3),
+    ]  # fmt: skip
+
+
+def depth_line(tree: Block, depth: int) -> str | None:
+    height = tree.height()
+    if height <= 1:
+        return None
+    if depth >= height:
+        return "indented rows are the layers of the block above; block rows are their subtotals"
+    return (f"depth {depth} of {height}: block rows are subtotals of their layers; --depth N or --depth all "
+            "shows more")  # fmt: skip
+
+
+def render_table(report: Report, exact: bool = False, width: int | None = None, color: bool = False,
+                 depth: int | str | None = None) -> str:  # fmt: skip
     from rich.table import Table
 
-    fmt = exact_text if exact else human
-    table = Table(title=f"{report.name}  (input {shape_text(report.input_shape)}, batch {report.batch})",
-                  show_footer=True, title_justify="left")  # fmt: skip
-    t = report.totals
-    table.add_column("layer", footer="total", no_wrap=True)
-    table.add_column("type", no_wrap=True)
-    table.add_column("output", no_wrap=True)
-    for title, value in (("params", t.params), ("MACs", t.macs), ("FLOPs", t.flops), ("connections", t.connections)):
-        table.add_column(title, footer=fmt(value), justify="right", no_wrap=True)
-    table.add_column("RF", justify="right", no_wrap=True)
-    for layer in report.layers:
-        rf = pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else "*")
-        table.add_row(layer.name, layer.type, shape_text(layer.output_shape), fmt(layer.params), fmt(layer.macs),
-                      fmt(layer.flops), fmt(layer.connections), rf)  # fmt: skip
+    tree = block_tree(report)
+    level = resolve_depth(tree, depth)
+    table_rows = rows(tree, level)
+    columns = report_columns(report, table_rows, exact)
+    shown, left_out = fit_columns(columns, width)
+    styles = ["bold" if row.block.children else None for row in table_rows] if color else None
+    title = f"{report.name}  (input {shape_text(report.input_shape)}, batch {report.batch})"  # escaped by rich_table
+    out: list = [rich_table(shown, title=title, row_styles=styles, show_footer=True)]
+    notes = [depth_line(tree, level), left_out_line(left_out, width)]
+    if any(c.header == "hyper-params" for c in shown) and any(c.header == "hyper-params" and any(c.cells)
+                                                               for c in columns):  # fmt: skip
+        notes.append(f"hyper-params: {HYPER_LEGEND}")
+    if any(layer.rf_aligned is False for layer in report.layers):
+        notes.append("* receptive fields of the merged inputs are not aligned (different strides or centres)")
+    out += [note for note in notes if note]
     summary = Table(show_header=False, box=None, pad_edge=False)
-    summary.add_column(style="bold")
+    summary.add_column(style="bold" if color else None)
     summary.add_column(justify="right")
     summary.add_column(justify="right")
     for row in summary_rows(report):
-        summary.add_row(*row)
+        summary.add_row(*(rich_text(cell) for cell in row))
     if report.training is not None:
         from archcalc.render.training import training_rows
 
         for row in training_rows(report.training):
             summary.add_row(*row)
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 160, force_terminal=color, color_system="auto" if color else None,
-                      highlight=False)  # fmt: skip
-    console.print(table)
-    console.print(summary)
-    if any(layer.rf_aligned is False for layer in report.layers):
-        console.print("* receptive fields of the merged inputs are not aligned (different strides or centres)")
-    for line in incomplete_lines(report):
-        console.print(line, markup=False)
+    out.append(summary)
+    out += incomplete_lines(report)
     if report.convention is not None:
         from archcalc.render.conventions import convention_summary
 
-        console.print(convention_summary(report.convention), markup=False)
-    return buffer.getvalue()
+        out.append(convention_summary(report.convention))
+    return console_text(out, width, color)

@@ -38,21 +38,31 @@ def builtin_specs() -> dict[str, Path]:
     return found
 
 
+def _fold(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
 def resolve_spec(spec: str) -> Path:
     """A path to an existing file, or the file of a built-in spec name."""
     path = Path(spec)
     try:
-        if path.exists():
-            return path
+        exists, is_dir = path.exists(), path.is_dir()
     except (OSError, ValueError):  # a name too long for the system, a NUL byte: reading says why
         return path
+    if exists and not is_dir:
+        return path
     builtins = builtin_specs()
-    if spec in builtins:
+    if spec in builtins:  # a folder of that name in the current directory does not hide a built-in spec
         return builtins[spec]
+    if exists:
+        return path  # reading it says it is a directory
+    folded = [name for name in builtins if _fold(name) == _fold(spec)]
+    if len(folded) == 1:  # `VGG16`, `ResNet-50`: the built-in spec, as people write its name
+        return builtins[folded[0]]
     if path.suffix in SPEC_SUFFIXES or "/" in spec or os.sep in spec:
         return path  # reading it reports "no such file" with the path
     raise ArchcalcError(
-        f"no spec file or built-in spec named {spec!r}{closest(spec, list(builtins))} "
+        f"no spec file or built-in spec named {brief(spec)}{closest(spec, list(builtins))} "
         "(`archcalc zoo` lists the built-in specs)"
     )
 
@@ -101,6 +111,7 @@ class SpecDocument:
 
     def graph(self, overrides: Mapping[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS,
               input_shape: tuple[int, ...] | None = None, input_dtype: str | None = None) -> Graph:  # fmt: skip
+        """`input_dtype` replaces the spec's (`--input-dtype`: float32, or int64 for token ids)."""
         return build_graph(self.data, str(self.path), self.path.stem, overrides, limits, input_shape, input_dtype)
 
 

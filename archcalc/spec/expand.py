@@ -24,13 +24,14 @@ Messages describe user values with `brief()`, which is cheap even for YAML alias
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any, Mapping
 
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, INPUT_DTYPES, Graph, Node, topological_order
-from archcalc.graph_source import check_input_shape
+from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
@@ -158,11 +159,11 @@ class Expander:
     def _value(self, raw: Any, scope: Mapping[str, Any]) -> Any:
         return read_value(raw, scope, self.limits)
 
-    def _names(self, raw: Any, item: Any, key: str) -> list[str]:
+    def _names(self, raw: Any, item: Any, key: str, path: str | None = None) -> list[str]:
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
             raise self.fail(f"'{key}' must be a layer name or a list of layer names, got {brief(raw)}",
-                            _line(item, key))  # fmt: skip
+                            _line(item, key), path)  # fmt: skip
         return names
 
     # ----- lists and items ---------------------------------------------------------------------
@@ -201,15 +202,22 @@ class Expander:
         if local in scope.names:
             raise self.fail(f"duplicate name {brief(path)}", line, path)
         if "inputs" in item:
-            names, where = self._names(item["inputs"], item, "inputs"), item["inputs"]
+            names, where = self._names(item["inputs"], item, "inputs", path), item["inputs"]
             self._charge((), line, path, extra=len(names) + sum(len(text) for text in names) // 100)
             lines = [_line(where, k) if isinstance(where, LineList) else _line(item, "inputs")
                      for k in range(len(names))]  # fmt: skip
             inputs: list[Any] = [Ref(scope, text, at, path) for text, at in zip(names, lines)]
         else:
             inputs = [previous]
+        if "input" in item and "inputs" not in item and "type" in item:
+            raise self.fail("a layer entry names what it reads with 'inputs' (a name or a list), not 'input'",
+                            _line(item, "input"), path)  # fmt: skip
         if "when" in item:
-            if not self._eval(item["when"], env, item, "when", path):
+            keep = self._eval(item["when"], env, item, "when", path)
+            if not isinstance(keep, bool):
+                raise self.fail(f"'when' must be true or false, got {brief(keep)} (write a comparison, like "
+                                "'depth > 1')", _line(item, "when"), path)  # fmt: skip
+            if not keep:
                 if "name" in item:  # an unnamed dropped item gives its number to the next kept one
                     scope.names[local] = Alias(inputs[0])
                 return inputs[0], False
@@ -240,7 +248,8 @@ class Expander:
 
     def _one(self, item: dict, scope: Scope, env: dict, path: str, local: str, inputs: list[Any],
              depth: int, stack: tuple[str, ...]) -> Any:  # fmt: skip
-        self._charge((), _line(item), path, extra=len(path) // 100)  # node names: a 10 MB name costs
+        if len(path) >= 100:  # node names: a 10 MB name costs (expression items are charged by the layer)
+            self._charge((), _line(item), path, extra=len(path) // 100)
         if "type" in item:
             return self._layer(item, scope, env, path, local, inputs)
         if "block" in item:
@@ -264,8 +273,10 @@ class Expander:
         rule = REGISTRY.get(type_name) if isinstance(type_name, str) else None
         if rule is None:
             known = sorted(REGISTRY)
+            # the registry grows with every family: name a few and point at the full list
+            listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all: `archcalc layers`)" if len(known) > 12 else "")
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
-                            f"known types: {', '.join(known)}", _line(item, "type"), path)  # fmt: skip
+                            f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
         raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key != "type"}
         try:
             attrs = rule.resolve_attrs(raw, env)
@@ -325,7 +336,7 @@ class Expander:
             raise self.fail(f"block {name!r}: 'args' must map parameter names to values, got {brief(args)}",
                             _line(item, "args"), path)  # fmt: skip
         for key in params:
-            if not isinstance(key, str) or not key.isidentifier() or key == REPEAT_INDEX:
+            if not isinstance(key, str) or not key.isidentifier() or key == REPEAT_INDEX or keyword.iskeyword(key):
                 raise self.fail(f"block {name!r}: bad parameter name {brief(key)} (use an identifier other than 'i')",
                                 _line(params, key), path)  # fmt: skip
         for key in args:
@@ -354,12 +365,15 @@ class Expander:
         Aliases let a 1 kB file hand every layer the same huge list, name or mapping: what an entry
         costs to expand must count, not just how many entries there are.
         """
-        items, stack = _limits.take_items() + extra, list(values)
-        while stack:
-            value = stack.pop()
-            if isinstance(value, (list, tuple)):
-                items += len(value)
-                stack.extend(value)
+        items = _limits.take_items() + extra
+        for value in values:
+            if isinstance(value, (list, tuple)):  # rare: walk the lists (aliases may share them)
+                stack = [value]
+                while stack:
+                    value = stack.pop()
+                    if isinstance(value, (list, tuple)):
+                        items += len(value)
+                        stack.extend(value)
         if items > FREE_ITEMS:
             self._spend((items - FREE_ITEMS) // ITEMS_PER_STEP, "attributes, arguments and expressions handle "
                         "too many list items in all", line, path)  # fmt: skip

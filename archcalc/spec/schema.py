@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archcalc.layers import REGISTRY
+from archcalc.limits import MAX_INPUT_RANK
 from archcalc.spec.expand import BLOCK_DEF_KEYS
 
 _EXPR = {"type": "string", "description": "an expression over the spec's variables"}
@@ -41,7 +42,7 @@ def spec_schema() -> dict:
             "description": {"type": "string"},
             "source": {"type": "string"},
             "notes": {},
-            "input": {"type": "array", "minItems": 1, "maxItems": 4,
+            "input": {"type": "array", "minItems": 1, "maxItems": MAX_INPUT_RANK,
                       "items": {"oneOf": [{"type": "integer", "minimum": 1}, _EXPR]},
                       "description": "[features], [C, L] (or tokens [L, E]), [C, H, W] or [C, D, H, W]"},  # fmt: skip
             "input_dtype": {"enum": ["float32", "int64"],

@@ -11,12 +11,13 @@ reports print variables recursively.
 
 from __future__ import annotations
 
+import keyword
 from typing import Any, Mapping
 
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.expr import evaluate, items_within
 from archcalc.layers import numel
-from archcalc.limits import MAX_INPUT_RANK, MAX_MAGNITUDE, Limits, note
+from archcalc.limits import DEFAULT_LIMITS, MAX_INPUT_RANK, MAX_MAGNITUDE, Limits, note
 from archcalc.spec.source import line_at as _line
 
 MAX_LIST_NESTING = 32
@@ -118,8 +119,9 @@ def read_variables(doc: Mapping[str, Any], overrides: Mapping[str, Any], file: s
                                 f" (variables: {listing(raw)})", file=file)  # fmt: skip
     scope: dict[str, Any] = {}
     for name, value in raw.items():
-        if not isinstance(name, str) or not name.isidentifier() or name == reserved:
-            raise ArchcalcError(f"bad variable name {brief(name)} (use an identifier other than {reserved!r})",
+        if not isinstance(name, str) or not name.isidentifier() or name == reserved or keyword.iskeyword(name):
+            raise ArchcalcError(f"bad variable name {brief(name)} (use an identifier, not a Python keyword, other "
+                                f"than {reserved!r})",
                                 file=file, line=_line(raw, name))  # fmt: skip
         if name in overrides:
             scope[name] = overrides[name]
@@ -153,3 +155,19 @@ def read_input_shape(raw: Any, variables: Mapping[str, Any], file: str | None, l
         raise ArchcalcError(f"the input {brief(value)} has {numel(tuple(value)):,} elements; "
                             + note(limits, "max_elements"), file=file, line=line)  # fmt: skip
     return tuple(value)
+
+INPUT_USAGE = "--input takes positive sizes separated by x, like 3x224x224, 16x100 or 784"
+
+
+def check_input_shape(shape: tuple[int, ...], limits: Limits = DEFAULT_LIMITS, text: str | None = None) -> None:
+    """An input shape given by the user (not the spec): positive integer sizes, within --max-elements."""
+    given = text if text is not None else "x".join(str(size) for size in shape)
+    if not isinstance(shape, tuple) or not 1 <= len(shape) <= MAX_INPUT_RANK:
+        raise ArchcalcError(f"--input takes 1 to {MAX_INPUT_RANK} sizes, got {brief(given)}")
+    elements = 1
+    for size in shape:
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ArchcalcError(f"{INPUT_USAGE}, got {brief(given)}")
+        elements *= size
+    if elements > limits.max_elements:
+        raise ArchcalcError(f"--input {brief(given)} has {elements:,} elements; {note(limits, 'max_elements')}")

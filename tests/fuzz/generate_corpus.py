@@ -1,12 +1,13 @@
 """Generate malformed specs by mutating the built-in ones (specs/**/*.yaml, whatever is there).
 
-    python tests/fuzz/generate_corpus.py            # rewrite tests/fuzz/corpus/ (seed 0, 80 per spec)
-    python tests/fuzz/generate_corpus.py --per-spec 20 --seed 7 --out /tmp/fuzz
+The fuzz tests (tests/fuzz/test_fuzz.py) generate their corpus from a fixed seed at test time, so it
+follows the specs as they are and nothing generated is checked in. To look at the cases:
 
-Each case is one file plus a line in MANIFEST.json: the spec it came from, the mutation, and
-whether the damage sits in a layer (then an error must name the layer path). The saved corpus is
-a snapshot; tests/fuzz/test_fuzz.py runs it, and also runs a fresh sample generated from the specs
-present at test time, so specs added later get fuzzed too.
+    python tests/fuzz/generate_corpus.py --out /tmp/fuzz               # seed 0, the test's per-spec count
+    python tests/fuzz/generate_corpus.py --per-spec 400 --seed 7 --out /tmp/fuzz
+
+Each case is one file plus a line in MANIFEST.json: the spec it came from, the mutation, and whether
+the damage sits in a layer (then an error must name the layer path).
 
 Data mutations edit the parsed YAML and dump it again; text mutations damage the bytes (truncation,
 stray bytes, tabs, lost colons and brackets). A case may stack several mutations.
@@ -26,7 +27,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
-CORPUS = Path(__file__).resolve().parent / "corpus"
+SEED = 0
+CASES = 1120  # cases a test run generates in all (spread over the specs); make fuzz-long asks for many more
 
 WRONG_VALUES = ["text", [1, 2], {"a": 1}, None, True, 3.5, [[1]], -1, "", [], {}]
 BAD_SIZES = [-3, 0, 2.5, 10**30, 2**63, 10**400, -(2**70), "1e999", "0.5", ".nan", [3, 3, 3], "2**62 * 4"]
@@ -389,11 +391,20 @@ def spec_files(root: Path = SPECS) -> list[Path]:
     return sorted(root.rglob("*.yaml"))
 
 
+def per_spec(total: int = CASES, root: Path = SPECS) -> int:
+    """Cases per spec so that all specs together give about `total`."""
+    return max(4, -(-total // max(1, len(spec_files(root)))))
+
+
 def cases_for(path: Path, count: int, rng: random.Random, root: Path = SPECS) -> list[dict]:
     source = path.read_bytes()
     original = yaml.safe_load(source)
     slug = path.relative_to(root).with_suffix("").as_posix().replace("/", "_")
     kinds = list(DATA_MUTATIONS) + list(TEXT_MUTATIONS)
+    # Each spec starts the round of kinds at its own place: with more specs than cases per spec allow for
+    # every kind, the zoo as a whole still has them all.
+    start = rng.randrange(len(kinds))
+    kinds = kinds[start:] + kinds[:start]
     cases: list[dict] = []
     attempts = 0
     while len(cases) < count and attempts < count * 20:
@@ -444,9 +455,9 @@ def write(cases: list[dict], folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--per-spec", type=int, default=80)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=CORPUS)
+    parser.add_argument("--per-spec", type=int, default=per_spec())
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--out", type=Path, required=True, help="a folder to write the cases into")
     args = parser.parse_args()
     cases = generate(args.per_spec, args.seed)
     write(cases, args.out)

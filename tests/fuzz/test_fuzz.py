@@ -1,29 +1,45 @@
-"""Every malformed spec either loads or fails cleanly: exit 2, one short line naming file, line and layer.
+"""Every malformed spec either loads or fails cleanly: exit 2, one short line naming file, line and layer;
+never exit 3, never a traceback.
 
-The saved corpus (tests/fuzz/corpus/, made by generate_corpus.py from the built-in specs) runs in
-full, in-process through the CLI entry point; a fresh sample is generated from whatever specs exist
-at test time, so specs added later are fuzzed too.
+The corpus is generated at test time from a fixed seed (generate_corpus.py mutates every spec under
+specs/), about CASES cases in all, one test per spec; `make fuzz-long` (ARCHCALC_FUZZ_CASES) asks for
+many more. tests/fuzz/regressions/ keeps, by name, the generated inputs that once found a bug (found by
+running the first saved corpus against the code before the hostile-input work); they run every time.
+With ARCHCALC_FUZZ_TALLY=FILE each case appends a line (spec, kind, exit code, seconds) to FILE.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
+import time
 from pathlib import Path
 
-from tests.fuzz import generate_corpus
 import pytest
 from typer.testing import CliRunner
 
 import archcalc.cli
+from tests.fuzz import generate_corpus
 
-CORPUS = Path(__file__).resolve().parent / "corpus"
-MANIFEST = json.loads((CORPUS / "MANIFEST.json").read_text(encoding="utf-8"))
+REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+# name -> (the damage sits in a layer, what the input once did)
+REGRESSION_CASES = {
+    "huge_repeat_ran_away.yaml": (True, "repeat 1,000,000 of a conv built every layer before refusing"),
+    "nested_repeat_ran_away.yaml": (True, "repeat 2,000 of repeat 2,000 built 4 million layers"),
+    "bad_size_overflow_exit_3.yaml": (True, "out_channels 2**63 raised OverflowError: exit 3"),
+    "control_character_without_line.yaml": (False, "a BEL byte: the error had no line"),
+    "nul_byte_without_line.yaml": (False, "a NUL byte: the error had no line"),
+    "unknown_input_without_layer.yaml": (True, "inputs: '.': the error named no layer"),
+    "deep_nesting_without_line.yaml": (True, "70 nested groups: 'nests too deeply' had no line"),
+    "dropped_reference_loop_without_line.yaml": (False, "a loop through dropped layers had no line"),
+    "truncated_to_text_without_line.yaml": (False, "a file cut to a bare word: no line"),
+}  # fmt: skip
 MAX_MESSAGE = 800  # a line of text, not a dump of the input
-# Messages where no line applies: the document as a whole is empty.
-NO_LINE = ("the document is empty",)
-# Refused while reading the YAML, before layers exist: no layer path to name.
-BEFORE_LAYERS = ("duplicate key", "--max-yaml-nesting")
+NO_LINE = ("the document is empty",)  # the document as a whole: no line applies
+BEFORE_LAYERS = ("duplicate key", "--max-yaml-nesting")  # refused while reading the YAML: no layer yet
+TOTAL = int(os.environ.get("ARCHCALC_FUZZ_CASES", generate_corpus.CASES))
 
 
 def judge(path: Path, in_layer: bool) -> int:
@@ -48,24 +64,45 @@ def judge(path: Path, in_layer: bool) -> int:
     return 2
 
 
-@pytest.mark.parametrize("case", MANIFEST, ids=[case["file"] for case in MANIFEST])
-def test_saved_corpus(case: dict) -> None:
-    judge(CORPUS / case["file"], case["in_layer"])
+@pytest.mark.parametrize("name", sorted(REGRESSION_CASES))
+def test_regressions(name: str) -> None:
+    assert judge(REGRESSIONS / name, REGRESSION_CASES[name][0]) == 2
 
 
-def test_corpus_is_big_and_varied() -> None:
-    assert len(MANIFEST) >= 1000
-    kinds = {case["kind"] for case in MANIFEST}
-    assert set(generate_corpus.DATA_MUTATIONS) | set(generate_corpus.TEXT_MUTATIONS) <= kinds
-    assert "nested_repeat" in kinds
-    for case in MANIFEST:
-        assert (CORPUS / case["file"]).is_file(), case["file"]
+def test_every_regression_file_is_listed() -> None:
+    assert sorted(path.name for path in REGRESSIONS.iterdir()) == sorted(REGRESSION_CASES)
 
 
-def test_fresh_sample_from_current_specs(tmp_path: Path) -> None:
-    """Specs added after the corpus was saved get fuzzed too (a few cases each, new seed)."""
-    cases = generate_corpus.generate(per_spec=6, seed=20240601)
-    assert {case["spec"] for case in cases} >= {"vgg16", "alexnet_original"}
-    generate_corpus.write(cases, tmp_path)
-    codes = [judge(tmp_path / case["file"], case["in_layer"]) for case in cases]
+SPECS = generate_corpus.spec_files()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[p.relative_to(generate_corpus.SPECS).as_posix() for p in SPECS])
+def test_generated_corpus(spec: Path, tmp_path: Path) -> None:
+    """This spec's share of the corpus, generated from the fixed seed as generate_corpus.generate does."""
+    relative = spec.relative_to(generate_corpus.SPECS).as_posix()
+    rng = random.Random(f"{generate_corpus.SEED}:{relative}")
+    cases = generate_corpus.cases_for(spec, generate_corpus.per_spec(TOTAL), rng)
+    tally = os.environ.get("ARCHCALC_FUZZ_TALLY")
+    codes = []
+    for number, case in enumerate(cases):
+        path = tmp_path / f"{number:04d}-{case['kind']}.yaml"
+        path.write_bytes(case["data"])
+        start = time.perf_counter()
+        codes.append(judge(path, case["in_layer"]))
+        if tally:
+            with open(tally, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"spec": relative, "kind": case["kind"], "code": codes[-1],
+                                         "seconds": round(time.perf_counter() - start, 4)}) + "\n")  # fmt: skip
     assert 2 in codes
+
+
+def test_the_generated_corpus_covers_every_mutation() -> None:
+    """The same coverage as the saved corpus had: every mutation kind, nested repeats too."""
+    kinds: set[str] = set()
+    for spec in SPECS:
+        relative = spec.relative_to(generate_corpus.SPECS).as_posix()
+        rng = random.Random(f"{generate_corpus.SEED}:{relative}")
+        cases = generate_corpus.cases_for(spec, generate_corpus.per_spec(TOTAL), rng)
+        kinds |= {case["kind"] for case in cases}
+    assert len(SPECS) * generate_corpus.per_spec(TOTAL) >= 1000
+    assert set(generate_corpus.DATA_MUTATIONS) | set(generate_corpus.TEXT_MUTATIONS) | {"nested_repeat"} <= kinds
