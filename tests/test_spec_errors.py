@@ -34,6 +34,8 @@ CASES = [
      "  - {name: s, type: concat, inputs: [a, input]}\n", 4, "s", ["differ outside axis 0"]),
     ("unknown-input", HEADER + "  - {name: a, type: relu}\n  - {name: b, type: relu, inputs: [aa]}\n", 4, "b",
      ["unknown input 'aa'", "did you mean 'a'"]),
+    ("unknown-output", HEADER + "  - {name: a, type: relu}\noutputs: [aa]\n", 4, None,
+     ["unknown layer in the spec's outputs: 'aa'", "did you mean 'a'"]),
     ("cycle", HEADER + "  - {name: a, type: relu, inputs: b}\n  - {name: b, type: relu, inputs: a}\n", 3, "a",
      ["cycle", "a -> b -> a"]),
     ("duplicate-name", HEADER + "  - {name: a, type: relu}\n  - {name: a, type: relu}\n", 4, "a",

@@ -101,6 +101,7 @@ class Resolver:
             while walk is not None:
                 visible.extend(walk.names)
                 walk = walk.parent
-            raise ArchcalcError(f"unknown input {brief(ref.text)}{closest(ref.text, visible)}", file=self.file,
+            what = "input" if where is not None else "layer in the spec's outputs:"  # no layer: the top-level key
+            raise ArchcalcError(f"unknown {what} {brief(ref.text)}{closest(ref.text, visible)}", file=self.file,
                                 line=ref.line, path=where)  # fmt: skip
         return entry
