@@ -241,3 +241,34 @@ class Placeholder(nn.Module):
         batch = xs[0].shape[0] if xs else 1
         device = xs[0].device if xs else None
         return torch.zeros((batch,) + self.shape, device=device)
+
+
+class SequenceOutput(nn.Module):
+    """An nn.LSTM, nn.GRU or nn.RNN (batch first) that returns only its output sequence, as a model writes
+    `out, _ = self.lstm(x)`: the final states are dropped. The recurrent module stays a child of its own
+    class, so the tools that hook nn.LSTM (thop, ptflops, torchinfo) see it as in any model."""
+
+    def __init__(self, rnn: nn.Module) -> None:
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rnn(x)[0]
+
+
+class CellStep(nn.Module):
+    """One step of an nn.LSTMCell, nn.GRUCell or nn.RNNCell returning the new hidden state h'. The state
+    inputs (h, and c for an LSTM) are optional: without them the cell starts from zeros, as torch does."""
+
+    def __init__(self, cell: nn.Module) -> None:
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, x: torch.Tensor, *state: torch.Tensor) -> torch.Tensor:
+        if not state:
+            result = self.cell(x)
+        elif isinstance(self.cell, nn.LSTMCell):
+            result = self.cell(x, (state[0], state[1]))
+        else:
+            result = self.cell(x, state[0])
+        return result[0] if isinstance(result, tuple) else result

@@ -52,7 +52,7 @@ SMALLEST = {
     "examples/stacked_3x3": 1,
     "r3d_18": (3, 1, 1, 1), "mc3_18": (3, 1, 1, 1), "r2plus1d_18": (3, 1, 1, 1), "c3d": (3, 16, 16, 16),
     "unet3d": {"depth": 92, "size": 92, "width": 2}, "m5": (1, 1), "tcn": {"length": 1},
-    **{name: TRANSFORMERS_SMALL[name] for name in TRANSFORMERS_SMALL},
+    **{name: TRANSFORMERS_SMALL[name] for name in TRANSFORMERS_SMALL}, "zaremba_lstm_medium": {"num_steps": 1},
 }  # fmt: skip
 
 # A second small size (fvcore and ptflops) for specs that together use every layer type of the zoo.
@@ -68,6 +68,7 @@ SECOND = {
     "convnext_tiny": {"image_size": 64, "depths": [1, 1, 1, 1], "widths": [8, 16, 24, 32]},
     "bert_base": {"seq_len": 6, "num_layers": 1, "hidden_size": 32, "num_heads": 2, "vocab_size": 40},
     "llama3_8b": {**LLM_SMALL, "seq_len": 6, "kv_heads": 1},
+    "zaremba_lstm_medium": {"num_steps": 3, "hidden": 24, "vocab_size": 50},
     "examples/attention_by_hand": {"tokens": 5, "width": 12, "heads": 3},
 }  # fmt: skip
 

@@ -19,7 +19,7 @@ from archcalc.conventions.base import LayerView, Profile
 from archcalc.conventions.peers import PEER_TOOLS
 from archcalc.errors import ArchcalcError
 from archcalc.layers import REGISTRY
-from tests.peer_check import spec_module, tool_totals
+from tests.peer_check import cpu_tools_for, spec_module, tool_totals
 
 IMAGE = (4, 6, 6)
 
@@ -127,7 +127,8 @@ def assert_tools_agree(input_shape: list[int], layers: list[dict]) -> None:
     for batch in (1, 2):
         # ptflops analyses one sample (its input_res has no batch axis)
         tools = PEER_TOOLS if batch == 1 else tuple(tool for tool in PEER_TOOLS if tool != "ptflops")
-        measured = tool_totals(spec_module(graph), tuple(graph.input_shape), tools, batch)
+        measured = tool_totals(spec_module(graph), tuple(graph.input_shape), tools, batch,
+                               cpu_tools=cpu_tools_for(graph))  # FlopCounterMode on the CPU for fused kernels
         report = analyse(graph, batch=batch)
         for tool in tools:
             predicted = count_convention(graph, report, tool)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_conventions_rules import assert_tools_agree, case
+from tests.test_conventions_rules_recurrent import CASES as RECURRENT_CASES
 
 SEQUENCE, VOLUME = (4, 12), (4, 3, 5, 6)
 
@@ -70,6 +71,7 @@ CASES = [
     case("layernorm-tokens", (16, 100), {"type": "layernorm"}),
     case("softmax-tokens", (16, 100), {"type": "softmax", "axis": -1}),
     case("relu-volume", VOLUME, {"type": "relu"}),
+    *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_conventions_rules_recurrent.py
 ]
 
 

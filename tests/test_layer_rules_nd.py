@@ -12,6 +12,7 @@ import pytest
 from torch import nn
 
 from tests.test_layer_rules import Case, check_case
+from tests.test_layer_rules_recurrent import CASES as RECURRENT_CASES
 
 CASES = [
     # conv1d / conv3d
@@ -143,6 +144,7 @@ CASES = [
          {"output_shape": [3, 14]}),
     Case("pixel-unshuffle", {"type": "pixel_unshuffle", "downscale": 2}, (3, 4, 6), lambda: nn.PixelUnshuffle(2),
          {"output_shape": [12, 2, 3], "receptive_field": [2, 2], "effective_stride": [2, 2]}),
+    *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_layer_rules_recurrent.py
 ]
 
 

@@ -1,6 +1,6 @@
-"""archcalc's own convention: its MACs (multiply-accumulates of conv, transposed conv, linear and
-other matmul-like layers), the number papers call "FLOPs" or "multi-adds" and torchvision publishes
-as GFLOPS. archcalc's FLOPs (every operation counted) stay in `totals.flops`.
+"""archcalc's own convention: its MACs (multiply-accumulates of conv, transposed conv, linear, the
+recurrent layers' gate products and other matmul-like layers), the number papers call "FLOPs" or
+"multi-adds" and torchvision publishes as GFLOPS. archcalc's FLOPs (every operation counted) stay in `totals.flops`.
 
 The rule of every layer type is its registry entry's `macs` (archcalc/layers/): the profile is all
 default, derived from the entry's category.
@@ -16,7 +16,7 @@ _NONE = Rule(lambda v: v.macs, "archcalc's MACs: 0 (not matmul-like)")
 
 
 def default(layer: LayerType) -> Rule:
-    return _MACS if layer.category in ("conv", "linear") else _NONE
+    return _MACS if layer.category in ("conv", "linear", "recurrent") else _NONE
 
 
 PROFILE = Profile(

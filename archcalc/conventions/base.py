@@ -36,8 +36,8 @@ ITEM_LABELS = {
 }  # fmt: skip
 # A layer's count goes to the item of its category unless its rule splits it.
 CATEGORY_ITEM = {
-    "conv": "macs", "linear": "macs", "norm": "norm", "activation": "activation", "pool": "pool",
-    "elementwise": "elementwise", "structure": "other", "other": "other",
+    "conv": "macs", "linear": "macs", "recurrent": "macs", "norm": "norm", "activation": "activation",
+    "pool": "pool", "elementwise": "elementwise", "structure": "other", "other": "other",
 }  # fmt: skip
 
 Count = Union[int, Mapping[str, int]]

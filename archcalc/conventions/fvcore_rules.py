@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, projection_macs
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
 from archcalc.layers import LayerType
@@ -72,6 +73,7 @@ _STATS_NORM = Rule(lambda v: v.out_elems * (5 if v.attrs["affine"] else 4),
 
 TABLE = {
     **UNKNOWN,
+    **recurrent_rules.FVCORE,
     "batchnorm": Rule(_batchnorm, "aten::batch_norm: eval 2 per element with affine, else 1 (5 / 4 without "
                                   "running statistics)"),
     "layernorm": _STATS_NORM,

@@ -34,6 +34,7 @@ layers (hooked), 0 for everything else (no hook, and no patched functional).
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import (product_macs, projection_biases, projection_macs, ptflops_mha_hook,
                                             score_elements, torch_mha)  # fmt: skip
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
@@ -79,6 +80,7 @@ _AFFINE_NORM = Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "inp
 
 TABLE = {
     **UNKNOWN,
+    **recurrent_rules.PTFLOPS,
     "batchnorm": _AFFINE_NORM,
     "instancenorm": _AFFINE_NORM,
     "groupnorm": _AFFINE_NORM,

@@ -27,6 +27,7 @@ nn.Linear are hooked), 0 for everything else (not hooked, or zero_ops).
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import projection_macs, torch_mha
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType
@@ -61,6 +62,7 @@ _UPSAMPLE = {"nearest": 1, "linear": 5, "bilinear": 11}
 
 TABLE = {
     **UNKNOWN,
+    **recurrent_rules.THOP,
     "conv_transpose": Rule(_deconv, "output elements x C_in / groups x prod(kernel), no bias"),
     "batchnorm": _NORM,
     "instancenorm": _NORM,

@@ -16,11 +16,14 @@ the CPU (torch.no_grad(), eval mode), as people do:
     formula either (only the CUDA flash, efficient and cuDNN kernels have one): QKᵀ and A·V count 0, and
     an attention counts only its projections (addmm), 2 per MAC; with a mask tensor (a relative-position
     bias) the CPU runs the math path, whose matmuls count.
+The recurrent layers too: on the CPU, nn.LSTM without a projection runs one fused oneDNN kernel,
+aten::mkldnn_rnn_layer, without a formula: 0 (conventions/recurrent_rules.py).
 On the meta device (`archcalc check`) the math path always runs, and every product counts.
 """
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, mask_tensor, product_macs, projection_macs
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
 from archcalc.layers import LayerType
@@ -38,6 +41,7 @@ def _attention(v) -> int:
 
 TABLE = {
     **UNKNOWN,
+    **recurrent_rules.TORCH,
     "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),

@@ -24,6 +24,7 @@ parameters times the batch (0 without parameters).
 
 from __future__ import annotations
 
+from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import linear_params, torch_mha
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
 from archcalc.layers import LayerType
@@ -60,6 +61,7 @@ def _attention(v) -> int:
 
 TABLE = {
     **UNKNOWN,
+    **recurrent_rules.TORCHINFO,
     "multi_head_attention": Rule(_attention, "nn.MultiheadAttention (children, never run): 0; the general build: "
                                              "its nn.Linear params x N (+ bias table x L)"),
     "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),

@@ -11,7 +11,9 @@ earlier calls (or the model input). For each call with tensor outputs:
    shape, the parameters it owns, its qualified name, where it appears and why. Nothing is dropped.
 
 Plumbing that computes nothing (taking an element of a tuple, reading `.shape` or `.size()`) makes
-no layer.
+no layer. A call returning several tensors maps only when its rule says which one is the layer's
+(`ImportRule.other_outputs`: nn.LSTM's output, not its final states); a later call that reads one of
+the others becomes unsupported, naming what it read.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Mapper:
         self.nodes: list[Node] = []
         self.calls_per_module: dict[int, int] = {}
         self.notes: list[str] = []
+        self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -111,6 +114,9 @@ class Mapper:
 
     def mapped(self, call: Traced, outputs: list[torch.Tensor]) -> None:
         rules = self.table.module_rules(call.target) if call.is_module else self.table.function_rules(call.target)
+        unmodelled = [t for t in tensors((call.args, call.kwargs)) if id(t) in self.unmodelled]
+        if unmodelled:  # reads a final state (h_n) that the layer which returned it does not model
+            raise CannotMap(self.unknown_operand(unmodelled[0]))
         if not rules:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
         operands = tensors((call.args, call.kwargs))
@@ -120,6 +126,9 @@ class Mapper:
             if id(t) not in self.producer and id(t) not in self.weights:
                 raise CannotMap(self.unknown_operand(t))
         several = len(outputs) != 1  # (out, None) from nn.MultiheadAttention is one tensor
+        extra: list[torch.Tensor] = []
+        if several and any(r.other_outputs for r in rules):  # nn.LSTM's (output, (h_n, c_n)): the output
+            outputs, extra, several = outputs[:1], outputs[1:], False
         shapes = [self.sample(t) for t in activations]
         out_shapes = [self.sample(t) for t in outputs]
         if any(shape is None for shape in shapes + out_shapes):
@@ -128,11 +137,13 @@ class Mapper:
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
-                         and (r.per_output or not several)), None)  # fmt: skip
+                         and (r.per_output or not several) and (r.other_outputs or not extra)), None)  # fmt: skip
             if rule is None:
                 if weights:
                     raise CannotMap(self.unknown_operand(weights[0]))
-                raise CannotMap(f"returns {len(outputs)} tensors" if several else "no rule accepts this configuration")
+                returned = len(outputs) + len(extra)
+                raise CannotMap(f"returns {returned} tensors" if several or extra
+                                else "no rule accepts this configuration")  # fmt: skip
             if rule.unique_operands:
                 activations = list({id(t): t for t in activations}.values())
                 view.in_shapes = shapes = [self.sample(t) for t in activations]  # type: ignore[misc]
@@ -172,7 +183,9 @@ class Mapper:
         self.counted.update(id(t) for t in weights)
         inputs = [self.producer[id(t)] for t in activations]
         for (attrs, _), output in zip(layers, outputs):
-            self.add(call, rule.layer, attrs, inputs, output)
+            name = self.add(call, rule.layer, attrs, inputs, output)
+        for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
+            self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 
     def weight_counts(self, weights: list[torch.Tensor]) -> tuple[int, int, int]:
         """(trainable, frozen, buffer elements) of parameter and buffer operands."""
@@ -182,6 +195,8 @@ class Mapper:
                 sum(t.numel() for t in buffers))  # fmt: skip
 
     def unknown_operand(self, t: torch.Tensor) -> str:
+        if id(t) in self.unmodelled:
+            return f"an operand is {self.unmodelled[id(t)]}, which archcalc does not model as an output"
         if id(t) in self.weights:
             return "an operand is a parameter or buffer, not a layer output"
         if self.trace.method == "forward hooks":

@@ -117,7 +117,7 @@ def _identity(rank: int) -> RFStep:
 IDENTITY = RFStep(())
 
 # Categories group layer types for conventions and breakdowns.
-CATEGORIES = ("conv", "linear", "norm", "activation", "pool", "elementwise", "structure", "other")
+CATEGORIES = ("conv", "linear", "recurrent", "norm", "activation", "pool", "elementwise", "structure", "other")
 
 
 class LayerType:

@@ -78,8 +78,8 @@ class ImportRule:
     the layer type; None means "the default"); it raises CannotMap for configurations the type cannot
     express. `when(call)`
     narrows the rule (for example, archcalc's Padded wrapper maps to conv2d only around a Conv2d).
-    `per_output`, `unique_operands` and `weight_operands` change how the call's tensors become layers,
-    inputs and weights (see their comments).
+    `per_output`, `unique_operands`, `weight_operands` and `other_outputs` change how the call's tensors
+    become layers, inputs and weights (see their comments).
     """
 
     layer: str
@@ -88,6 +88,9 @@ class ImportRule:
     read: Callable[[Call], dict] = _no_attrs
     when: Callable[[Call], bool] | None = None
     note: str = ""  # the condition in words, for docs/import.md
+    # A module that returns a tuple (nn.LSTM's output and final states): the layer is its first tensor, and
+    # this names the others, which are not modelled (a later call that reads one is unsupported, saying so).
+    other_outputs: str = ""
     # One layer per output tensor (torch.chunk, unbind): `read` returns a list of attribute dicts, in order.
     per_output: bool = False
     # The same tensor given twice is one input (nn.MultiheadAttention(x, x, x) is self-attention on x).
