@@ -45,6 +45,25 @@ def tensors(value: Any) -> list[torch.Tensor]:
     return out
 
 
+def _like_factories() -> set:
+    T = torch.Tensor
+    return {torch.zeros_like, torch.ones_like, torch.empty_like, torch.full_like, torch.rand_like, torch.randn_like,
+            torch.randint_like, T.new_zeros, T.new_ones, T.new_empty, T.new_full, T.new_tensor}  # fmt: skip
+
+
+LIKE_FACTORIES = _like_factories()
+
+
+def factory(call: Traced) -> bool:
+    """torch.randn(...), torch.arange(n), torch.zeros_like(x): a tensor whose values no input determines."""
+    try:
+        if call.target in LIKE_FACTORIES:
+            return True
+    except TypeError:  # an unhashable callable
+        return False
+    return not tensors((call.args, call.kwargs))
+
+
 def own_counts(module: torch.nn.Module) -> tuple[int, int, int]:
     """(trainable, frozen, buffer elements) of a module, as torch counts them."""
     params = list(module.parameters())
@@ -117,6 +136,9 @@ class Mapper:
         unmodelled = [t for t in tensors((call.args, call.kwargs)) if id(t) in self.unmodelled]
         if unmodelled:  # reads a final state (h_n) that the layer which returned it does not model
             raise CannotMap(self.unknown_operand(unmodelled[0]))
+        if not rules and not call.is_module and factory(call):
+            raise CannotMap("makes a tensor inside forward (a tensor factory): archcalc follows what is computed "
+                            "from the input, and no layer type stands for a made-up tensor")  # fmt: skip
         if not rules:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
         operands = tensors((call.args, call.kwargs))
@@ -241,13 +263,37 @@ class Mapper:
                   "buffers": sum(t.numel() for k, t in fresh.items() if k in buffers)}  # fmt: skip
         inputs = list(dict.fromkeys(self.producer[id(t)] for t in tensors((call.args, call.kwargs))
                                     if id(t) in self.producer))  # fmt: skip
-        for position, output in enumerate(outputs):
-            shape = self.sample(output)
+        # A tensor with nothing in it (an empty box list) has no shape a layer can have; a reader of it
+        # sees a constant. The call is still listed, through its other outputs or a stand-in of shape [1].
+        kept = [t for t in outputs if t.numel()] or outputs[:1]
+        for position, output in enumerate(kept):
+            shape = self.sample(output) if output.numel() else None
+            if not output.numel():
+                shape, reason = (1,), reason + f"; its output {list(output.shape)} is empty"
             note = "" if shape is not None else f"; its output {list(output.shape)} has no batch axis in front"
             attrs = {"shape": shape if shape is not None else (tuple(output.shape) or (1,)),
                      "op": qualified_name(call.target, call.is_module), "where": call.where, "reason": reason + note}
             attrs |= counts if position == 0 else {}
             self.add(call, "unsupported", REGISTRY["unsupported"].resolve_attrs(attrs, {}), inputs, output)
+
+
+def returned_tensors(output: Any, notes: list[str]) -> list[torch.Tensor]:
+    """The tensors a forward returns: in tuples, lists and dicts (and dict-like outputs), or held by an object
+    such as a torch.distributions.Normal, whose tensors (loc, scale) stand for it, with a note."""
+    found = tensors(output)
+    if found:
+        return found
+    if output is None:
+        raise ArchcalcError("the model's forward returns None; archcalc analyses the tensors a forward returns")
+    held = {key: value for key, value in vars(output).items() if isinstance(value, torch.Tensor)} \
+        if hasattr(output, "__dict__") else {}  # fmt: skip
+    kind = f"{type(output).__module__}.{type(output).__qualname__}"
+    if not held:
+        raise ArchcalcError(f"the model's forward returns {kind}, which holds no tensor; archcalc analyses the "
+                            "tensors a forward returns (alone or in a tuple, list or dict)")  # fmt: skip
+    notes.append(f"the forward returns a {type(output).__name__}; its tensors {', '.join(held)} are taken as the "
+                 "model's outputs")  # fmt: skip
+    return list(held.values())
 
 
 def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: RuleTable, model: torch.nn.Module,
@@ -257,7 +303,7 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
     nodes = mapper.run()
     mapper.note_unused(model)
     outputs = []
-    returned = list(tensors(trace.output))
+    returned = returned_tensors(trace.output, mapper.notes)
     for t in returned:
         producer = mapper.producer.get(id(t))
         if producer is not None and producer != INPUT and producer not in outputs:
