@@ -24,10 +24,10 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
-from archcalc.graph import INPUT, Graph, Node, topological_order
+from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
 from archcalc.importer.rules import Call, CannotMap, RuleTable, qualified_name
 from archcalc.importer.trace import Trace, Traced
-from archcalc.layers import REGISTRY
+from archcalc.layers import REGISTRY, Params
 
 
 def tensors(value: Any) -> list[torch.Tensor]:
@@ -64,11 +64,13 @@ def factory(call: Traced) -> bool:
     return not tensors((call.args, call.kwargs))
 
 
-def own_counts(module: torch.nn.Module) -> tuple[int, int, int]:
-    """(trainable, frozen, buffer elements) of a module, as torch counts them."""
-    params = list(module.parameters())
-    return (sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params if not p.requires_grad),
-            sum(b.numel() for b in module.buffers()))  # fmt: skip
+def pruning_masks(module: torch.nn.Module) -> set[int]:
+    """The mask buffers torch.nn.utils.prune added to this module (`weight_mask` beside `weight_orig`)."""
+    from torch.nn.utils.prune import BasePruningMethod
+
+    hooks = [hook for hook in module._forward_pre_hooks.values() if isinstance(hook, BasePruningMethod)]
+    return {id(getattr(module, f"{hook._tensor_name}_mask")) for hook in hooks
+            if isinstance(getattr(module, f"{hook._tensor_name}_mask", None), torch.Tensor)}  # fmt: skip
 
 
 class Names:
@@ -103,7 +105,6 @@ class Mapper:
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
-        self.calls_per_module: dict[int, int] = {}
         self.notes: list[str] = []
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
 
@@ -118,8 +119,6 @@ class Mapper:
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
-            if call.is_module:
-                self.calls_per_module[id(call.target)] = self.calls_per_module.get(id(call.target), 0) + 1
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
@@ -192,29 +191,38 @@ class Mapper:
         except Exception as exc:  # noqa: BLE001 - a rule broken by an odd configuration must not stop the import
             detail = " ".join(str(exc).split())[:200]
             raise CannotMap(f"its import rule failed ({type(exc).__name__}: {detail})") from None
-        owned = own_counts(call.target) if call.is_module else self.weight_counts(weights)
+        use = NO_WEIGHT_USE
         if call.is_module or weights:
             attrs, shape = layers[0]
-            counted = layer.params(attrs, shapes, shape)  # type: ignore[arg-type]
-            if (counted.trainable, counted.non_trainable, counted.buffers) != owned:
-                mine = f"{counted.trainable}/{counted.non_trainable}/{counted.buffers}"
-                raise CannotMap(f"the {rule.layer} rule counts {mine} params/frozen/buffers, the "
-                                f"{'module' if call.is_module else 'call'} has {owned[0]}/{owned[1]}/{owned[2]}")
-        if call.is_module:
-            self.note_shared(call, owned)
-        self.counted.update(id(t) for t in weights)
+            use = self.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)  # type: ignore[arg-type]
         inputs = [self.producer[id(t)] for t in activations]
-        for (attrs, _), output in zip(layers, outputs):
-            name = self.add(call, rule.layer, attrs, inputs, output)
+        for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
+            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE)
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 
-    def weight_counts(self, weights: list[torch.Tensor]) -> tuple[int, int, int]:
-        """(trainable, frozen, buffer elements) of parameter and buffer operands."""
-        buffers = [t for t in weights if id(t) in self.buffer_ids]
-        params = [t for t in weights if id(t) not in self.buffer_ids]
-        return (sum(t.numel() for t in params if t.requires_grad), sum(t.numel() for t in params if not t.requires_grad),
-                sum(t.numel() for t in buffers))  # fmt: skip
+    def weight_use(self, call: Traced, weights: list[torch.Tensor], counted: Params, layer: str) -> WeightUse:
+        """How the layer holds the weights torch gave it: the layer type's count must equal them, up to
+        parameters with requires_grad=False (frozen), pruning masks (extra buffers) and weights an earlier
+        layer already holds (shared: the totals count them once)."""
+        if call.is_module:
+            params, buffers = list(call.target.parameters()), list(call.target.buffers())
+        else:
+            params = [t for t in weights if id(t) not in self.buffer_ids]
+            buffers = [t for t in weights if id(t) in self.buffer_ids]
+        masks = pruning_masks(call.target) if call.is_module else set()
+        frozen = sum(t.numel() for t in params if not t.requires_grad) - counted.non_trainable
+        own = (sum(t.numel() for t in params), sum(t.numel() for t in buffers if id(t) not in masks))
+        if own != (counted.total, counted.buffers) or not 0 <= frozen <= counted.trainable:
+            trainable = sum(t.numel() for t in params if t.requires_grad)
+            raise CannotMap(f"the {layer} rule counts {counted.trainable}/{counted.non_trainable}/{counted.buffers} "
+                            f"params/frozen/buffers, the {'module' if call.is_module else 'call'} has {trainable}/"
+                            f"{own[0] - trainable}/{own[1]}")  # fmt: skip
+        use = WeightUse(frozen=frozen, masks=sum(t.numel() for t in buffers if id(t) in masks),
+                        shared=sum(t.numel() for t in params if id(t) in self.counted),
+                        shared_buffers=sum(t.numel() for t in buffers if id(t) in self.counted))  # fmt: skip
+        self.counted.update(id(t) for t in params + buffers)
+        return use
 
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
@@ -231,23 +239,13 @@ class Mapper:
             self.notes.append(f"{unused:,} parameter and buffer elements of the model are not used by its forward "
                               "for this input; they are not counted")  # fmt: skip
 
-    def note_shared(self, call: Traced, own: tuple[int, int, int]) -> None:
-        """Counting per layer counts shared weights again; say so (once per module)."""
-        weights = [id(t) for t in list(call.target.parameters()) + list(call.target.buffers())]
-        if self.calls_per_module[id(call.target)] == 2 and any(own):
-            self.notes.append(f"module {call.path} is called more than once; its parameters are counted at "
-                              "every call (torch counts them once)")  # fmt: skip
-        elif self.calls_per_module[id(call.target)] == 1 and any(w in self.counted for w in weights):
-            self.notes.append(f"module {call.path} shares parameters with an earlier layer; they are counted "
-                              "again (torch counts them once)")  # fmt: skip
-        self.counted.update(weights)
-
-    def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor) -> str:
+    def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor,
+            weights: WeightUse = NO_WEIGHT_USE) -> str:  # fmt: skip
         name = self.name(call)
         # A spec layer always has an input; a tensor made from nothing (torch.zeros in forward) hangs
         # off the network input, which changes no count.
         inputs = inputs or [INPUT]
-        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file))
+        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights))
         self.producer[id(output)] = name
         return name
 
