@@ -124,10 +124,15 @@ class BlockWriter:
         common = 0
         while common < len(s) and common < len(t) - 1 and s[common] == t[common]:
             common += 1
-        for depth in range(len(s), common, -1):
-            if t[common] in self._group_at(".".join(s[:depth])).children:
-                raise ArchcalcError(f"{target} is shadowed by {'.'.join(s[:depth] + [t[common]])}")
-        return ".".join(t[common:])
+        # Names are looked up from the scope outward: start the reference at the deepest ancestor of the
+        # target whose name no group between here and there also has (features.1.0 reads features.0.2 as
+        # `features.0.2`, since its own `0` would shadow a bare `0.2`).
+        for start in range(common, -1, -1):
+            shadow = next((depth for depth in range(len(s), start, -1)
+                           if t[start] in self._group_at(".".join(s[:depth])).children), None)  # fmt: skip
+            if shadow is None:
+                return ".".join(t[start:])
+        raise ArchcalcError(f"{target} is shadowed by {'.'.join(s[:shadow] + [t[0]])}")
 
     def _refs(self, child: Any, group: Group, previous: str | None, alias: dict[str, str]) -> tuple | None:
         wanted = [alias.get(name, name) for name in (child.inputs if isinstance(child, Node) else [child.input])]

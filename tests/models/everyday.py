@@ -144,3 +144,27 @@ def data_parallel() -> nn.Module:
 
 def in_training_mode() -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5)).train()
+
+
+class _Stage(nn.Module):
+    """A stage with a child named `0` that also reads a tensor from the stage before (a skip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_module("0", nn.Conv2d(3, 4, 1))
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self._modules["0"](x) + skip
+
+
+class SkipAcrossStages(nn.Module):
+    """features.1.add reads features.0.2: written as `0.2` from inside features.1, its own `0` would
+    shadow it (export-spec said 'features.0.2 is shadowed by features.1.0' for Swin and MaxViT)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.ModuleList([nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(), nn.Conv2d(4, 4, 1)), _Stage()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.features[0](x)
+        return self.features[1](torch.relu(x), skip)
