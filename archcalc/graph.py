@@ -26,6 +26,33 @@ Shape = tuple[int, ...]
 REGISTRY: dict[str, Any] = {}
 
 
+WEIGHT_KEYS = ("frozen", "masks", "shared", "shared_buffers")
+
+
+@dataclass(frozen=True)
+class WeightUse:
+    """How a layer holds its weights beyond what its type counts (a spec's `weights:`; imports fill it in).
+
+    frozen          of the parameters its type counts, this many have requires_grad=False (non-trainable)
+    masks           buffer elements added by pruning (torch.nn.utils.prune's `weight_mask`)
+    shared          parameter elements an earlier layer already holds (a module called again, tied
+                    weights): shown on this row, counted once in the totals, as sum(p.numel()) does
+    shared_buffers  the same for buffers
+    """
+
+    frozen: int = 0
+    masks: int = 0
+    shared: int = 0
+    shared_buffers: int = 0
+
+    def written(self) -> dict[str, int]:
+        """The non-zero fields, as a spec writes them."""
+        return {key: getattr(self, key) for key in WEIGHT_KEYS if getattr(self, key)}
+
+
+NO_WEIGHT_USE = WeightUse()
+
+
 @dataclass
 class Node:
     name: str
@@ -34,6 +61,7 @@ class Node:
     inputs: list[str]
     line: int | None = None
     file: str | None = None
+    weights: WeightUse = NO_WEIGHT_USE
     # The registry entry (an archcalc.layers.LayerType), looked up once: analysers ask it for every rule
     # of every node.
     rule: Any = field(init=False, repr=False, compare=False)

@@ -18,7 +18,7 @@ from torch import nn
 
 from archcalc.analysis.shapes import infer_shapes
 from archcalc.errors import ArchcalcError
-from archcalc.graph import INPUT, Graph
+from archcalc.graph import INPUT, Graph, WeightUse
 
 
 class TorchRejected(ArchcalcError):
@@ -65,6 +65,7 @@ class SpecModule(nn.Module):
                 raise node.error(exc) from None
             except Exception as exc:  # noqa: BLE001 - torch's own validation (ValueError, RuntimeError, ...)
                 raise node.error(rejected(node.name, "build", exc)) from exc
+            hold(module, node.weights)
             self._attach(node.name, module)
             self.node_names.append(node.name)
             self.node_inputs.append(list(node.inputs))
@@ -128,6 +129,23 @@ class SpecModule(nn.Module):
         values = {name: value for name, value in self.node_outputs(x) if name in wanted}
         outputs = tuple(values[name] for name in self.output_names)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def hold(module: nn.Module, use: WeightUse) -> None:
+    """Give a built layer the spec's `weights:` (graph.WeightUse): `frozen` parameter elements get
+    requires_grad=False and `masks` elements a pruning mask (torch.nn.utils.prune.identity), whole
+    parameters in order, each taken while it fits. Shared elements need nothing: every row holds its own."""
+    from torch.nn.utils import prune
+
+    frozen, masks = use.frozen, use.masks
+    held = [(owner, name, p) for owner in module.modules() for name, p in list(owner.named_parameters(recurse=False))]
+    for owner, name, parameter in held:
+        if 0 < parameter.numel() <= frozen:
+            parameter.requires_grad_(False)
+            frozen -= parameter.numel()
+        if 0 < parameter.numel() <= masks:
+            prune.identity(owner, name)
+            masks -= parameter.numel()
 
 
 def to_empty(module: nn.Module, device: str = "cpu") -> nn.Module:

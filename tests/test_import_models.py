@@ -263,7 +263,7 @@ def test_subclass_that_changes_forward_is_not_its_base():
     assert report.totals.params == 4 * 27 + 4
 
 
-def test_shared_module_is_noted():
+def test_shared_module_counts_once():
     class Twice(nn.Module):
         def __init__(self):
             super().__init__()
@@ -274,4 +274,6 @@ def test_shared_module_is_noted():
 
     result = import_model(Twice, (4, 8, 8))
     assert [node.name for node in result.graph.nodes] == ["conv", "conv_1"]
-    assert any("called more than once" in note for note in result.notes)
+    report = analyse(result.graph)
+    assert [layer.shared_params for layer in report.layers] == [0, 148]
+    assert report.totals.params == 148  # as sum(p.numel()); each row shows the conv's 148

@@ -103,16 +103,22 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
                 category=node.rule.category,
                 line=node.line,
                 attributes={key: value for key, value in node.attrs.items() if value is not None},
+                shared_params=node.weights.shared,
+                shared_buffers=node.weights.shared_buffers,
             )
         )
     width = DTYPE_BYTES[dtype]
-    total_params = sum(layer.params for layer in layers)
-    total_buffers = sum(layer.buffers for layer in layers)
+    # Each parameter once, as sum(p.numel()) counts it: a row's shared elements were counted at an earlier
+    # row (shared parameters of a layer with frozen ones count as frozen first).
+    shared_frozen = sum(min(layer.shared_params, layer.non_trainable_params) for layer in layers)
+    shared = sum(layer.shared_params for layer in layers)
+    total_params = sum(layer.params for layer in layers) - shared
+    total_buffers = sum(layer.buffers - layer.shared_buffers for layer in layers)
     total_activations = sum(layer.activations for layer in layers)
     totals = Totals(
         params=total_params,
-        trainable_params=sum(layer.trainable_params for layer in layers),
-        non_trainable_params=sum(layer.non_trainable_params for layer in layers),
+        trainable_params=sum(layer.trainable_params for layer in layers) - (shared - shared_frozen),
+        non_trainable_params=sum(layer.non_trainable_params for layer in layers) - shared_frozen,
         buffers=total_buffers,
         macs=sum(layer.macs for layer in layers),
         flops=sum(layer.flops for layer in layers),

@@ -6,7 +6,8 @@ Each asks the node's registry entry; the rules (and their formulas) live in arch
 
 from __future__ import annotations
 
-from archcalc.graph import Graph
+from archcalc.errors import ArchcalcError
+from archcalc.graph import NO_WEIGHT_USE, Graph, Node
 from archcalc.layers import Params, Shape, numel
 
 InputShapes = dict[str, list[Shape]]
@@ -17,7 +18,23 @@ def input_shapes(graph: Graph, shapes: dict[str, Shape]) -> InputShapes:
 
 
 def count_params(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) -> dict[str, Params]:
-    return {n.name: n.rule.params(n.attrs, ins[n.name], shapes[n.name]) for n in graph.nodes}
+    return {n.name: held(n, n.rule.params(n.attrs, ins[n.name], shapes[n.name])) for n in graph.nodes}
+
+
+def held(node: Node, counted: Params) -> Params:
+    """The layer type's counts as the layer holds them (`weights:`): frozen parameters move to non-trainable,
+    pruning masks add buffers. Shared elements stay on the row (the totals leave them out)."""
+    use = node.weights
+    if use is NO_WEIGHT_USE:
+        return counted
+    if use.frozen > counted.trainable:
+        raise node.error(ArchcalcError(f"weights.frozen is {use.frozen:,}, but the {node.type} layer has "
+                                       f"{counted.trainable:,} trainable parameters"))  # fmt: skip
+    params = Params(counted.trainable - use.frozen, counted.non_trainable + use.frozen, counted.buffers + use.masks)
+    if use.shared > params.total or use.shared_buffers > params.buffers:
+        raise node.error(ArchcalcError(f"weights.shared ({use.shared:,} parameters, {use.shared_buffers:,} buffer "
+                                       f"elements) exceeds what the layer holds ({params.total:,}, {params.buffers:,})"))
+    return params
 
 
 def count_macs(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) -> dict[str, int]:

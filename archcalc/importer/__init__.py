@@ -105,6 +105,21 @@ def _root(model: Any) -> Any:
     return Root() if is_leaf(model, RuleTable()) else model
 
 
+def unwrapped(model: Any, notes: list[str]) -> Any:
+    """nn.DataParallel and DistributedDataParallel only spread the batch over devices: the model is inside.
+    A TorchScript module has no Python forward to trace: say so."""
+    import torch
+    from torch import nn
+
+    if isinstance(model, torch.jit.ScriptModule):
+        raise ArchcalcError("the model is a TorchScript module, which archcalc cannot trace (torch.fx and forward "
+                            "hooks need its Python code); pass the nn.Module before torch.jit.script or trace")  # fmt: skip
+    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        notes.append(f"the model is wrapped in {type(model).__name__}; archcalc analyses the module inside it")
+        model = model.module
+    return model
+
+
 def _build_on_cpu(factory: Any, label: str, meta_failure: ArchcalcError) -> Any:
     """The documented fallback when the meta device cannot build the model: build it for real."""
     from archcalc.importer.loading import build
@@ -134,6 +149,9 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
     notes: list[str] = []
     if factory is None:
         built = model
+        if any(module.training for module in model.modules()):  # a factory's fresh model always is: no note
+            notes.append("the model is in training mode; archcalc counts it in eval mode, as inference runs it "
+                         "(dropout off, batch norm on its running statistics)")  # fmt: skip
     else:
         try:
             built = build(factory, label, "meta")
@@ -141,6 +159,7 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
             built = _build_on_cpu(factory, label, meta_failure)
             notes.append(f"the model cannot be built on the meta device ({meta_failure.message}); built it on "
                          "the CPU")  # fmt: skip
+    built = unwrapped(built, notes)
     root = _root(built)
     table = RuleTable()  # after the build: rules for a library's classes join once the model imported it
     device = _device(built) if any(True for _ in [*built.parameters(), *built.buffers()]) else None

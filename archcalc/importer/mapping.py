@@ -24,10 +24,10 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
-from archcalc.graph import INPUT, Graph, Node, topological_order
+from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
 from archcalc.importer.rules import Call, CannotMap, RuleTable, qualified_name
 from archcalc.importer.trace import Trace, Traced
-from archcalc.layers import REGISTRY
+from archcalc.layers import REGISTRY, Params
 
 
 def tensors(value: Any) -> list[torch.Tensor]:
@@ -45,11 +45,32 @@ def tensors(value: Any) -> list[torch.Tensor]:
     return out
 
 
-def own_counts(module: torch.nn.Module) -> tuple[int, int, int]:
-    """(trainable, frozen, buffer elements) of a module, as torch counts them."""
-    params = list(module.parameters())
-    return (sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params if not p.requires_grad),
-            sum(b.numel() for b in module.buffers()))  # fmt: skip
+def _like_factories() -> set:
+    T = torch.Tensor
+    return {torch.zeros_like, torch.ones_like, torch.empty_like, torch.full_like, torch.rand_like, torch.randn_like,
+            torch.randint_like, T.new_zeros, T.new_ones, T.new_empty, T.new_full, T.new_tensor}  # fmt: skip
+
+
+LIKE_FACTORIES = _like_factories()
+
+
+def factory(call: Traced) -> bool:
+    """torch.randn(...), torch.arange(n), torch.zeros_like(x): a tensor whose values no input determines."""
+    try:
+        if call.target in LIKE_FACTORIES:
+            return True
+    except TypeError:  # an unhashable callable
+        return False
+    return not tensors((call.args, call.kwargs))
+
+
+def pruning_masks(module: torch.nn.Module) -> set[int]:
+    """The mask buffers torch.nn.utils.prune added to this module (`weight_mask` beside `weight_orig`)."""
+    from torch.nn.utils.prune import BasePruningMethod
+
+    hooks = [hook for hook in module._forward_pre_hooks.values() if isinstance(hook, BasePruningMethod)]
+    return {id(getattr(module, f"{hook._tensor_name}_mask")) for hook in hooks
+            if isinstance(getattr(module, f"{hook._tensor_name}_mask", None), torch.Tensor)}  # fmt: skip
 
 
 class Names:
@@ -84,7 +105,6 @@ class Mapper:
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
-        self.calls_per_module: dict[int, int] = {}
         self.notes: list[str] = []
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
 
@@ -99,8 +119,6 @@ class Mapper:
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
-            if call.is_module:
-                self.calls_per_module[id(call.target)] = self.calls_per_module.get(id(call.target), 0) + 1
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
@@ -117,6 +135,9 @@ class Mapper:
         unmodelled = [t for t in tensors((call.args, call.kwargs)) if id(t) in self.unmodelled]
         if unmodelled:  # reads a final state (h_n) that the layer which returned it does not model
             raise CannotMap(self.unknown_operand(unmodelled[0]))
+        if not rules and not call.is_module and factory(call):
+            raise CannotMap("makes a tensor inside forward (a tensor factory): archcalc follows what is computed "
+                            "from the input, and no layer type stands for a made-up tensor")  # fmt: skip
         if not rules:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
         operands = tensors((call.args, call.kwargs))
@@ -170,29 +191,38 @@ class Mapper:
         except Exception as exc:  # noqa: BLE001 - a rule broken by an odd configuration must not stop the import
             detail = " ".join(str(exc).split())[:200]
             raise CannotMap(f"its import rule failed ({type(exc).__name__}: {detail})") from None
-        owned = own_counts(call.target) if call.is_module else self.weight_counts(weights)
+        use = NO_WEIGHT_USE
         if call.is_module or weights:
             attrs, shape = layers[0]
-            counted = layer.params(attrs, shapes, shape)  # type: ignore[arg-type]
-            if (counted.trainable, counted.non_trainable, counted.buffers) != owned:
-                mine = f"{counted.trainable}/{counted.non_trainable}/{counted.buffers}"
-                raise CannotMap(f"the {rule.layer} rule counts {mine} params/frozen/buffers, the "
-                                f"{'module' if call.is_module else 'call'} has {owned[0]}/{owned[1]}/{owned[2]}")
-        if call.is_module:
-            self.note_shared(call, owned)
-        self.counted.update(id(t) for t in weights)
+            use = self.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)  # type: ignore[arg-type]
         inputs = [self.producer[id(t)] for t in activations]
-        for (attrs, _), output in zip(layers, outputs):
-            name = self.add(call, rule.layer, attrs, inputs, output)
+        for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
+            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE)
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 
-    def weight_counts(self, weights: list[torch.Tensor]) -> tuple[int, int, int]:
-        """(trainable, frozen, buffer elements) of parameter and buffer operands."""
-        buffers = [t for t in weights if id(t) in self.buffer_ids]
-        params = [t for t in weights if id(t) not in self.buffer_ids]
-        return (sum(t.numel() for t in params if t.requires_grad), sum(t.numel() for t in params if not t.requires_grad),
-                sum(t.numel() for t in buffers))  # fmt: skip
+    def weight_use(self, call: Traced, weights: list[torch.Tensor], counted: Params, layer: str) -> WeightUse:
+        """How the layer holds the weights torch gave it: the layer type's count must equal them, up to
+        parameters with requires_grad=False (frozen), pruning masks (extra buffers) and weights an earlier
+        layer already holds (shared: the totals count them once)."""
+        if call.is_module:
+            params, buffers = list(call.target.parameters()), list(call.target.buffers())
+        else:
+            params = [t for t in weights if id(t) not in self.buffer_ids]
+            buffers = [t for t in weights if id(t) in self.buffer_ids]
+        masks = pruning_masks(call.target) if call.is_module else set()
+        frozen = sum(t.numel() for t in params if not t.requires_grad) - counted.non_trainable
+        own = (sum(t.numel() for t in params), sum(t.numel() for t in buffers if id(t) not in masks))
+        if own != (counted.total, counted.buffers) or not 0 <= frozen <= counted.trainable:
+            trainable = sum(t.numel() for t in params if t.requires_grad)
+            raise CannotMap(f"the {layer} rule counts {counted.trainable}/{counted.non_trainable}/{counted.buffers} "
+                            f"params/frozen/buffers, the {'module' if call.is_module else 'call'} has {trainable}/"
+                            f"{own[0] - trainable}/{own[1]}")  # fmt: skip
+        use = WeightUse(frozen=frozen, masks=sum(t.numel() for t in buffers if id(t) in masks),
+                        shared=sum(t.numel() for t in params if id(t) in self.counted),
+                        shared_buffers=sum(t.numel() for t in buffers if id(t) in self.counted))  # fmt: skip
+        self.counted.update(id(t) for t in params + buffers)
+        return use
 
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
@@ -209,23 +239,13 @@ class Mapper:
             self.notes.append(f"{unused:,} parameter and buffer elements of the model are not used by its forward "
                               "for this input; they are not counted")  # fmt: skip
 
-    def note_shared(self, call: Traced, own: tuple[int, int, int]) -> None:
-        """Counting per layer counts shared weights again; say so (once per module)."""
-        weights = [id(t) for t in list(call.target.parameters()) + list(call.target.buffers())]
-        if self.calls_per_module[id(call.target)] == 2 and any(own):
-            self.notes.append(f"module {call.path} is called more than once; its parameters are counted at "
-                              "every call (torch counts them once)")  # fmt: skip
-        elif self.calls_per_module[id(call.target)] == 1 and any(w in self.counted for w in weights):
-            self.notes.append(f"module {call.path} shares parameters with an earlier layer; they are counted "
-                              "again (torch counts them once)")  # fmt: skip
-        self.counted.update(weights)
-
-    def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor) -> str:
+    def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor,
+            weights: WeightUse = NO_WEIGHT_USE) -> str:  # fmt: skip
         name = self.name(call)
         # A spec layer always has an input; a tensor made from nothing (torch.zeros in forward) hangs
         # off the network input, which changes no count.
         inputs = inputs or [INPUT]
-        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file))
+        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights))
         self.producer[id(output)] = name
         return name
 
@@ -241,13 +261,37 @@ class Mapper:
                   "buffers": sum(t.numel() for k, t in fresh.items() if k in buffers)}  # fmt: skip
         inputs = list(dict.fromkeys(self.producer[id(t)] for t in tensors((call.args, call.kwargs))
                                     if id(t) in self.producer))  # fmt: skip
-        for position, output in enumerate(outputs):
-            shape = self.sample(output)
+        # A tensor with nothing in it (an empty box list) has no shape a layer can have; a reader of it
+        # sees a constant. The call is still listed, through its other outputs or a stand-in of shape [1].
+        kept = [t for t in outputs if t.numel()] or outputs[:1]
+        for position, output in enumerate(kept):
+            shape = self.sample(output) if output.numel() else None
+            if not output.numel():
+                shape, reason = (1,), reason + f"; its output {list(output.shape)} is empty"
             note = "" if shape is not None else f"; its output {list(output.shape)} has no batch axis in front"
             attrs = {"shape": shape if shape is not None else (tuple(output.shape) or (1,)),
                      "op": qualified_name(call.target, call.is_module), "where": call.where, "reason": reason + note}
             attrs |= counts if position == 0 else {}
             self.add(call, "unsupported", REGISTRY["unsupported"].resolve_attrs(attrs, {}), inputs, output)
+
+
+def returned_tensors(output: Any, notes: list[str]) -> list[torch.Tensor]:
+    """The tensors a forward returns: in tuples, lists and dicts (and dict-like outputs), or held by an object
+    such as a torch.distributions.Normal, whose tensors (loc, scale) stand for it, with a note."""
+    found = tensors(output)
+    if found:
+        return found
+    if output is None:
+        raise ArchcalcError("the model's forward returns None; archcalc analyses the tensors a forward returns")
+    held = {key: value for key, value in vars(output).items() if isinstance(value, torch.Tensor)} \
+        if hasattr(output, "__dict__") else {}  # fmt: skip
+    kind = f"{type(output).__module__}.{type(output).__qualname__}"
+    if not held:
+        raise ArchcalcError(f"the model's forward returns {kind}, which holds no tensor; archcalc analyses the "
+                            "tensors a forward returns (alone or in a tuple, list or dict)")  # fmt: skip
+    notes.append(f"the forward returns a {type(output).__name__}; its tensors {', '.join(held)} are taken as the "
+                 "model's outputs")  # fmt: skip
+    return list(held.values())
 
 
 def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: RuleTable, model: torch.nn.Module,
@@ -257,7 +301,7 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
     nodes = mapper.run()
     mapper.note_unused(model)
     outputs = []
-    returned = list(tensors(trace.output))
+    returned = returned_tensors(trace.output, mapper.notes)
     for t in returned:
         producer = mapper.producer.get(id(t))
         if producer is not None and producer != INPUT and producer not in outputs:

@@ -18,6 +18,8 @@ Receptive field: position-wise (identity).
 
 from __future__ import annotations
 
+import operator
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
@@ -117,7 +119,9 @@ class LayerNorm2d(StatsNorm):
         def read(call) -> dict:
             return {"eps": call.module.eps, "affine": call.module.elementwise_affine}
 
-        return (ImportRule(self.name, modules=(tt.LayerNorm2d,), read=read),)
+        libraries = ("torchvision.models.convnext.LayerNorm2d", "timm.layers.norm.LayerNorm2d")
+        return (ImportRule(self.name, modules=(tt.LayerNorm2d,), read=read),
+                ImportRule(self.name, foreign=libraries, read=read))
 
 
 @register
@@ -153,13 +157,32 @@ class LayerScale(LayerType):
         return tt.LayerScale((channels,) if a["channels_last"] else (channels,) + (1,) * (rank - 1))
 
     def torch_import(self) -> tuple:
+        import torch
+
         from archcalc import torch_tokens as tt
 
         def read(call) -> dict:
             shape = tuple(call.module.layer_scale.shape)
             return {"channels_last": len(shape) == 1 and len(call.in_shapes[0]) > 1}
 
-        return (ImportRule(self.name, modules=(tt.LayerScale,), read=read),)
+        def operand(call) -> dict:
+            """x * gamma with gamma a parameter of shape [C, 1, ...] (channels first) or [E] (channels last)."""
+            weights = [t for t in call.args if isinstance(t, torch.nn.Parameter)]
+            shape, sample = tuple(weights[0].shape), call.in_shapes[0]
+            if shape == (sample[0],) + (1,) * (len(sample) - 1) and len(sample) > 1:
+                return {"channels_last": False}
+            if shape == (sample[-1],):
+                return {"channels_last": True}
+            raise CannotMap(f"a parameter of shape {list(shape)} does not scale each channel of {list(sample)}")
+
+        def one_parameter(call) -> bool:
+            return len(call.in_shapes) == 1 and sum(isinstance(t, torch.nn.Parameter) for t in call.args) == 1
+
+        T = torch.Tensor
+        products = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)
+        return (ImportRule(self.name, modules=(tt.LayerScale,), read=read),
+                ImportRule(self.name, functions=products, read=operand, when=one_parameter, weight_operands=True,
+                           note="a tensor times a per-channel parameter"))
 
 
 @register
@@ -188,6 +211,8 @@ class DropPath(LayerType):
             return {"p": b["p"], "mode": b["mode"]}
 
         tv = "torchvision.ops.stochastic_depth."
+        timm = lambda call: {"p": call.module.drop_prob}  # noqa: E731 - timm's DropPath: per sample
         return (ImportRule(self.name, modules=(tt.StochasticDepth,), read=module),
+                ImportRule(self.name, foreign=("timm.layers.drop.DropPath",), read=timm),
                 ImportRule(self.name, foreign=(tv + "StochasticDepth",), read=module),
                 ImportRule(self.name, foreign=(tv + "stochastic_depth",), read=function))

@@ -119,7 +119,9 @@ class WindowAttention(_Attention):
             return {"num_heads": m.num_heads, "window": list(m.window_size), "shift": list(m.shift_size),
                     "qkv_bias": m.qkv.bias is not None, "proj_bias": m.proj.bias is not None}  # fmt: skip
 
-        return (ImportRule(self.name, modules=(ta.WindowAttention,), read=read),)
+        return (ImportRule(self.name, modules=(ta.WindowAttention,), read=read),
+                ImportRule(self.name, foreign=("torchvision.models.swin_transformer.ShiftedWindowAttention",),
+                           read=read))
 
 
 @register
@@ -154,4 +156,5 @@ class PatchMerge(LayerType):
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
 
-        return (ImportRule(self.name, modules=(tt.PatchMerge,)),)
+        return (ImportRule(self.name, modules=(tt.PatchMerge,)),
+                ImportRule(self.name, foreign=("torchvision.models.swin_transformer._patch_merging_pad",)))

@@ -14,7 +14,8 @@ from archcalc.analysis.results import LayerResult, Report
 
 LAYER_KEYS = ("name", "type", "inputs", "output_shape", "params", "macs", "flops", "connections", "activations",
               "receptive_field", "effective_stride", "effective_padding")  # fmt: skip
-LAYER_EXTRAS = ("trainable_params", "non_trainable_params", "buffers", "rf_aligned", "category")
+LAYER_EXTRAS = ("trainable_params", "non_trainable_params", "buffers", "shared_params", "shared_buffers", "rf_aligned",
+                "category")  # fmt: skip
 TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops", "connections",
               "activations", "param_bytes", "activation_bytes", "neurons", "peak_activation_bytes")  # fmt: skip
 

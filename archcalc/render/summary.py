@@ -64,4 +64,17 @@ def incomplete_lines(report: Report) -> list[str]:
     return lines
 
 
-__all__ = ["field_row", "final_field", "incomplete_lines", "summary_rows"]
+def shared_lines(report: Report) -> list[str]:
+    """Rows showing weights an earlier row already holds: the totals count those once."""
+    rows = [layer for layer in report.layers if layer.shared_params or layer.shared_buffers]
+    if not rows:
+        return []
+    elements = sum(layer.shared_params for layer in rows)
+    buffers = sum(layer.shared_buffers for layer in rows)
+    also = f" and {buffers:,} buffer elements" if buffers else ""
+    names = ", ".join(layer.name for layer in rows[:8]) + (", ..." if len(rows) > 8 else "")
+    return [plain(f"SHARED: {len(rows)} layer(s) reuse weights an earlier layer holds ({names}); their rows show "
+                  f"them, the totals count those {elements:,} parameters{also} once")]  # fmt: skip
+
+
+__all__ = ["field_row", "final_field", "incomplete_lines", "shared_lines", "summary_rows"]

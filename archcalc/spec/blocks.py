@@ -124,10 +124,15 @@ class BlockWriter:
         common = 0
         while common < len(s) and common < len(t) - 1 and s[common] == t[common]:
             common += 1
-        for depth in range(len(s), common, -1):
-            if t[common] in self._group_at(".".join(s[:depth])).children:
-                raise ArchcalcError(f"{target} is shadowed by {'.'.join(s[:depth] + [t[common]])}")
-        return ".".join(t[common:])
+        # Names are looked up from the scope outward: start the reference at the deepest ancestor of the
+        # target whose name no group between here and there also has (features.1.0 reads features.0.2 as
+        # `features.0.2`, since its own `0` would shadow a bare `0.2`).
+        for start in range(common, -1, -1):
+            shadow = next((depth for depth in range(len(s), start, -1)
+                           if t[start] in self._group_at(".".join(s[:depth])).children), None)  # fmt: skip
+            if shadow is None:
+                return ".".join(t[start:])
+        raise ArchcalcError(f"{target} is shadowed by {'.'.join(s[:shadow] + [t[0]])}")
 
     def _refs(self, child: Any, group: Group, previous: str | None, alias: dict[str, str]) -> tuple | None:
         wanted = [alias.get(name, name) for name in (child.inputs if isinstance(child, Node) else [child.input])]
@@ -228,7 +233,7 @@ class BlockWriter:
                         fixed.append(attr.name)
                     else:
                         fixed.append((attr.name, _frozen(dumped)))
-                structure.append(("layer", local, child.type, tuple(fixed), refs))
+                structure.append(("layer", local, child.type, tuple(fixed), refs, child.weights))
             elif self.struct.get(child.path) in self.instances:
                 inner = self.struct[child.path]
                 structure.append(("block", local, inner, refs))
@@ -336,6 +341,7 @@ class BlockWriter:
                     param = slot_params.get(f"{prefix}{local}_{attr.name}")
                     if param is not None or not is_default(attr, child.attrs[attr.name]):
                         item[attr.name] = param if param is not None else attr.kind.dump(child.attrs[attr.name])
+                item.update({"weights": child.weights.written()} if child.weights.written() else {})
             if local == optional:
                 item["when"] = _identifier(f"has_{optional}")
             item.update({"inputs": list(refs)} if refs else {})

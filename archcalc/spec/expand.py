@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
-from archcalc.graph import INPUT, INPUT_DTYPES, Graph, Node, topological_order
+from archcalc.graph import INPUT, INPUT_DTYPES, NO_WEIGHT_USE, Graph, Node, topological_order
 from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
@@ -38,7 +38,7 @@ from archcalc.spec.names import Alias, Ref, Resolver, Scope
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
 from archcalc.spec.source import line_at as _line
 from archcalc.spec.values import listing as _listing
-from archcalc.spec.values import read_input_shape, read_value, read_variables
+from archcalc.spec.values import read_input_shape, read_value, read_variables, read_weights
 
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
             "notes")
@@ -277,7 +277,7 @@ class Expander:
             listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all: `archcalc layers`)" if len(known) > 12 else "")
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
                             f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
-        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key != "type"}
+        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key not in ("type", "weights")}
         try:
             attrs = rule.resolve_attrs(raw, env)
         except ArchcalcError as exc:
@@ -293,7 +293,11 @@ class Expander:
         if len(self.nodes) >= self.limits.max_layers:
             raise self.fail("the spec expands to too many layers; " + note(self.limits, "max_layers"),
                             _line(item), path)  # fmt: skip
-        self.nodes.append(Node(path, type_name, attrs, inputs, _line(item), self.file))
+        try:
+            weights = read_weights(item["weights"], env, self.limits) if "weights" in item else NO_WEIGHT_USE
+        except ArchcalcError as exc:
+            raise exc.located(file=self.file, line=_line(item, "weights"), path=path) from None
+        self.nodes.append(Node(path, type_name, attrs, inputs, _line(item), self.file, weights))
         scope.names[local] = path
         return path
 

@@ -79,7 +79,7 @@ def graph_difference(expected: Graph, actual: Graph) -> str | None:
         return f"layers {missing[:5]} differ"
     for node in expected.nodes:
         other = mine[node.name]
-        if (node.type, node.attrs, node.inputs) != (other.type, other.attrs, other.inputs):
+        if (node.type, node.attrs, node.inputs, node.weights) != (other.type, other.attrs, other.inputs, other.weights):
             return f"layer {node.name} differs"
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archcalc.graph import WEIGHT_KEYS
 from archcalc.layers import REGISTRY
 from archcalc.limits import MAX_INPUT_RANK
 from archcalc.spec.expand import BLOCK_DEF_KEYS
@@ -15,12 +16,16 @@ _COMMON = {
     "repeat": {"oneOf": [{"type": "integer", "minimum": 1}, _EXPR], "description": "instances name.0, name.1, ..."},
     "note": {"type": "string"},
 }
+_WEIGHTS = {"type": "object", "additionalProperties": False,
+            "properties": {key: {"type": "integer", "minimum": 0} for key in WEIGHT_KEYS},
+            "description": "frozen, pruning-mask and shared weight elements (imports write it; docs/spec-format.md)"}
 
 
 def _layer_schema(name: str) -> dict:
     rule = REGISTRY[name]
     properties = dict(_COMMON)
     properties["type"] = {"const": name, "description": rule.summary}
+    properties["weights"] = _WEIGHTS
     for attr in rule.attrs:
         for key in (attr.name,) + attr.aliases:
             properties[key] = dict(attr.kind.schema) | {"description": attr.doc or attr.kind.describe}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import keyword
 from typing import Any, Mapping
 
+from archcalc.graph import WEIGHT_KEYS, WeightUse
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.expr import evaluate, items_within
 from archcalc.layers import numel
@@ -171,3 +172,17 @@ def check_input_shape(shape: tuple[int, ...], limits: Limits = DEFAULT_LIMITS, t
         elements *= size
     if elements > limits.max_elements:
         raise ArchcalcError(f"--input {brief(given)} has {elements:,} elements; {note(limits, 'max_elements')}")
+
+
+def read_weights(raw: Any, scope: Mapping[str, Any], limits: Limits) -> WeightUse:
+    """A layer's `weights: {frozen: n, masks: n, shared: n, shared_buffers: n}` (see graph.WeightUse)."""
+    if not isinstance(raw, dict):
+        raise ArchcalcError(f"'weights' must map {', '.join(WEIGHT_KEYS)} to element counts, got {brief(raw)}")
+    value = {key: read_value(count, scope, limits) for key, count in raw.items()}
+    for key, count in value.items():
+        if key not in WEIGHT_KEYS:
+            raise ArchcalcError(f"'weights' has no key {brief(key)}{closest(str(key), list(WEIGHT_KEYS))}; its keys: "
+                                f"{', '.join(WEIGHT_KEYS)}")  # fmt: skip
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ArchcalcError(f"weights.{key} must be a count (an integer >= 0), got {brief(count)}")
+    return WeightUse(**value)
