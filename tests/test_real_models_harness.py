@@ -142,12 +142,15 @@ def _raises() -> None:
 
 def test_fork_call_runs_a_function_in_its_own_process():
     import os
+    import resource
 
-    run = fork_call(_prints, (f"from {os.getpid()}",), 60, 1024)
+    # The child starts with this test worker's pages (torch and all): its cap is above what it inherits.
+    cap = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024 + 1024
+    run = fork_call(_prints, (f"from {os.getpid()}",), 60, cap)
     assert run.ok and run.stdout.strip() == f"from {os.getpid()}"
-    failed = fork_call(_raises, (), 60, 1024)
+    failed = fork_call(_raises, (), 60, cap)
     assert failed.code == 1 and "ValueError: broken model" in failed.stderr
-    slow = fork_call(_sleeps, (), 1, 1024)
+    slow = fork_call(_sleeps, (), 1, cap)
     assert slow.killed.startswith("time limit") and slow.wall < 30
 
 
