@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from archcalc.analysis.counts import (
-    count_activations,
-    count_connections,
-    count_flops,
-    count_macs,
-    count_params,
-    input_shapes,
-)
+from archcalc.analysis.counts import input_shapes, layer_costs
 from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, Gap, LayerResult, Report, Totals
-from archcalc.analysis.shapes import infer_shapes
+from archcalc.analysis.shapes import infer_shapes, shapes_and_signatures
 from archcalc.analysis.training import TrainingPlan, check_training_options, training_costs
 from archcalc.errors import ArchcalcError, brief
 from archcalc.hints import canonical_dtype
 from archcalc.graph import Graph
+from archcalc.layers import numel
 from archcalc.limits import MAX_MAGNITUDE
 
 
@@ -57,33 +51,29 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
 
 
 def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
-    shapes = infer_shapes(graph)
+    shapes, keys = shapes_and_signatures(graph)
     ins = input_shapes(graph, shapes)
-    params = count_params(graph, shapes, ins)
-    macs = count_macs(graph, shapes, ins)
-    flops = count_flops(graph, shapes, ins)
-    connections = count_connections(graph, shapes, ins)
-    outputs = count_activations(graph, shapes)
-    activations = count_activations(graph, shapes, ins)
-    fields = receptive_fields(graph, shapes)
+    costs = layer_costs(graph, shapes, ins, keys)
+    fields = receptive_fields(graph, shapes, keys)
 
     layers = []
-    for node in graph.nodes:
-        p, field = params[node.name], fields[node.name]
+    for node, cost in zip(graph.nodes, costs):
+        p, field = cost.params, fields[node.name]
+        shape = shapes[node.name]
         layers.append(
             LayerResult(
                 name=node.name,
                 type=node.type,
                 inputs=list(node.inputs),
-                output_shape=list(shapes[node.name]),
+                output_shape=list(shape),
                 params=p.total,
                 trainable_params=p.trainable,
                 non_trainable_params=p.non_trainable,
                 buffers=p.buffers,
-                macs=macs[node.name] * batch,
-                flops=flops[node.name] * batch,
-                connections=connections[node.name],
-                activations=activations[node.name] * batch,
+                macs=cost.macs * batch,
+                flops=cost.flops * batch,
+                connections=cost.connections,
+                activations=(numel(shape) + cost.workspace) * batch,
                 receptive_field=list(field.size) if field else None,
                 effective_stride=list(field.stride) if field else None,
                 effective_padding=list(field.padding) if field else None,
@@ -94,6 +84,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
             )
         )
     width = DTYPE_BYTES[dtype]
+    peak = peak_live_elements(graph, shapes, ins, [cost.workspace for cost in costs])
     total_params = sum(layer.params for layer in layers)
     total_buffers = sum(layer.buffers for layer in layers)
     total_activations = sum(layer.activations for layer in layers)
@@ -106,10 +97,10 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
         flops=sum(layer.flops for layer in layers),
         connections=sum(layer.connections for layer in layers),
         activations=total_activations,
-        neurons=sum(outputs[node.name] for node in graph.nodes if node.rule.neurons),
+        neurons=sum(numel(shapes[node.name]) for node in graph.nodes if node.rule.neurons),
         param_bytes=(total_params + total_buffers) * width,
         activation_bytes=total_activations * width,
-        peak_activation_bytes=peak_live_elements(graph, shapes, ins) * batch * width,
+        peak_activation_bytes=peak * batch * width,
     )
     gaps = [Gap(node.name, **detail) for node in graph.nodes if (detail := node.rule.incomplete(node.attrs))]
     return Report(
