@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from archcalc.analysis.counts import input_shapes, layer_costs
+from operator import attrgetter
+
+from archcalc.analysis.counts import layer_costs
 from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, Gap, LayerResult, Report, Totals
@@ -19,7 +21,8 @@ def weighted_depth(graph: Graph) -> int:
     """Layers with weights (registry `neurons`) on the longest path, by dynamic programming."""
     best: dict[str, int] = {}
     for node in graph.nodes:
-        before = max((best.get(name, 0) for name in node.inputs), default=0)
+        inputs = node.inputs
+        before = best.get(inputs[0], 0) if len(inputs) == 1 else max((best.get(name, 0) for name in inputs), default=0)
         best[node.name] = before + (1 if node.rule.neurons else 0)
     return max((best[name] for name in graph.outputs if name in best), default=0)
 
@@ -51,8 +54,7 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
 
 
 def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
-    shapes, keys = shapes_and_signatures(graph)
-    ins = input_shapes(graph, shapes)
+    shapes, keys, ins = shapes_and_signatures(graph)
     costs = layer_costs(graph, shapes, ins, keys)
     fields = receptive_fields(graph, shapes, keys)
 
@@ -85,17 +87,18 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
         )
     width = DTYPE_BYTES[dtype]
     peak = peak_live_elements(graph, shapes, ins, [cost.workspace for cost in costs])
-    total_params = sum(layer.params for layer in layers)
-    total_buffers = sum(layer.buffers for layer in layers)
-    total_activations = sum(layer.activations for layer in layers)
+    def total(key: str) -> int:
+        return sum(map(attrgetter(key), layers))
+
+    total_params, total_buffers, total_activations = total("params"), total("buffers"), total("activations")
     totals = Totals(
         params=total_params,
-        trainable_params=sum(layer.trainable_params for layer in layers),
-        non_trainable_params=sum(layer.non_trainable_params for layer in layers),
+        trainable_params=total("trainable_params"),
+        non_trainable_params=total("non_trainable_params"),
         buffers=total_buffers,
-        macs=sum(layer.macs for layer in layers),
-        flops=sum(layer.flops for layer in layers),
-        connections=sum(layer.connections for layer in layers),
+        macs=total("macs"),
+        flops=total("flops"),
+        connections=total("connections"),
         activations=total_activations,
         neurons=sum(numel(shapes[node.name]) for node in graph.nodes if node.rule.neurons),
         param_bytes=(total_params + total_buffers) * width,

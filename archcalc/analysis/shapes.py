@@ -53,12 +53,13 @@ def infer_shapes(graph: Graph) -> dict[str, Shape]:
     return shapes_and_signatures(graph)[0]
 
 
-def shapes_and_signatures(graph: Graph) -> tuple[dict[str, Shape], list[int | None]]:
-    """Each node's output shape, and its `signature` as a small number (in the order of graph.nodes):
-    nodes with the same number read alike; None reads like no other node."""
+def shapes_and_signatures(graph: Graph) -> tuple[dict[str, Shape], list[int | None], dict[str, list[Shape]]]:
+    """Each node's output shape; its `signature` as a small number (in the order of graph.nodes): nodes
+    with the same number read alike, None reads like no other node; and each node's input shapes."""
     shapes: dict[str, Shape] = {INPUT: graph.input_shape}
     numbers: dict[Any, int] = {}  # signature -> its number, the index of its shape in `known`
     keys: list[int | None] = []
+    inputs: dict[str, list[Shape]] = {}
     known: list[Shape] = []
     ids: set[str] = {INPUT} if graph.input_dtype == "int64" else set()
     unknown: set[str] = set()  # outputs of imported operations without a rule
@@ -95,8 +96,9 @@ def shapes_and_signatures(graph: Graph) -> tuple[dict[str, Shape], list[int | No
         except ArchcalcError as exc:
             raise node.error(exc) from None
         keys.append(number)
+        inputs[node.name] = ins
         shapes[node.name] = shape
-    return shapes, keys
+    return shapes, keys, inputs
 
 
 def token_nodes(graph: Graph) -> set[str]:

@@ -191,7 +191,7 @@ class Expander:
             raise self.fail(f"duplicate name {brief(path)}", line, path)
         if "inputs" in item:
             names, where = self._names(item["inputs"], item, "inputs", path), item["inputs"]
-            self._charge((), line, path, extra=len(names) + sum(len(text) for text in names) // 100)
+            self._charge((), line, path, extra=len(names) + sum(map(len, names)) // 100)
             if isinstance(where, LineList):
                 lines = [_line(where, k) for k in range(len(names))]
             else:
@@ -280,7 +280,8 @@ class Expander:
             if literal is not None:
                 self.resolved[literal] = known
         attrs = dict(known[0])  # each node owns its attributes
-        self._charge((), _line(item), path, extra=known[1])
+        line = _line(item)
+        self._charge((), line, path, extra=known[1])
         count = len(inputs)
         if count < rule.min_inputs or (rule.max_inputs is not None and count > rule.max_inputs):
             wanted = f"at least {rule.min_inputs}" if rule.max_inputs is None else str(rule.max_inputs)
@@ -289,8 +290,8 @@ class Expander:
                             _line(item, "inputs") or _line(item), path)  # fmt: skip
         if len(self.nodes) >= self.limits.max_layers:
             raise self.fail("the spec expands to too many layers; " + note(self.limits, "max_layers"),
-                            _line(item), path)  # fmt: skip
-        self.nodes.append(Node(path, type_name, attrs, inputs, _line(item), self.file))
+                            line, path)  # fmt: skip
+        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file))
         scope.names[local] = path
         return path
 
@@ -362,7 +363,7 @@ class Expander:
         Aliases let a 1 kB file hand every layer the same huge list, name or mapping: what an entry
         costs to expand must count, not just how many entries there are.
         """
-        items = _limits.take_items() + extra + list_items(values)
+        items = _limits.take_items() + extra + (list_items(values) if values else 0)
         if items > FREE_ITEMS:
             self._spend((items - FREE_ITEMS) // ITEMS_PER_STEP, "attributes, arguments and expressions handle "
                         "too many list items in all", line, path)  # fmt: skip

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 REPEAT_INDEX = "i"
+_LITERALS = frozenset((int, bool, type(None)))
 _INDEX_NAME = re.compile(rf"(?<![\w.]){REPEAT_INDEX}(?!\w)")
 
 
@@ -34,11 +35,10 @@ def literal_key(type_name: str, raw: dict) -> tuple | None:
     """A key for attributes written as integers, booleans and nulls only: they resolve the same wherever
     they are written (no expression to evaluate), so a big spec resolves each such set once. Types are
     part of the key: `bias: 1` is not `bias: true`."""
-    for value in raw.values():
-        kind = type(value)
-        if kind is not int and kind is not bool and value is not None:
-            return None
-    return type_name, tuple(raw.items()), tuple(map(type, raw.values()))
+    types = tuple(map(type, raw.values()))
+    if not _LITERALS.issuperset(types):
+        return None
+    return type_name, tuple(raw.items()), types
 
 
 def list_items(values: Any) -> int:
