@@ -40,6 +40,7 @@ class Run:
     rss_mib: float
     code: int
     stdout: str
+    cpu: float = 0.0  # user + system seconds of the process: wall time on a shared machine includes waiting
 
 
 # Each measured command runs under this small launcher (python -S, a few MiB): on Linux a child's peak
@@ -61,7 +62,8 @@ if pid == 0:
     os.dup2(null, 2)
     os.execv(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"{time.perf_counter() - started} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}\\n")
+cpu = usage.ru_utime + usage.ru_stime
+sys.stderr.write(f"{time.perf_counter() - started} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} {cpu}\\n")
 """
 
 
@@ -76,8 +78,8 @@ def measure(command: list[str], cap_memory: bool = False) -> Run:
         PROGRESS["show"](f"make bench: {shown}", PROGRESS["done"], None)
     launcher = [sys.executable, "-S", "-E", "-c", LAUNCHER, "cap" if cap_memory else "free", *command]
     result = subprocess.run(launcher, capture_output=True, cwd=ROOT)
-    wall, rss_kib, code = result.stderr.decode().split()
-    return Run(float(wall), int(rss_kib) / 1024, int(code), result.stdout.decode(errors="replace"))
+    wall, rss_kib, code, cpu = result.stderr.decode().split()
+    return Run(float(wall), int(rss_kib) / 1024, int(code), result.stdout.decode(errors="replace"), float(cpu))
 
 
 def archcalc(*args: str) -> list[str]:
@@ -144,8 +146,9 @@ def scale_section(sizes: list[int], runs: int) -> list[str]:
 
     lines = ["## Scale", "", "Generated specs, one YAML mapping per layer: a deep chain of units (1x1 conv, BN,",
              "ReLU, a parallel 3x3 branch, add) with an extra add every 50 units joining a unit 400 back.",
-             "`archcalc report FILE --format json`, whole process, median of the runs.", "",
-             "| layers | file size | wall (s) | peak RSS (MiB) |", "|---:|---:|---:|---:|"]  # fmt: skip
+             "`archcalc report FILE --format json`, whole process, median of the runs; CPU is user + system",
+             "time (wall time on this shared 2-core machine also counts waiting for a core).", "",
+             "| layers | file size | wall (s) | CPU (s) | peak RSS (MiB) |", "|---:|---:|---:|---:|---:|"]  # fmt: skip
     points = []
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
@@ -156,8 +159,9 @@ def scale_section(sizes: list[int], runs: int) -> list[str]:
             if any(r.code != 0 for r in measured):
                 measured = [measure(archcalc("report", str(path), "--format", "json")) for _ in range(runs)]
             wall, rss = medians(measured)
+            cpu = statistics.median(r.cpu for r in measured)
             points.append((size, wall, rss))
-            lines.append(f"| {size:,} | {path.stat().st_size / 2**20:.1f} MiB | {wall:.2f} | {rss:.0f} |")
+            lines.append(f"| {size:,} | {path.stat().st_size / 2**20:.1f} MiB | {wall:.2f} | {cpu:.2f} | {rss:.0f} |")
     slope_time = _slope([(math.log(n), math.log(w)) for n, w, _ in points])
     slope_memory = _slope([(math.log(n), math.log(m)) for n, _, m in points[-2:]])
     lines += ["", f"Fitted exponent of wall time against layers: **{slope_time:.2f}** (1.0 is linear; process start-up",

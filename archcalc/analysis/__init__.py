@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from archcalc.analysis.counts import (
-    count_activations,
-    count_connections,
-    count_flops,
-    count_macs,
-    count_params,
-    input_shapes,
-)
+from operator import attrgetter
+
+from archcalc.analysis.counts import layer_costs
 from archcalc.analysis.llm import check_tokens, llm_arithmetic
 from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, Gap, LayerResult, Report, Totals
-from archcalc.analysis.shapes import infer_shapes
+from archcalc.analysis.shapes import infer_shapes, shapes_and_signatures
 from archcalc.analysis.training import TrainingPlan, check_training_options, training_costs
 from archcalc.errors import ArchcalcError, brief
 from archcalc.hints import canonical_dtype
 from archcalc.graph import Graph
+from archcalc.layers import numel
 from archcalc.limits import MAX_MAGNITUDE
 
 
@@ -26,7 +22,8 @@ def weighted_depth(graph: Graph) -> int:
     """Layers with weights (registry `neurons`) on the longest path, by dynamic programming."""
     best: dict[str, int] = {}
     for node in graph.nodes:
-        before = max((best.get(name, 0) for name in node.inputs), default=0)
+        inputs = node.inputs
+        before = best.get(inputs[0], 0) if len(inputs) == 1 else max((best.get(name, 0) for name in inputs), default=0)
         best[node.name] = before + (1 if node.rule.neurons else 0)
     return max((best[name] for name in graph.outputs if name in best), default=0)
 
@@ -69,33 +66,28 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
 
 
 def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
-    shapes = infer_shapes(graph)
-    ins = input_shapes(graph, shapes)
-    params = count_params(graph, shapes, ins)
-    macs = count_macs(graph, shapes, ins)
-    flops = count_flops(graph, shapes, ins)
-    connections = count_connections(graph, shapes, ins)
-    outputs = count_activations(graph, shapes)
-    activations = count_activations(graph, shapes, ins)
-    fields = receptive_fields(graph, shapes)
+    shapes, keys, ins = shapes_and_signatures(graph)
+    costs = layer_costs(graph, shapes, ins, keys)
+    fields = receptive_fields(graph, shapes, keys)
 
     layers = []
-    for node in graph.nodes:
-        p, field = params[node.name], fields[node.name]
+    for node, cost in zip(graph.nodes, costs):
+        p, field = cost.params, fields[node.name]
+        shape = shapes[node.name]
         layers.append(
             LayerResult(
                 name=node.name,
                 type=node.type,
                 inputs=list(node.inputs),
-                output_shape=list(shapes[node.name]),
+                output_shape=list(shape),
                 params=p.total,
                 trainable_params=p.trainable,
                 non_trainable_params=p.non_trainable,
                 buffers=p.buffers,
-                macs=macs[node.name] * batch,
-                flops=flops[node.name] * batch,
-                connections=connections[node.name],
-                activations=activations[node.name] * batch,
+                macs=cost.macs * batch,
+                flops=cost.flops * batch,
+                connections=cost.connections,
+                activations=(numel(shape) + cost.workspace) * batch,
                 receptive_field=list(field.size) if field else None,
                 effective_stride=list(field.stride) if field else None,
                 effective_padding=list(field.padding) if field else None,
@@ -108,26 +100,31 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
             )
         )
     width = DTYPE_BYTES[dtype]
+    peak = peak_live_elements(graph, shapes, ins, [cost.workspace for cost in costs])
+
+    def total(key: str) -> int:
+        return sum(map(attrgetter(key), layers))
+
     # Each parameter once, as sum(p.numel()) counts it: a row's shared elements were counted at an earlier
     # row (shared parameters of a layer with frozen ones count as frozen first).
     shared_frozen = sum(min(layer.shared_params, layer.non_trainable_params) for layer in layers)
-    shared = sum(layer.shared_params for layer in layers)
-    total_params = sum(layer.params for layer in layers) - shared
-    total_buffers = sum(layer.buffers - layer.shared_buffers for layer in layers)
-    total_activations = sum(layer.activations for layer in layers)
+    shared = total("shared_params")
+    total_params = total("params") - shared
+    total_buffers = total("buffers") - total("shared_buffers")
+    total_activations = total("activations")
     totals = Totals(
         params=total_params,
-        trainable_params=sum(layer.trainable_params for layer in layers) - (shared - shared_frozen),
-        non_trainable_params=sum(layer.non_trainable_params for layer in layers) - shared_frozen,
+        trainable_params=total("trainable_params") - (shared - shared_frozen),
+        non_trainable_params=total("non_trainable_params") - shared_frozen,
         buffers=total_buffers,
-        macs=sum(layer.macs for layer in layers),
-        flops=sum(layer.flops for layer in layers),
-        connections=sum(layer.connections for layer in layers),
+        macs=total("macs"),
+        flops=total("flops"),
+        connections=total("connections"),
         activations=total_activations,
-        neurons=sum(outputs[node.name] for node in graph.nodes if node.rule.neurons),
+        neurons=sum(numel(shapes[node.name]) for node in graph.nodes if node.rule.neurons),
         param_bytes=(total_params + total_buffers) * width,
         activation_bytes=total_activations * width,
-        peak_activation_bytes=peak_live_elements(graph, shapes, ins) * batch * width,
+        peak_activation_bytes=peak * batch * width,
     )
     gaps = [Gap(node.name, **detail) for node in graph.nodes if (detail := node.rule.incomplete(node.attrs))]
     return Report(

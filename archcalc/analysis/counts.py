@@ -6,6 +6,8 @@ Each asks the node's registry entry; the rules (and their formulas) live in arch
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from archcalc.errors import ArchcalcError
 from archcalc.graph import NO_WEIGHT_USE, Graph, Node
 from archcalc.layers import Params, Shape, numel
@@ -56,3 +58,28 @@ def count_activations(graph: Graph, shapes: dict[str, Shape], ins: InputShapes |
         return {n.name: numel(shapes[n.name]) for n in graph.nodes}
     return {n.name: numel(shapes[n.name]) + n.rule.workspace(n.attrs, ins[n.name], shapes[n.name])
             for n in graph.nodes}  # fmt: skip
+
+
+class LayerCosts(NamedTuple):
+    params: Params
+    macs: int
+    flops: int
+    connections: int
+    workspace: int
+
+
+def layer_costs(graph: Graph, shapes: dict[str, Shape], ins: InputShapes, keys: list) -> list[LayerCosts]:
+    """Every count of each node (in the order of graph.nodes), asked of its rules once per signature
+    (`keys`, from analysis.shapes.shapes_and_signatures: None asks that node's rules on their own)."""
+    known: dict = {}
+    out = []
+    for node, key in zip(graph.nodes, keys):
+        costs = known.get(key) if key is not None else None
+        if costs is None:
+            rule, a, i, o = node.rule, node.attrs, ins[node.name], shapes[node.name]
+            costs = LayerCosts(rule.params(a, i, o), rule.macs(a, i, o), rule.flops(a, i, o), rule.connections(a, i, o),
+                               rule.workspace(a, i, o))  # fmt: skip
+            if key is not None:
+                known[key] = costs
+        out.append(costs if node.weights is NO_WEIGHT_USE else costs._replace(params=held(node, costs.params)))
+    return out

@@ -16,23 +16,32 @@ from archcalc.graph import INPUT, Graph
 from archcalc.layers import Shape, numel
 
 
-def peak_live_elements(graph: Graph, shapes: dict[str, Shape], ins: dict[str, list[Shape]] | None = None) -> int:
+def peak_live_elements(graph: Graph, shapes: dict[str, Shape], ins: dict[str, list[Shape]] | None = None,
+                       workspaces: list[int] | None = None) -> int:
     """Largest number of elements alive at once (per sample), walking in topological order; with `ins`
-    (each node's input shapes) a layer's workspace counts while it runs."""
+    (each node's input shapes) a layer's workspace counts while it runs (`workspaces`: those already
+    counted, in the order of graph.nodes)."""
+    nodes = graph.nodes
     last_use: dict[str, int] = {}
-    for position, node in enumerate(graph.nodes):
+    for position, node in enumerate(nodes):
         for name in node.inputs:
             last_use[name] = position
     keep = set(graph.outputs)
-    live = numel(graph.input_shape)
+    sizes = {name: numel(shape) for name, shape in shapes.items()}
+    sizes[INPUT] = numel(graph.input_shape)
+    if workspaces is None:
+        workspaces = [node.rule.workspace(node.attrs, ins[node.name], shapes[node.name]) if ins is not None else 0
+                      for node in nodes]  # fmt: skip
+    live = sizes[INPUT]
     peak = live
-    for position, node in enumerate(graph.nodes):
-        live += numel(shapes[node.name])
-        scratch = node.rule.workspace(node.attrs, ins[node.name], shapes[node.name]) if ins is not None else 0
-        peak = max(peak, live + scratch)
-        for name in set(node.inputs):
+    for position, node in enumerate(nodes):
+        live += sizes[node.name]
+        if live + workspaces[position] > peak:
+            peak = live + workspaces[position]
+        inputs = node.inputs
+        for name in (inputs if len(inputs) < 2 else set(inputs)):
             if last_use.get(name) == position and name not in keep:
-                live -= numel(shapes[name]) if name != INPUT else numel(graph.input_shape)
+                live -= sizes[name]
         if node.name not in last_use and node.name not in keep:
-            live -= numel(shapes[node.name])
+            live -= sizes[node.name]
     return peak

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, Graph, Node
-from archcalc.layers import Shape
+from archcalc.layers import IDENTITY, RFStep, Shape
 
 
 class Field(NamedTuple):
@@ -58,6 +58,9 @@ def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
     local = [f for f, s in zip(fields, shapes) if s[1:] == spatial] or fields
     fixed = [f for f, s in zip(fields, shapes) if s[1:] != spatial and all(n == 1 for n in s[1:])]
     aligned = all(f.aligned for f in fields)
+    first = local[0]
+    if not fixed and all(f[:3] == first[:3] for f in local):  # one field seen along every path (the common case)
+        return first if first.aligned == aligned else first._replace(aligned=aligned)
     size, stride, padding = [], [], []
     for axis in range(len(spatial)):
         start = min(-f.padding[axis] for f in local)
@@ -79,29 +82,41 @@ def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
     return Field(tuple(size), tuple(stride), tuple(padding), aligned)  # type: ignore[arg-type]
 
 
-def receptive_fields(graph: Graph, shapes: dict[str, Shape]) -> dict[str, Field | None]:
+def receptive_fields(graph: Graph, shapes: dict[str, Shape], keys: list | None = None) -> dict[str, Field | None]:
+    """Every node's field, bottom-up. `keys` (each node's signature, from analysis.shapes) lets nodes
+    that read alike share one call of their `receptive_field` rule."""
     rank = spatial_rank(graph)
     start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank else None
     fields: dict[str, Field | None] = {INPUT: start}
-    for node in graph.nodes:
+    steps: dict = {}  # signature -> the rule's step (on `rank` axes), or None
+    neutral = RFStep((1,) * rank)
+    for node, key in zip(graph.nodes, keys or [None] * len(graph.nodes)):
         out = shapes[node.name]
         inputs = [fields[name] for name in node.inputs]
-        if len(out) != rank + 1 or any(f is None for f in inputs):
+        if len(out) != rank + 1 or None in inputs:
             fields[node.name] = None
             continue
         ins = [shapes[name] for name in node.inputs]
-        try:
-            step = node.rule.receptive_field(node.attrs, ins, out)
-        except ArchcalcError as exc:
-            raise node.error(exc) from None
+        if key is not None and key in steps:
+            step = steps[key]
+        else:
+            try:
+                step = node.rule.receptive_field(node.attrs, ins, out)
+            except ArchcalcError as exc:
+                raise node.error(exc) from None
+            if step is not None and step.kernel:
+                step = step.for_rank(rank)
+                if step == neutral:  # a 1x1 window, stride 1, no padding: the field as IDENTITY keeps it
+                    step = IDENTITY
+            if key is not None:
+                steps[key] = step
         if step is None:
             fields[node.name] = None
             continue
-        merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]
+        merged = inputs[0] if len(inputs) == 1 else merge_fields(inputs, ins, out)  # type: ignore[arg-type]
         if not step.kernel:  # IDENTITY: every position stays where it is, the field too
             fields[node.name] = merged
             continue
-        step = step.for_rank(rank)
         size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(merged.size, step.kernel, step.dilation, merged.stride))
         padding = tuple(p + q * j for p, q, j in zip(merged.padding, step.padding, merged.stride))
         stride = tuple(j * s for j, s in zip(merged.stride, step.stride))

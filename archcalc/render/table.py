@@ -13,6 +13,7 @@ from archcalc.analysis.hierarchy import Block, Row, block_tree, resolve_depth, r
 from archcalc.analysis.results import Report
 from archcalc.escape import rich_text
 from archcalc.render.columns import Column, console_text, fit_columns, left_out_line, rich_table
+from archcalc.render.plain_table import plain_table
 from archcalc.render.summary import incomplete_lines, shared_lines, summary_rows
 from archcalc.render.units import exact as exact_text
 from archcalc.render.units import human, hyper_text, pair_text, shape_text, share
@@ -93,7 +94,10 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     shown, left_out = fit_columns(columns, width)
     styles = ["bold" if row.block.children else None for row in table_rows] if color else None
     title = f"{report.name}  (input {shape_text(report.input_shape)}, batch {report.batch})"  # escaped by rich_table
-    out: list = [rich_table(shown, title=title, row_styles=styles, show_footer=True)]
+    # Without colour rich's layout is simple enough to write directly (minutes faster for 100,000 rows).
+    table_text = None if color else plain_table(shown, title, width)
+    out: list = [table_text if table_text is not None else rich_table(shown, title=title, row_styles=styles,
+                                                                      show_footer=True)]  # fmt: skip
     notes = [depth_line(tree, level), left_out_line(left_out, width)]
     if any(c.header == "hyper-params" for c in shown) and any(c.header == "hyper-params" and any(c.cells)
                                                                for c in columns):  # fmt: skip
@@ -127,4 +131,6 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
         from archcalc.render.conventions import convention_summary
 
         out.append(convention_summary(report.convention))
+    if table_text is not None:
+        return table_text + "\n" + console_text(out[1:], width, color)
     return console_text(out, width, color)

@@ -25,7 +25,6 @@ Messages describe user values with `brief()`, which is cheap even for YAML alias
 from __future__ import annotations
 
 import keyword
-import re
 from typing import Any, Mapping
 
 from archcalc import limits as _limits
@@ -37,6 +36,7 @@ from archcalc.limits import note
 from archcalc.spec.names import Alias, Ref, Resolver, Scope
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
 from archcalc.spec.source import line_at as _line
+from archcalc.spec.work import REPEAT_INDEX, list_items, literal_key, uses_index
 from archcalc.spec.values import listing as _listing
 from archcalc.spec.values import read_input_shape, read_value, read_variables, read_weights
 
@@ -46,25 +46,7 @@ COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
-REPEAT_INDEX = "i"
 FREE_ITEMS, ITEMS_PER_STEP = 64, 10
-
-_INDEX_NAME = re.compile(rf"(?<![\w.]){REPEAT_INDEX}(?!\w)")
-
-
-def _uses_index(item: Any) -> bool:
-    """Whether any text in `item` may read the repeat index (then instances may differ in size)."""
-    stack, seen = [item], set()
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if _INDEX_NAME.search(value):
-                return True
-        elif isinstance(value, (dict, list)) and id(value) not in seen:  # aliases are shared: visit once
-            seen.add(id(value))
-            stack.extend(value.values() if isinstance(value, dict) else value)
-    return False
-
 
 class Expander:
     def __init__(self, doc: Any, file: str | None, overrides: Mapping[str, Any], limits: Limits,
@@ -75,6 +57,7 @@ class Expander:
         self.blocks: dict[str, Any] = {}
         self.globals: dict[str, Any] = {}
         self.work = 0  # layers, groups, block instances, dropped entries and list items (see above) so far
+        self.resolved: dict[tuple, tuple[dict, int]] = {}  # literal attributes -> (resolved, list items in them)
 
     def fail(self, message: str, line: int | None = None, path: str | None = None) -> ArchcalcError:
         return ArchcalcError(message, file=self.file, line=line, path=path)
@@ -122,8 +105,9 @@ class Expander:
             names = self._names(outputs, doc, "outputs")
             output_refs = [Ref(root, text, _line(doc, "outputs"), None) for text in names]
         resolver = Resolver(self.file)
-        for node in self.nodes:
-            node.inputs = [resolver.resolve(ref) for ref in node.inputs]
+        resolve = resolver.resolve
+        for node in self.nodes:  # most inputs are the previous item's node, already a path
+            node.inputs = [ref if type(ref) is str else resolve(ref) for ref in node.inputs]
         output_names = [resolver.resolve(ref) for ref in output_refs]
         if INPUT in output_names and self.nodes:
             raise self.fail("'outputs' names the network input, not a layer", _line(doc, "outputs"))
@@ -192,20 +176,26 @@ class Expander:
               depth: int, stack: tuple[str, ...]) -> tuple[Any, bool]:  # fmt: skip
         """Expand one item; return its output and whether it was kept (not dropped by `when`)."""
         line = _line(item)
-        local = item.get("name", str(index))
-        if isinstance(local, int) and not isinstance(local, bool):
+        local = item.get("name")
+        if local is None:
+            local = str(index) if "name" not in item else None
+        elif isinstance(local, int) and not isinstance(local, bool):
             local = str(local)
         path = prefix + (local if isinstance(local, str) and local else str(index))
         if not isinstance(local, str) or not local or "." in local or local == INPUT:
             raise self.fail(f"bad layer name {brief(local)} (non-empty, no dots, not 'input')", line, path)
-        self._spend(1, "the spec expands to too many layers and groups", line, path)
+        self.work += 1
+        if self.work > self.limits.max_layers:
+            self._spend(0, "the spec expands to too many layers and groups", line, path)
         if local in scope.names:
             raise self.fail(f"duplicate name {brief(path)}", line, path)
         if "inputs" in item:
             names, where = self._names(item["inputs"], item, "inputs", path), item["inputs"]
-            self._charge((), line, path, extra=len(names) + sum(len(text) for text in names) // 100)
-            lines = [_line(where, k) if isinstance(where, LineList) else _line(item, "inputs")
-                     for k in range(len(names))]  # fmt: skip
+            self._charge((), line, path, extra=len(names) + sum(map(len, names)) // 100)
+            if isinstance(where, LineList):
+                lines = [_line(where, k) for k in range(len(names))]
+            else:
+                lines = [_line(item, "inputs")] * len(names)
             inputs: list[Any] = [Ref(scope, text, at, path) for text, at in zip(names, lines)]
         else:
             inputs = [previous]
@@ -237,7 +227,7 @@ class Expander:
             inner[REPEAT_INDEX] = instance
             work, nodes = self.work, len(self.nodes)
             current = [self._one(item, group, inner, f"{path}.{instance}", str(instance), current, depth, stack)]
-            if instance == 0 and count > 1 and not _uses_index(item):
+            if instance == 0 and count > 1 and not uses_index(item):
                 # Every instance expands alike, so the total is known now: refuse a bomb before building it.
                 each = max(self.work - work, len(self.nodes) - nodes)
                 if max(work, nodes) + each * count > self.limits.max_layers:
@@ -278,12 +268,20 @@ class Expander:
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
                             f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
         raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key not in ("type", "weights")}
-        try:
-            attrs = rule.resolve_attrs(raw, env)
-        except ArchcalcError as exc:
-            key = next((k for k in raw if isinstance(k, str) and f"'{k}'" in exc.message), None)
-            raise exc.located(file=self.file, line=_line(item, key) if key else _line(item), path=path) from None
-        self._charge(attrs.values(), _line(item), path)
+        literal = literal_key(type_name, raw)
+        known = self.resolved.get(literal) if literal is not None else None
+        if known is None:
+            try:
+                attrs = rule.resolve_attrs(raw, env)
+            except ArchcalcError as exc:
+                key = next((k for k in raw if isinstance(k, str) and f"'{k}'" in exc.message), None)
+                raise exc.located(file=self.file, line=_line(item, key) if key else _line(item), path=path) from None
+            known = attrs, list_items(attrs.values())
+            if literal is not None:
+                self.resolved[literal] = known
+        attrs = dict(known[0])  # each node owns its attributes
+        line = _line(item)
+        self._charge((), line, path, extra=known[1])
         count = len(inputs)
         if count < rule.min_inputs or (rule.max_inputs is not None and count > rule.max_inputs):
             wanted = f"at least {rule.min_inputs}" if rule.max_inputs is None else str(rule.max_inputs)
@@ -292,12 +290,12 @@ class Expander:
                             _line(item, "inputs") or _line(item), path)  # fmt: skip
         if len(self.nodes) >= self.limits.max_layers:
             raise self.fail("the spec expands to too many layers; " + note(self.limits, "max_layers"),
-                            _line(item), path)  # fmt: skip
+                            line, path)  # fmt: skip
         try:
             weights = read_weights(item["weights"], env, self.limits) if "weights" in item else NO_WEIGHT_USE
         except ArchcalcError as exc:
             raise exc.located(file=self.file, line=_line(item, "weights"), path=path) from None
-        self.nodes.append(Node(path, type_name, attrs, inputs, _line(item), self.file, weights))
+        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file, weights))
         scope.names[local] = path
         return path
 
@@ -369,15 +367,7 @@ class Expander:
         Aliases let a 1 kB file hand every layer the same huge list, name or mapping: what an entry
         costs to expand must count, not just how many entries there are.
         """
-        items = _limits.take_items() + extra
-        for value in values:
-            if isinstance(value, (list, tuple)):  # rare: walk the lists (aliases may share them)
-                stack = [value]
-                while stack:
-                    value = stack.pop()
-                    if isinstance(value, (list, tuple)):
-                        items += len(value)
-                        stack.extend(value)
+        items = _limits.take_items() + extra + (list_items(values) if values else 0)
         if items > FREE_ITEMS:
             self._spend((items - FREE_ITEMS) // ITEMS_PER_STEP, "attributes, arguments and expressions handle "
                         "too many list items in all", line, path)  # fmt: skip

@@ -51,6 +51,11 @@ class Resolver:
         self.done: dict[int, tuple[Any, str]] = {}  # id(step) -> (step, node path); the step pins the id
 
     def resolve(self, target: Any) -> str:
+        if type(target) is Ref:  # the common case: a name that leads straight to a node
+            found = self.lookup(target)
+            if type(found) is str:
+                self.done[id(target)] = (target, found)
+                return found
         start, passed, ids = target, [], set()
         while not isinstance(target, str):
             known = self.done.get(id(target))

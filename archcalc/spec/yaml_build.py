@@ -124,17 +124,18 @@ def build(text: str, limits: Limits) -> Any:
         event = get()
         kind = type(event)
         if kind is scalar_t:
-            line = event.start_mark.line + 1
+            line = None  # read from the event only where it is kept (keys and list items) or an error needs it
             nodes_left -= 1
             if nodes_left < 0:
-                raise ArchcalcError(f"the document has too many values; {note(limits, 'max_yaml_nodes')}", line=line)
+                raise ArchcalcError(f"the document has too many values; {note(limits, 'max_yaml_nodes')}",
+                                    line=event.start_mark.line + 1)  # fmt: skip
             if event.tag is None and not event.style:  # plain ('' from libyaml, None from PyYAML's parser)
                 text_value = event.value
                 value: Any = plain_cache.get(text_value, _MISSING)
                 if value is _MISSING:
-                    value = plain_cache[text_value] = _plain(text_value, line)
+                    value = plain_cache[text_value] = _plain(text_value, event.start_mark.line + 1)
             else:
-                value = _scalar(event.tag, event.value, line)
+                value = _scalar(event.tag, event.value, event.start_mark.line + 1)
             if event.anchor is not None:
                 anchors[event.anchor] = value
         elif kind is map_t or kind is seq_t:
@@ -189,12 +190,16 @@ def build(text: str, limits: Limits) -> Any:
         if items is None:
             root = value
         elif not is_map:
+            if line is None:
+                line = event.start_mark.line + 1
             if lines is not None:
                 lines.append(line)
             elif line != items.line:  # the first item on another line: from now on every line is kept
                 lines = [items.line] * len(items) + [line]
             items.append(value)
         elif key is _NO_KEY:
+            if line is None:
+                line = event.start_mark.line + 1
             if isinstance(value, (dict, list)) or value is None:
                 raise ArchcalcError("mapping keys must be plain scalars (text or numbers)", line=line)
             key, key_line = value, line
