@@ -41,7 +41,7 @@ class EncodedItems(list):
 
 
 _INTS = attrgetter("params", "macs", "flops", "connections", "activations", "trainable_params", "non_trainable_params",
-                   "buffers")  # fmt: skip
+                   "buffers", "shared_params", "shared_buffers")  # fmt: skip
 _INT_LISTS = attrgetter("output_shape", "receptive_field", "effective_stride", "effective_padding")
 _JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
 
@@ -79,7 +79,8 @@ def _layer_text(layer: LayerResult, count: int) -> str:
             f'"effective_stride": {_int_list(layer.effective_stride)}, '
             f'"effective_padding": {_int_list(layer.effective_padding)}, '
             f'"trainable_params": {layer.trainable_params}, "non_trainable_params": {layer.non_trainable_params}, '
-            f'"buffers": {layer.buffers}, "rf_aligned": {_JSON_CONSTANTS[layer.rf_aligned]}, '
+            f'"buffers": {layer.buffers}, "shared_params": {layer.shared_params}, '
+            f'"shared_buffers": {layer.shared_buffers}, "rf_aligned": {_JSON_CONSTANTS[layer.rf_aligned]}, '
             f'"category": {_text(layer.category)}, "convention_count": {count}}}')  # fmt: skip
 
 
