@@ -199,3 +199,14 @@ register_ranks(_InstanceNorm, {1: "instancenorm1d", 2: "instancenorm2d", 3: "ins
     1: "instance normalisation over [C, L] (torch's InstanceNorm1d)",
     2: "instance normalisation over [C, H, W] (torch's InstanceNorm2d)",
     3: "instance normalisation over [C, D, H, W] (torch's InstanceNorm3d)"})
+
+
+class ChannelAffineNorm(StatsNorm):
+    """A norm whose affine weight and bias hold one value per channel of [C, *] (group norm, ConvNeXt's
+    LayerNorm2d): params = 2 C when affine, whatever is normalised together."""
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return Params(trainable=2 * ins[0][0] if a["affine"] else 0)
+
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
+        return {"params": 2 * Term("C", ins[0][0]) if a["affine"] else 0}

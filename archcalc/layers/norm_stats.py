@@ -21,7 +21,7 @@ from archcalc.layers.attrs import Attr, Bool, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
-from archcalc.layers.norm import StatsNorm
+from archcalc.layers.norm import ChannelAffineNorm, StatsNorm
 
 
 @register
@@ -83,7 +83,7 @@ class LayerNorm(StatsNorm):
 
 
 @register
-class GroupNorm(StatsNorm):
+class GroupNorm(ChannelAffineNorm):
     name = "groupnorm"
     summary = "group normalisation: channels split into groups, normalised per group"
     attrs = (
@@ -97,12 +97,6 @@ class GroupNorm(StatsNorm):
         if ins[0][0] % a["groups"]:
             raise ArchcalcError(f"groupnorm: channels {ins[0][0]} are not divisible by groups {a['groups']}")
         return ins[0]
-
-    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=2 * ins[0][0] if a["affine"] else 0)
-
-    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
-        return {"params": 2 * Term("C", ins[0][0]) if a["affine"] else 0}
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn

@@ -25,7 +25,7 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
-from archcalc.layers.norm import StatsNorm, _Norm
+from archcalc.layers.norm import ChannelAffineNorm, _Norm
 
 
 @register
@@ -92,7 +92,7 @@ class RMSNorm(_Norm):
 
 
 @register
-class LayerNorm2d(StatsNorm):
+class LayerNorm2d(ChannelAffineNorm):
     name = "layernorm2d"
     summary = "layer normalisation over the channels of [C, *] at each position (ConvNeXt's LayerNorm2d)"
     attrs = (Attr("eps", Float(0.0), 1e-6), Attr("affine", Bool(), True, "weight and bias per channel"))
@@ -101,12 +101,6 @@ class LayerNorm2d(StatsNorm):
         if len(ins[0]) < 2:
             raise ArchcalcError(f"layernorm2d needs a [C, ...] map, got shape {list(ins[0])}")
         return ins[0]
-
-    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=2 * ins[0][0] if a["affine"] else 0)
-
-    def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
-        return {"params": 2 * Term("C", ins[0][0]) if a["affine"] else 0}
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_tokens as tt
