@@ -43,6 +43,7 @@ from archcalc.spec.values import read_input_shape, read_value, read_variables
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
             "notes")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
+LAYER_KEYS = ("call",)  # on a layer entry only: how the reference implementation invokes it (graph.CALLS)
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
@@ -277,12 +278,16 @@ class Expander:
             listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all: `archcalc layers`)" if len(known) > 12 else "")
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
                             f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
-        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key != "type"}
+        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS + LAYER_KEYS and key != "type"}
         try:
             attrs = rule.resolve_attrs(raw, env)
         except ArchcalcError as exc:
             key = next((k for k in raw if isinstance(k, str) and f"'{k}'" in exc.message), None)
             raise exc.located(file=self.file, line=_line(item, key) if key else _line(item), path=path) from None
+        try:
+            call = rule.check_call(item.get("call", "module"), attrs)
+        except ArchcalcError as exc:
+            raise exc.located(file=self.file, line=_line(item, "call"), path=path) from None
         self._charge(attrs.values(), _line(item), path)
         count = len(inputs)
         if count < rule.min_inputs or (rule.max_inputs is not None and count > rule.max_inputs):
@@ -293,7 +298,7 @@ class Expander:
         if len(self.nodes) >= self.limits.max_layers:
             raise self.fail("the spec expands to too many layers; " + note(self.limits, "max_layers"),
                             _line(item), path)  # fmt: skip
-        self.nodes.append(Node(path, type_name, attrs, inputs, _line(item), self.file))
+        self.nodes.append(Node(path, type_name, attrs, inputs, _line(item), self.file, call))
         scope.names[local] = path
         return path
 
