@@ -228,7 +228,7 @@ class BlockWriter:
                         fixed.append(attr.name)
                     else:
                         fixed.append((attr.name, _frozen(dumped)))
-                structure.append(("layer", local, child.type, tuple(fixed), refs))
+                structure.append(("layer", local, child.type, child.call, tuple(fixed), refs))
             elif self.struct.get(child.path) in self.instances:
                 inner = self.struct[child.path]
                 structure.append(("block", local, inner, refs))
@@ -336,6 +336,8 @@ class BlockWriter:
                     param = slot_params.get(f"{prefix}{local}_{attr.name}")
                     if param is not None or not is_default(attr, child.attrs[attr.name]):
                         item[attr.name] = param if param is not None else attr.kind.dump(child.attrs[attr.name])
+                if child.call != "module":
+                    item["call"] = child.call
             if local == optional:
                 item["when"] = _identifier(f"has_{optional}")
             item.update({"inputs": list(refs)} if refs else {})
