@@ -115,3 +115,16 @@ def test_the_score_matrix_is_activation_memory_unless_flash(name, heads_tokens):
     if name != "vit_b_16":  # long sequences: one attention's scores set the peak
         assert plain.totals.peak_activation_bytes > 4 * heads * tokens * tokens > flash.totals.peak_activation_bytes
     assert (plain.totals.macs, plain.totals.flops) == (flash.totals.macs, flash.totals.flops)
+
+
+def test_the_vit_table_in_docs_conventions_is_the_commands_output():
+    """docs/conventions.md shows `archcalc conventions vit_b_16 --format markdown` verbatim: it cannot go stale."""
+    from typer.testing import CliRunner
+
+    import archcalc.cli
+
+    result = CliRunner().invoke(archcalc.cli.app, ["conventions", "vit_b_16", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line.startswith("|")]
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "conventions.md").read_text()
+    assert len(table) == 8 and "\n".join(table) in docs

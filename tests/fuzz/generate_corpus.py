@@ -25,27 +25,19 @@ from typing import Any, Callable
 
 import yaml
 
+if __package__:
+    from tests.fuzz.bad_values import (BAD_EXPRESSIONS, BAD_SIZES, SIZE_KEYS, TYPO_KEYS, UNKNOWN_NAMES,
+                                       UNKNOWN_TYPES, WRONG_VALUES)
+    from tests.fuzz.text_mutations import TEXT_MUTATIONS
+else:  # run as a script: python tests/fuzz/generate_corpus.py
+    from bad_values import (BAD_EXPRESSIONS, BAD_SIZES, SIZE_KEYS, TYPO_KEYS,  # type: ignore[no-redef]
+                            UNKNOWN_NAMES, UNKNOWN_TYPES, WRONG_VALUES)
+    from text_mutations import TEXT_MUTATIONS  # type: ignore[no-redef]
+
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 SEED = 0
 CASES = 1120  # cases a test run generates in all (spread over the specs); make fuzz-long asks for many more
-
-WRONG_VALUES = ["text", [1, 2], {"a": 1}, None, True, 3.5, [[1]], -1, "", [], {}]
-BAD_SIZES = [-3, 0, 2.5, 10**30, 2**63, 10**400, -(2**70), "1e999", "0.5", ".nan", [3, 3, 3], "2**62 * 4"]
-BAD_EXPRESSIONS = [
-    "2 +", "__import__('os').system('touch /tmp/archcalc-pwned')", "a.b", "lambda: 1", "x if", "1/0",
-    "9**9**9", "[1] * 10**9", "open('/etc/passwd')", "'a' * 10", "1 <", "(" * 120 + "1" + ")" * 120,
-    "[x for x in [1]]", "{'a': 1}", "undefined_name * 2", "widht", "i.real", "-" * 400 + "1",
-    "'%999999999d' % 1", "sqrt(-1)", "int('9' * 30)", "make_divisible(3, 0)", "len(5)", "min()",
-    "2 ** 0.5 ** -9", "1e308 * 10", "[1, 2][5]", "max(1, 'a')", "f'{1}'", "...", "1 if 2 else",
-]
-UNKNOWN_TYPES = ["conv3d", "Conv2d", "", "relu ", "linearr", "max_pool", "transformer", "0", "conv2d\n"]
-UNKNOWN_NAMES = ["nonexistent_layer", "input.x", "a.b.c", "conv99", "", ".", "..", "input.input", "0.1.2"]
-TYPO_KEYS = {"type": "typ", "kernel": "kernal", "out_channels": "out_channel", "inputs": "input",
-             "stride": "strides", "padding": "pad", "layers": "layer", "repeat": "repeats", "block": "blok",
-             "args": "arg", "params": "param", "input": "inputs", "variables": "vars", "name": "Name"}  # fmt: skip
-SIZE_KEYS = ("out_channels", "out", "kernel", "kernel_size", "stride", "padding", "dilation", "groups",
-             "out_features", "size", "output_size", "levels", "upscale", "repeat", "dims", "start", "end")  # fmt: skip
 
 
 # ----- walking the document ------------------------------------------------------------------------
@@ -335,50 +327,6 @@ DATA_MUTATIONS: dict[str, Mutation] = {
 }
 # Rare: each of these builds up to --max-layers nodes before it is refused.
 SLOW_MUTATIONS: dict[str, Mutation] = {"nested_repeat": nested_repeat}
-
-
-# ----- text mutations ------------------------------------------------------------------------------
-def _lines(data: bytes) -> list[bytes]:
-    return data.split(b"\n")
-
-
-def truncate(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    cut = rng.randrange(len(data) + 1)
-    return data[:cut], f"truncated at byte {cut}"
-
-
-def stray_bytes(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    at = rng.randrange(len(data) + 1)
-    noise = bytes(rng.randrange(256) for _ in range(8))
-    junk = rng.choice([b"\x00", b"\xff\xfe", b"\xc3", b"\x80\x81", b"\x07", noise])
-    return data[:at] + junk + data[at:], f"{junk!r} at byte {at}"
-
-
-def tab_indent(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    lines = _lines(data)
-    index = rng.randrange(len(lines))
-    lines[index] = b"\t" + lines[index].lstrip(b" ")
-    return b"\n".join(lines), f"tab on line {index + 1}"
-
-
-def line_edit(rng: random.Random, data: bytes) -> tuple[bytes, str]:
-    lines = _lines(data)
-    index = rng.randrange(len(lines))
-    choice = rng.randrange(5)
-    if choice == 0:
-        lines.insert(index, lines[index])
-    elif choice == 1:
-        del lines[index]
-    elif choice == 2:
-        lines[index] = lines[index].replace(b":", b" ", 1)
-    elif choice == 3:
-        lines[index] = b" " * rng.choice([1, 3, 7]) + lines[index]
-    else:
-        lines[index] = lines[index].replace(b"]", b"", 1).replace(b"}", b"", 1) + rng.choice([b"[", b"{", b""])
-    return b"\n".join(lines), f"line {index + 1} edited ({choice})"
-
-
-TEXT_MUTATIONS = {f.__name__: f for f in (truncate, stray_bytes, tab_indent, line_edit)}
 
 
 # ----- putting cases together --------------------------------------------------------------------
