@@ -12,6 +12,7 @@ import pytest
 
 from archcalc import load_spec_text
 from archcalc.errors import ArchcalcError
+from archcalc.graph import CALLS
 from archcalc.layers import REGISTRY
 from archcalc.torch_build import build_module
 from tests.test_conventions_rules import CASES as CASES_2D
@@ -48,6 +49,7 @@ def test_each_tool_counts_an_invoked_layer_as_its_profile_predicts(input_shape, 
 
 
 def test_every_declared_call_form_has_a_case():
+    assert all(call in CALLS[1:] and text for layer in REGISTRY.values() for call, text in layer.calls.items())
     covered = {(layers[-1]["type"], layers[-1]["call"]) for _, layers in (p.values for p in INVOKED)}
     declared = {(layer.family, call) for layer in REGISTRY.values() for call in layer.calls}
     assert {(REGISTRY[name].family, call) for name, call in covered} >= declared
