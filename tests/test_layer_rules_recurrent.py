@@ -165,7 +165,7 @@ BAD = [
     ({"type": "rnn", "hidden_size": 4, "nonlinearity": "sigmoid"}, [3, 5], "must be one of tanh, relu"),
     ({"type": "rnn", "hidden_size": 4, "input_size": 6}, [3, 5], "input_size is 6 but the input has 5"),
     ({"type": "gru", "hidden_size": 4, "proj_size": 2}, [3, 5], "gru has no attribute 'proj_size'"),
-    ({"type": "lstm", "hidden_size": 4, "dropout": 1.5}, [3, 5], "'dropout' must be in [0.0, 1.0]"),
+    ({"type": "lstm", "hidden_size": 4, "dropout": 1.5}, [3, 5], "'dropout' must be between 0 and 1, got 1.5"),
     ({"type": "lstm_cell", "hidden_size": 4}, [3, 5], "lstm_cell reads one time step [H_in]"),
 ]
 
