@@ -81,10 +81,9 @@ def blocks_frame(report: "Report", depth: int | str = "auto") -> "pandas.DataFra
 
 def sweep_frame(sweep: "Sweep") -> "pandas.DataFrame":
     """One row per combination: the variables (named `set:NAME` where a metric has that name), then the totals."""
-    from archcalc.analysis.sweep import TOTALS
-    from archcalc.render.sweep import variable_headers
+    from archcalc.render.sweep import columns_of, variable_headers
 
-    metrics = [*TOTALS, "depth", "receptive_field"]
+    metrics = list(columns_of(sweep))  # the totals, depth, final RF, and a decoder's LLM figures
     names = variable_headers(sweep, metrics)
     records = []
     for point in sweep.points:

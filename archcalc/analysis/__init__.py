@@ -10,6 +10,7 @@ from archcalc.analysis.counts import (
     count_params,
     input_shapes,
 )
+from archcalc.analysis.llm import check_tokens, llm_arithmetic
 from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
 from archcalc.analysis.results import DTYPE_BYTES, Gap, LayerResult, Report, Totals
@@ -36,6 +37,8 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
 
     `training` adds the training cost (`report.training`), `convention` a peer tool's count of every
     layer (`report.convention`, see archcalc.conventions): the renderers show whatever the report carries.
+    A decoder (token ids in, causal self-attention) gets its LLM figures (`report.llm`, analysis/llm.py);
+    `training.tokens` sizes their training set.
     """
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch < MAX_MAGNITUDE:
         raise ArchcalcError(f"batch must be a positive integer below 2**63, got {brief(batch)}")
@@ -44,6 +47,10 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
         raise ArchcalcError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)} (or fp16, bf16, fp32, ...)")
     if training is not None:
         check_training_options(training.optimizer, training.dataset_size, training.epochs)
+        check_tokens(training.tokens)
+        if training.tokens is not None and training.dataset_size is not None:
+            raise ArchcalcError("give the training set either in samples (--dataset-size) or in tokens (--tokens), "
+                                "not both")  # fmt: skip
     if convention is not None:
         from archcalc.conventions import count_convention, profile  # the tables load only when asked for
 
@@ -51,6 +58,11 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
     report = _analyse(graph, batch, dtype)
     if training is not None:
         report.training = training_costs(graph, report, training.optimizer, training.dataset_size, training.epochs)
+    tokens = training.tokens if training is not None else None
+    report.llm = llm_arithmetic(graph, report, tokens)
+    if tokens is not None and report.llm is None:
+        raise ArchcalcError("--tokens counts a decoder's training tokens, and this graph is not a decoder (token ids "
+                            "[L] into an embedding, causal self-attention); give --dataset-size in samples instead")
     if convention is not None:
         report.convention = count_convention(graph, report, convention)
     return report

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from archcalc.analysis.llm import LLMFigures
     from archcalc.analysis.training import Training
     from archcalc.conventions import ConventionResult
 
@@ -77,6 +78,7 @@ class Report:
     variables: dict = field(default_factory=dict)
     training: "Training | None" = None  # analyse(..., training=TrainingPlan(...)) (report --train)
     convention: "ConventionResult | None" = None  # analyse(..., convention="fvcore") (report --convention)
+    llm: "LLMFigures | None" = None  # a decoder's LLM arithmetic (analysis/llm.py); None for other graphs
     # False when some layer's costs are unknown (see `unsupported`): the totals leave those out.
     complete: bool = True
     unsupported: list[Gap] = field(default_factory=list)

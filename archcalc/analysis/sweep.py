@@ -26,6 +26,21 @@ MAX_COMBINATIONS = 10_000
 COLLECT_EVERY = 25
 TOTALS = ("params", "macs", "flops", "connections", "activations", "param_bytes", "activation_bytes",
           "peak_activation_bytes")  # fmt: skip
+# A decoder's LLM figures (analysis/llm.py), when every point is one: `--set seq_len=...` shows the prefill's
+# quadratic attention terms against its linear ones, the decoding step and the KV cache.
+LLM_TOTALS = ("prefill_quadratic_flops", "prefill_linear_flops", "decode_flops", "kv_cache_bytes",
+              "training_flops_per_token")  # fmt: skip
+
+
+def llm_totals(report: Report) -> dict:
+    llm = report.llm
+    if llm is None:
+        return {}
+    per_token = llm.training_flops_per_token
+    return {"prefill_quadratic_flops": llm.prefill_quadratic_flops,
+            "prefill_linear_flops": llm.prefill_flops - llm.prefill_quadratic_flops, "decode_flops": llm.decode_flops,
+            "kv_cache_bytes": llm.kv_cache_bytes,
+            "training_flops_per_token": per_token.numerator if per_token.denominator == 1 else float(per_token)}
 
 
 @dataclass
@@ -39,7 +54,8 @@ class SweepPoint:
     @classmethod
     def of(cls, values: dict[str, Any], report: Report) -> "SweepPoint":
         totals = {key: getattr(report.totals, key) for key in TOTALS}
-        return cls(values, {**totals, "depth": report.depth, "receptive_field": final_receptive_field(report)})
+        return cls(values, {**totals, "depth": report.depth, "receptive_field": final_receptive_field(report),
+                            **llm_totals(report)})  # fmt: skip
 
     def row(self) -> dict:
         """Variables, totals, depth and final receptive field of this point, as plain data."""
@@ -51,6 +67,12 @@ class Sweep:
     name: str
     variables: list[str]
     points: list[SweepPoint]
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The count columns: the totals, and the LLM figures when every point is a decoder."""
+        llm = bool(self.points) and all(LLM_TOTALS[0] in point.totals for point in self.points)
+        return TOTALS + (LLM_TOTALS if llm else ())
 
     def to_frame(self):
         """A pandas DataFrame, one row per combination (archcalc/notebook.py)."""

@@ -33,6 +33,7 @@ class TrainingPlan:
     optimizer: str = "sgd"
     dataset_size: int | None = None
     epochs: int = 1
+    tokens: int | None = None  # a decoder's training set in tokens (the LLM figures: analysis/llm.py)
 
 
 def iterations_per_epoch(dataset_size: int, batch: int) -> int:

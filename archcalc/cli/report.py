@@ -1,5 +1,5 @@
 """`archcalc report SPEC` (or `--module FILE.py:CALLABLE`): every layer's shape and counts, and the totals;
-`--train` adds training cost."""
+`--train` adds training cost; a decoder (LLM) gets its LLM section (`--train --tokens 2T` sizes its training)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def report(
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="With --train: sgd (default), momentum, adam, adamw."),
     epochs: Optional[int] = typer.Option(None, "--epochs", max=MAX_COUNT,
                                          help="With --train: epochs for the total cost (1)."),
+    tokens: Optional[str] = typer.Option(None, "--tokens", help="With --train, for a decoder (LLM): training "
+                                         "tokens D, e.g. 2T, 300B, 1.4e12 (see docs/llm.md)."),
     diagram: Optional[str] = typer.Option(None, "--diagram", help="Markdown: mermaid (default), dot or none."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Markdown to a file: write PNG plots beside it."),
     convention: Optional[str] = typer.Option(None, "--convention", help="Also count as a peer tool does: archcalc, "
@@ -56,10 +58,13 @@ def report(
     if train:
         from archcalc.analysis import TrainingPlan
 
-        plan = TrainingPlan(optimizer or "sgd", dataset_size, 1 if epochs is None else epochs)
+        from archcalc.analysis.llm import parse_tokens
+
+        plan = TrainingPlan(optimizer or "sgd", dataset_size, 1 if epochs is None else epochs,
+                            None if tokens is None else parse_tokens(tokens))  # fmt: skip
     else:
         given = [name for name, value in (("--dataset-size", dataset_size), ("--optimizer", optimizer),
-                                          ("--epochs", epochs)) if value is not None]  # fmt: skip
+                                          ("--epochs", epochs), ("--tokens", tokens)) if value is not None]  # fmt: skip
         if given:
             raise ArchcalcError(f"{given[0]} applies to training cost; add --train")
     if diagram is not None and format != "markdown":

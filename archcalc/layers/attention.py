@@ -60,6 +60,9 @@ class _Attention(LayerType):
         """Elements one token leaves in a KV cache (keys and values, all heads) per sample."""
         return self.geometry(a, ins).kv_cache_elements_per_token()
 
+    def attention(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
+        return self.geometry(a, ins)
+
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> None:
         return None
 
@@ -166,7 +169,7 @@ class MultiHeadAttention(_Attention):
             queries=query[0], keys=key[0], heads=heads, kv_heads=a["kv_heads"] or heads, head_dim=head_dim,
             value_dim=head_dim, embed_dim=E, kdim=key[1], vdim=value[1], bias=a["bias"],
             out_bias=a["bias"] if a["out_bias"] is None else a["out_bias"], rotary_dims=rotary,
-            biased_scores=a["rel_pos_buckets"] > 0, masked=a["causal"])  # fmt: skip
+            biased_scores=a["rel_pos_buckets"] > 0, masked=a["causal"], causal=a["causal"])  # fmt: skip
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         self.geometry(a, ins)
@@ -180,6 +183,10 @@ class MultiHeadAttention(_Attention):
         v = (g.vdim + b) * g.kv_heads * g.value_dim
         o = (g.heads * g.value_dim + int(g.out_bias)) * E
         return Params(trainable=q + k + v + o + a["rel_pos_buckets"] * g.heads)
+
+    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        """A T5-style relative-position table is a position embedding: buckets·H."""
+        return a["rel_pos_buckets"] * a["num_heads"]
 
     def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
         """(E + b)·H·D + (E_k + b)·H_kv·D + (E_v + b)·H_kv·D_v + (H·D_v + b_o)·E [+ buckets·H]."""
@@ -296,7 +303,7 @@ class ScaledDotProductAttention(_Attention):
                                 f"v {list(v)} differ" + ("" if a["enable_gqa"] else " (GQA needs enable_gqa)"))
         outer = numel(lead_q[:-1]) if lead_q else 1
         return AttentionGeometry(queries=q[-2], keys=k[-2], heads=outer * heads, kv_heads=outer * kv_heads,
-                                 head_dim=q[-1], value_dim=v[-1], masked=a["causal"])  # fmt: skip
+                                 head_dim=q[-1], value_dim=v[-1], masked=a["causal"], causal=a["causal"])  # fmt: skip
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         self.geometry(a, ins)

@@ -65,7 +65,8 @@ class AttentionGeometry:
     out_bias: bool = False
     rotary_dims: int = 0
     biased_scores: bool = False  # a relative-position bias (or Swin's shift mask) added to every score
-    masked: bool = False  # causal
+    masked: bool = False  # a mask added to every score: causal, or Swin's shift mask
+    causal: bool = False  # each query sees only itself and earlier keys (a decoder's self-attention)
     windows: int = 1  # Swin: independent windows, each L = S = its tokens
     projected_kv: int | None = None
 

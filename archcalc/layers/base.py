@@ -12,6 +12,9 @@ one-schema-per-op and fvcore's handle table:
 - `receptive_field`: kernel, stride, padding and dilation per spatial axis, or IDENTITY / None;
 - `workspace`: elements of intermediate tensors kept besides the output (attention's score matrix),
   counted as activation memory; `input_kind`: whether the inputs are numbers, token ids or either;
+- `embedding_params`: how many of its parameters are embedding tables (token, position and segment
+  tables: what Kaplan et al. 2020 leave out of N); `attention`: an attention's sizes (its geometry, which
+  the LLM arithmetic reads: KV cache, a decoding step, the quadratic terms), None for other layers;
 - public facts other modules read instead of the rules' internals (conventions, check, importer):
   `category`, `family`, `spatial_rank`, `data_movement`, `dense_macs`, `window(a, in_shape)` and
   `reduction_axis(a, shape)`;
@@ -38,6 +41,7 @@ from archcalc.layers.axes import axis_names, axis_word, rank_text, spatial_names
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
 
 if TYPE_CHECKING:
+    from archcalc.layers.attention_cost import AttentionGeometry
     from archcalc.layers.geometry import Window
 
 Shape = tuple[int, ...]
@@ -229,6 +233,16 @@ class LayerType:
         """Elements per sample of the intermediate tensors the layer materialises besides its output (the
         attention score matrix), counted as activation memory. Default: none."""
         return 0
+
+    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        """How many of its parameters are embedding tables: token, position or segment rows looked up or
+        added by position, not multiplied with activations (Kaplan et al. 2020's "embedding parameters").
+        Default: none."""
+        return 0
+
+    def attention(self, a: Attrs, ins: list[Shape]) -> "AttentionGeometry | None":
+        """The sizes of an attention (layers/attention_cost.py), or None for a layer that does not attend."""
+        return None
 
     def reads(self) -> str:
         """What the inputs hold: "float", "tokens" or "any" (see `input_kind`)."""

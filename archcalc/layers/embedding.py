@@ -22,6 +22,9 @@ features by a position-dependent angle; the angle table is a constant, computed 
 class_token (learned tokens put in front: [L, E] -> [L + n, E]; ViT's class token, DeiT's two)
     params       n * E;  flops 0 (a concatenation)
 
+Embedding parameters (`embedding_params`, what Kaplan et al. 2020 leave out of N): the token, learned
+position and segment tables; a class token is not one (it is a learned input, not looked up by id or position).
+
 Receptive field: token sequences carry no spatial field (None after an embedding or a class token);
 positional and rotary embeddings are position-wise (identity).
 """
@@ -81,6 +84,9 @@ class Embedding(LayerType):
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         total = a["num_embeddings"] * a["embedding_dim"]
         return Params(trainable=total) if a["trainable"] else Params(non_trainable=total)
+
+    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self.params(a, ins, out).total
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         kept = [Formula(f"{name}_out", Term(name, size)) for name, size in zip(token_names(len(ins[0])), ins[0])]
@@ -143,6 +149,10 @@ class _AddedTable(LayerType):
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return 2 * numel(out)
+
+    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        """The table is an embedding (a learned position or segment table; a fixed one is a buffer)."""
+        return self.params(a, ins, out).total
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return kept_shape(ins[0])

@@ -80,6 +80,11 @@ class WindowAttention(_Attention):
         weights = C * 3 * C + (3 * C if a["qkv_bias"] else 0) + C * C + (C if a["proj_bias"] else 0)
         return Params(trainable=weights + (2 * w_h - 1) * (2 * w_w - 1) * heads, buffers=(w_h * w_w) ** 2)
 
+    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        """The relative-position bias table is a position embedding: (2w_h − 1)(2w_w − 1)·H."""
+        (w_h, w_w), heads = a["window"], a["num_heads"]
+        return (2 * w_h - 1) * (2 * w_w - 1) * heads
+
     def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
         """C·3C (+ 3C) + C·C (+ C) + (2w_h − 1)(2w_w − 1)·H; buffers (w_h·w_w)²."""
         C, H, (w_h, w_w) = Term("C", ins[0][2]), Term("heads", a["num_heads"]), a["window"]

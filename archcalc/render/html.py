@@ -143,6 +143,10 @@ def render_html(report: Report, depth: int | str | None = None) -> str:
         from archcalc.render.training import training_rows
 
         parts += ["<h2>Training</h2>", _pairs_table(training_rows(report.training))]
+    if report.llm is not None:
+        from archcalc.render.llm import llm_rows, title
+
+        parts += ["<h2>LLM</h2>", f'<p class="muted">{escape(title(report.llm))}</p>', _pairs_table(llm_rows(report.llm))]
     if report.convention is not None:
         from archcalc.render.conventions import convention_summary
 

@@ -56,6 +56,10 @@ def report_dict(report: Report, depth: int | str | None = None) -> dict:
         from archcalc.render.training import training_dict
 
         data["training"] = training_dict(report.training)
+    if report.llm is not None:
+        from archcalc.render.llm import llm_dict
+
+        data["llm"] = llm_dict(report.llm)
     if depth is not None:  # `--depth N`: the block tree with subtotals, N levels deep
         from archcalc.analysis.hierarchy import block_dict, block_tree, resolve_depth
 

@@ -136,6 +136,11 @@ def render_markdown(report: Report, attachments: Attachments | None = None, dept
         lines += ["## Training", "", "| quantity | exact | approx. |", "|---|---:|---:|"]
         lines += [_row(list(row)) for row in training_rows(report.training)]
         lines += ["", "Backward rules per layer type: `archcalc layers --format markdown`; see docs/reports.md.", ""]
+    if report.llm is not None:
+        from archcalc.render.llm import llm_rows, title
+
+        lines += ["## LLM", "", markdown(title(report.llm)), "", "| quantity | exact | approx. |", "|---|---:|---:|"]
+        lines += [_row([markdown_cell(cell) for cell in row]) for row in llm_rows(report.llm)] + [""]
     lines += _blocks(report, depth)
     lines += ["## Heaviest layers", ""] + _heaviest(report, "macs", "MACs") + _heaviest(report, "params", "params")
     lines += _diagram(report, attachments)

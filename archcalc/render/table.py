@@ -113,6 +113,15 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
         for row in training_rows(report.training):
             summary.add_row(*row)
     out.append(summary)
+    if report.llm is not None:
+        from archcalc.render.llm import llm_rows, title
+
+        llm = Table(title=title(report.llm), title_justify="left", show_header=False, box=None, pad_edge=False)
+        for justify in ("left", "right", "right"):
+            llm.add_column(justify=justify)
+        for row in llm_rows(report.llm):
+            llm.add_row(*row)
+        out.append(llm)
     out += incomplete_lines(report)
     if report.convention is not None:
         from archcalc.render.conventions import convention_summary
