@@ -19,6 +19,11 @@ INPUT = "input"
 # `--input-dtype int64` on the command line). Layers say what they read (LayerType.input_kind).
 INPUT_DTYPES = ("float32", "int64")
 Shape = tuple[int, ...]
+# How the reference implementation invokes a layer (a spec's `call:`): as a module (the default), or as a
+# function (F.relu, torch.cat), a Tensor method (x.mean) or an operator (x + y) outside any module. Module
+# hooks (ptflops, thop, torchinfo) see only the first; each layer type says which others it takes
+# (LayerType.calls), and archcalc's torch build invokes it that way (docs/spec-format.md, docs/conventions.md).
+CALLS = ("module", "function", "method", "operator")
 
 # The layer types by name: archcalc.layers registers every entry here when it is imported (which
 # `import archcalc` does). The graph sits below the layers and only holds what they register: it never
@@ -62,6 +67,7 @@ class Node:
     line: int | None = None
     file: str | None = None
     weights: WeightUse = NO_WEIGHT_USE
+    call: str = "module"  # one of CALLS
     # The registry entry (an archcalc.layers.LayerType), looked up once: analysers ask it for every rule
     # of every node.
     rule: Any = field(init=False, repr=False, compare=False)

@@ -60,7 +60,7 @@ class SpecModule(nn.Module):
         node_modules: list[nn.Module] = []
         for node in graph.nodes:
             try:
-                module = node.rule.build_torch(node.attrs, [shapes[n] for n in node.inputs], shapes[node.name])
+                module = self._build(node, [shapes[n] for n in node.inputs], shapes[node.name])
             except ArchcalcError as exc:
                 raise node.error(exc) from None
             except Exception as exc:  # noqa: BLE001 - torch's own validation (ValueError, RuntimeError, ...)
@@ -83,6 +83,15 @@ class SpecModule(nn.Module):
         for name, step in last_use.items():
             if name not in keep:
                 self.free_after[step].append(name)
+
+    @staticmethod
+    def _build(node, ins: list, out: tuple) -> nn.Module:
+        """The node's module; a layer invoked as a function, method or operator (`call:`) runs outside hooks."""
+        if node.call == "module":
+            return node.rule.build_torch(node.attrs, ins, out)
+        from archcalc.torch_modules import Invoked
+
+        return Invoked(node.rule.build_invoked(node.attrs, ins, out, node.call), node.call)
 
     def _attach(self, path: str, module: nn.Module) -> None:
         parent: nn.Module = self

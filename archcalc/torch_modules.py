@@ -224,6 +224,24 @@ class GlobalPool(nn.Module):
         return x.mean(dims, keepdim=self.keep_dims)
 
 
+class Invoked(nn.Module):
+    """A layer its reference implementation computes with a function, a Tensor method or an operator (a spec's
+    `call:`), not a module: runs `inner.forward` directly. `inner` (parameter-free) is kept out of the
+    module tree, so no module hook (ptflops, thop, torchinfo) sees it, even a child of it; functional
+    patches (ptflops' F.relu) and traced or dispatched aten ops (fvcore, FlopCounterMode) see the call."""
+
+    def __init__(self, inner: nn.Module, call: str) -> None:
+        super().__init__()
+        object.__setattr__(self, "inner", inner)
+        self.call = call
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return self.inner.forward(*xs)
+
+    def extra_repr(self) -> str:
+        return f"{self.call}: {type(self.inner).__name__}"
+
+
 class Placeholder(nn.Module):
     """Stands in for an operation archcalc cannot count: the right output shape and parameter counts,
     zeros for values. Built from an `unsupported` layer of an exported spec."""

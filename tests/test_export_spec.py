@@ -22,7 +22,7 @@ BLOCKS = {
         {"name": "conv2", "type": "conv2d", "out_channels": "c", "kernel": 3, "padding": 1},
         {"name": "down", "when": "down", "inputs": "input", "layers": [
             {"type": "conv2d", "out_channels": "c", "kernel": 1, "stride": "s"}]},
-        {"name": "add", "type": "add", "inputs": ["conv2", "down"]},
+        {"name": "add", "type": "add", "inputs": ["conv2", "down"], "call": "operator"},
     ]},
     "pair": {"params": {"c": None}, "layers": [
         {"name": "a", "type": "conv2d", "out_channels": "c", "kernel": 1}, {"name": "b", "type": "relu"}]},
@@ -38,8 +38,8 @@ def items(draw, depth: int = 0, channels: int = 4) -> list[dict]:
         if kind == "conv":
             out.append({"name": name, "type": "conv2d", "out_channels": width, "kernel": draw(st.sampled_from([1, 3])),
                         "padding": "same"})  # fmt: skip
-        elif kind == "relu":
-            out.append({"name": name, "type": "relu"})
+        elif kind == "relu":  # a module, or F.relu (`call:` is written back, and splits blocks)
+            out.append({"name": name, "type": "relu", **draw(st.sampled_from([{}, {"call": "function"}]))})
         elif kind == "pair":
             out.append({"name": name, "block": "pair", "args": {"c": width}})
         elif kind == "basic":
@@ -66,3 +66,15 @@ def test_blocks_version_loads_back_the_same(layers):
     text = _document(graph, {}, use_blocks=True)
     assert graph_difference(graph, load_spec_text(text)) is None, (doc, text)
     assert export_spec(graph) == text
+
+
+def test_call_forms_survive_the_round_trip():
+    """The zoo's inception_v3 marks F.relu, F.avg_pool2d, F.max_pool2d, torch.cat and torch.flatten."""
+    from archcalc import load_spec
+
+    graph = load_spec("inception_v3")
+    back = load_spec_text(export_spec(graph))
+    assert [(n.name, n.call) for n in back.nodes] == [(n.name, n.call) for n in graph.nodes]
+    assert {n.call for n in graph.nodes} == {"module", "function"}
+    back.nodes[-2].call = "module" if back.nodes[-2].call != "module" else "function"
+    assert graph_difference(graph, back) == f"layer {back.nodes[-2].name} differs"

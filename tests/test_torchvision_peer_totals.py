@@ -16,6 +16,7 @@ import pytest
 from packaging.version import Version
 
 from archcalc import analyse, load_spec
+from archcalc.conventions import count_convention
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "torchvision_peer_totals.json"
@@ -111,3 +112,40 @@ def test_function_calls_name_the_known_examples(data):
     assert ("torch.nn.functional.avg_pool2d", "Mixed_5b") in functions("inception_v3")  # named as F.<name>
     assert ("torch.nn.functional.max_pool2d", "Mixed_6a") in functions("inception_v3")
     assert not {f for f, _ in functions("vgg16")} - {"torch.flatten"}  # vgg16: modules everywhere but flatten
+
+
+def _entries() -> list:
+    models = json.loads(DATA.read_text())["models"]
+    return [pytest.param(name, tool, models[name]["totals"][tool], id=f"{name}-{tool}")
+            for name in sorted(models) for tool in TOOLS]
+
+
+@pytest.mark.parametrize("name, tool, recorded", _entries())
+def test_the_convention_on_the_zoo_spec_is_the_tool_on_torchvisions_module(name, tool, recorded):
+    """`report <spec> --convention <tool>` gives, to the unit, what the tool gave on torchvision's model.
+    The specs say where torchvision calls a function, a method or an operator (`call:`); see
+    docs/conventions.md, "torchvision's function calls"."""
+    graph = load_spec(name)
+    assert count_convention(graph, analyse(graph), tool).total == recorded
+
+
+# What each recorded function call is in a spec: (layer types, call form). Calls no tool counts (torch.cat,
+# operators, torch.flatten, the shuffle's view and transpose, x.chunk) are marked too, but not one for one
+# (DenseNet's blocks concatenate once more than their layers, a chunk is two slices), so they are left out here.
+COUNTED_CALLS = {
+    "torch.nn.functional.relu": ({"relu"}, "function"),
+    "torch.nn.functional.avg_pool2d": ({"avg_pool2d"}, "function"),
+    "torch.nn.functional.max_pool2d": ({"max_pool2d"}, "function"),
+    "torch.nn.functional.adaptive_avg_pool2d": ({"adaptive_avg_pool2d", "global_avg_pool"}, "function"),
+    "torch.Tensor.mean": ({"global_avg_pool"}, "method"),
+}
+
+
+def test_the_specs_mark_each_counted_function_call_torchvision_makes(data):
+    """One spec layer per recorded call that some tool can tell from a module, and no other such layer."""
+    for name, entry in data["models"].items():
+        graph = load_spec(name)
+        for function, (types, call) in COUNTED_CALLS.items():
+            recorded = sum(c["function"] == function for c in entry["function_calls"])
+            marked = sum(node.type in types and node.call == call for node in graph.nodes)
+            assert (name, function, marked) == (name, function, recorded)

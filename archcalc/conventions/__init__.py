@@ -70,7 +70,7 @@ def count_convention(graph, report, name: str) -> ConventionResult:
         view = LayerView(node.rule, node.attrs, [shapes[name] for name in node.inputs], out, report.batch,
                          layer.macs)  # fmt: skip
         try:
-            counted = chosen.layer_count(node.type, view, node.rule.category)
+            counted = chosen.layer_count(node.type, view, node.rule.category, node.call)
         except ArchcalcError as exc:
             raise node.error(exc) from None
         for item, value in counted.items():

@@ -12,6 +12,12 @@ spec (`archcalc.torch_build.build_module`). It has two parts:
 - `table`: the layer types (by type name, or by `family` for every rank at once) the tool treats
   specially, like fvcore's handle table.
 
+A layer its reference implementation invokes as a function, a Tensor method or an operator (a spec's
+`call:`, graph.CALLS) is looked up first in `invoked` (keys "function:relu", "method:global_avg_pool",
+or by family), then `invoked_default`: the module hook tools see no module there (thop, torchinfo: 0;
+ptflops: only its patched functionals), while the tools that trace or dispatch aten ops (fvcore,
+FlopCounterMode) see the same ops as the module's, which is their module rule (`invoked_default` None).
+
 Every registered type resolves to a rule (tests/test_conventions_rules.py runs every one against the
 real tool); a type with no rule at run time is an error, never a silent zero.
 
@@ -23,7 +29,7 @@ batch, as the tools count a whole input batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Union
 
 from archcalc.layers import REGISTRY, LayerType, Shape, numel
@@ -131,12 +137,21 @@ class Profile:
     unit: str  # what the number counts, in the tool's words
     table: Mapping[str, Rule]  # layer types (or families) the tool treats specially
     default: Callable[[LayerType], Rule] | None = None  # the rule for any other type, from its public facts
+    invoked: Mapping[str, Rule] = field(default_factory=dict)  # "function:relu", "method:global_avg_pool", ...
+    invoked_default: Rule | None = None  # any other call form; None: the module's rule (the same aten ops)
 
-    def rule(self, type_name: str) -> Rule:
-        """The rule for one layer type; an error (never a zero) when the profile has none."""
+    def rule(self, type_name: str, call: str = "module") -> Rule:
+        """The rule for one layer type invoked as `call`; an error (never a zero) when the profile has none."""
         from archcalc.errors import ArchcalcError
 
         layer = REGISTRY.get(type_name)
+        if call != "module":
+            family = layer.family if layer is not None else type_name
+            for key in (f"{call}:{type_name}", f"{call}:{family}"):
+                if key in self.invoked:
+                    return self.invoked[key]
+            if self.invoked_default is not None:
+                return self.invoked_default
         if type_name in self.table:
             return self.table[type_name]
         if layer is not None and layer.family in self.table:
@@ -150,9 +165,14 @@ class Profile:
         """Every registered layer type's rule (for the docs)."""
         return {name: self.rule(name) for name in REGISTRY}
 
-    def layer_count(self, type_name: str, view: LayerView, category: str) -> dict[str, int]:
-        """The tool's count for one layer, by breakdown item."""
-        counted = self.rule(type_name).count(view)
+    @property
+    def invoked_rules(self) -> dict[tuple[str, str], Rule]:
+        """The rule of every (layer type, call form) its entry declares besides the module (for the docs)."""
+        return {(name, call): self.rule(name, call) for name, layer in REGISTRY.items() for call in layer.calls}
+
+    def layer_count(self, type_name: str, view: LayerView, category: str, call: str = "module") -> dict[str, int]:
+        """The tool's count for one layer invoked as `call`, by breakdown item."""
+        counted = self.rule(type_name, call).count(view)
         if isinstance(counted, Mapping):
             return {item: value for item, value in counted.items() if value}
         return {CATEGORY_ITEM[category]: counted} if counted else {}

@@ -23,6 +23,9 @@ multiply-add as one flop":
                             aten::scaled_dot_product_attention has no handle: QKᵀ and A·V are never
                             counted. Swin's window attention (F.linear, Tensor.matmul): all of its MACs
 
+A layer invoked as a function, method or operator (a spec's `call:`) runs the same aten ops as its module,
+and counts the same, except a global pool computed as x.mean / x.amax (aten::mean, aten::amax: no handle).
+
 Default (any type not in the table): archcalc's MACs for dense conv and linear layers (`dense_macs`:
 aten::_convolution, aten::linear), 0 for everything else.
 """
@@ -113,4 +116,5 @@ PROFILE = Profile(
     unit="flops, one per multiply-add",
     table=TABLE,
     default=default,
+    invoked={"method:global_avg_pool": zero("x.mean: no handle for aten::mean")},
 )

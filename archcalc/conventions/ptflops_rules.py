@@ -28,6 +28,10 @@ attention build is nn.Linear projections (hooked, the bias per row) around
 F.scaled_dot_product_attention (not patched). Swin's window attention calls F.linear (not patched) and
 Tensor.matmul (patched: the two products' MACs) and F.softmax (patched: the scores).
 
+A layer invoked as a function, method or operator (a spec's `call:`) has no module hook: it counts only
+what the patched functionals count, once (F.relu, F.elu, F.gelu, F.silu, F.softmax, the pools: input
+elements); F.leaky_relu, x.mean, x.amax, torch.cat and operators are not patched.
+
 Default (any type not in the table): MACs + one bias add per output element for dense conv and linear
 layers (hooked), 0 for everything else (no hook, and no patched functional).
 """
@@ -112,6 +116,16 @@ TABLE = {
     "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }
 
+_PATCHED = "patched functional, no module hook"
+INVOKED = {
+    **same_for(("function:relu", "function:elu", "function:gelu"), per_output(1, f"1 per element ({_PATCHED})")),
+    "function:leaky_relu": zero("F.leaky_relu is not patched, and no module hook"),
+    **same_for(("function:max_pool", "function:avg_pool"), Rule(_pool_module_input, f"input elements ({_PATCHED})")),
+    **same_for(("function:adaptive_avg_pool", "function:adaptive_max_pool", "function:global_avg_pool",
+                "function:global_max_pool"), per_input(1, f"input elements ({_PATCHED})")),
+    **same_for(("method:global_avg_pool", "method:global_max_pool"), zero("x.mean / x.amax are not patched")),
+}  # any other call form: the module's rule, which for those types is the patched functional alone (or 0)
+
 _CONV = Rule(_conv, "MACs + bias: output elements")
 _NONE = zero("no hook, and no patched functional")
 
@@ -127,4 +141,5 @@ PROFILE = Profile(
     unit="MACs",
     table=TABLE,
     default=default,
+    invoked=INVOKED,
 )

@@ -21,6 +21,8 @@ counts 0, and functional calls and operators are never seen. Counts are float64 
                               projections, MACs without bias); functional attention, matmul and einsum
                               are never seen
 
+A layer invoked as a function, method or operator (a spec's `call:`): 0, no module to hook.
+
 Default (any type not in the table): archcalc's MACs for dense conv and linear layers (nn.Conv*d and
 nn.Linear are hooked), 0 for everything else (not hooked, or zero_ops).
 """
@@ -95,4 +97,5 @@ PROFILE = Profile(
     unit="MACs",
     table=TABLE,
     default=default,
+    invoked_default=zero("a function, method or operator: thop hooks modules only"),
 )

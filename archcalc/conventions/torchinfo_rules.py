@@ -17,6 +17,9 @@ Only leaf modules count: a module with children (nn.MultiheadAttention has out_p
 attention qkv and proj, none of which runs) counts nothing, nor do its own parameters; and parameters
 named otherwise than weight or bias (a class token, a position table, a layer scale) count nothing.
 
+A layer invoked as a function, method or operator (a spec's `call:`; parameter-free types only): 0, no
+module ran.
+
 The profile is mostly its default, derived from the entry: conv layers (torch's Conv*d and
 ConvTranspose*d) by output positions, dense linear layers as nn.Linear, every other layer its
 parameters times the batch (0 without parameters).
@@ -86,4 +89,5 @@ PROFILE = Profile(
     unit="mult-adds",
     table=TABLE,
     default=default,
+    invoked_default=zero("a function, method or operator: no module ran"),
 )

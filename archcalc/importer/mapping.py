@@ -25,7 +25,7 @@ import torch
 
 from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
-from archcalc.importer.rules import Call, CannotMap, RuleTable, qualified_name
+from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
 from archcalc.layers import REGISTRY, Params
 
@@ -132,6 +132,7 @@ class Mapper:
 
     def mapped(self, call: Traced, outputs: list[torch.Tensor]) -> None:
         rules = self.table.module_rules(call.target) if call.is_module else self.table.function_rules(call.target)
+        target, form = unwrap(call.target) if call.is_module else (call.target, call_form(call.target))
         unmodelled = [t for t in tensors((call.args, call.kwargs)) if id(t) in self.unmodelled]
         if unmodelled:  # reads a final state (h_n) that the layer which returned it does not model
             raise CannotMap(self.unknown_operand(unmodelled[0]))
@@ -154,7 +155,7 @@ class Mapper:
         out_shapes = [self.sample(t) for t in outputs]
         if any(shape is None for shape in shapes + out_shapes):
             raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
-        view = Call(call.target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes)  # type: ignore
+        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes)  # type: ignore
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -196,8 +197,9 @@ class Mapper:
             attrs, shape = layers[0]
             use = self.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)  # type: ignore[arg-type]
         inputs = [self.producer[id(t)] for t in activations]
+        form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
         for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
-            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE)
+            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 
@@ -240,12 +242,12 @@ class Mapper:
                               "for this input; they are not counted")  # fmt: skip
 
     def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor,
-            weights: WeightUse = NO_WEIGHT_USE) -> str:  # fmt: skip
+            weights: WeightUse = NO_WEIGHT_USE, form: str = "module") -> str:  # fmt: skip
         name = self.name(call)
         # A spec layer always has an input; a tensor made from nothing (torch.zeros in forward) hangs
         # off the network input, which changes no count.
         inputs = inputs or [INPUT]
-        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights))
+        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights, form))
         self.producer[id(output)] = name
         return name
 

@@ -60,8 +60,9 @@ class RuleTable:
                 table.setdefault(target, []).append(rule)
 
     def module_rules(self, module: Any) -> list[ImportRule]:
-        """Rules for this module's class, or for a base class whose forward it keeps."""
-        kind = type(module)
+        """Rules for this module's class, or for a base class whose forward it keeps (for archcalc's
+        wrapper of a layer invoked as a function, `torch_modules.Invoked`: its inner module's)."""
+        kind = type(unwrap(module)[0])
         for cls in kind.__mro__:
             rules = self.by_module.get(cls)
             if rules and getattr(kind, "forward", None) is getattr(cls, "forward", None):
@@ -73,6 +74,23 @@ class RuleTable:
             return self.by_function.get(function, [])
         except TypeError:  # an unhashable callable
             return []
+
+
+def unwrap(module: Any) -> tuple[Any, str]:
+    """(the module a call reads, its call form): archcalc's build of a layer invoked as a function, method or
+    operator (a spec's `call:`) wraps the layer's module in `Invoked`; every other module is itself."""
+    from archcalc.torch_modules import Invoked
+
+    return (module.inner, module.call) if isinstance(module, Invoked) else (module, "module")
+
+
+def call_form(target: Any) -> str:
+    """How a traced function call invokes its layer (graph.CALLS): a Tensor method (`x.mean`), an operator
+    (`x + y`, torch.fx's operator.add or Tensor.__add__) or a function (F.relu, torch.cat)."""
+    name = qualified_name(target)
+    if name.startswith("operator.") or name.rsplit(".", 1)[-1].startswith("__"):
+        return "operator"
+    return "method" if name.startswith("torch.Tensor.") else "function"
 
 
 def loaded(dotted: str) -> Any:
@@ -116,5 +134,5 @@ def qualified_name(target: Any, is_module: bool = False) -> str:
     return qualname if module == "builtins" else f"{module}.{qualname}"
 
 
-__all__ = ["Call", "CannotMap", "ImportRule", "RuleTable", "method", "qualified_name", "register_import",
-           "spec_sides", "unregister_import"]
+__all__ = ["Call", "CannotMap", "ImportRule", "RuleTable", "call_form", "method", "qualified_name",
+           "register_import", "spec_sides", "unregister_import", "unwrap"]

@@ -79,10 +79,11 @@ class _Pointwise(LayerType):
 
 
 def _simple(type_name: str, per_element: int, summary: str, torch_class: str, functions: tuple[str, ...],
-            foreign: tuple[str, ...] = ()) -> None:  # fmt: skip
+            foreign: tuple[str, ...] = (), function: str | None = None) -> None:  # fmt: skip
     """Register a parameter-free activation whose torch module takes no arguments; `functions` name
     the functional forms (torch.nn.functional, torch or torch.Tensor) that import as it, `foreign` the
-    classes of transformers.activations that compute it (imported as it when transformers is loaded)."""
+    classes of transformers.activations that compute it (imported as it when transformers is loaded),
+    `function` the functional its module's forward calls (a spec's `call: function`)."""
 
     def torch_module(self: _Pointwise, a: Attrs, ins: list[Shape]) -> Any:
         from torch import nn
@@ -104,24 +105,26 @@ def _simple(type_name: str, per_element: int, summary: str, torch_class: str, fu
         (_Pointwise,),
         {"name": type_name, "per_element": per_element, "summary": summary,
          "flops_rule": f"{per_element} * out", "torch_module": torch_module, "torch_sources": torch_sources,
-         "torch_import": torch_import},
+         "torch_import": torch_import, "calls": {"function": function} if function else {}},
     )  # fmt: skip
     register(cls)
 
 
-_simple("relu", 1, "max(x, 0)", "ReLU", ("relu", "relu_"))
+_simple("relu", 1, "max(x, 0)", "ReLU", ("relu", "relu_"), function="F.relu")
+# nn.ReLU6's forward is F.hardtanh, not F.relu6 (which ptflops patches): no function form here.
 _simple("relu6", 2, "min(max(x, 0), 6)", "ReLU6", ("relu6",))
-_simple("sigmoid", 4, "1 / (1 + exp(-x))", "Sigmoid", ("sigmoid", "sigmoid_"))
-_simple("tanh", 1, "tanh(x)", "Tanh", ("tanh", "tanh_"))
-_simple("hardsigmoid", 4, "relu6(x + 3) / 6", "Hardsigmoid", ("hardsigmoid",))
-_simple("hardswish", 5, "x * relu6(x + 3) / 6 (h-swish)", "Hardswish", ("hardswish",))
-_simple("silu", 5, "x * sigmoid(x) (swish)", "SiLU", ("silu",), ("SiLUActivation",))
-_simple("mish", 5, "x * tanh(softplus(x)) (Misra 2019; YOLOv4)", "Mish", ("mish",))
+_simple("sigmoid", 4, "1 / (1 + exp(-x))", "Sigmoid", ("sigmoid", "sigmoid_"), function="torch.sigmoid")
+_simple("tanh", 1, "tanh(x)", "Tanh", ("tanh", "tanh_"), function="torch.tanh")
+_simple("hardsigmoid", 4, "relu6(x + 3) / 6", "Hardsigmoid", ("hardsigmoid",), function="F.hardsigmoid")
+_simple("hardswish", 5, "x * relu6(x + 3) / 6 (h-swish)", "Hardswish", ("hardswish",), function="F.hardswish")
+_simple("silu", 5, "x * sigmoid(x) (swish)", "SiLU", ("silu",), ("SiLUActivation",), function="F.silu")
+_simple("mish", 5, "x * tanh(softplus(x)) (Misra 2019; YOLOv4)", "Mish", ("mish",), function="F.mish")
 
 
 @register
 class LeakyReLU(_Pointwise):
     name = "leaky_relu"
+    calls = {"function": "F.leaky_relu"}
     summary = "x if x > 0 else slope * x"
     per_element = 2
     flops_rule = "2 * out"
@@ -180,6 +183,7 @@ class PReLU(_Pointwise):
 @register
 class ELU(_Pointwise):
     name = "elu"
+    calls = {"function": "F.elu"}
     summary = "x if x > 0 else alpha * (exp(x) - 1)"
     per_element = 4
     flops_rule = "4 * out"
@@ -205,6 +209,7 @@ class ELU(_Pointwise):
 @register
 class GELU(_Pointwise):
     name = "gelu"
+    calls = {"function": "F.gelu"}
     summary = "x * Phi(x), exact (erf) or tanh approximation"
     per_element = 5
     flops_rule = "5 * out"
@@ -238,6 +243,7 @@ class GELU(_Pointwise):
 @register
 class Softmax(LayerType):
     name = "softmax"
+    calls = {"function": "F.softmax"}
     summary = "softmax along one axis (default the first, channels or features)"
     category = "activation"
     attrs = (Attr("axis", Int(None), 0, "axis of the sample, not counting the batch"),)

@@ -33,7 +33,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, NamedTuple
 
-from archcalc.errors import ArchcalcError, closest
+from archcalc.errors import ArchcalcError, brief, closest
+from archcalc.graph import CALLS
 from archcalc.graph import REGISTRY as GRAPH_REGISTRY
 from archcalc.layers.attrs import Attr
 from archcalc.layers.axes import axis_names, axis_word, rank_text, spatial_names  # noqa: F401 - re-exported
@@ -159,6 +160,10 @@ class LayerType:
     # The type torch modules import as, when it is not this one (batchnorm2d: torch's BatchNorm2d imports
     # as `batchnorm`, which takes the rank of its input); None: this type's own `torch_import` rules.
     imported_as: ClassVar[str | None] = None
+    # How else a reference implementation may invoke it than as a module (graph.CALLS: "function", "method",
+    # "operator"), each with the torch callable it means, for the docs and errors: {"function": "F.relu"}.
+    # A spec's `call:` may name only these; archcalc's build then runs `build_invoked` outside any module hook.
+    calls: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self) -> None:
         self._by_name: dict[str, Attr] = {}
@@ -258,6 +263,30 @@ class LayerType:
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape) -> Any:
         raise NotImplementedError(f"{self.name} has no torch builder")
+
+    def build_invoked(self, a: Attrs, ins: list[Shape], out: Shape, call: str) -> Any:
+        """The torch module whose `forward` is the `call` form of the layer (one of `calls`); archcalc's build
+        runs that forward without the module's hooks (torch_modules.Invoked). Default: `build_torch`, whose
+        forward is that very function (nn.ReLU.forward is F.relu)."""
+        return self.build_torch(a, ins, out)
+
+    def check_call(self, call: Any, a: Attrs) -> str:
+        """`call` if the type may be invoked so (graph.CALLS) with these attributes, else an error."""
+        if not isinstance(call, str) or call not in CALLS:
+            hint = closest(call, CALLS) if isinstance(call, str) else ""
+            raise ArchcalcError(f"'call' must be one of {', '.join(CALLS)}, got {brief(call)}{hint}")
+        if call != "module" and call not in self.calls:
+            taken = ", ".join(f"{kind} ({callable_})" for kind, callable_ in self.calls.items())
+            raise ArchcalcError(f"{self.name} is not invoked as a {call} here: archcalc builds and counts it as a "
+                                f"module" + (f" or as {taken}" if taken else " only"))  # fmt: skip
+        refused = self.call_refused(a, call)
+        if refused:
+            raise ArchcalcError(refused)
+        return call
+
+    def call_refused(self, a: Attrs, call: str) -> str | None:
+        """Why these attributes cannot be computed by the `call` form (one of `calls`), or None."""
+        return None
 
     def torch_import(self) -> tuple:
         """`archcalc.importer.ImportRule`s: the torch modules and functions this type reads back.

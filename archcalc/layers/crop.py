@@ -87,6 +87,7 @@ class Crop(LayerType):
 @register
 class Slice(LayerType):
     name = "slice"
+    calls = {"method": "x.chunk(n, dim)[k] or x[:, a:b] (a Tensor method or indexing)"}
     data_movement = True
     summary = "elements start .. end - 1 along one axis (default channels), like torch.narrow"
     category = "structure"

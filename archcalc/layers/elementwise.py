@@ -72,6 +72,7 @@ class _Elementwise(LayerType):
 @register
 class Add(_Elementwise):
     name = "add"
+    calls = {"operator": "x + y"}
     summary = "elementwise sum of its inputs (residual connections)"
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
@@ -94,6 +95,7 @@ class Add(_Elementwise):
 @register
 class Mul(_Elementwise):
     name = "mul"
+    calls = {"operator": "x * y"}
     summary = "elementwise product of its inputs, broadcasting (the SE channel scale)"
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):

@@ -105,6 +105,7 @@ def _pool_attrs(rank: int) -> tuple[Attr, ...]:
 
 class _MaxPool(_Window):
     family = "max_pool"
+    calls = {"function": "F.max_pool1d / 2d / 3d"}
     summary = "max pooling with padding, dilation and ceil mode"
     flops_rule = "n - 1 comparisons per output, n = window elements inside the input"
     connections_rule = "n per output"
@@ -165,6 +166,7 @@ class _MaxPool(_Window):
 
 class _AvgPool(_Window):
     family = "avg_pool"
+    calls = {"function": "F.avg_pool1d / 2d / 3d"}
     summary = "average pooling with padding and ceil mode"
     flops_rule = "n per output (n - 1 adds, 1 divide), n = window elements inside the input"
     connections_rule = "n per output"

@@ -65,6 +65,17 @@ class _Global(LayerType):
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep | None:
         return RFStep(tuple(ins[0][1:])) if len(out) == len(ins[0]) else None
 
+    def call_refused(self, a: Attrs, call: str) -> str | None:
+        if call == "function" and not a["keep_dims"]:
+            return (f"{self.calls['function']} keeps the pooled axes as 1 x 1: set keep_dims: true (and flatten "
+                    f"after it), or call: method for {self.calls['method']}")  # fmt: skip
+        return None
+
+    def build_invoked(self, a: Attrs, ins: list[Shape], out: Shape, call: str):
+        from archcalc import torch_modules as tm
+
+        return tm.GlobalPool(self.mode, a["keep_dims"]) if call == "method" else self.build_torch(a, ins, out)
+
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_modules as tm
 
@@ -112,6 +123,7 @@ class _Global(LayerType):
 @register
 class GlobalAvgPool(_Global):
     name = "global_avg_pool"
+    calls = {"function": "F.adaptive_avg_pool2d(x, 1) (any rank)", "method": "x.mean(spatial axes)"}
     summary = "global average pooling to C x 1 x 1 (any number of spatial axes)"
     flops_rule = "C * H W (H W - 1 adds and 1 divide per channel)"
     connections_rule = "C * H W"
@@ -127,6 +139,7 @@ class GlobalAvgPool(_Global):
 @register
 class GlobalMaxPool(_Global):
     name = "global_max_pool"
+    calls = {"function": "F.adaptive_max_pool2d(x, 1) (any rank)", "method": "x.amax(spatial axes)"}
     summary = "global max pooling to C x 1 x 1 (any number of spatial axes)"
     flops_rule = "C * (H W - 1) comparisons"
     connections_rule = "C * H W"
@@ -214,6 +227,7 @@ class _Adaptive(LayerType):
 
 class _AdaptiveAvg(_Adaptive):
     family = "adaptive_avg_pool"
+    calls = {"function": "F.adaptive_avg_pool1d / 2d / 3d"}
     summary = "adaptive average pooling to a fixed output size"
     flops_rule = "C * sum over windows of their area (adds and a divide)"
 
@@ -226,6 +240,7 @@ class _AdaptiveAvg(_Adaptive):
 
 class _AdaptiveMax(_Adaptive):
     family = "adaptive_max_pool"
+    calls = {"function": "F.adaptive_max_pool1d / 2d / 3d"}
     summary = "adaptive max pooling to a fixed output size"
     flops_rule = "C * sum over windows of (area - 1) comparisons"
     mode = "max"

@@ -26,6 +26,7 @@ INTERPOLATION = ("nearest", "linear", "bilinear", "trilinear")
 @register
 class ChannelShuffle(LayerType):
     name = "channel_shuffle"
+    calls = {"function": "a function of view, transpose and view (torchvision's channel_shuffle)"}
     data_movement = True
     summary = "ShuffleNet channel shuffle: reshape to groups, transpose, flatten"
     category = "structure"

@@ -110,6 +110,7 @@ class AlphaDropout(_Dropout):
 @register
 class Flatten(LayerType):
     name = "flatten"
+    calls = {"function": "torch.flatten", "method": "x.flatten"}
     data_movement = True
     summary = "flattens axes start..end of a sample into one (default: all)"
     category = "structure"
@@ -223,6 +224,7 @@ class Reshape(LayerType):
 @register
 class Concat(LayerType):
     name = "concat"
+    calls = {"function": "torch.cat"}
     data_movement = True
     summary = "concatenation along an axis (default channels)"
     category = "structure"

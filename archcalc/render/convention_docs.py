@@ -18,6 +18,12 @@ def rules_reference_markdown() -> str:
             groups.setdefault(profile.rules[type_name].text, []).append(type_name)
         for text, types in groups.items():
             lines.append(f"| {', '.join(f'`{t}`' for t in types)} | {text} |")
+        invoked: dict[str, list[str]] = {}  # the layers a spec marks `call: function | method | operator`
+        for (type_name, call), rule in sorted(profile.invoked_rules.items()):
+            invoked.setdefault(rule.text, []).append(f"`{type_name}` ({call})")
+        lines += ["", "Invoked as a function, method or operator (`call:`):", "",
+                  "| archcalc layer types (call form) | what the tool counts |", "|---|---|"]  # fmt: skip
+        lines += [f"| {', '.join(types)} | {text} |" for text, types in invoked.items()]
     return "\n".join(lines + ["", END]) + "\n"
 
 

@@ -24,6 +24,8 @@ def layer_reference_markdown() -> str:
         "Formulas and conventions are in the docstring of each module in `archcalc/layers/`.",
         "`out` is the number of output elements per sample; counts are per sample (MACs, FLOPs and",
         "activations then scale with the batch). The backward column is the training rule (`report --train`).",
+        "Besides its attributes a layer may say how it is invoked (`call:`, docs/spec-format.md): the forms",
+        "other than `module` each type takes are listed after its attributes.",
         "",
         "| type | category | what | attributes | FLOPs | connections | backward |",
         "|---|---|---|---|---|---|---|",
@@ -31,6 +33,8 @@ def layer_reference_markdown() -> str:
     for name in sorted(REGISTRY):
         rule = REGISTRY[name]
         attrs = ", ".join(_attr_text(a) for a in rule.attrs) or "none"
+        if rule.calls:  # the forms a spec's `call:` may name besides module
+            attrs += "; `call`: " + ", ".join(f"{call} ({callable_})" for call, callable_ in rule.calls.items())
         arity = "" if (rule.min_inputs, rule.max_inputs) == (1, 1) else f" ({rule.min_inputs}+ inputs)"
         lines.append(f"| `{name}` | {rule.category} | {rule.summary}{arity} | {attrs} | {rule.flops_rule} "
                      f"| {rule.connections_rule} | {rule.backward_rule} |")  # fmt: skip

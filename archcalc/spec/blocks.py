@@ -233,7 +233,7 @@ class BlockWriter:
                         fixed.append(attr.name)
                     else:
                         fixed.append((attr.name, _frozen(dumped)))
-                structure.append(("layer", local, child.type, tuple(fixed), refs, child.weights))
+                structure.append(("layer", local, child.type, child.call, tuple(fixed), refs, child.weights))
             elif self.struct.get(child.path) in self.instances:
                 inner = self.struct[child.path]
                 structure.append(("block", local, inner, refs))
@@ -342,6 +342,8 @@ class BlockWriter:
                     if param is not None or not is_default(attr, child.attrs[attr.name]):
                         item[attr.name] = param if param is not None else attr.kind.dump(child.attrs[attr.name])
                 item.update({"weights": child.weights.written()} if child.weights.written() else {})
+                if child.call != "module":
+                    item["call"] = child.call
             if local == optional:
                 item["when"] = _identifier(f"has_{optional}")
             item.update({"inputs": list(refs)} if refs else {})

@@ -43,6 +43,8 @@ from archcalc.spec.values import read_input_shape, read_value, read_variables, r
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
             "notes")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
+# On a layer entry only: how the reference implementation invokes it (graph.CALLS), and how it holds its weights.
+LAYER_KEYS = ("call", "weights")
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
@@ -267,7 +269,7 @@ class Expander:
             listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all: `archcalc layers`)" if len(known) > 12 else "")
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
                             f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
-        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS and key not in ("type", "weights")}
+        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS + LAYER_KEYS and key != "type"}
         literal = literal_key(type_name, raw)
         known = self.resolved.get(literal) if literal is not None else None
         if known is None:
@@ -281,6 +283,10 @@ class Expander:
                 self.resolved[literal] = known
         attrs = dict(known[0])  # each node owns its attributes
         line = _line(item)
+        try:
+            call = rule.check_call(item.get("call", "module"), attrs)
+        except ArchcalcError as exc:
+            raise exc.located(file=self.file, line=_line(item, "call"), path=path) from None
         self._charge((), line, path, extra=known[1])
         count = len(inputs)
         if count < rule.min_inputs or (rule.max_inputs is not None and count > rule.max_inputs):
@@ -295,7 +301,7 @@ class Expander:
             weights = read_weights(item["weights"], env, self.limits) if "weights" in item else NO_WEIGHT_USE
         except ArchcalcError as exc:
             raise exc.located(file=self.file, line=_line(item, "weights"), path=path) from None
-        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file, weights))
+        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file, weights, call))
         scope.names[local] = path
         return path
 

@@ -1,4 +1,4 @@
-"""Graph -> spec YAML that loads back to the same graph (names, types, attributes, inputs, outputs).
+"""Graph -> spec YAML that loads back to the same graph (names, types, attributes, call forms, inputs, outputs).
 
 Node names are paths (`layer1.0.conv1`); each folder becomes a group of layers, and groups with the
 same structure share one block definition with params (see blocks.py). A folder of numbered groups
@@ -79,7 +79,8 @@ def graph_difference(expected: Graph, actual: Graph) -> str | None:
         return f"layers {missing[:5]} differ"
     for node in expected.nodes:
         other = mine[node.name]
-        if (node.type, node.attrs, node.inputs, node.weights) != (other.type, other.attrs, other.inputs, other.weights):
+        if (node.type, node.attrs, node.inputs, node.weights, node.call) != (other.type, other.attrs, other.inputs,
+                                                                          other.weights, other.call):
             return f"layer {node.name} differs"
     return None
 

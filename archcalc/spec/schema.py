@@ -26,6 +26,9 @@ def _layer_schema(name: str) -> dict:
     properties = dict(_COMMON)
     properties["type"] = {"const": name, "description": rule.summary}
     properties["weights"] = _WEIGHTS
+    forms = {"module": "an nn.Module", **rule.calls}
+    properties["call"] = {"enum": list(forms), "description": "how the reference implementation invokes it: "
+                          + "; ".join(f"{call}: {callable_}" for call, callable_ in forms.items())}
     for attr in rule.attrs:
         for key in (attr.name,) + attr.aliases:
             properties[key] = dict(attr.kind.schema) | {"description": attr.doc or attr.kind.describe}
