@@ -128,16 +128,57 @@ def _quoted(words: list[str]) -> list[str]:
     return [shlex.quote(word) for word in words]
 
 
-# Delays that land inside torch's import on a quiet machine: there a Ctrl-C was once swallowed (the
-# check ran on, exit 0) or surfaced as numpy's "cannot load module more than once" (exit 2).
-@pytest.mark.parametrize("delay", [0.3, 0.45, 0.6])
+def _wait_until_loading(process: subprocess.Popen, library: str, timeout: float = 120) -> None:
+    """Until `library` is mapped into the process (its import has begun): a fixed sleep from the start
+    lands in Python's own start-up on a loaded machine, before archcalc can handle anything."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if library in Path(f"/proc/{process.pid}/maps").read_text():
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"{library} was never loaded")
+
+
+# Delays into torch's import: there a Ctrl-C was once swallowed (the check ran on, exit 0) or surfaced
+# as numpy's "cannot load module more than once" (exit 2).
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.25])
 def test_an_early_ctrl_c_is_130_without_traceback(delay: float) -> None:
     process = subprocess.Popen(_archcalc("check", "vgg16"), cwd=ROOT, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # pytest may ignore it
-    time.sleep(delay)  # still importing (check imports torch)
+    _wait_until_loading(process, "libtorch")
+    time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in stderr, stderr
+
+
+# A library that loses the Ctrl-C, as torch's import can: it swallows it, or turns it into an ImportError.
+SWALLOWING_MODEL = """
+import sys, time
+sys.stderr.write("ready\\n")
+sys.stderr.flush()
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    {handler}
+import torch
+def build():
+    return torch.nn.Linear(2, 2)
+"""
+
+
+@pytest.mark.parametrize("handler", ["pass", "raise ImportError('cannot load module more than once per process')"])
+def test_a_ctrl_c_a_library_swallows_still_ends_the_run_with_130(tmp_path: Path, handler: str) -> None:
+    model = tmp_path / "model.py"
+    model.write_text(SWALLOWING_MODEL.format(handler=handler))
+    process = subprocess.Popen(_archcalc("report", "--module", f"{model}:build", "--input", "2"), cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    assert process.stderr is not None and process.stderr.readline() == "ready\n"
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stdout) == (130, ""), stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr, stderr
 
 
 # ----- escaping ---------------------------------------------------------------------------------------------

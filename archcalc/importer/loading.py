@@ -98,6 +98,7 @@ def load_callable(text: str) -> tuple[Callable[[], Any], str]:
         raise ArchcalcError(f"{USAGE}, got {text!r}")
     is_file = where.endswith(".py") or "/" in where or os.sep in where
     module = _import_file(Path(where)) if is_file else _import_dotted(where)
+    raise_if_interrupted()  # user code (or torch under it) may have swallowed a Ctrl-C
     target: Any = module
     for part in attribute.split("."):
         if not hasattr(target, part):
