@@ -153,6 +153,10 @@ class Recurrent(LayerType):
         if a.get("input_size") is not None and a["input_size"] != ins[0][-1]:
             raise ArchcalcError(f"{self.name}: input_size is {a['input_size']} but the input has {ins[0][-1]} "
                                 f"features (input shape {list(ins[0])})")  # fmt: skip
+        return self.output_shape(a, ins)
+
+    def output_shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        """Every step's hidden state: [L, D·H_out]."""
         return (ins[0][0], self.directions(a) * self.state_size(a))
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:

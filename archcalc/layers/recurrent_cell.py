@@ -76,11 +76,8 @@ class Cell(Recurrent):
                 raise ArchcalcError(f"{self.name}: the state {name} must have shape [{a['hidden_size']}] "
                                     f"(hidden_size), got {list(shape)}")  # fmt: skip
 
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        self.check_input(a, ins)
-        if a.get("input_size") is not None and a["input_size"] != ins[0][-1]:
-            raise ArchcalcError(f"{self.name}: input_size is {a['input_size']} but the input has {ins[0][-1]} "
-                                "features")  # fmt: skip
+    def output_shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        """One step's new hidden state: [H]."""
         return (a["hidden_size"],)
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
