@@ -30,7 +30,8 @@ Tensor.matmul (patched: the two products' MACs) and F.softmax (patched: the scor
 
 A layer invoked as a function, method or operator (a spec's `call:`) has no module hook: it counts only
 what the patched functionals count, once (F.relu, F.elu, F.gelu, F.silu, F.softmax, the pools: input
-elements); F.leaky_relu, x.mean, x.amax, torch.cat and operators are not patched.
+elements); F.leaky_relu, x.mean, x.amax, torch.cat and operators are not patched. A `scalar` layer
+(`x * 0.5`) counts its elements as torch.add / torch.mul / x.add / x.mul (patched), nothing otherwise.
 
 Default (any type not in the table): MACs + one bias add per output element for dense conv and linear
 layers (hooked), 0 for everything else (no hook, and no patched functional).
@@ -80,6 +81,11 @@ def _upsample(v) -> int:
     return (per_sample_out + functional) * v.batch
 
 
+def _patched_scalar(v) -> int:
+    """torch.add / torch.mul and Tensor.add / mul are patched: numel of the tensor operand (not x.mul_, not sub)."""
+    return v.out_elems if v.attrs["op"] in ("add", "mul") and not v.attrs["inplace"] else 0
+
+
 _AFFINE_NORM = Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "input elements x (2 if affine)")
 
 TABLE = {
@@ -124,6 +130,8 @@ INVOKED = {
     **same_for(("function:adaptive_avg_pool", "function:adaptive_max_pool", "function:global_avg_pool",
                 "function:global_max_pool"), per_input(1, f"input elements ({_PATCHED})")),
     **same_for(("method:global_avg_pool", "method:global_max_pool"), zero("x.mean / x.amax are not patched")),
+    **same_for(("function:scalar", "method:scalar"), Rule(_patched_scalar, "output elements for torch.add / mul and "
+                                                          "x.add / mul (patched); 0 for sub, div, pow and in place")),
 }  # any other call form: the module's rule, which for those types is the patched functional alone (or 0)
 
 _CONV = Rule(_conv, "MACs + bias: output elements")
