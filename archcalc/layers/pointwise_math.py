@@ -75,7 +75,10 @@ class _Math(_Pointwise):
             floating(call)
             return {}
 
-        return (ImportRule(self.name, functions=tuple(dict.fromkeys(functions)), read=read),)
+        from archcalc import torch_pointwise as tp
+
+        return (ImportRule(self.name, functions=tuple(dict.fromkeys(functions)), read=read),
+                ImportRule(self.name, modules=(tp.Pointwise,), when=lambda call: call.module.name == self.name))
 
 
 def _math(name: str, per_element: int, summary: str, operator_form: str = "") -> None:
@@ -151,4 +154,8 @@ class Clamp(_Pointwise):
             floating(call)
             return {"min": number(bound.get("min"), "lower"), "max": number(bound.get("max"), "upper")}
 
-        return (ImportRule(self.name, functions=tuple(table), read=read),)
+        from archcalc import torch_pointwise as tp
+
+        return (ImportRule(self.name, functions=tuple(table), read=read),
+                ImportRule(self.name, modules=(tp.Clamp,), read=lambda call: {"min": call.module.low,
+                                                                               "max": call.module.high}))

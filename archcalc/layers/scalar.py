@@ -148,7 +148,14 @@ class Scalar(LayerType):
                 raise CannotMap(f"the constant is {value!r}, not a finite number")
             return {"op": op, "value": value, "side": "left" if left else "right", "inplace": inplace}
 
-        return (ImportRule(self.name, functions=tuple(table), read=read, when=applies),)
+        def built(call: Any) -> dict:  # archcalc's own build (a spec's layer, imported back)
+            m = call.module
+            return {"op": m.op, "value": m.value, "side": m.side, "inplace": m.inplace}
+
+        from archcalc import torch_pointwise as tp
+
+        return (ImportRule(self.name, functions=tuple(table), read=read, when=applies),
+                ImportRule(self.name, modules=(tp.ScalarOp,), read=built))  # fmt: skip
 
 
 def _targets() -> dict:

@@ -59,7 +59,7 @@ class Methods(nn.Module):
 
 class Attention(nn.Module):
     """The attention scale: q * self.scale with scale a float attribute (timm's Attention, `q = q * self.scale`),
-    then softmax."""
+    then a softmax."""
 
     def __init__(self, dim: int = 8) -> None:
         super().__init__()
@@ -68,7 +68,7 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q = self.qkv(x) * self.scale
-        return q.softmax(dim=-1)
+        return F.softmax(q, dim=-1)  # (x.softmax is imported as a module softmax, which ptflops and thop count)
 
 
 class GeluTanh(nn.Module):
