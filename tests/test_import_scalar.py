@@ -170,3 +170,13 @@ def test_report_module_from_the_command_line():
                                       "--format", "json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert '"complete": true' in result.stdout
+
+
+def test_the_everyday_scalars_model_imports_complete():
+    from tests.models import everyday
+
+    graph = import_model(everyday.Scalars, (2, 3, 3)).graph
+    report = analyse(graph)
+    assert report.complete and [layer.type for layer in report.layers] == [
+        "scalar", "scalar", "scalar", "scalar", "add", "scalar", "scalar"]  # fmt: skip
+    assert report.totals.flops == 7 * 18 and report.totals.macs == 0
