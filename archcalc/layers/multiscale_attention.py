@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attention_cost import CostTerm
+from archcalc.layers.attention_cost import CostTerm, term_formulas
 from archcalc.layers.attrs import Attr, Bool, Float, Int, Sizes
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.formula import Formula, Group, Term, counts, product
@@ -226,17 +226,7 @@ class MultiscaleAttention(LayerType):
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         g = self.geometry(a, ins)
-        terms = g.terms()
-        defs = [Formula(f"MACs[{t.name}]", t.macs_formula) for t in terms if t.macs_formula is not None]
-        defs += [Formula(f"FLOPs[{t.name}]", t.formula) for t in terms]
-
-        def total(prefix: str):
-            named = [Term(f.name, f.value) for f in defs if f.name.startswith(prefix)]
-            expr = named[0]
-            for item in named[1:]:
-                expr = expr + item
-            return expr
-
+        defs, macs, flops = term_formulas(g.terms())
         E, C, D = Term("E", g.embed), Term("C", g.out_dim), Term("D", g.head_dim)
         params = E * 3 * C + 3 * C + C * C + C
         for kernel, times in ((g.kernel_q, 1), (g.kernel_kv, 2)):
@@ -245,7 +235,7 @@ class MultiscaleAttention(LayerType):
                 params = params + (times * Group(pool) if times > 1 else pool)
         if g.rel_pos:
             params = params + D * Term("rows", sum(g.tables()))
-        return counts(params=params, macs=total("MACs["), flops=total("FLOPs["), connections=g.connections(),
+        return counts(params=params, macs=macs, flops=flops, connections=g.connections(),
                       defs=defs, notes={"MACs": "the projections, pooling convolutions and matrix products"})
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
