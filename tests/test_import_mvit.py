@@ -97,3 +97,28 @@ def test_a_grid_that_does_not_fit_the_tokens_is_one_line_and_exit_2(tmp_path, la
 
     spec = write(tmp_path, "spec.json", json.dumps({"input": [32, 8], "layers": [layer]}))
     error_line(report(spec), *fragments)
+
+
+class MeanHead(nn.Module):
+    """S3D's head (torchvision/models/video/s3d.py): a 1x1 Conv3d classifier, then torch.mean over (T, H, W);
+    `spatial` 2: the same on images, torch.mean over (H, W)."""
+
+    def __init__(self, spatial: int = 3) -> None:
+        super().__init__()
+        conv = nn.Conv3d if spatial == 3 else nn.Conv2d
+        self.features, self.classifier, self.dims = conv(3, 8, 3), conv(8, 5, 1), tuple(range(2, 2 + spatial))
+
+    def forward(self, x):
+        return torch.mean(self.classifier(self.features(x)), dim=self.dims)
+
+
+@pytest.mark.parametrize("spatial, input_shape", [(3, (3, 4, 6, 6)), (2, (3, 6, 6))])
+def test_torch_mean_over_the_grid_is_x_mean_and_exports(spatial, input_shape):
+    """torch.mean(x, dims) is the method form x.mean(dims): what fvcore sees (aten::mean, no handle) and what
+    export-spec can write back (F.adaptive_avg_pool2d would keep the axes)."""
+    graph = import_model(lambda: MeanHead(spatial), input_shape).graph
+    (pool,) = [node for node in graph.nodes if node.type == "global_avg_pool"]
+    assert pool.call == "method"
+    report = analyse(graph)
+    assert analyse(load_spec_text(export_spec(graph))).totals == report.totals
+    assert count_convention(graph, report, "fvcore").total == run_peer("fvcore", MeanHead(spatial).eval(), input_shape)
