@@ -220,7 +220,7 @@ class MultiscaleAttention(LayerType):
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         g = self.geometry(a, ins)
-        grid = product([Term(f"{axis}_q", size) for axis, size in zip("THW", g.q_grid)])
+        grid = product([Term(f"{axis}_q", size) for axis, size in zip("thw", g.q_grid)])
         return [Formula("L_out", 1 + grid, "the class token and the pooled grid"),
                 Formula("C_out", Term("C", g.out_dim))]  # fmt: skip
 
