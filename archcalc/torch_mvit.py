@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -47,7 +48,7 @@ class MultiscaleAttention(nn.Module):
     def __init__(self, embed_dim: int, output_dim: int, num_heads: int, thw: tuple[int, ...],
                  kernel_q: tuple[int, ...], stride_q: tuple[int, ...], kernel_kv: tuple[int, ...],
                  stride_kv: tuple[int, ...], residual_pool: bool, residual_with_cls_embed: bool, rel_pos: bool,
-                 norm_eps: float) -> None:  # fmt: skip
+                 norm_eps: float, rel_pos_rows: tuple[int, ...] | None = None) -> None:  # fmt: skip
         super().__init__()
         self.output_dim, self.num_heads, self.head_dim = output_dim, num_heads, output_dim // num_heads
         self.thw, self.kernel_q, self.stride_q, self.kernel_kv, self.stride_kv = thw, kernel_q, stride_q, kernel_kv, stride_kv
@@ -66,7 +67,7 @@ class MultiscaleAttention(nn.Module):
 
             q_grid = pooled_grid(thw, kernel_q, stride_q) if pool_q else thw
             kv_grid = pooled_grid(thw, kernel_kv, stride_kv) if pool_kv else thw
-            rows = [2 * max(q, k) - 1 for q, k in zip(q_grid, kv_grid)]
+            rows = rel_pos_rows or [2 * max(q, k) - 1 for q, k in zip(q_grid, kv_grid)]
             self.rel_pos_t = nn.Parameter(torch.zeros(rows[0], self.head_dim))
             self.rel_pos_h = nn.Parameter(torch.zeros(rows[1], self.head_dim))
             self.rel_pos_w = nn.Parameter(torch.zeros(rows[2], self.head_dim))
@@ -102,13 +103,20 @@ def _distances(q: int, k: int, device) -> torch.Tensor:
             - (torch.arange(k, device=device)[None, :] + (1.0 - k)) * k_ratio).long()  # fmt: skip
 
 
+def _interpolate(table: torch.Tensor, rows: int) -> torch.Tensor:
+    """torchvision's _interpolate: a table of other rows resized linearly."""
+    if table.shape[0] == rows:
+        return table
+    return F.interpolate(table.permute(1, 0).unsqueeze(0), size=rows, mode="linear").squeeze(0).permute(1, 0)
+
+
 def add_rel_pos(attn, q, q_thw, k_thw, rel_pos_h, rel_pos_w, rel_pos_t):
-    """torchvision's _add_rel_pos for tables of the size the grids need (no interpolation)."""
+    """torchvision's _add_rel_pos."""
     (q_t, q_h, q_w), (k_t, k_h, k_w) = q_thw, k_thw
     device = rel_pos_h.device
-    Rh = rel_pos_h[_distances(q_h, k_h, device)]
-    Rw = rel_pos_w[_distances(q_w, k_w, device)]
-    Rt = rel_pos_t[_distances(q_t, k_t, device)]
+    Rh = _interpolate(rel_pos_h, 2 * max(q_h, k_h) - 1)[_distances(q_h, k_h, device)]
+    Rw = _interpolate(rel_pos_w, 2 * max(q_w, k_w) - 1)[_distances(q_w, k_w, device)]
+    Rt = _interpolate(rel_pos_t, 2 * max(q_t, k_t) - 1)[_distances(q_t, k_t, device)]
     B, n_head, _, dim = q.shape
     r_q = q[:, :, 1:].reshape(B, n_head, q_t, q_h, q_w, dim)
     rel_h_q = torch.einsum("bythwc,hkc->bythwk", r_q, Rh)

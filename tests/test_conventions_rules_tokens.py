@@ -83,6 +83,8 @@ CASES = [
           "stride_kv": [1, 2, 2], "rel_pos": True, "residual_pool": True}),
     case("multiscale-v1", (33, 8), {"type": "multiscale_attention", "num_heads": 1, "thw": [2, 4, 4], "kernel_kv": 3,
                                     "stride_kv": [1, 2, 2]}),
+    case("multiscale-resized-table", (17, 8), {"type": "multiscale_attention", "num_heads": 2, "thw": [2, 2, 4],
+                                               "kernel_kv": 3, "rel_pos": True, "rel_pos_rows": [3, 7, 7]}),
     case("token-pool", (33, 8), {"type": "token_pool", "thw": [2, 4, 4], "kernel": [1, 3, 3], "stride": [1, 2, 2]}),
     case("grid-positions", (32, 8), {"type": "grid_positions", "thw": [2, 4, 4], "separable": True}),
 ]

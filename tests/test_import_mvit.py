@@ -77,11 +77,21 @@ class Interpolated(nn.Module):
         return self.attn(x, (2, 4, 4))[0]
 
 
-def test_interpolated_relative_position_tables_are_unsupported_with_the_reason(torchvision_mvit):
-    report = analyse(import_model(Interpolated, (33, 8)).graph)
-    (gap,) = report.unsupported
-    assert "interpolated" in gap.reason and "[3, 15, 15]" in gap.reason
+def test_tables_torchvision_interpolates_are_counted_as_they_are(torchvision_mvit):
+    """Tables sized for another grid (a non-square input gives one) keep their rows; resizing them does not
+    depend on the batch and is not counted per sample."""
+    graph = import_model(Interpolated, (33, 8)).graph
+    report = analyse(graph)
+    assert report.complete and list(report.layers[-1].attributes["rel_pos_rows"]) == [3, 15, 15]
     assert report.totals.params == sum(p.numel() for p in Interpolated().parameters())
+    with torch.device("meta"):
+        on_meta = Interpolated().eval()
+    seen = {tool: run_peer(tool, Interpolated().eval(), (33, 8), 1, device="cpu") for tool in ("fvcore", "ptflops")}
+    seen |= {tool: run_peer(tool, on_meta, (33, 8), 1, device="meta") for tool in ("torch", "thop", "torchinfo")}
+    assert {tool: count_convention(graph, report, tool).total for tool in seen} == seen
+    loaded = load_spec_text(export_spec(graph))
+    assert analyse(loaded).totals == report.totals
+    assert check(loaded, CheckOptions(rf_budget=0)).agrees
 
 
 @pytest.mark.parametrize("layer, fragments", [

@@ -140,6 +140,12 @@ CASES = [
          # qkv 7·4·12 + proj 7·4·4 + scores and A·V 2·(2·7·7·2) MACs; + the residual's 2·7·2 adds
          {"macs": 336 + 112 + 392, "flops": 7 * 12 * 8 + 7 * 4 * 8 + 2 * 7 * 2 + 2 * 7 * 7 * 3 + 2 * 7 * 20
                                                + 2 * 7 * 2 * 13 + 2 * 7 * 2}),
+    Case("multiscale-non-square-grid", {"type": "multiscale_attention", "num_heads": 2, "thw": [2, 2, 4],
+                                        "kernel_kv": 3, "rel_pos": True, "residual_pool": True,
+                                        "rel_pos_rows": [3, 7, 7]}, (17, 8),
+         # torchvision sizes the h table for the larger axis (7 rows) and interpolates it to the 3 needed
+         lambda: Grid(mvit_attention(8, 8, 2, [], [], [3, 3, 3], [1, 1, 1], True, False, True, (2, 2, 4)), (2, 2, 4)),
+         {"params": 8 * 24 + 24 + 64 + 8 + 2 * (4 * 27 + 8) + 4 * (3 + 7 + 7)}),
     Case("token-pool", {"type": "token_pool", "thw": [2, 4, 4], "kernel": [1, 3, 3], "stride": [1, 2, 2]}, (33, 8),
          lambda: Grid(mvit.Pool(nn.MaxPool3d([1, 3, 3], [1, 2, 2], [0, 1, 1]), None), (2, 4, 4)),
          # window taps inside the grid: t 2, h and w 2 + 3 each; 8 channels

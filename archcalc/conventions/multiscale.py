@@ -7,8 +7,9 @@ height and width ones, `*` for the scaling, Tensor.softmax, and in-place adds:
     fvcore     aten::linear and aten::_convolution MACs, aten::layer_norm 5 per element, aten::matmul MACs,
                each aten::einsum numpy's count printed to 4 digits, halved, floored (layers' `einsum`)
     ptflops    the nn.Linear hooks (MACs + one bias add per output), the nn.Conv3d hooks (MACs), the
-               nn.LayerNorm hooks (input elements) and the patched torch.matmul (MACs); einsum, Tensor.softmax,
-               `*` and in-place adds are not patched
+               nn.LayerNorm hooks (input elements), the patched torch.matmul (MACs) and F.interpolate (output
+               elements: D times the rows needed, for a table of other rows, counted per sample as ptflops
+               analyses one); einsum, Tensor.softmax, `*` and in-place adds are not patched
     thop       the nn.Linear hooks (MACs), nn.Conv3d (MACs), nn.LayerNorm (4 per element: 2, x 2 affine)
     torchinfo  per module with weights: nn.Linear (n_in·n_out + n_out) x N, nn.Conv3d weights x its output
                positions x its batch (N·H, the heads folded in), nn.LayerNorm parameters x N (its input's first axis)
@@ -41,6 +42,9 @@ def _parts(v) -> dict[str, int]:
         "norm_params": 2 * g.head_dim * len(pools),
         "matmul": terms["scores"].macs + terms["A·V"].macs + (terms["rel_t"].macs if g.rel_pos else 0),
         "einsum": [terms[name].macs for name in ("rel_h", "rel_w")] if g.rel_pos else [],
+        # F.interpolate's output, [1, D, rows needed], for each table of other rows (ptflops patches it)
+        "resized": sum(g.head_dim * need for need, rows in zip(g.needed(), g.tables()) if need != rows)
+        if g.rel_pos else 0,
     }
 
 
@@ -57,7 +61,8 @@ def _fvcore(v) -> dict[str, int]:
 
 def _ptflops(v) -> dict[str, int]:
     p, B = _parts(v), v.batch
-    return {"macs": B * (p["linear"] + p["conv"] + p["matmul"]), "bias": B * p["linear_bias"], "norm": B * p["norm"]}
+    return {"macs": B * (p["linear"] + p["conv"] + p["matmul"]), "bias": B * p["linear_bias"], "norm": B * p["norm"],
+            "other": B * p["resized"]}
 
 
 def _thop(v) -> dict[str, int]:
@@ -74,7 +79,7 @@ ATTENTION = {
     "fvcore": Rule(_fvcore, "aten::linear, _convolution, matmul: MACs; einsum: numpy's rounded count / 2; "
                             "layer_norm: 5 per element"),
     "ptflops": Rule(_ptflops, "nn.Linear hooks (MACs + bias), nn.Conv3d (MACs), nn.LayerNorm (input elements), "
-                              "patched torch.matmul (MACs); einsum and softmax unseen"),
+                              "patched torch.matmul (MACs) and F.interpolate (a resized table); einsum and softmax unseen"),
     "thop": Rule(_thop, "nn.Linear and nn.Conv3d hooks: MACs; nn.LayerNorm: 4 per element; functionals unseen"),
     "torchinfo": Rule(_torchinfo, "nn.Linear (n_in n_out + n_out) x N; nn.Conv3d weights x positions x N·H; "
                                   "nn.LayerNorm params x N"),

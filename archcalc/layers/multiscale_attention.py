@@ -17,9 +17,12 @@ names the grid, which the model carries beside the tensor). With H heads of D = 
                  an einsum), q·R_t (H·L'·k_t·D, a matmul), combined by broadcasting (H·L'·k_h·k_w +
                  H·L'·k_t·k_h·k_w adds) and added to the grid scores (H·L'·S' adds, S' = |g_kv|). Gathering
                  the rows from the tables is bookkeeping that does not depend on the batch: not counted.
-                 torchvision interpolates a table of another size; the importer refuses that case.
+                 A table of another size (`rel_pos_rows`: torchvision sizes both spatial tables for the
+                 larger axis, so a non-square grid has one) is first resized to the rows needed by linear
+                 interpolation, which does not depend on the batch either: not counted.
 
-    params       E·3C + 3C + C·C + C, + per pooling D·k_t·k_h·k_w + 2D, + [rel_pos] D·Σ_a (2·max(q_a, k_a) − 1)
+    params       E·3C + 3C + C·C + C, + per pooling D·k_t·k_h·k_w + 2D, + [rel_pos] D·Σ_a rows_a (by default
+                 rows_a = 2·max(q_a, k_a) − 1)
     macs         the qkv and output projections, the pooling convolutions, QKᵀ (H·L·S·D), A·V (H·L·S·D) and
                  the three relative-position products: all matrix products or convolutions
     flops        per term in `terms` below: a product of n MACs per output costs 2n − 1 per output (+1 with
@@ -70,6 +73,7 @@ class MultiscaleGeometry:
     rel_pos: bool
     residual_pool: bool
     residual_with_cls: bool
+    rel_pos_rows: tuple[int, int, int] | None = None  # None: the rows the grids need
 
     @property
     def head_dim(self) -> int:
@@ -87,9 +91,13 @@ class MultiscaleGeometry:
     def score_elements(self) -> int:
         return self.heads * self.queries * self.keys
 
-    def tables(self) -> tuple[int, int, int]:
-        """Rows of the t, h and w relative-position tables: 2·max(q_a, k_a) − 1."""
+    def needed(self) -> tuple[int, int, int]:
+        """Rows of the t, h and w relative offsets: 2·max(q_a, k_a) − 1."""
         return tuple(2 * max(q, k) - 1 for q, k in zip(self.q_grid, self.kv_grid))  # type: ignore[return-value]
+
+    def tables(self) -> tuple[int, int, int]:
+        """Rows of the t, h and w relative-position tables (interpolated to `needed` where they differ)."""
+        return self.rel_pos_rows or self.needed()
 
     def pool_params(self, kernel: tuple[int, ...] | None) -> int:
         return 0 if kernel is None else self.head_dim * numel(kernel) + 2 * self.head_dim
@@ -166,10 +174,16 @@ class MultiscaleAttention(LayerType):
         Attr("kernel_kv", Sizes(3), 1, "pooling kernel of the keys and values"),
         Attr("stride_kv", Sizes(3), 1, "pooling stride of the keys and values"),
         Attr("rel_pos", Bool(), False, "MViTv2's decomposed relative-position terms"),
+        Attr("rel_pos_rows", Sizes(3), None, "rows of the t, h, w tables; default 2·max(q_a, k_a) − 1 (others are "
+                                             "interpolated to that)"),
         Attr("residual_pool", Bool(), False, "MViTv2's pooled-query residual"),
         Attr("residual_with_cls", Bool(), False, "the residual adds the class token's query too"),
         Attr("norm_eps", Float(0.0), 1e-6, "eps of the pooling LayerNorms; changes no count"),
     )
+
+    def validate(self, a: Attrs) -> None:
+        if a["rel_pos_rows"] and not a["rel_pos"]:
+            raise ArchcalcError("multiscale_attention: rel_pos_rows needs rel_pos: true")
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> MultiscaleGeometry:
         shape, grid = ins[0], tuple(a["thw"])
@@ -189,7 +203,8 @@ class MultiscaleAttention(LayerType):
             raise ArchcalcError(f"multiscale_attention: pooling leaves an empty grid ({list(q_grid)}, {list(kv_grid)})")
         return MultiscaleGeometry(shape[0], shape[1], C, heads, grid, q_grid, kv_grid,  # type: ignore[arg-type]
                                   tuple(a["kernel_q"]) if pool_q else None, tuple(a["kernel_kv"]) if pool_kv else None,
-                                  a["rel_pos"], a["residual_pool"], a["residual_with_cls"])  # fmt: skip
+                                  a["rel_pos"], a["residual_pool"], a["residual_with_cls"],
+                                  tuple(a["rel_pos_rows"]) if a["rel_pos"] and a["rel_pos_rows"] else None)  # fmt: skip
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         g = self.geometry(a, ins)
@@ -199,7 +214,7 @@ class MultiscaleAttention(LayerType):
         return Params(trainable=self.geometry(a, ins).params())
 
     def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        """The relative-position tables are position embeddings: D·Σ_a (2·max(q_a, k_a) − 1)."""
+        """The relative-position tables are position embeddings: D·Σ_a rows_a."""
         g = self.geometry(a, ins)
         return g.head_dim * sum(g.tables()) if g.rel_pos else 0
 
@@ -244,7 +259,7 @@ class MultiscaleAttention(LayerType):
         return torch_mvit.MultiscaleAttention(ins[0][1], a["out_dim"] or ins[0][1], a["num_heads"], tuple(a["thw"]),
                                               tuple(a["kernel_q"]), tuple(a["stride_q"]), tuple(a["kernel_kv"]),
                                               tuple(a["stride_kv"]), a["residual_pool"], a["residual_with_cls"],
-                                              a["rel_pos"], a["norm_eps"])  # fmt: skip
+                                              a["rel_pos"], a["norm_eps"], a["rel_pos_rows"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         from archcalc import torch_mvit
@@ -256,10 +271,23 @@ class MultiscaleAttention(LayerType):
 
 def _read_archcalc(call) -> dict:
     m = call.module
-    return {"num_heads": m.num_heads, "thw": list(m.thw), "out_dim": m.output_dim, "kernel_q": list(m.kernel_q),
+    return _with_rows({"num_heads": m.num_heads, "thw": list(m.thw), "out_dim": m.output_dim, "kernel_q": list(m.kernel_q),
             "stride_q": list(m.stride_q), "kernel_kv": list(m.kernel_kv), "stride_kv": list(m.stride_kv),
             "rel_pos": m.rel_pos_h is not None, "residual_pool": m.residual_pool,
-            "residual_with_cls": m.residual_with_cls_embed, "norm_eps": m.norm_eps}  # fmt: skip
+            "residual_with_cls": m.residual_with_cls_embed, "norm_eps": m.norm_eps}, m)  # fmt: skip
+
+
+def _with_rows(attrs: dict, m) -> dict:
+    """`rel_pos_rows` when the module's t, h and w tables are not the sizes its grids need (else the default)."""
+    if m.rel_pos_h is not None:
+        grid = tuple(attrs["thw"])
+        q = pooled_grid(grid, attrs["kernel_q"], attrs["stride_q"]) if pools(attrs["kernel_q"], attrs["stride_q"]) else grid
+        kv = pooled_grid(grid, attrs["kernel_kv"], attrs["stride_kv"]) \
+            if pools(attrs["kernel_kv"], attrs["stride_kv"]) else grid  # fmt: skip
+        rows = [m.rel_pos_t.shape[0], m.rel_pos_h.shape[0], m.rel_pos_w.shape[0]]
+        if rows != [2 * max(a, b) - 1 for a, b in zip(q, kv)]:
+            attrs["rel_pos_rows"] = rows
+    return attrs
 
 
 def _pool_setting(pool, name: str) -> tuple[list[int], list[int], float | None]:
@@ -299,13 +327,4 @@ def read_torchvision(call) -> dict:
              "rel_pos": m.rel_pos_h is not None, "residual_pool": m.residual_pool,
              "residual_with_cls": m.residual_with_cls_embed,
              "norm_eps": eps_q if eps_q is not None else eps_k}  # fmt: skip
-    if m.rel_pos_h is not None:
-        grid = tuple(attrs["thw"])
-        q_grid = pooled_grid(grid, kernel_q, stride_q) if pools(kernel_q, stride_q) else grid
-        kv_grid = pooled_grid(grid, kernel_kv, stride_kv) if pools(kernel_kv, stride_kv) else grid
-        need = [2 * max(q, k) - 1 for q, k in zip(q_grid, kv_grid)]
-        have = [m.rel_pos_t.shape[0], m.rel_pos_h.shape[0], m.rel_pos_w.shape[0]]
-        if need != have:
-            raise CannotMap(f"its relative-position tables ({have} rows for t, h, w) are interpolated to {need}: "
-                            "archcalc counts tables of the size the grid needs")  # fmt: skip
-    return attrs
+    return _with_rows(attrs, m)
