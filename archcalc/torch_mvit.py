@@ -48,7 +48,7 @@ class MultiscaleAttention(nn.Module):
     def __init__(self, embed_dim: int, output_dim: int, num_heads: int, thw: tuple[int, ...],
                  kernel_q: tuple[int, ...], stride_q: tuple[int, ...], kernel_kv: tuple[int, ...],
                  stride_kv: tuple[int, ...], residual_pool: bool, residual_with_cls_embed: bool, rel_pos: bool,
-                 norm_eps: float, rel_pos_rows: tuple[int, ...] | None = None) -> None:  # fmt: skip
+                 norm_eps: float, rel_pos_rows: tuple[int, ...] = ()) -> None:  # fmt: skip
         super().__init__()
         self.output_dim, self.num_heads, self.head_dim = output_dim, num_heads, output_dim // num_heads
         self.thw, self.kernel_q, self.stride_q, self.kernel_kv, self.stride_kv = thw, kernel_q, stride_q, kernel_kv, stride_kv
@@ -62,12 +62,8 @@ class MultiscaleAttention(nn.Module):
         self.pool_k = Pool(self.head_dim, kernel_kv, stride_kv, norm_eps) if pool_kv else None
         self.pool_v = Pool(self.head_dim, kernel_kv, stride_kv, norm_eps) if pool_kv else None
         self.rel_pos_h = self.rel_pos_w = self.rel_pos_t = None
-        if rel_pos:
-            from archcalc.layers.multiscale_attention import pooled_grid
-
-            q_grid = pooled_grid(thw, kernel_q, stride_q) if pool_q else thw
-            kv_grid = pooled_grid(thw, kernel_kv, stride_kv) if pool_kv else thw
-            rows = rel_pos_rows or [2 * max(q, k) - 1 for q, k in zip(q_grid, kv_grid)]
+        if rel_pos:  # the t, h and w tables' rows (the layer type works them out)
+            rows = rel_pos_rows
             self.rel_pos_t = nn.Parameter(torch.zeros(rows[0], self.head_dim))
             self.rel_pos_h = nn.Parameter(torch.zeros(rows[1], self.head_dim))
             self.rel_pos_w = nn.Parameter(torch.zeros(rows[2], self.head_dim))

@@ -256,10 +256,11 @@ class MultiscaleAttention(LayerType):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_mvit
 
+        rows = self.geometry(a, ins).tables() if a["rel_pos"] else ()
         return torch_mvit.MultiscaleAttention(ins[0][1], a["out_dim"] or ins[0][1], a["num_heads"], tuple(a["thw"]),
                                               tuple(a["kernel_q"]), tuple(a["stride_q"]), tuple(a["kernel_kv"]),
                                               tuple(a["stride_kv"]), a["residual_pool"], a["residual_with_cls"],
-                                              a["rel_pos"], a["norm_eps"], a["rel_pos_rows"])  # fmt: skip
+                                              a["rel_pos"], a["norm_eps"], rows)  # fmt: skip
 
     def torch_import(self) -> tuple:
         from archcalc import torch_mvit
