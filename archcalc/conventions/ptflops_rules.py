@@ -42,6 +42,7 @@ from __future__ import annotations
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import (product_macs, projection_biases, projection_macs, ptflops_mha_hook,
                                             score_elements, torch_mha)  # fmt: skip
+from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType, numel
 
@@ -118,6 +119,8 @@ TABLE = {
     "scaled_dot_product_attention": zero("F.scaled_dot_product_attention is not patched"),
     "window_attention": Rule(lambda v: product_macs(v) + score_elements(v),
                              "patched Tensor.matmul (QKᵀ, A·V) + F.softmax (the scores); F.linear is not patched"),
+    "multiscale_attention": multiscale.ATTENTION["ptflops"],
+    "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),
     "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }
