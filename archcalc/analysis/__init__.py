@@ -74,6 +74,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
     for node, cost in zip(graph.nodes, costs):
         p, field = cost.params, fields[node.name]
         shape = shapes[node.name]
+        macs, flops = cost.batched(batch)
         layers.append(
             LayerResult(
                 name=node.name,
@@ -84,8 +85,8 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
                 trainable_params=p.trainable,
                 non_trainable_params=p.non_trainable,
                 buffers=p.buffers,
-                macs=cost.macs * batch,
-                flops=cost.flops * batch,
+                macs=macs,
+                flops=flops,
                 connections=cost.connections,
                 activations=(numel(shape) + cost.workspace) * batch,
                 receptive_field=list(field.size) if field else None,
