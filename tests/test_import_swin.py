@@ -99,3 +99,29 @@ def test_without_torchvision_the_copies_are_traced_through_and_incomplete():
     report = analyse(result.graph)
     assert not report.complete
     assert "window_attention_v2" not in {layer.type for layer in report.layers}
+
+
+BAD = [
+    ("[3, 9, 7, 8]", "{type: window_attention_v2, num_heads: 2, window: [3, 3]}",
+     "window [3, 3] has 2 sizes, but the input has 3 spatial axes"),
+    ("[3, 9, 7, 8]", "{type: window_attention, num_heads: 2, window: [2, 3, 3], shift: [1, 3, 1], fit: true}",
+     "shift [1, 3, 1] must be below the window [2, 3, 3]"),
+    ("[9, 7, 8]", "{type: window_attention_v2, num_heads: 3, window: 3}", "8 channels do not split into 3 heads"),
+    ("[9, 7, 8]", "{type: window_attention_v2, num_heads: 2, cpb_hidden: 0}", "'cpb_hidden' must be positive"),
+    ("[8]", "{type: window_attention, num_heads: 2}", "needs a channels-last map [*S, C]"),
+    ("[4, 8]", "{type: patch_merge}", "needs a channels-last map [*, H, W, C]"),
+]
+
+
+@pytest.mark.parametrize("shape, layer, message", BAD, ids=[message for _, _, message in BAD])
+def test_bad_window_layers_are_one_line_errors(tmp_path, shape, layer, message):
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+    from tests.cli_errors import assert_one_line_error
+
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(f"input: {shape}\nlayers:\n  - {{name: attn, {layer[1:]}\n")
+    result = CliRunner().invoke(app, ["report", str(spec)])
+    assert_one_line_error(result, "bad.yaml:3: layer attn: ")
+    assert message in result.stderr

@@ -39,7 +39,8 @@ from archcalc.layers.imports import CannotMap, ImportRule
 
 def _require_map(layer: str, shape: Shape, least: int = 2) -> None:
     if len(shape) < least:
-        need = "[H, W, C]" if least == 3 else "[*S, C] (one or more spatial axes, then the channels)"
+        need = ("[*, H, W, C] (two or more spatial axes, then the channels)" if least == 3
+                else "[*S, C] (one or more spatial axes, then the channels)")
         raise ArchcalcError(f"{layer} needs a channels-last map {need}, got shape {list(shape)}")
 
 
