@@ -41,6 +41,7 @@ from __future__ import annotations
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import (position_mlp_links, product_macs, projection_biases, projection_macs,
                                             ptflops_mha_hook, score_elements, term_macs, torch_mha)  # fmt: skip
+from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType, numel
 
@@ -116,6 +117,8 @@ TABLE = {
                                 + score_elements(v), "patched attn.matmul(v) (A·V; q @ kᵀ is the operator, not "
                                 "patched) + F.softmax (the scores) + the bias MLP's nn.Linear hooks (MACs + bias) "
                                 "and its ReLU (2 per element), per sample"),
+    "multiscale_attention": multiscale.ATTENTION["ptflops"],
+    "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),
     "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }

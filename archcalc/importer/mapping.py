@@ -198,6 +198,7 @@ class Mapper:
             attrs, shape = layers[0]
             use = self.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)  # type: ignore[arg-type]
         inputs = [self.producer[id(t)] for t in activations]
+        form = rule.form or form
         form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
         for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
             name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
