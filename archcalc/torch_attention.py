@@ -5,8 +5,7 @@
 - `Attention` is the general form (GQA/MQA, a head size of its own, RoPE, a T5-style relative-position
   table): q/k/v/o nn.Linear projections around F.scaled_dot_product_attention, as Hugging Face's Llama;
 - `ScaledDotProduct` is F.scaled_dot_product_attention as a module;
-- `WindowAttention` is torchvision's ShiftedWindowAttention (Swin), computed with the same calls (F.linear
-  with the projections' weights, Tensor.matmul), its parameters and buffer under the same names.
+Swin's window attention (torchvision's ShiftedWindowAttention, V2 and 3-D) is in torch_window.py.
 
 Every mask is built from positions at run time (a constant: no FLOP counter counts it).
 """
@@ -96,81 +95,3 @@ class ScaledDotProduct(nn.Module):
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
                                               is_causal=self.causal, scale=self.scale, enable_gqa=self.enable_gqa)
-
-
-def relative_position_index(window: tuple[int, int]) -> torch.Tensor:
-    """torchvision's define_relative_position_index: [Wh·Ww·Wh·Ww] indices into the bias table."""
-    coords = torch.stack(torch.meshgrid(torch.arange(window[0]), torch.arange(window[1]), indexing="ij"))
-    flat = torch.flatten(coords, 1)
-    relative = (flat[:, :, None] - flat[:, None, :]).permute(1, 2, 0).contiguous()
-    relative[:, :, 0] += window[0] - 1
-    relative[:, :, 1] += window[1] - 1
-    relative[:, :, 0] *= 2 * window[1] - 1
-    return relative.sum(-1).flatten()
-
-
-class WindowAttention(nn.Module):
-    """torchvision.models.swin_transformer.ShiftedWindowAttention on [N, H, W, C] (v1, relative bias)."""
-
-    def __init__(self, dim: int, window: tuple[int, int], shift: tuple[int, int], heads: int, qkv_bias: bool,
-                 proj_bias: bool) -> None:  # fmt: skip
-        super().__init__()
-        self.window_size, self.shift_size, self.num_heads = list(window), list(shift), heads
-        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim, bias=proj_bias)
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window[0] - 1) * (2 * window[1] - 1), heads))
-        self.register_buffer("relative_position_index", relative_position_index(window))
-
-    def reset_index_buffers(self) -> None:
-        """Refill the index after `to_empty` (archcalc.torch_build.to_empty)."""
-        with torch.no_grad():
-            self.relative_position_index.copy_(relative_position_index(tuple(self.window_size)))
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n_tokens = self.window_size[0] * self.window_size[1]
-        bias = self.relative_position_bias_table[self.relative_position_index]
-        bias = bias.view(n_tokens, n_tokens, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
-        return shifted_window_attention(x, self.qkv, self.proj, bias, self.window_size, self.num_heads,
-                                        self.shift_size)  # fmt: skip
-
-
-def shifted_window_attention(x, qkv: nn.Linear, proj: nn.Linear, bias, window: list[int], heads: int,
-                             shift: list[int]) -> torch.Tensor:  # fmt: skip
-    """torchvision's shifted_window_attention at inference (no dropout), step for step."""
-    B, H, W, C = x.shape
-    pad_r, pad_b = (window[1] - W % window[1]) % window[1], (window[0] - H % window[0]) % window[0]
-    x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-    _, pad_H, pad_W, _ = x.shape
-    shift = [0 if window[i] >= (pad_H, pad_W)[i] else shift[i] for i in range(2)]
-    if sum(shift) > 0:
-        x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
-    windows = (pad_H // window[0]) * (pad_W // window[1])
-    x = x.view(B, pad_H // window[0], window[0], pad_W // window[1], window[1], C)
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(B * windows, window[0] * window[1], C)
-    q, k, v = F.linear(x, qkv.weight, qkv.bias).reshape(x.size(0), x.size(1), 3, heads, C // heads).permute(
-        2, 0, 3, 1, 4)
-    q = q * (C // heads) ** -0.5
-    attn = q.matmul(k.transpose(-2, -1))
-    attn = attn + bias
-    if sum(shift) > 0:
-        mask = x.new_zeros((pad_H, pad_W))
-        slices = [((0, -window[i]), (-window[i], -shift[i]), (-shift[i], None)) for i in range(2)]
-        count = 0
-        for h in slices[0]:
-            for w in slices[1]:
-                mask[h[0] : h[1], w[0] : w[1]] = count
-                count += 1
-        mask = mask.view(pad_H // window[0], window[0], pad_W // window[1], window[1])
-        mask = mask.permute(0, 2, 1, 3).reshape(windows, window[0] * window[1])
-        mask = mask.unsqueeze(1) - mask.unsqueeze(2)
-        mask = mask.masked_fill(mask != 0, float(-100.0)).masked_fill(mask == 0, float(0.0))
-        attn = attn.view(x.size(0) // windows, windows, heads, x.size(1), x.size(1))
-        attn = attn + mask.unsqueeze(1).unsqueeze(0)
-        attn = attn.view(-1, heads, x.size(1), x.size(1))
-    attn = F.softmax(attn, dim=-1)
-    x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), C)
-    x = F.linear(x, proj.weight, proj.bias)
-    x = x.view(B, pad_H // window[0], pad_W // window[1], window[0], window[1], C)
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(B, pad_H, pad_W, C)
-    if sum(shift) > 0:
-        x = torch.roll(x, shifts=(shift[0], shift[1]), dims=(1, 2))
-    return x[:, :H, :W, :].contiguous()

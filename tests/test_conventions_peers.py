@@ -28,6 +28,7 @@ LLM_SMALL = {"seq_len": 4, "num_layers": 1, "hidden_size": 64, "intermediate_siz
 TRANSFORMERS_SMALL = {
     "vit_b_16": {"image_size": 32, "num_layers": 1}, "vit_l_16": {"image_size": 16, "num_layers": 1},
     "swin_t": {"image_size": 32, "depths": [2, 1, 1, 1], "embed_dim": 12},
+    "swin_v2_t": {"image_size": 32, "depths": [2, 1, 1, 1], "embed_dim": 12},
     "convnext_tiny": {"image_size": 32, "depths": [1, 1, 1, 1], "widths": [8, 16, 24, 32]},
     "bert_base": {"seq_len": 4, "num_layers": 1, "hidden_size": 32, "num_heads": 2, "intermediate_size": 64,
                   "vocab_size": 40},
@@ -65,6 +66,7 @@ SECOND = {
     "r2plus1d_18": (3, 4, 9, 9), "mc3_18": (3, 3, 8, 8), "c3d": (3, 17, 20, 18),
     "unet3d": {"depth": 93, "size": 94, "width": 2}, "m5": (1, 333), "tcn": {"length": 30},
     "vit_b_16": {"image_size": 48, "num_layers": 1}, "swin_t": {"image_size": 64, "depths": [2, 1, 1, 1], "window": 3},
+    "swin_v2_t": {"image_size": 64, "depths": [2, 1, 1, 1], "window": 3},
     "convnext_tiny": {"image_size": 64, "depths": [1, 1, 1, 1], "widths": [8, 16, 24, 32]},
     "bert_base": {"seq_len": 6, "num_layers": 1, "hidden_size": 32, "num_heads": 2, "vocab_size": 40},
     "llama3_8b": {**LLM_SMALL, "seq_len": 6, "kv_heads": 1},

@@ -55,6 +55,12 @@ CASES = [
     case("sdpa-causal", (2, 6, 8), {"type": "scaled_dot_product_attention", "causal": True, "inputs": ["input"] * 3}),
     case("window", (9, 9, 8), {"type": "window_attention", "num_heads": 2, "window": 3}),
     case("window-shifted-padded", (7, 8, 8), {"type": "window_attention", "num_heads": 2, "window": 3, "shift": 1}),
+    case("window-3d-fit", (1, 5, 5, 8), {"type": "window_attention", "num_heads": 2, "window": [2, 3, 3],
+                                         "shift": [1, 1, 1], "fit": True}),
+    case("window-v2", (8, 8, 8), {"type": "window_attention_v2", "num_heads": 2, "window": 4, "cpb_hidden": 16}),
+    case("window-v2-shifted-padded", (7, 8, 8), {"type": "window_attention_v2", "num_heads": 2, "window": 3,
+                                                 "shift": 1, "cpb_hidden": 16, "qkv_bias": False}),
+    case("patch-merge-3d", (2, 5, 4, 8), {"type": "patch_merge"}),
     # tensor algebra, tokens, norms
     case("matmul", (6, 6), {"type": "matmul", "inputs": BOTH}),
     case("matmul-batched", (2, 6, 6), {"type": "matmul", "inputs": BOTH}),

@@ -100,6 +100,15 @@ CASES = [
          {"buffers": 81, "params": 8 * 24 + 24 + 8 * 8 + 8 + 25 * 2}),
     Case("window-shifted-padded", {"type": "window_attention", "num_heads": 2, "window": 3, "shift": 1},
          (7, 8, 8), None, {"output_shape": [7, 8, 8]}),
+    # Swin3D: the time window (2) shrinks to the 1 frame; H and W padded to 6, shifted by 1
+    Case("window-3d-fit", {"type": "window_attention", "num_heads": 2, "window": [2, 3, 3], "shift": [1, 1, 1],
+                           "fit": True}, (1, 5, 5, 8), None,
+         {"params": 8 * 24 + 24 + 8 * 8 + 8 + 3 * 5 * 5 * 2, "buffers": 18 * 18}),
+    Case("window-v2", {"type": "window_attention_v2", "num_heads": 2, "window": 4, "cpb_hidden": 16}, (8, 8, 8), None,
+         {"params": 8 * 24 + 24 + 8 * 8 + 8 + 2 + 2 * 16 + 16 + 16 * 2, "buffers": 2 * 7 * 7 + 16 * 16}),
+    Case("window-v2-shifted-padded", {"type": "window_attention_v2", "num_heads": 2, "window": 3, "shift": 1,
+                                      "cpb_hidden": 16, "qkv_bias": False}, (7, 8, 8), None,
+         {"output_shape": [7, 8, 8]}),
     # tensor algebra and tokens
     Case("matmul", {"type": "matmul", "inputs": ["input", "input"]}, (6, 6), lambda: Twice(2, torch.matmul),
          {"macs": 216, "flops": 36 * 11}),
@@ -126,6 +135,7 @@ CASES = [
     Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
     Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
     Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),
+    Case("patch-merge-3d", {"type": "patch_merge"}, (2, 5, 4, 8), None, {"output_shape": [2, 3, 2, 32]}),
     # MViT (torchvision's mvit_v1_b / mvit_v2_s blocks): references are the copies in tests/models/mvit.py
     Case("multiscale-v2", MVIT_V2, (33, 8), lambda: Grid(mvit_attention(8, 16, 2, [3, 3, 3], [1, 2, 2], [3, 3, 3],
                                                                       [1, 1, 1], True, False, True), (2, 4, 4)),

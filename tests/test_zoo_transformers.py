@@ -27,9 +27,11 @@ PEERS = json.loads((Path(__file__).parent / "data" / "torchvision_peer_totals.js
 TORCHVISION_FOUR = ("vit_b_16", "vit_l_16", "swin_t", "convnext_tiny")
 
 PARAMS = {"vit_b_16": 86_567_656, "vit_l_16": 304_326_632, "swin_t": 28_288_354, "convnext_tiny": 28_589_128,
+          "swin_v2_t": 28_351_570,
           "bert_base": 109_482_240, "gpt2_small": 124_439_808, "llama2_7b": 6_738_415_616,
           "llama3_8b": 8_030_261_248}  # fmt: skip
-BUFFERS = {"swin_t": 28_812}  # 12 blocks' relative-position indices, 49 x 49 each
+BUFFERS = {"swin_t": 28_812,  # 12 blocks' relative-position indices, 49 x 49 each
+           "swin_v2_t": 54_552}  # 12 blocks' indices (64 x 64) and coordinate tables (15 x 15 x 2)
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
@@ -71,7 +73,8 @@ def test_vit_b_16_differences_are_the_attention_and_the_norms():
 
 SMALL = {  # one block, a few tokens: check's witnesses run in a second or two
     "vit_b_16": {"num_layers": 1, "image_size": 32}, "vit_l_16": {"num_layers": 1, "image_size": 32},
-    "swin_t": {"depths": [2, 2, 1, 1], "image_size": 64}, "convnext_tiny": {"depths": [1, 1, 1, 1], "image_size": 64},
+    "swin_t": {"depths": [2, 2, 1, 1], "image_size": 64}, "swin_v2_t": {"depths": [2, 2, 1, 1], "image_size": 64},
+    "convnext_tiny": {"depths": [1, 1, 1, 1], "image_size": 64},
     "bert_base": {"num_layers": 1, "seq_len": 16}, "gpt2_small": {"n_layer": 1, "seq_len": 16},
     "llama2_7b": {"num_layers": 1, "seq_len": 16}, "llama3_8b": {"num_layers": 1, "seq_len": 16},
 }  # fmt: skip

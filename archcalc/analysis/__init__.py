@@ -75,6 +75,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
     for node, cost, key in zip(graph.nodes, costs, keys):
         p, field = cost.params, fields[node.name]
         shape = shapes[node.name]
+        macs, flops = cost.batched(batch)  # work done once per call (LayerType.per_call) is not batched
         attributes = attributes_of.get(key) if key is not None else None  # type: ignore[arg-type]
         if attributes is None:
             attributes = {name: value for name, value in node.attrs.items() if value is not None}
@@ -84,7 +85,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
         layers.append(
             LayerResult(
                 node.name, node.type, list(node.inputs), list(shape), p.total, p.trainable, p.non_trainable,
-                p.buffers, cost.macs * batch, cost.flops * batch, cost.connections,
+                p.buffers, macs, flops, cost.connections,
                 (numel(shape) + cost.workspace) * batch,
                 list(field.size) if field else None, list(field.stride) if field else None,
                 list(field.padding) if field else None, field.aligned if field else None,

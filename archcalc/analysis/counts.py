@@ -66,6 +66,12 @@ class LayerCosts(NamedTuple):
     flops: int
     connections: int
     workspace: int
+    per_call: tuple[int, int] = (0, 0)  # the (MACs, FLOPs) of macs and flops done once per call, not per sample
+
+    def batched(self, batch: int) -> tuple[int, int]:
+        """(MACs, FLOPs) of a batch: the per-sample work `batch` times, the per-call work once."""
+        once_macs, once_flops = self.per_call
+        return (self.macs - once_macs) * batch + once_macs, (self.flops - once_flops) * batch + once_flops
 
 
 def layer_costs(graph: Graph, shapes: dict[str, Shape], ins: InputShapes, keys: list) -> list[LayerCosts]:
@@ -78,7 +84,7 @@ def layer_costs(graph: Graph, shapes: dict[str, Shape], ins: InputShapes, keys: 
         if costs is None:
             rule, a, i, o = node.rule, node.attrs, ins[node.name], shapes[node.name]
             costs = LayerCosts(rule.params(a, i, o), rule.macs(a, i, o), rule.flops(a, i, o), rule.connections(a, i, o),
-                               rule.workspace(a, i, o))  # fmt: skip
+                               rule.workspace(a, i, o), rule.per_call(a, i, o))  # fmt: skip
             if key is not None:
                 known[key] = costs
         out.append(costs if node.weights is NO_WEIGHT_USE else costs._replace(params=held(node, costs.params)))

@@ -59,9 +59,14 @@ class TotalsExplanation:
     final_layer: LayerExplanation | None
 
 
-def _scaled(formula: Formula, batch: int) -> Formula:
+def _scaled(formula: Formula, batch: int, per_call: tuple[int, int] = (0, 0)) -> Formula:
     if batch == 1 or formula.name not in BATCH_SCALED or formula.value == 0:
         return formula
+    once = dict(zip(BATCH_SCALED, per_call))[formula.name]
+    if once:  # work done once per call, whatever the batch (LayerType.per_call)
+        term = Term("once", once)
+        return Formula(formula.name, Group(formula.expr - term) * Term("N", batch) + term,
+                       (formula.note + "; " if formula.note else "") + "N: the batch; once: per call, not per sample")
     return Formula(formula.name, formula.expr * Term("N", batch), (formula.note + "; " if formula.note else "")
                    + "N: the batch")  # fmt: skip
 
@@ -121,7 +126,8 @@ def explain_layers(graph: Graph, batch: int = 1) -> list[LayerExplanation]:
         ins = [shapes[name] for name in node.inputs]
         shape = shapes[node.name]
         rule = node.rule
-        counts = [_scaled(f, batch) for f in rule.explain_counts(node.attrs, ins, shape)]
+        once = rule.per_call(node.attrs, ins, shape)
+        counts = [_scaled(f, batch, once) for f in rule.explain_counts(node.attrs, ins, shape)]
         activations, note = elements(shape, "_out"), "output elements"
         scratch = rule.workspace(node.attrs, ins, shape)
         if scratch:  # the attention score matrix, kept as activation memory

@@ -22,6 +22,17 @@ def product_macs(v: LayerView) -> int:
     return v.batch * v.layer.geometry(v.attrs, v.ins).product_macs
 
 
+def term_macs(v: LayerView, *names: str) -> int:
+    """Per-sample MACs of the named attention terms (attention_cost.py: "A·V", "position_mlp", ...)."""
+    return sum(t.macs for t in v.layer.geometry(v.attrs, v.ins).terms() if t.name in names)
+
+
+def position_mlp_links(v: LayerView) -> tuple[int, int]:
+    """Swin V2's position-bias MLP over its T offsets: (T·h bias adds and ReLU outputs, r·h + h + h·H params)."""
+    r, h, rows = v.layer.geometry(v.attrs, v.ins).position_mlp
+    return rows * h, r * h + h + h * v.attrs["num_heads"]
+
+
 def score_elements(v: LayerView) -> int:
     return v.batch * v.layer.geometry(v.attrs, v.ins).score_elements
 

@@ -40,8 +40,8 @@ layers (hooked), 0 for everything else (no hook, and no patched functional).
 from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
-from archcalc.conventions.attention import (product_macs, projection_biases, projection_macs, ptflops_mha_hook,
-                                            score_elements, torch_mha)  # fmt: skip
+from archcalc.conventions.attention import (position_mlp_links, product_macs, projection_biases, projection_macs,
+                                            ptflops_mha_hook, score_elements, term_macs, torch_mha)  # fmt: skip
 from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType, numel
@@ -119,6 +119,10 @@ TABLE = {
     "scaled_dot_product_attention": zero("F.scaled_dot_product_attention is not patched"),
     "window_attention": Rule(lambda v: product_macs(v) + score_elements(v),
                              "patched Tensor.matmul (QKᵀ, A·V) + F.softmax (the scores); F.linear is not patched"),
+    "window_attention_v2": Rule(lambda v: v.batch * (term_macs(v, "A·V", "position_mlp") + 3 * position_mlp_links(v)[0])
+                                + score_elements(v), "patched attn.matmul(v) (A·V; q @ kᵀ is the operator, not "
+                                "patched) + F.softmax (the scores) + the bias MLP's nn.Linear hooks (MACs + bias) "
+                                "and its ReLU (2 per element), per sample"),
     "multiscale_attention": multiscale.ATTENTION["ptflops"],
     "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),

@@ -30,7 +30,7 @@ nn.Linear are hooked), 0 for everything else (not hooked, or zero_ops).
 from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
-from archcalc.conventions.attention import projection_macs, torch_mha
+from archcalc.conventions.attention import projection_macs, term_macs, torch_mha
 from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType
@@ -82,6 +82,8 @@ TABLE = {
                                  "nn.MultiheadAttention is not hooked: 0; the general build: its nn.Linear MACs"),
     **same_for(("scaled_dot_product_attention", "window_attention", "matmul", "einsum"),
                zero("functional (F.linear, matmul, einsum, sdpa): no module hook sees it")),
+    "window_attention_v2": Rule(lambda v: term_macs(v, "position_mlp"), "only the bias MLP's nn.Linear hooks (MACs, "
+                                "no bias), once per call; the rest is functional"),
 }
 
 _MACS = Rule(lambda v: v.macs, "MACs, no bias")

@@ -28,7 +28,7 @@ parameters times the batch (0 without parameters).
 from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
-from archcalc.conventions.attention import linear_params, torch_mha
+from archcalc.conventions.attention import linear_params, position_mlp_links, torch_mha
 from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
 from archcalc.layers import LayerType
@@ -71,6 +71,8 @@ TABLE = {
     "multiscale_attention": multiscale.ATTENTION["torchinfo"],
     "grid_positions": multiscale.GRID_POSITIONS_TORCHINFO,
     "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),
+    "window_attention_v2": Rule(lambda v: position_mlp_links(v)[1], "only the bias MLP's nn.Linear leaves run: "
+                                "their params x 1 (the coordinate table's batch axis), whatever the batch"),
     **same_for(("scaled_dot_product_attention", "matmul", "einsum"), zero("no parameters")),
     **same_for(("positional_embedding", "class_token", "layer_scale"),
                zero("its parameter is not named weight or bias")),

@@ -14,6 +14,11 @@ MQA: Hkv = 1), query/key head size D, value head size Dv, b = 1 with a projectio
                                         cost H·L·S)
     scores      H·L·S·D         H·L·S·(2D − 1)                     L·S (quadratic)
     bias        -               H·L·S  (a relative-position bias or Swin's shift mask, one add per score)
+    Swin V2 (cosine attention, continuous position bias; windows·… per window, the bias once per forward):
+    position    T·h·(r + H)     T·h·2r + T·h + T·H·(2h − 1) (the MLP over T offsets: r → h → H) + 5·H·L·S
+                                (16·sigmoid of the gathered bias)
+    normalize   -               3·D·(H·L + Hkv·S) in place of `scale` (square, add, divide per element)
+    logit_scale -               H·L·S + 2H (one multiply per score; clamp and exp per head)
     mask        -               H·L·S  (causal: one add per score; the full score matrix is computed, as
                                         torch computes it)
     softmax     -               H·L·(3S − 1)  (per row: S exp, S − 1 adds, S divides)
@@ -84,6 +89,10 @@ class AttentionGeometry:
     causal: bool = False  # each query sees only itself and earlier keys (a decoder's self-attention)
     windows: int = 1  # Swin: independent windows, each L = S = its tokens
     projected_kv: int | None = None
+    cosine: bool = False  # Swin V2: cosine similarity of normalised q and k, times a learned scale per head
+    # Swin V2's continuous position bias: (coordinates r, hidden width h, table rows T) of the MLP that makes
+    # the bias table, run once per forward (not per window), then 16·sigmoid of the gathered [H, L, S] bias
+    position_mlp: tuple[int, int, int] | None = None
 
     @property
     def score_elements(self) -> int:
@@ -110,6 +119,8 @@ class AttentionGeometry:
         def per_window(expr: Expr) -> Expr:
             return win * expr if win is not None else expr
 
+        if self.position_mlp is not None:
+            terms += self._position_terms()
         if self.embed_dim is not None:
             E, b, bo = self.embed_dim, int(self.bias), int(self.out_bias)
             Ek, Ev = self.kdim or E, self.vdim or E
@@ -130,9 +141,15 @@ class AttentionGeometry:
             r, P = self.rotary_dims, (S if self.projected_kv is None else self.projected_kv)
             terms.append(CostTerm("rope", 0, W * 3 * r * (H * L + Hk * P),
                                   per_window(3 * Term("r", r) * Group(tH * tL + tHk * Term("S", P)))))
-        terms.append(CostTerm("scale", 0, W * H * L * D, per_window(tH * tL * tD)))
+        if self.cosine:
+            terms.append(CostTerm("normalize", 0, W * 3 * D * (H * L + Hk * S),
+                                  per_window(3 * tD * Group(tH * tL + tHk * tS))))
+        else:
+            terms.append(CostTerm("scale", 0, W * H * L * D, per_window(tH * tL * tD)))
         terms.append(CostTerm("scores", W * H * L * S * D, W * H * L * S * (2 * D - 1),
                               per_window(tH * tL * tS * Group(2 * tD - 1)), True, per_window(tH * tL * tS * tD)))
+        if self.cosine:
+            terms.append(CostTerm("logit_scale", 0, W * H * L * S + 2 * H, per_window(tH * tL * tS) + 2 * tH, True))
         if self.biased_scores:
             terms.append(CostTerm("bias", 0, W * H * L * S, per_window(tH * tL * tS), True))
         if self.masked:
@@ -147,6 +164,17 @@ class AttentionGeometry:
                                   per_window(tL * Term("E", E) * fan),
                                   macs_formula=per_window(tL * tH * tDv * Term("E", E))))
         return terms
+
+    def _position_terms(self) -> list[CostTerm]:
+        """Swin V2's bias, once per forward: the MLP over the T offsets (Linear(r, h) with bias, ReLU,
+        Linear(h, H) without), then 16·sigmoid (4 + 1 per element) of the gathered [H, L, S] bias."""
+        r, h, rows = self.position_mlp  # type: ignore[misc]
+        H, L, S = self.heads, self.queries, self.keys
+        tr, th, tT, tH = Term("r", r), Term("h", h), Term("T", rows), Term("H", H)
+        mlp = CostTerm("position_mlp", rows * h * (r + H), rows * h * 2 * r + rows * h + rows * H * (2 * h - 1),
+                       tT * th * Group(2 * tr) + tT * th + tT * tH * Group(2 * th - 1),
+                       macs_formula=tT * th * Group(tr + tH))
+        return [mlp, CostTerm("position_bias", 0, 5 * H * L * S, 5 * tH * Term("L", L) * Term("S", S))]
 
     @property
     def macs(self) -> int:

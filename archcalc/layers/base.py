@@ -5,7 +5,8 @@ one-schema-per-op and fvcore's handle table:
 
 - `attrs`: attributes with defaults and validation;
 - `shape`: the output shape rule;
-- `params`, `macs`, `flops`, `connections`: the counting rules (per sample; the analysers scale by batch);
+- `params`, `macs`, `flops`, `connections`: the counting rules (per sample; the analysers scale by batch,
+  except the part `per_call` names: work done once per call, whatever the batch);
 - `explain_shape`, `explain_counts`: the same rules as formulas with the numbers filled in (`archcalc
   explain`; see layers/formula.py). Tests check that they give the rules' numbers for every layer type;
 - `backward`: the training rule, backward MACs and FLOPs per sample (`report --train`);
@@ -220,6 +221,12 @@ class LayerType:
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return 0
+
+    def per_call(self, a: Attrs, ins: list[Shape], out: Shape) -> tuple[int, int]:
+        """(MACs, FLOPs) of work done once per call whatever the batch (Swin V2's position-bias MLP, computed
+        from the weights alone), included in the per-sample `macs` and `flops`: a batch of B costs
+        B·(macs − these) + these, as torch computes it. Default: none."""
+        return 0, 0
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         """One formula per output axis (C_out, H_out, W_out). Default: the input's shape, unchanged."""
