@@ -38,7 +38,11 @@ class Identity(LayerType):
         copies = (torch.Tensor.contiguous, torch.Tensor.clone, torch.clone, torch.Tensor.detach)
         read = lambda call: call.bind("input", "memory_format", memory_format=None) and {}  # noqa: E731
         lone = lambda call: call.bind("tensors", "dim", dim=0) and {}  # noqa: E731
+        # x.to(dtype or device), x.float(): a cast moves data and counts nothing (T5's and CLIP's upcasts)
+        casts = (torch.Tensor.to, torch.Tensor.float, torch.Tensor.type)
         return (ImportRule(self.name, modules=(nn.Identity,)), ImportRule(self.name, functions=copies, read=read),
+                ImportRule(self.name, functions=casts, when=lambda call: len(call.in_shapes) == 1,
+                           note="a dtype or device cast of one tensor"),
                 ImportRule(self.name, functions=(torch.cat, torch.concat), read=lone, note="of one tensor",
                            when=lambda call: len(call.in_shapes) == 1))  # fmt: skip
 
