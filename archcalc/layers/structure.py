@@ -11,12 +11,24 @@ They only move data (every dropout is the identity at inference): no FLOPs and n
 """
 
 
+import operator
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Float, Int, IntList
 from archcalc.layers.base import (IDENTITY, Attrs, LayerType, Shape, axis_names, elements, numel, rank_text, register,
                                   register_ranks, require_rank, same_shape)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, product
 from archcalc.layers.imports import CannotMap, ImportRule
+
+
+def _keeps_everything(call) -> bool:
+    """x[:, 0:, :], x[..., :]: an index of slices that all keep every element (Hugging Face's LM heads slice
+    the hidden states with `slice(-logits_to_keep, None)`, which is 0: everything)."""
+    index = call.args[1] if len(call.args) > 1 else None
+    items = list(index) if isinstance(index, tuple) else [index]
+    return len(call.in_shapes) == 1 and bool(items) and all(
+        item is Ellipsis or (isinstance(item, slice) and item.start in (None, 0) and item.stop is None
+                             and item.step in (None, 1)) for item in items)  # fmt: skip
 
 
 @register
@@ -43,6 +55,8 @@ class Identity(LayerType):
         return (ImportRule(self.name, modules=(nn.Identity,)), ImportRule(self.name, functions=copies, read=read),
                 ImportRule(self.name, functions=casts, when=lambda call: len(call.in_shapes) == 1,
                            note="a dtype or device cast of one tensor"),
+                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), when=_keeps_everything,
+                           note="x[:, 0:]: slices that keep every element"),
                 ImportRule(self.name, functions=(torch.cat, torch.concat), read=lone, note="of one tensor",
                            when=lambda call: len(call.in_shapes) == 1))  # fmt: skip
 
