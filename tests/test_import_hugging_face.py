@@ -131,12 +131,25 @@ def report_json(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_module_llama_gets_the_llm_section_of_the_equivalent_spec():
-    spec = report_json("llama2_7b", *TINY)
-    module = report_json("--module", "tests/models/hugging_face.py:llama", "--input", "12", "--input-dtype", "int64")
+GPT2_TINY = ["--set", "seq_len=12", "--set", "n_layer=2", "--set", "n_embd=64", "--set", "n_inner=96", "--set",
+             "vocab_size=50", "--set", "n_head=4", "--set", "n_positions=64"]  # fmt: skip
+EQUIVALENT = {"llama": ("llama2_7b", TINY, 2 * 2 * 2 * 16), "gpt2": ("gpt2_small", GPT2_TINY, 2 * 2 * 4 * 16)}
+
+
+@pytest.mark.parametrize("name", sorted(EQUIVALENT))
+def test_module_decoder_gets_the_llm_section_of_the_equivalent_spec(name):
+    """KV cache per token, decoding FLOPs per token, training FLOPs (`--train --tokens`): as the zoo spec's."""
+    spec, settings, kv_elements = EQUIVALENT[name]
+    expected = report_json(spec, *settings)
+    module = report_json("--module", f"tests/models/hugging_face.py:{name}", "--input", "12", "--input-dtype", "int64")
     assert module["complete"] and module["llm"]["decode"]["note"] is None
-    assert module["llm"] == spec["llm"]
-    assert module["llm"]["kv_cache"]["elements_per_token"] == 2 * 2 * 2 * 16  # 2 layers, K and V, 2 heads of 16
+    assert module["llm"] == expected["llm"]
+    assert module["llm"]["kv_cache"]["elements_per_token"] == kv_elements  # 2 layers, K and V, heads of 16
+
+
+def test_mistral_gets_an_llm_section():
+    llm = report_json("--module", "tests/models/hugging_face.py:mistral", "--input", "12", "--input-dtype", "int64")["llm"]
+    assert llm["kv_cache"]["elements_per_token"] == 2 * 2 * 2 * 16 and llm["decode"]["note"] is None
 
 
 def test_mistral_window_shorter_than_the_sequence_is_unsupported():

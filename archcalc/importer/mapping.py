@@ -123,6 +123,8 @@ class Mapper:
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
             if self.constants.absorb(call, outputs, tensors((call.args, call.kwargs))):
                 continue
+            if self.same_input(call, outputs):
+                continue
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
             try:
@@ -217,6 +219,19 @@ class Mapper:
             name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+
+    def same_input(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
+        """`input_ids.view(-1, L)` (GPT-2) on ids already of that shape is the input itself: no layer, so the token
+        table reads the input, as a spec's does."""
+        if call.target not in (torch.Tensor.view, torch.Tensor.reshape, torch.reshape) or len(outputs) != 1:
+            return False
+        source = call.args[0] if call.args else None
+        if not isinstance(source, torch.Tensor) or self.producer.get(id(source)) != INPUT:
+            return False
+        if tuple(source.shape) != tuple(outputs[0].shape):
+            return False
+        self.producer[id(outputs[0])] = INPUT
+        return True
 
     def hold_tables(self, use: WeightUse, constants: list[torch.Tensor]) -> WeightUse:
         """The buffers the layer's constant operands were made from, if no layer holds them yet."""

@@ -57,6 +57,11 @@ class Identity(LayerType):
                            note="a dtype or device cast of one tensor"),
                 ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), when=_keeps_everything,
                            note="x[:, 0:]: slices that keep every element"),
+                # GPT-2's `hidden_states.view(output_shape)`: a reshape to the shape it has is no reshape (and a
+                # literal shape would tie the layer to one sequence length)
+                ImportRule(self.name, functions=(torch.Tensor.view, torch.Tensor.reshape, torch.reshape),
+                           when=lambda call: len(call.in_shapes) == 1 and call.in_shapes[0] == call.out_shape,
+                           note="view / reshape to the shape it already has"),
                 ImportRule(self.name, functions=(torch.cat, torch.concat), read=lone, note="of one tensor",
                            when=lambda call: len(call.in_shapes) == 1))  # fmt: skip
 
