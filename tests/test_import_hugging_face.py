@@ -1,8 +1,8 @@
-"""Hugging Face models imported complete: tiny configs (tests/models/hugging_face.py) of BERT, DistilBERT, GPT-2,
-Llama (model and LM), Mistral and Qwen2, fed token ids.
+"""Hugging Face models imported complete: tiny configs (tests/models/hugging_face.py) of BERT, DistilBERT, RoBERTa,
+GPT-2, Llama (model and LM), Mistral and Qwen2, fed token ids.
 
 For each: complete (no unsupported operation); parameters equal `sum(p.numel())` and buffers `sum(b.numel())`
-(RoPE models: less the `original_inv_freq` copy their forward does not read, which a note says); MACs times 2
+(less buffers the forward never reads, which a note says: RoPE's `original_inv_freq`, RoBERTa's `position_ids`); MACs times 2
 and `--convention torch` equal FlopCounterMode on the CPU model (SDPA's math path) and `--convention fvcore`
 equals fvcore; export-spec loads back to the same graph. A `--module` Llama's LLM section equals the one of the
 llama2_7b spec at the same sizes. Constants made from the input's shape (position ids, masks, cos/sin) make
@@ -30,12 +30,13 @@ pytest.importorskip("transformers")  # a dev dependency: always there in CI
 from tests.models import hugging_face as hf  # noqa: E402
 
 TOKENS = 12
-MODELS = ("bert", "distilbert", "gpt2", "llama", "llama_model", "mistral", "qwen2")
+MODELS = ("bert", "distilbert", "gpt2", "llama", "llama_model", "mistral", "qwen2", "roberta")
 ROPE = {"llama", "llama_model", "mistral", "qwen2"}
 # The layer types each family must import as (the attention of decoders is one multi_head_attention)
 TYPES = {"bert": {"embedding", "token_type_embedding", "positional_embedding", "scaled_dot_product_attention"},
          "distilbert": {"embedding", "positional_embedding", "scaled_dot_product_attention"},
-         "gpt2": {"embedding", "positional_embedding", "multi_head_attention"}}  # fmt: skip
+         "gpt2": {"embedding", "positional_embedding", "multi_head_attention"},
+         "roberta": {"embedding", "token_type_embedding", "positional_embedding", "scaled_dot_product_attention"}}
 TYPES |= {name: {"embedding", "rmsnorm", "multi_head_attention", "silu"} for name in ROPE}
 
 
@@ -69,8 +70,11 @@ def test_hugging_face_model_imports_complete_and_exact(name):
     model = cpu_model(name)
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     buffers = sum(b.numel() for b in model.buffers())
-    if name in ROPE:  # the copy kept for dynamic RoPE scaling is never read: shown as unused, not counted
-        unused = sum(b.numel() for key, b in model.named_buffers() if key.endswith("original_inv_freq"))
+    # buffers the forward never reads, shown as unused, not counted: the copy kept for dynamic RoPE scaling, and
+    # RoBERTa's position_ids (it computes positions from the token ids)
+    unread = "original_inv_freq" if name in ROPE else "embeddings.position_ids" if name == "roberta" else None
+    if unread:
+        unused = sum(b.numel() for key, b in model.named_buffers() if key.endswith(unread))
         assert unused and any(f"{unused:,} parameter and buffer elements" in note for note in result.notes)
         buffers -= unused
     assert report.totals.buffers == buffers

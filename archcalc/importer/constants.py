@@ -5,8 +5,9 @@ ids (`torch.arange(L)`, or a slice of a `position_ids` buffer), BERT's all-zero 
 cos/sin tables (from the `inv_freq` buffer), causal masks, an empty KV cache. None of it depends on the
 input's values, so it is computed once per shape, not per sample, and no layer type stands for it.
 
-A call is a constant when none of its tensor operands is a layer output (or the model input) and none is
-a parameter: only buffers, other constants, Python values, or nothing (a factory). A factory whose output
+A call is a constant when none of its tensor operands is a layer output and none is a parameter: only
+buffers, other constants, Python values, or nothing (a factory); or when it is integer arithmetic on the
+token ids themselves (RoBERTa's padding-aware position ids), which computes no float. A factory whose output
 has the batch axis in front (`torch.randn(B, ...)`: noise) is not: it stays unsupported, as before.
 Constants make no layer; the calls that read them decide what they mean:
 
@@ -65,7 +66,8 @@ class Constants:
 
     def absorb(self, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> bool:
         """Record the call's outputs as constants (or a table) when it computes nothing from the input."""
-        if any(id(t) in self.producer for t in operands):
+        readers = [t for t in operands if id(t) in self.producer]
+        if readers and not self._index_bookkeeping(call, outputs, operands, readers):
             return False
         if call.is_module:
             return self._lookup(call, outputs, operands)
@@ -76,7 +78,7 @@ class Constants:
             return len(outputs) == 1
         if any(id(t) in self.tables for t in operands):
             return False
-        known = all(id(t) in self.made_from or id(t) in self.buffer_ids for t in operands)
+        known = all(id(t) in self.made_from or id(t) in self.buffer_ids or id(t) in self.producer for t in operands)
         if not known:
             return False  # an operand from code the tracer did not see
         if not operands and any(t.dim() and t.shape[0] == self.batch for t in outputs):
@@ -85,6 +87,14 @@ class Constants:
         for t in outputs:
             self.made_from[id(t)] = sources
         return True
+
+    def _index_bookkeeping(self, call: Any, outputs: list, operands: list, readers: list) -> bool:
+        """Integer arithmetic on the token ids themselves (RoBERTa's padding-aware position ids: `ne`, `cumsum`,
+        products with the mask): no float is computed, and no peer counts it."""
+        from archcalc.graph import INPUT
+
+        return (not call.is_module and all(self.producer[id(t)] == INPUT for t in readers)
+                and not any(t.is_floating_point() or t.is_complex() for t in operands + outputs))  # fmt: skip
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         found: dict[int, torch.Tensor] = {}

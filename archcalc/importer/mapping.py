@@ -121,9 +121,9 @@ class Mapper:
             outputs = tensors(call.output)
             if not outputs or (call.target is operator.getitem and not isinstance(call.args[0], torch.Tensor)):
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
-            if self.constants.absorb(call, outputs, tensors((call.args, call.kwargs))):
-                continue
             if self.same_input(call, outputs):
+                continue
+            if self.constants.absorb(call, outputs, tensors((call.args, call.kwargs))):
                 continue
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant

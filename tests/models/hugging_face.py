@@ -45,3 +45,9 @@ def distilbert():
     return transformers.DistilBertModel(transformers.DistilBertConfig(dim=64, n_layers=2, n_heads=4, hidden_dim=96,
                                                                       vocab_size=50, max_position_embeddings=64,
                                                                       pad_token_id=0))  # fmt: skip
+
+
+def roberta():
+    return transformers.RobertaModel(transformers.RobertaConfig(hidden_size=64, num_hidden_layers=2,
+                                                                num_attention_heads=4, intermediate_size=96,
+                                                                vocab_size=50, max_position_embeddings=64))  # fmt: skip
