@@ -203,3 +203,31 @@ def test_a_constant_no_rule_reads_is_unsupported():
     report = analyse(import_model(ConstantProduct, (10,), input_dtype="int64").graph)
     assert not report.complete
     assert "made inside forward from the input's shape" in report.unsupported[0].reason
+
+
+# ----- index tables in a spec: `weights: {tables: n}` -------------------------------------------------------------
+TABLES_SPEC = ("input: [12, 64]\nlayers:\n  - {name: attn, type: multi_head_attention, num_heads: 4, kv_heads: 2, "
+               "bias: false, causal: true, rope: true, weights: {tables: %s}}\n")  # fmt: skip
+
+
+def test_index_tables_count_as_buffers_and_check_builds_them():
+    from archcalc.check import check
+
+    graph = load_spec_text(TABLES_SPEC % 8)
+    assert analyse(graph).totals.buffers == 8
+    assert all(v.status != "differ" for v in check(graph).totals)
+
+
+def test_exported_llama_spec_passes_check():
+    from archcalc.check import check
+
+    again = load_spec_text(export_spec(imported("llama").graph))
+    assert all(v.status != "differ" for v in check(again).totals)
+
+
+def test_bad_index_tables_get_one_line(tmp_path):
+    from tests.cli_errors import assert_one_line_error
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text(TABLES_SPEC % -1)
+    assert_one_line_error(runner.invoke(app, ["report", str(spec)]), "weights.tables must be a count")
