@@ -31,7 +31,7 @@ CALLS = ("module", "function", "method", "operator")
 REGISTRY: dict[str, Any] = {}
 
 
-WEIGHT_KEYS = ("frozen", "masks", "shared", "shared_buffers")
+WEIGHT_KEYS = ("frozen", "masks", "shared", "shared_buffers", "tables")
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,15 @@ class WeightUse:
     shared          parameter elements an earlier layer already holds (a module called again, tied
                     weights): shown on this row, counted once in the totals, as sum(p.numel()) does
     shared_buffers  the same for buffers
+    tables          buffer elements of index and angle tables the layer reads through constants made in the
+                    forward (Hugging Face's `position_ids`, RoPE's `inv_freq`; importer/constants.py)
     """
 
     frozen: int = 0
     masks: int = 0
     shared: int = 0
     shared_buffers: int = 0
+    tables: int = 0
 
     def written(self) -> dict[str, int]:
         """The non-zero fields, as a spec writes them."""

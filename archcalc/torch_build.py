@@ -143,7 +143,7 @@ class SpecModule(nn.Module):
 def hold(module: nn.Module, use: WeightUse) -> None:
     """Give a built layer the spec's `weights:` (graph.WeightUse): `frozen` parameter elements get
     requires_grad=False and `masks` elements a pruning mask (torch.nn.utils.prune.identity), whole
-    parameters in order, each taken while it fits. Shared elements need nothing: every row holds its own."""
+    parameters in order, each taken while it fits; `tables` one long buffer. Shared elements need nothing: every row holds its own."""
     from torch.nn.utils import prune
 
     frozen, masks = use.frozen, use.masks
@@ -155,6 +155,8 @@ def hold(module: nn.Module, use: WeightUse) -> None:
         if 0 < parameter.numel() <= masks:
             prune.identity(owner, name)
             masks -= parameter.numel()
+    if use.tables:  # index and angle tables (position ids, RoPE's inverse frequencies): a buffer of that size
+        module.register_buffer("index_tables", torch.zeros(use.tables, dtype=torch.long))
 
 
 def to_empty(module: nn.Module, device: str = "cpu") -> nn.Module:

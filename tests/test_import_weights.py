@@ -82,7 +82,7 @@ def test_weights_survive_export_and_check(name):
     ("{shared: 1000}", "weights.shared (1,000 parameters, 0 buffer elements) exceeds"),
     ("{fozen: 1}", "'weights' has no key 'fozen' (did you mean 'frozen'?)"),
     ("{masks: -1}", "weights.masks must be a count"),
-    ("7", "'weights' must map frozen, masks, shared, shared_buffers"),
+    ("7", "'weights' must map frozen, masks, shared, shared_buffers, tables"),
 ], ids=["frozen", "shared", "typo", "negative", "not-a-map"])  # fmt: skip
 def test_bad_weights_get_one_line(tmp_path, weights, message):
     spec = tmp_path / "net.yaml"

@@ -25,14 +25,14 @@ def count_params(graph: Graph, shapes: dict[str, Shape], ins: InputShapes) -> di
 
 def held(node: Node, counted: Params) -> Params:
     """The layer type's counts as the layer holds them (`weights:`): frozen parameters move to non-trainable,
-    pruning masks add buffers. Shared elements stay on the row (the totals leave them out)."""
+    pruning masks and index tables add buffers. Shared elements stay on the row (the totals leave them out)."""
     use = node.weights
     if use is NO_WEIGHT_USE:
         return counted
     if use.frozen > counted.trainable:
         raise node.error(ArchcalcError(f"weights.frozen is {use.frozen:,}, but the {node.type} layer has "
                                        f"{counted.trainable:,} trainable parameters"))  # fmt: skip
-    params = Params(counted.trainable - use.frozen, counted.non_trainable + use.frozen, counted.buffers + use.masks)
+    params = Params(counted.trainable - use.frozen, counted.non_trainable + use.frozen, counted.buffers + use.masks + use.tables)
     if use.shared > params.total or use.shared_buffers > params.buffers:
         raise node.error(ArchcalcError(f"weights.shared ({use.shared:,} parameters, {use.shared_buffers:,} buffer "
                                        f"elements) exceeds what the layer holds ({params.total:,}, {params.buffers:,})"))

@@ -49,11 +49,12 @@ class _RunFailed(Exception):
 
 
 def _device(model: Any) -> Any:
+    """Where the model's weights are; meta if any is (a model built on the meta device can hold a CPU tensor
+    made with the legacy `torch.Tensor(n)` constructor, which ignores the default device: wav2vec 2.0)."""
     import torch
 
-    for tensor in list(model.parameters()) + list(model.buffers()):
-        return tensor.device
-    return torch.device("meta")
+    devices = [tensor.device for tensor in list(model.parameters()) + list(model.buffers())]
+    return next((device for device in devices if device.type == "meta"), devices[0] if devices else torch.device("meta"))
 
 
 def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: list[str], input_dtype: str,

@@ -19,12 +19,14 @@ the others becomes unsupported, naming what it read.
 from __future__ import annotations
 
 import operator
+from dataclasses import replace
 from typing import Any
 
 import torch
 
 from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
+from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
@@ -108,6 +110,8 @@ class Mapper:
         self.nodes: list[Node] = []
         self.notes: list[str] = []
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
+        # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
+        self.constants = Constants(self.producer, self.weights, self.buffer_ids, batch)
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -118,6 +122,10 @@ class Mapper:
             outputs = tensors(call.output)
             if not outputs or (call.target is operator.getitem and not isinstance(call.args[0], torch.Tensor)):
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
+            if self.same_input(call, outputs):
+                continue
+            if self.constants.absorb(call, outputs, tensors((call.args, call.kwargs))):
+                continue
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
             try:
@@ -142,12 +150,19 @@ class Mapper:
                             "from the input, and no layer type stands for a made-up tensor")  # fmt: skip
         if not rules:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
-        operands = tensors((call.args, call.kwargs))
+        operands = [t for t in tensors((call.args, call.kwargs)) if not self.constants.empty(t)]
+        table = self.constants.table_addition(call, operands)
+        if table is not None:
+            return self.table_layer(call, outputs, table, operands)
         activations = [t for t in operands if id(t) in self.producer]
         weights = [t for t in operands if id(t) not in self.producer and id(t) in self.weights]
+        constants = [t for t in operands if self.constants.is_constant(t)]
         for t in operands:
-            if id(t) not in self.producer and id(t) not in self.weights:
+            if id(t) not in self.producer and id(t) not in self.weights and not self.constants.is_constant(t):
                 raise CannotMap(self.unknown_operand(t))
+        if constants and not any(r.constant_operands for r in rules):
+            raise CannotMap("an operand is made inside forward from the input's shape or a buffer (positions, a "
+                            "mask), and no rule for this call reads one")  # fmt: skip
         several = len(outputs) != 1  # (out, None) from nn.MultiheadAttention is one tensor
         extra: list[torch.Tensor] = []
         if several and any(r.other_outputs for r in rules):  # nn.LSTM's (output, (h_n, c_n)): the output
@@ -160,7 +175,8 @@ class Mapper:
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
-                         and (r.per_output or not several) and (r.other_outputs or not extra)), None)  # fmt: skip
+                         and (r.per_output or not several) and (r.other_outputs or not extra)
+                         and (r.constant_operands or not constants)), None)  # fmt: skip
             if rule is None:
                 if weights:
                     raise CannotMap(self.unknown_operand(weights[0]))
@@ -197,6 +213,7 @@ class Mapper:
         if call.is_module or weights:
             attrs, shape = layers[0]
             use = self.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)  # type: ignore[arg-type]
+        use = self.hold_tables(use, constants)
         inputs = [self.producer[id(t)] for t in activations]
         form = rule.form or form
         form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
@@ -204,6 +221,45 @@ class Mapper:
             name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+
+    def same_input(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
+        """`input_ids.view(-1, L)` (GPT-2) on ids already of that shape is the input itself: no layer, so the token
+        table reads the input, as a spec's does."""
+        if call.target not in (torch.Tensor.view, torch.Tensor.reshape, torch.reshape) or len(outputs) != 1:
+            return False
+        source = call.args[0] if call.args else None
+        if not isinstance(source, torch.Tensor) or self.producer.get(id(source)) != INPUT:
+            return False
+        if tuple(source.shape) != tuple(outputs[0].shape):
+            return False
+        self.producer[id(outputs[0])] = INPUT
+        return True
+
+    def hold_tables(self, use: WeightUse, constants: list[torch.Tensor]) -> WeightUse:
+        """The buffers the layer's constant operands were made from, if no layer holds them yet."""
+        fresh = {id(t): t for t in self.constants.sources(constants) if id(t) not in self.counted}
+        self.counted.update(fresh)
+        size = sum(t.numel() for t in fresh.values())
+        return replace(use, tables=use.tables + size) if size else use
+
+    def table_layer(self, call: Traced, outputs: list[torch.Tensor], table: Table, operands: list) -> None:
+        """tokens + embedding(constant ids): a position table (rows >= L) or a segment table (fewer rows)."""
+        tokens = next(t for t in operands if id(t) in self.producer)
+        shape, out = self.sample(tokens), self.sample(outputs[0]) if len(outputs) == 1 else None
+        looked_up = tuple(next(t for t in operands if t is not tokens).shape[-2:])
+        if shape is None or out != shape or len(shape) != 2 or looked_up != shape:
+            raise CannotMap(f"a table lookup of shape {list(looked_up)} is added to tokens {list(shape or ())}, not "
+                            "one row per token")  # fmt: skip
+        rows = table.weight.shape[0]
+        if rows >= shape[0]:
+            layer, raw = "positional_embedding", {"mode": "learned", "max_len": rows}
+        else:
+            layer, raw = "token_type_embedding", {"types": rows}
+        entry = REGISTRY[layer]
+        attrs = entry.resolve_attrs(raw, {})
+        use = self.weight_use(call, [table.weight], entry.params(attrs, [shape], shape), layer)
+        use = self.hold_tables(use, [t for t in operands if t is not tokens])
+        self.add(call, layer, attrs, [self.producer[id(tokens)]], outputs[0], use, "module")
 
     def weight_use(self, call: Traced, weights: list[torch.Tensor], counted: Params, layer: str) -> WeightUse:
         """How the layer holds the weights torch gave it: the layer type's count must equal them, up to
@@ -257,6 +313,9 @@ class Mapper:
         """An `unsupported` layer per output tensor; the first one carries the parameters the call owns."""
         owned = list(call.target.parameters()) + list(call.target.buffers()) if call.is_module else []
         owned += [t for t in tensors((call.args, call.kwargs)) if id(t) in self.weights]
+        owned += self.constants.sources(tensors((call.args, call.kwargs)))  # index buffers behind constants
+        owned += [self.constants.tables[id(t)].weight for t in tensors((call.args, call.kwargs))
+                  if id(t) in self.constants.tables]  # a position table whose add could not map
         fresh = {id(t): t for t in owned if id(t) not in self.counted}
         self.counted.update(fresh)
         buffers = self.buffer_ids  # a buffer read by a function (HF's position_ids) is a buffer too

@@ -30,6 +30,7 @@ from archcalc.layers.attrs import Attr, Bool, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.embedding import token_names
 from archcalc.layers.formula import Formula, Group, Term, counts
+from archcalc.layers.hf_attention import hugging_face_rules
 from archcalc.layers.imports import CannotMap, ImportRule
 
 ATTENTION_BACKWARD = ("projections as linear layers; QKᵀ and A·V twice (one gradient per operand); the rest "
@@ -257,7 +258,7 @@ class MultiHeadAttention(_Attention):
         return (ImportRule(self.name, modules=(nn.MultiheadAttention,), read=read, unique_operands=True,
                            note="batch_first, need_weights=False, no mask tensor"),
                 ImportRule(self.name, modules=(ta.TorchMultiheadAttention,), read=mine),
-                ImportRule(self.name, modules=(ta.Attention,), read=general))  # fmt: skip
+                ImportRule(self.name, modules=(ta.Attention,), read=general)) + hugging_face_rules(self.name)  # fmt: skip
 
 
 @register

@@ -78,7 +78,7 @@ class ImportRule:
     the layer type; None means "the default"); it raises CannotMap for configurations the type cannot
     express. `when(call)`
     narrows the rule (for example, archcalc's Padded wrapper maps to conv2d only around a Conv2d).
-    `per_output`, `unique_operands`, `weight_operands` and `other_outputs` change how the call's tensors
+    `per_output`, `unique_operands`, `weight_operands`, `constant_operands` and `other_outputs` change how the call's tensors
     become layers, inputs and weights (see their comments).
     """
 
@@ -98,6 +98,9 @@ class ImportRule:
     # Parameter and buffer operands are the layer's own weights (F.layer_norm(x, shape, weight, bias)): they
     # are not inputs, and the layer type's parameter count must equal theirs.
     weight_operands: bool = False
+    # Operands made inside forward from the input's shape or buffers (position tables, masks, RoPE's cos/sin:
+    # archcalc/importer/constants.py) are part of what the layer type counts: they are not inputs.
+    constant_operands: bool = False
     # Classes and functions of libraries the user's model comes from (transformers, torchvision), by dotted
     # name ("transformers.pytorch_utils.Conv1D"): they join `modules` / `functions` when that library is
     # already imported, so archcalc never imports or needs it.

@@ -28,6 +28,12 @@ from archcalc.layers.imports import CannotMap, ImportRule
 from archcalc.layers.norm import ChannelAffineNorm, _Norm
 
 
+# Hugging Face's RMSNorm classes (x · rsqrt(mean(x²) + eps) · weight, eps in `variance_epsilon`); T5's LayerNorm
+# is one too (no mean subtracted, no bias).
+_HF_RMS_NORMS = tuple(f"transformers.models.{name}.modeling_{name}.{cls}" for name, cls in (
+    ("llama", "LlamaRMSNorm"), ("mistral", "MistralRMSNorm"), ("qwen2", "Qwen2RMSNorm"), ("t5", "T5LayerNorm")))
+
+
 @register
 class RMSNorm(_Norm):
     name = "rmsnorm"
@@ -88,7 +94,7 @@ class RMSNorm(_Norm):
 
         return (ImportRule(self.name, modules=(nn.RMSNorm,), read=read),
                 ImportRule(self.name, functions=(F.rms_norm,), read=function, weight_operands=True),
-                ImportRule(self.name, foreign=("transformers.models.llama.modeling_llama.LlamaRMSNorm",), read=llama))
+                ImportRule(self.name, foreign=_HF_RMS_NORMS, read=llama))
 
 
 @register

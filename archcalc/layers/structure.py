@@ -11,12 +11,24 @@ They only move data (every dropout is the identity at inference): no FLOPs and n
 """
 
 
+import operator
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Float, Int, IntList
 from archcalc.layers.base import (IDENTITY, Attrs, LayerType, Shape, axis_names, elements, numel, rank_text, register,
                                   register_ranks, require_rank, same_shape)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, product
 from archcalc.layers.imports import CannotMap, ImportRule
+
+
+def _keeps_everything(call) -> bool:
+    """x[:, 0:, :], x[..., :]: an index of slices that all keep every element (Hugging Face's LM heads slice
+    the hidden states with `slice(-logits_to_keep, None)`, which is 0: everything)."""
+    index = call.args[1] if len(call.args) > 1 else None
+    items = list(index) if isinstance(index, tuple) else [index]
+    return len(call.in_shapes) == 1 and bool(items) and all(
+        item is Ellipsis or (isinstance(item, slice) and item.start in (None, 0) and item.stop is None
+                             and item.step in (None, 1)) for item in items)  # fmt: skip
 
 
 @register
@@ -38,7 +50,18 @@ class Identity(LayerType):
         copies = (torch.Tensor.contiguous, torch.Tensor.clone, torch.clone, torch.Tensor.detach)
         read = lambda call: call.bind("input", "memory_format", memory_format=None) and {}  # noqa: E731
         lone = lambda call: call.bind("tensors", "dim", dim=0) and {}  # noqa: E731
+        # x.to(dtype or device), x.float(): a cast moves data and counts nothing (T5's and CLIP's upcasts)
+        casts = (torch.Tensor.to, torch.Tensor.float, torch.Tensor.type)
         return (ImportRule(self.name, modules=(nn.Identity,)), ImportRule(self.name, functions=copies, read=read),
+                ImportRule(self.name, functions=casts, when=lambda call: len(call.in_shapes) == 1,
+                           note="a dtype or device cast of one tensor"),
+                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), when=_keeps_everything,
+                           note="x[:, 0:]: slices that keep every element"),
+                # GPT-2's `hidden_states.view(output_shape)`: a reshape to the shape it has is no reshape (and a
+                # literal shape would tie the layer to one sequence length)
+                ImportRule(self.name, functions=(torch.Tensor.view, torch.Tensor.reshape, torch.reshape),
+                           when=lambda call: len(call.in_shapes) == 1 and call.in_shapes[0] == call.out_shape,
+                           note="view / reshape to the shape it already has"),
                 ImportRule(self.name, functions=(torch.cat, torch.concat), read=lone, note="of one tensor",
                            when=lambda call: len(call.in_shapes) == 1),
                 # torchvision's MViT: `_unsqueeze(x, target_dim, dim)` adds an axis only to a smaller tensor

@@ -97,15 +97,17 @@ def check_mismatch(stdout: str) -> str:
 
 def run_archcalc(model: dict, factory: str, spec: Path) -> dict | None:
     shape = "x".join(map(str, model["input_shape"]))
+    # text models take token ids: `--input 128 --input-dtype int64`
+    given = ["--input", shape] + (["--input-dtype", "int64"] if model["tokens"] else [])
     module = f"{factory}:build"
     started = time.perf_counter()
-    code, out, err = archcalc("report", "--module", module, "--input", shape, "--format", "json",
+    code, out, err = archcalc("report", "--module", module, *given, "--format", "json",
                               "--convention", "fvcore")  # fmt: skip
     emit(import_s=round(time.perf_counter() - started, 2), import_rss_mib=peak_rss_mib(), import_exit=code)
     if code != 0:
         error = error_line(err, code)
         if model["tokens"]:
-            error = f"needs integer token input, which archcalc cannot give today; archcalc said: {error}"
+            error = f"fed token ids (--input-dtype int64): {error}"
         emit(imports=False, import_error=error)
         return None
     report = json.loads(out)
@@ -119,7 +121,7 @@ def run_archcalc(model: dict, factory: str, spec: Path) -> dict | None:
 
     started = time.perf_counter()
     spec.unlink(missing_ok=True)
-    code, _, err = archcalc("export-spec", "--module", module, "--input", shape, "--output", str(spec))
+    code, _, err = archcalc("export-spec", "--module", module, *given, "--output", str(spec))
     spec_reports: dict[str, dict | str] = {}
     if code == 0:
         for convention in ("fvcore", "torch"):
@@ -136,7 +138,7 @@ def run_archcalc(model: dict, factory: str, spec: Path) -> dict | None:
     if trip == "identical" and isinstance(spec_reports["torch"], dict):
         emit(archcalc_torch=spec_reports["torch"]["totals"]["convention_total"], archcalc_torch_from="spec")
     else:
-        code, out, err = archcalc("report", "--module", module, "--input", shape, "--format", "json",
+        code, out, err = archcalc("report", "--module", module, *given, "--format", "json",
                                   "--convention", "torch")  # fmt: skip
         if code == 0:
             emit(archcalc_torch=json.loads(out)["totals"]["convention_total"], archcalc_torch_from="module")

@@ -1,0 +1,53 @@
+"""Tiny Hugging Face models built from configs (transformers is a dev dependency): factories for `--module` and
+the import tests. Each is built by `import_model` on the meta device, so nothing is allocated.
+
+`llama` matches the llama2_7b spec with tests/test_llm_cli.py's TINY settings (2 layers, width 64, 4 query and
+2 key/value heads, an MLP of 96, a vocabulary of 50, untied LM head), so the two LLM sections can be compared.
+"""
+
+from __future__ import annotations
+
+import transformers
+
+DECODER = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+               vocab_size=50, max_position_embeddings=64, rms_norm_eps=1e-5)  # fmt: skip
+
+
+def llama():
+    return transformers.LlamaForCausalLM(transformers.LlamaConfig(**DECODER))
+
+
+def llama_model():
+    return transformers.LlamaModel(transformers.LlamaConfig(**DECODER))
+
+
+def mistral():
+    return transformers.MistralModel(transformers.MistralConfig(**DECODER, sliding_window=32))
+
+
+def qwen2():
+    return transformers.Qwen2Model(transformers.Qwen2Config(**DECODER))
+
+
+def gpt2():
+    config = transformers.GPT2Config(n_embd=64, n_layer=2, n_head=4, n_inner=96, vocab_size=50, n_positions=64,
+                                     bos_token_id=0, eos_token_id=0)  # fmt: skip
+    return transformers.GPT2Model(config)
+
+
+def bert():
+    return transformers.BertModel(transformers.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                                          intermediate_size=96, vocab_size=50,
+                                                          max_position_embeddings=64, pad_token_id=0))  # fmt: skip
+
+
+def distilbert():
+    return transformers.DistilBertModel(transformers.DistilBertConfig(dim=64, n_layers=2, n_heads=4, hidden_dim=96,
+                                                                      vocab_size=50, max_position_embeddings=64,
+                                                                      pad_token_id=0))  # fmt: skip
+
+
+def roberta():
+    return transformers.RobertaModel(transformers.RobertaConfig(hidden_size=64, num_hidden_layers=2,
+                                                                num_attention_heads=4, intermediate_size=96,
+                                                                vocab_size=50, max_position_embeddings=64))  # fmt: skip
