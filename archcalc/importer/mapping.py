@@ -27,6 +27,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
+from archcalc.importer.weight_views import view_of
 from archcalc.layers import REGISTRY, Params
 
 
@@ -100,13 +101,14 @@ class Mapper:
     def __init__(self, trace: Trace, batch: int, table: RuleTable, model: torch.nn.Module) -> None:
         self.trace, self.batch, self.table = trace, batch, table
         self.producer: dict[int, str] = {id(trace.input): INPUT}
-        self.weights = {id(t) for t in list(model.parameters()) + list(model.buffers())}
         self.buffer_ids = {id(t) for t in model.buffers()}
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
         self.notes: list[str] = []
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
+        # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
+        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -119,6 +121,11 @@ class Mapper:
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
+            base = None if call.is_module else view_of(call.target, tensors((call.args, call.kwargs)), self.bases,
+                                                       call.output)  # fmt: skip
+            if base is not None:  # a parameter reshaped for the call that uses it: that call holds it
+                self.bases[id(call.output)] = base
+                continue
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
@@ -143,9 +150,10 @@ class Mapper:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
         operands = tensors((call.args, call.kwargs))
         activations = [t for t in operands if id(t) in self.producer]
-        weights = [t for t in operands if id(t) not in self.producer and id(t) in self.weights]
+        weights = list({id(w): w for w in (self.bases[id(t)] for t in operands
+                                           if id(t) not in self.producer and id(t) in self.bases)}.values())
         for t in operands:
-            if id(t) not in self.producer and id(t) not in self.weights:
+            if id(t) not in self.producer and id(t) not in self.bases:
                 raise CannotMap(self.unknown_operand(t))
         several = len(outputs) != 1  # (out, None) from nn.MultiheadAttention is one tensor
         extra: list[torch.Tensor] = []
@@ -155,7 +163,8 @@ class Mapper:
         out_shapes = [self.sample(t) for t in outputs]
         if any(shape is None for shape in shapes + out_shapes):
             raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
-        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes)  # type: ignore
+        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
+                    [t for t in operands if id(t) not in self.producer])
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -229,7 +238,7 @@ class Mapper:
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
             return f"an operand is {self.unmodelled[id(t)]}, which archcalc does not model as an output"
-        if id(t) in self.weights:
+        if id(t) in self.bases:
             return "an operand is a parameter or buffer, not a layer output"
         if self.trace.method == "forward hooks":
             return "cannot place it in the graph: an input tensor comes from code the hooks did not see"
@@ -254,7 +263,7 @@ class Mapper:
     def unsupported(self, call: Traced, outputs: list[torch.Tensor], reason: str) -> None:
         """An `unsupported` layer per output tensor; the first one carries the parameters the call owns."""
         owned = list(call.target.parameters()) + list(call.target.buffers()) if call.is_module else []
-        owned += [t for t in tensors((call.args, call.kwargs)) if id(t) in self.weights]
+        owned += [self.bases[id(t)] for t in tensors((call.args, call.kwargs)) if id(t) in self.bases]
         fresh = {id(t): t for t in owned if id(t) not in self.counted}
         self.counted.update(fresh)
         buffers = self.buffer_ids  # a buffer read by a function (HF's position_ids) is a buffer too
