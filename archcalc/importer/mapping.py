@@ -27,7 +27,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
-from archcalc.importer.weight_views import view_of
+from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
 
 
@@ -99,7 +99,7 @@ class Names:
 
 class Mapper:
     def __init__(self, trace: Trace, batch: int, table: RuleTable, model: torch.nn.Module) -> None:
-        self.trace, self.batch, self.table = trace, batch, table
+        self.trace, self.batch, self.table, self.model = trace, batch, table, model
         self.producer: dict[int, str] = {id(trace.input): INPUT}
         self.buffer_ids = {id(t) for t in model.buffers()}
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
@@ -221,6 +221,8 @@ class Mapper:
         else:
             params = [t for t in weights if id(t) not in self.buffer_ids]
             buffers = [t for t in weights if id(t) in self.buffer_ids]
+            if sum(t.numel() for t in buffers) < counted.buffers:  # F.batch_norm leaves num_batches_tracked out
+                buffers += spare_buffers(self.model, call.path, weights, self.counted)
         masks = pruning_masks(call.target) if call.is_module else set()
         frozen = sum(t.numel() for t in params if not t.requires_grad) - counted.non_trainable
         own = (sum(t.numel() for t in params), sum(t.numel() for t in buffers if id(t) not in masks))

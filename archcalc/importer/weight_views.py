@@ -37,3 +37,16 @@ def view_of(target: Any, operands: list[torch.Tensor], bases: dict[int, torch.Te
     if len(own) != 1 or id(own[0]) not in bases:
         return None
     return bases[id(own[0])]
+
+
+def spare_buffers(model: torch.nn.Module, path: str, read: list[torch.Tensor], counted: set[int]) -> list:
+    """The buffers of the module whose forward makes a functional call (`path`) that the call does not read
+    and no layer holds yet: bookkeeping such as num_batches_tracked, which timm's BatchNormAct2d keeps (it is
+    an nn.BatchNorm2d) but whose F.batch_norm call never reads at inference. They belong to that call's layer
+    when the layer type counts them (batchnorm: 2C + 1 buffers)."""
+    try:
+        owner = model.get_submodule(path) if path else model
+    except AttributeError:
+        return []
+    reading = {id(t) for t in read}
+    return [b for b in owner.buffers(recurse=False) if id(b) not in reading and id(b) not in counted]

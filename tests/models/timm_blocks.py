@@ -129,3 +129,32 @@ class ConvNeXtBlock(nn.Module):
         x = self.mlp(self.norm(x)).permute(0, 3, 1, 2)
         x = x.mul(self.gamma.reshape(1, -1, 1, 1))
         return x + shortcut
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm/layers/norm_act.py: BatchNormAct2d (an nn.BatchNorm2d whose forward calls F.batch_norm, then its
+    drop and act modules)."""
+
+    def __init__(self, num_features: int, act_layer: type = nn.ReLU) -> None:
+        super().__init__(num_features)
+        self.drop = nn.Identity()
+        self.act = act_layer()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bn_training = self.training or (self.running_mean is None and self.running_var is None)
+        x = F.batch_norm(x, self.running_mean if not self.training or self.track_running_stats else None,
+                         self.running_var if not self.training or self.track_running_stats else None,
+                         self.weight, self.bias, bn_training, self.momentum or 0.0, self.eps)  # fmt: skip
+        return self.act(self.drop(x))
+
+
+class ConvBnAct(nn.Module):
+    """timm/layers/conv_bn_act.py: ConvNormAct (a conv, then BatchNormAct2d)."""
+
+    def __init__(self, cin: int = 3, cout: int = 8, act_layer: type = nn.SiLU) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn = BatchNormAct2d(cout, act_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
