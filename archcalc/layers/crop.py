@@ -14,6 +14,8 @@ slice (one axis, elements start .. end - 1; end defaults to the axis size)
 
 from __future__ import annotations
 
+import operator
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, AxisSizes, Int, per_axis
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, axis_word, register, spatial_names
@@ -165,8 +167,38 @@ class Slice(LayerType):
                 raise CannotMap("the pieces do not cover the axis")
             return out
 
+        def indexed(call) -> dict:
+            """x[:, a:b], x[..., a:b]: one slice with step 1 on a sample axis, full slices elsewhere (timm's
+            GhostNet and ReXNet keep the first channels this way)."""
+            axis, bounds = sliced_axis(call)
+            start, end, _ = bounds.indices(call.in_shapes[0][axis])
+            return {"axis": axis, "start": start, "end": end}
+
         splits = (torch.chunk, torch.Tensor.chunk, torch.split, torch.Tensor.split)
         return (ImportRule(self.name, modules=(tm.Narrow,), read=module),
                 ImportRule(self.name, functions=(torch.narrow, torch.Tensor.narrow), read=function),
                 ImportRule(self.name, functions=splits, read=pieces, per_output=True,
-                           note="chunk and split: one slice per piece"))  # fmt: skip
+                           note="chunk and split: one slice per piece"),
+                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), read=indexed,
+                           when=lambda call: sliced_axis(call, check=False) is not None,
+                           note="x[:, a:b]: one slice, step 1"))  # fmt: skip
+
+
+def sliced_axis(call, check: bool = True):
+    """(sample axis, the slice) of an index that slices one axis with step 1 and keeps the others whole;
+    None (or CannotMap with `check`) for any other index."""
+    index = call.args[1] if len(call.args) > 1 else None
+    rank = len(call.in_shapes[0]) if call.in_shapes else 0
+    items = list(index) if isinstance(index, tuple) else [index]
+    full = slice(None)
+    if items.count(Ellipsis) == 1:
+        at = items.index(Ellipsis)
+        items = items[:at] + [full] * (rank + 1 - (len(items) - 1)) + items[at + 1 :]
+    cut = [position for position, item in enumerate(items) if not (isinstance(item, slice) and item == full)]
+    if (not rank or len(items) > rank + 1 or len(cut) != 1 or not isinstance(items[cut[0]], slice)
+            or items[cut[0]].step not in (None, 1) or cut[0] == 0
+            or not all(isinstance(v, (int, type(None))) for v in (items[cut[0]].start, items[cut[0]].stop))):  # fmt: skip
+        if check:
+            raise CannotMap("indexes with something other than one slice (step 1) on a sample axis")
+        return None
+    return cut[0] - 1, items[cut[0]]

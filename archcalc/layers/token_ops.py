@@ -49,6 +49,13 @@ def _getitem_index(call) -> dict:
     return {"axis": ints[0] - 1, "index": items[ints[0]]}
 
 
+def _integer_index(call) -> bool:
+    """An index with an integer in it (x[:, 0]); slices alone are the slice type's (x[:, :8])."""
+    index = call.args[1] if len(call.args) > 1 else None
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(item, int) and not isinstance(item, bool) for item in items)
+
+
 def _unbind(call) -> list[dict]:
     dim = call.kwargs.get("dim", call.args[1] if len(call.args) > 1 else 0)
     axis = call.axis(dim) % len(call.in_shapes[0])
@@ -105,7 +112,7 @@ class Select(LayerType):
                            read=lambda c: {"axis": c.module.dim - 1, "index": c.module.index}),
                 ImportRule(self.name, functions=(torch.select, torch.Tensor.select), read=function),
                 ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), read=_getitem_index,
-                           note="x[:, i]: one integer index"),
+                           when=_integer_index, note="x[:, i]: one integer index"),
                 ImportRule(self.name, functions=(torch.unbind, torch.Tensor.unbind), read=_unbind, per_output=True,
                            note="unbind: one select per index"))  # fmt: skip
 

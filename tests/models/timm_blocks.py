@@ -158,3 +158,43 @@ class ConvBnAct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn(self.conv(x))
+
+
+class GhostModule(nn.Module):
+    """timm/models/ghostnet.py: GhostModule (a primary conv, a cheap depthwise conv, concatenated, then the
+    first out_chs channels kept: x[:, :out_chs])."""
+
+    def __init__(self, cin: int = 8, out_chs: int = 12) -> None:
+        super().__init__()
+        self.out_chs = out_chs
+        init = -(-out_chs // 2)
+        self.primary_conv = nn.Sequential(nn.Conv2d(cin, init, 1, bias=False), BatchNormAct2d(init))
+        self.cheap_operation = nn.Sequential(nn.Conv2d(init, init, 3, padding=1, groups=init, bias=False),
+                                             BatchNormAct2d(init))  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1 = self.primary_conv(x)
+        x2 = self.cheap_operation(x1)
+        out = torch.cat([x1, x2], dim=1)
+        return out[:, : self.out_chs, :, :]
+
+
+class GroupNormAct(nn.GroupNorm):
+    """timm/layers/norm_act.py: GroupNormAct (F.group_norm with the module's weight and bias, then act)."""
+
+    def __init__(self, num_channels: int, num_groups: int = 4) -> None:
+        super().__init__(num_groups, num_channels)
+        self.drop, self.act = nn.Identity(), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+        return self.act(self.drop(x))
+
+
+class ConvGroupNormAct(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(3, 8, 3, padding=1), GroupNormAct(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x))
