@@ -33,6 +33,7 @@ CASES = {
     "conv_bn_act": (tb.ConvBnAct, (3, 16, 16)),
     "ghost_module": (tb.GhostModule, (8, 16, 16)),
     "conv_group_norm_act": (tb.ConvGroupNormAct, (3, 16, 16)),
+    "upsample_crop": (tb.UpsampleCrop, (3, 17, 17)),
 }
 LAYERS = {
     "vit": ["conv2d", "flatten", "transpose", "class_token", "positional_embedding", "layernorm",
@@ -43,6 +44,7 @@ LAYERS = {
     "ghost_module": ["conv2d", "batchnorm", "identity", "relu", "conv2d", "batchnorm", "identity", "relu",
                      "concat", "slice"],
     "conv_group_norm_act": ["conv2d", "groupnorm", "identity", "relu"],
+    "upsample_crop": ["conv2d", "upsample", "crop"],
 }  # fmt: skip
 
 

@@ -50,10 +50,11 @@ def _getitem_index(call) -> dict:
 
 
 def _not_a_slice(call) -> bool:
-    """Any index but one slice of one axis (x[:, :8] is the slice type's): select reads it or says why not."""
-    from archcalc.layers.crop import sliced_axis
+    """Any index but slices (x[:, :8] is the slice type's, x[..., :h, :w] crop's): select reads it or says why
+    not."""
+    from archcalc.layers.crop import plain_index
 
-    return sliced_axis(call, check=False) is None
+    return plain_index(call)
 
 
 def _unbind(call) -> list[dict]:

@@ -198,3 +198,17 @@ class ConvGroupNormAct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.conv(x))
+
+
+class UpsampleCrop(nn.Module):
+    """timm/models/cpubone.py (and lowformer.py): an upsampled map cropped back to the input's size,
+    o[..., :H, :W]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+        self.upsampling = nn.Upsample(scale_factor=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        H, W = x.shape[-2:]
+        return self.upsampling(self.conv(x))[..., : H - 2, : W - 1]
