@@ -217,8 +217,8 @@ class PositionalEmbedding(_AddedTable):
             shape = tuple(call.weights[0].shape)
             shape = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
             if len(call.in_shapes[0]) != 2 or shape != call.in_shapes[0]:
-                raise CannotMap(f"a parameter of shape {list(call.weights[0].shape)} is not a position table for "
-                                f"{list(call.in_shapes[0])} tokens")  # fmt: skip
+                raise CannotMap(f"adds a parameter of shape {list(call.weights[0].shape)} to shape "
+                                f"{list(call.in_shapes[0])}: not a [1, L, E] position table for [L, E] tokens")  # fmt: skip
             return {"mode": "learned"}
 
         import operator
