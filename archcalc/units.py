@@ -29,7 +29,7 @@ def exact(value: int) -> str:
 
 
 def shape_text(shape: list[int] | None) -> str:
-    return "x".join(str(s) for s in shape) if shape else ""
+    return "x".join(map(str, shape)) if shape else ""
 
 
 def pair_text(pair: list[int] | None) -> str:

@@ -33,9 +33,11 @@ def _invoked_cases() -> list:
     for param in CASES_2D + CASES_ND + EXTRA:
         shape, layers = param.values
         tested = layers[-1]
-        for call in REGISTRY[tested["type"]].calls:
-            if call == "function" and tested.get("keep_dims") is False:
-                continue  # refused: F.adaptive_*_pool keeps the axes (test_a_call_form_that_cannot_be_is_refused)
+        layer = REGISTRY[tested["type"]]
+        attrs = layer.resolve_attrs({k: v for k, v in tested.items() if k not in ("name", "type", "inputs")}, {})
+        for call in layer.calls:
+            if layer.call_refused(attrs, call):
+                continue  # F.adaptive_*_pool keeps the axes, x.sub(c) cannot be c - x (test_a_call_form_..._refused)
             out.append(pytest.param(shape, layers[:-1] + [{**tested, "call": call}], id=f"{param.id}-{call}"))
     return out
 

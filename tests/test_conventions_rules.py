@@ -112,6 +112,15 @@ CASES = [
     case("upsample-fractional-scale", (1, 5, 5), {"type": "upsample", "scale": 1.5, "mode": "bilinear"}),
     case("pad", IMAGE, {"type": "pad", "padding": [1, 0, 2, 1]}),
     case("pad-reflect", IMAGE, {"type": "pad", "padding": 1, "mode": "reflect"}),
+    # A constant operand, each op and side (layers/scalar.py; call forms in test_conventions_calls.py).
+    *(case(f"scalar-{op}-{side}", IMAGE, {"type": "scalar", "op": op, "value": 2, "side": side})
+      for op in ("add", "sub", "mul", "div", "pow") for side in ("right", "left")),
+    case("scalar-mul-inplace", IMAGE, {"type": "scalar", "op": "mul", "value": 0.5, "inplace": True}),
+    case("scalar-add-inplace", (10,), {"type": "scalar", "op": "add", "value": 1, "inplace": True}),
+    *(case(name, IMAGE, {"type": name}) for name in ("sqrt", "rsqrt", "exp", "log", "erf", "abs", "neg", "reciprocal",
+                                                     "square")),
+    case("clamp-both", IMAGE, {"type": "clamp", "min": -1, "max": 1}),
+    case("clamp-max", IMAGE, {"type": "clamp", "max": 0.5}),
     # An imported operation without a rule: unknown everywhere (archcalc's torch build is a placeholder).
     case("unsupported", IMAGE, {"type": "unsupported", "shape": [4, 6, 6], "op": "torch.roll", "params": 3}),
 ]

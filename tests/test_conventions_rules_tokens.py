@@ -74,6 +74,19 @@ CASES = [
     case("layer-scale-tokens", TOKENS, {"type": "layer_scale", "channels_last": True}),
     case("drop-path", (4, 5, 5), {"type": "drop_path", "p": 0.1}),
     case("patch-merge", (5, 5, 4), {"type": "patch_merge"}),
+    # MViT: einsum rounding (fvcore), hooked Linear / Conv3d / LayerNorm children, patched torch.matmul
+    case("multiscale-v2", (33, 8), {"type": "multiscale_attention", "num_heads": 2, "thw": [2, 4, 4], "out_dim": 16,
+                                    "kernel_q": 3, "stride_q": [1, 2, 2], "kernel_kv": 3, "rel_pos": True,
+                                    "residual_pool": True}),
+    case("multiscale-v2-big-rel-einsums", (1 + 4 * 14 * 14, 8),
+         {"type": "multiscale_attention", "num_heads": 1, "thw": [4, 14, 14], "kernel_q": 3, "kernel_kv": 3,
+          "stride_kv": [1, 2, 2], "rel_pos": True, "residual_pool": True}),
+    case("multiscale-v1", (33, 8), {"type": "multiscale_attention", "num_heads": 1, "thw": [2, 4, 4], "kernel_kv": 3,
+                                    "stride_kv": [1, 2, 2]}),
+    case("multiscale-resized-table", (17, 8), {"type": "multiscale_attention", "num_heads": 2, "thw": [2, 2, 4],
+                                               "kernel_kv": 3, "rel_pos": True, "rel_pos_rows": [3, 7, 7]}),
+    case("token-pool", (33, 8), {"type": "token_pool", "thw": [2, 4, 4], "kernel": [1, 3, 3], "stride": [1, 2, 2]}),
+    case("grid-positions", (32, 8), {"type": "grid_positions", "thw": [2, 4, 4], "separable": True}),
 ]
 
 

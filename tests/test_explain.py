@@ -20,8 +20,11 @@ from tests.conftest import check_golden
 from tests.test_layer_rules import CASES as CASES_2D
 from tests.test_layer_rules import MERGE_SPEC, _yaml
 from tests.test_layer_rules_nd import CASES as CASES_ND
+from tests.test_layer_rules_tokens import CASES as CASES_TOKENS
 
-CASES = CASES_2D + CASES_ND
+# The token types' cases too: MViT's types have no built-in spec to cover them.
+CASES = CASES_2D + CASES_ND + [case for case in CASES_TOKENS if case.layer["type"] in
+                               ("multiscale_attention", "token_pool", "grid_positions")]  # fmt: skip
 
 runner = CliRunner()
 SPECS = sorted(builtin_specs())

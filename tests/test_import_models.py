@@ -67,6 +67,9 @@ FUNCTIONAL = [
     ("dropout", lambda x: F.dropout(x, 0.2, training=False), (2, 4, 4), "{type: dropout, p: 0.2}"),
     ("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2), (8, 3, 3), "{type: pixel_shuffle, upscale: 2}"),
     ("contiguous", lambda x: x.contiguous(), (2, 4, 4), "{type: identity}"),
+    ("scalar-add", lambda x: x + 1, (2, 4, 4), "{type: scalar, op: add, value: 1}"),
+    ("scalar-rsub", lambda x: 1 - x, (2, 4, 4), "{type: scalar, op: sub, value: 1, side: left}"),
+    ("rsqrt", lambda x: torch.rsqrt(x), (2, 4, 4), "{type: rsqrt}"),
 ]
 
 
@@ -79,7 +82,7 @@ def test_functional_op_maps_to_its_layer_type(fn, shape, layers):
 
 
 UNSUPPORTED = [
-    ("scalar-add", lambda x: x + 1, "operator.add", "tensor inputs"),
+    ("floor-div", lambda x: x // 2, "operator.floordiv", "no import rule"),
     ("strided-slice", lambda x: x[:, ::2], "operator.getitem", "other than one integer"),
     ("alpha", lambda x: torch.add(x, x, alpha=2), "torch.add", "scales the second operand"),
     ("batch-one", lambda x: x.view(1, -1), "torch.Tensor.view", "no batch axis"),
@@ -259,7 +262,8 @@ def test_subclass_that_changes_forward_is_not_its_base():
     report = analyse(import_model(lambda: nn.Sequential(DoubledConv(3, 4, 3)), (3, 8, 8)).graph)
     assert "conv2d" not in {layer.type for layer in report.layers}  # traced into: F.conv2d with its weight
     gaps = [(gap.name, gap.op) for gap in report.unsupported]
-    assert gaps == [("0.conv2d", "torch.conv2d"), ("0.mul", "operator.mul")]
+    assert gaps == [("0.conv2d", "torch.conv2d")]  # `* 2` is a scalar layer (layers/scalar.py)
+    assert report.layer("0.mul").type == "scalar"
     assert report.totals.params == 4 * 27 + 4
 
 

@@ -48,12 +48,12 @@ KNOWN_GAPS = {
     "bert": {"torch.Tensor.__getitem__", "torch.Tensor.expand", "torch.gather", "torch.nn.modules.sparse.Embedding",
              "torch.Tensor.add"},
     "gpt2": {"torch.arange", "torch.nn.modules.sparse.Embedding", "torch.Tensor.add"},
-    "llama": {"torch.Tensor.neg", "torch.cat", "torch.Tensor.cos", "torch.Tensor.sin"},
+    "llama": {"torch.cat", "torch.Tensor.cos", "torch.Tensor.sin"},  # rotate_half's -x2 is a `neg` layer
 }
 MODELS = {"bert": bert, "gpt2": gpt2, "llama": llama_gqa}
 MAPPED = {"bert": {"embedding", "layernorm", "linear", "scaled_dot_product_attention", "gelu", "tanh"},
           "gpt2": {"embedding", "layernorm", "linear", "scaled_dot_product_attention", "gelu"},
-          "llama": {"embedding", "rmsnorm", "linear", "scaled_dot_product_attention", "silu", "mul"}}  # fmt: skip
+          "llama": {"embedding", "rmsnorm", "linear", "scaled_dot_product_attention", "silu", "mul", "neg"}}  # fmt: skip
 
 
 def flop_counter(model) -> int:

@@ -163,6 +163,19 @@ CASES = [
     # An imported operation archcalc cannot count: traced shape and own params, costs flagged unknown.
     Case("unsupported", {"type": "unsupported", "shape": [2, 12], "op": "torch.roll", "params": 5, "buffers": 2},
          (2, 3, 4), None, {"params": 5, "buffers": 2, "macs": 0, "receptive_field": None}),
+    # A constant operand (layers/scalar.py): one operation and one link per element; no torch.nn module does it.
+    *(Case(f"scalar-{op}-{side}", {"type": "scalar", "op": op, "value": 0.5, "side": side}, (2, 3, 4), None,
+           {"flops": 24, "connections": 24, "macs": 0, "params": 0, "receptive_field": [1, 1]})
+      for op in ("add", "sub", "mul", "div", "pow") for side in ("right", "left")),
+    Case("scalar-inplace", {"type": "scalar", "op": "div", "value": 2, "inplace": True}, (5,), None,
+         {"flops": 5, "connections": 5}),
+    # Pointwise math (layers/pointwise_math.py): FLOPs per element, no links.
+    *(Case(name, {"type": name}, (2, 3, 4), None, {"flops": per * 24, "connections": 0, "receptive_field": [1, 1]})
+      for name, per in (("sqrt", 1), ("rsqrt", 2), ("exp", 1), ("log", 1), ("erf", 1), ("abs", 1), ("neg", 1),
+                        ("reciprocal", 1), ("square", 1))),
+    Case("clamp-both", {"type": "clamp", "min": 0, "max": 6}, (2, 3, 4), None,
+         {"flops": 48, "connections": 0}),
+    Case("clamp-min", {"type": "clamp", "min": 1e-6}, (2, 3), None, {"flops": 6}),
 ]
 
 

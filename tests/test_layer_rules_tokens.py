@@ -9,11 +9,14 @@ which checks the attention's QKᵀ and A·V term by term. Everything runs on the
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tests.models import mvit
 from tests.test_layer_rules import Case, check_case
 
 
@@ -39,6 +42,27 @@ class SelfAttention(nn.Module):
 
 def attention(**attrs) -> dict:
     return {"type": "multi_head_attention", **attrs}
+
+
+class Grid(nn.Module):
+    """torchvision's MViT modules take the token grid beside the tensor and return (tensor, grid)."""
+
+    def __init__(self, module: nn.Module, thw: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.module, self.thw = module, thw
+
+    def forward(self, x):
+        return self.module(x, self.thw)[0]
+
+
+def mvit_attention(embed, out, heads, kernel_q, stride_q, kernel_kv, stride_kv, residual_pool, with_cls, rel_pos,
+                   grid=(2, 4, 4)):  # fmt: skip
+    return mvit.MultiscaleAttention(list(grid), embed, out, heads, kernel_q, kernel_kv, stride_q, stride_kv,
+                                    residual_pool, with_cls, rel_pos, norm_layer=partial(nn.LayerNorm, eps=1e-6))
+
+
+MVIT_V2 = {"type": "multiscale_attention", "num_heads": 2, "thw": [2, 4, 4], "out_dim": 16, "kernel_q": 3,
+           "stride_q": [1, 2, 2], "kernel_kv": 3, "rel_pos": True, "residual_pool": True}
 
 
 CASES = [
@@ -102,6 +126,34 @@ CASES = [
     Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
     Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
     Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),
+    # MViT (torchvision's mvit_v1_b / mvit_v2_s blocks): references are the copies in tests/models/mvit.py
+    Case("multiscale-v2", MVIT_V2, (33, 8), lambda: Grid(mvit_attention(8, 16, 2, [3, 3, 3], [1, 2, 2], [3, 3, 3],
+                                                                      [1, 1, 1], True, False, True), (2, 4, 4)),
+         {"output_shape": [9, 16], "params": 8 * 48 + 48 + 16 * 16 + 16 + 3 * (8 * 27 + 16) + 8 * (3 + 7 + 7)}),
+    Case("multiscale-v1", {"type": "multiscale_attention", "num_heads": 1, "thw": [2, 4, 4], "kernel_kv": 3,
+                           "stride_kv": [1, 2, 2]}, (33, 8),
+         lambda: Grid(mvit_attention(8, 8, 1, [], [], [3, 3, 3], [1, 2, 2], False, False, False), (2, 4, 4)),
+         {"output_shape": [33, 8], "params": 8 * 24 + 24 + 64 + 8 + 2 * (8 * 27 + 16)}),
+    Case("multiscale-residual-with-cls-unpooled", {"type": "multiscale_attention", "num_heads": 2, "thw": [1, 2, 3],
+                                                   "residual_pool": True, "residual_with_cls": True}, (7, 4),
+         lambda: Grid(mvit_attention(4, 4, 2, [], [], [], [], True, True, False, (1, 2, 3)), (1, 2, 3)),
+         # qkv 7·4·12 + proj 7·4·4 + scores and A·V 2·(2·7·7·2) MACs; + the residual's 2·7·2 adds
+         {"macs": 336 + 112 + 392, "flops": 7 * 12 * 8 + 7 * 4 * 8 + 2 * 7 * 2 + 2 * 7 * 7 * 3 + 2 * 7 * 20
+                                               + 2 * 7 * 2 * 13 + 2 * 7 * 2}),
+    Case("multiscale-non-square-grid", {"type": "multiscale_attention", "num_heads": 2, "thw": [2, 2, 4],
+                                        "kernel_kv": 3, "rel_pos": True, "residual_pool": True,
+                                        "rel_pos_rows": [3, 7, 7]}, (17, 8),
+         # torchvision sizes the h table for the larger axis (7 rows) and interpolates it to the 3 needed
+         lambda: Grid(mvit_attention(8, 8, 2, [], [], [3, 3, 3], [1, 1, 1], True, False, True, (2, 2, 4)), (2, 2, 4)),
+         {"params": 8 * 24 + 24 + 64 + 8 + 2 * (4 * 27 + 8) + 4 * (3 + 7 + 7)}),
+    Case("token-pool", {"type": "token_pool", "thw": [2, 4, 4], "kernel": [1, 3, 3], "stride": [1, 2, 2]}, (33, 8),
+         lambda: Grid(mvit.Pool(nn.MaxPool3d([1, 3, 3], [1, 2, 2], [0, 1, 1]), None), (2, 4, 4)),
+         # window taps inside the grid: t 2, h and w 2 + 3 each; 8 channels
+         {"output_shape": [9, 8], "flops": 8 * 2 * 5 * 5 - 8 * 8, "connections": 8 * 2 * 5 * 5}),
+    Case("grid-positions-separable", {"type": "grid_positions", "thw": [2, 4, 4], "separable": True}, (32, 8),
+         lambda: mvit.PositionalEncoding(8, (4, 4), 2, False), {"params": 8 + (2 + 16 + 1) * 8, "flops": 33 * 8}),
+    Case("grid-positions-class-token", {"type": "grid_positions", "thw": [2, 4, 4]}, (32, 8),
+         lambda: mvit.PositionalEncoding(8, (4, 4), 2, True), {"params": 8, "flops": 0, "output_shape": [33, 8]}),
 ]
 
 

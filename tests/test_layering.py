@@ -1,7 +1,8 @@
 """The package is layered, top-down, with nothing pointing up and no import cycles.
 
     cli / notebook → render → analysis / check / conventions / importer / bench / spec / graph_source (one way in) /
-        torch_build → layers (+ torch_modules, torch_tokens, torch_attention) → graph / expr / limits / errors /
+        torch_build → layers (+ torch_modules, torch_tokens, torch_attention, torch_mvit,
+        torch_pointwise) → graph / expr / limits / errors /
         units / io
 
 Every import is read from the source with `ast`, module-level and function-level (lazy) imports
@@ -32,6 +33,7 @@ LAYERS = {
     "archcalc.analysis": 3, "archcalc.check": 3, "archcalc.conventions": 3, "archcalc.importer": 3,
     "archcalc.bench": 3, "archcalc.spec": 3, "archcalc.torch_build": 3, "archcalc.specs": 3,
     "archcalc.layers": 2, "archcalc.torch_modules": 2, "archcalc.torch_tokens": 2, "archcalc.torch_attention": 2,
+    "archcalc.torch_mvit": 2, "archcalc.torch_pointwise": 2,
     "archcalc.graph": 1, "archcalc.expr": 1, "archcalc.limits": 1, "archcalc.errors": 1, "archcalc.units": 1,
     "archcalc.escape": 1, "archcalc.hints": 1, "archcalc.progress": 1, "archcalc.interrupts": 1,
     "archcalc.io": 1,

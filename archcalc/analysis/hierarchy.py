@@ -15,6 +15,8 @@ depth a person would want to read: every layer of a small network, block subtota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import attrgetter
 
 from archcalc.analysis.results import LayerResult, Report
 
@@ -58,12 +60,7 @@ class Block:
 
     def height(self) -> int:
         """Levels below this entry (0 for a layer)."""
-        best, stack = 0, [(self, 0)]
-        while stack:
-            block, below = stack.pop()
-            best = max(best, below)
-            stack.extend((child, below + 1) for child in block.children)
-        return best
+        return len(_level_sizes(self))
 
 
 def block_tree(report: Report) -> Block:
@@ -72,7 +69,6 @@ def block_tree(report: Report) -> Block:
     blocks: dict[str, Block] = {}
     for layer in report.layers:
         parts = layer.name.split(".")
-        _add(root, layer)
         parent = root
         for end in range(1, len(parts)):
             path = ".".join(parts[:end])
@@ -82,19 +78,47 @@ def block_tree(report: Report) -> Block:
                 parent.children.append(block)
             _add(block, layer)
             parent = block
-        leaf = Block(layer.name, len(parts), layer)
-        _add(leaf, layer)
-        parent.children.append(leaf)
+        parent.children.append(_leaf(layer, len(parts)))
+    # the root holds every layer: its sums by column
+    layers = report.layers
+    root.layer_count = len(layers)
+    for key in SUMMED:
+        setattr(root, key, sum(map(attrgetter(key), layers)))
+    if layers:
+        root.output_shape, root.last = layers[-1].output_shape, layers[-1]
+    root.weighted = [layer for layer in layers if layer.category in WEIGHTED][:2]
     return root
 
 
+def _leaf(layer: LayerResult, level: int) -> Block:
+    return Block(layer.name, level, layer, [], 1, layer.params, layer.trainable_params, layer.non_trainable_params,
+                 layer.buffers, layer.macs, layer.flops, layer.connections, layer.activations, layer.output_shape,
+                 layer, [layer] if layer.category in WEIGHTED else [])  # fmt: skip
+
+
 def _add(block: Block, layer: LayerResult) -> None:
+    """Add a layer to a block's sums (one line per SUMMED key: a loop of getattr costs twice as much)."""
     block.layer_count += 1
-    for key in SUMMED:
-        setattr(block, key, getattr(block, key) + getattr(layer, key))
+    block.params += layer.params
+    block.trainable_params += layer.trainable_params
+    block.non_trainable_params += layer.non_trainable_params
+    block.buffers += layer.buffers
+    block.macs += layer.macs
+    block.flops += layer.flops
+    block.connections += layer.connections
+    block.activations += layer.activations
     block.output_shape, block.last = layer.output_shape, layer
     if layer.category in WEIGHTED and len(block.weighted) < 2:
         block.weighted.append(layer)
+
+
+def _level_sizes(block: Block) -> list[int]:
+    """How many entries lie 1, 2, ... levels below `block` (one pass per level, no recursion)."""
+    sizes, frontier = [], block.children
+    while frontier:
+        sizes.append(len(frontier))
+        frontier = [child for entry in frontier for child in entry.children]
+    return sizes
 
 
 @dataclass
@@ -132,7 +156,7 @@ def auto_depth(tree: Block) -> int:
     """The deepest level whose table stays within ROW_BUDGET rows (at least 1), one deeper when that is
     sparse (under SPARSE_ROWS) and the next still reads (within ROW_LIMIT): the 27 stages and bottlenecks
     of ResNet-50's 175 layers, VGG16's 21 conv blocks and pools, ResNet-152's 61 bottlenecks."""
-    sizes = [len(rows(tree, depth)) for depth in range(1, tree.height() + 1)]
+    sizes = list(accumulate(_level_sizes(tree)))  # rows at each depth: every entry down to that level
     best = 1
     for depth, size in enumerate(sizes, start=1):
         if size > ROW_BUDGET:

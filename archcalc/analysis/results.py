@@ -34,6 +34,7 @@ class LayerResult:
     category: str
     line: int | None = None
     attributes: dict = field(default_factory=dict)  # the resolved attributes (kernel, stride, ...), None left out
+    # (read-only: analyse gives layers that read alike, same type, attributes and input shapes, one dict)
     # Of `params` and `buffers`, the elements an earlier layer already holds (a module called again, tied
     # weights): the totals count them once, so totals.params = sum(params) - sum(shared_params).
     shared_params: int = 0

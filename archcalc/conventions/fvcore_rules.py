@@ -36,6 +36,7 @@ import math
 
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, projection_macs
+from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
 from archcalc.layers import LayerType
 
@@ -88,6 +89,7 @@ TABLE = {
     "scaled_dot_product_attention": zero("no handle for aten::scaled_dot_product_attention"),
     "window_attention": Rule(lambda v: v.macs, "aten::linear and aten::matmul: all MACs"),
     "matmul": Rule(lambda v: v.macs, "aten::matmul: MACs"),
+    "multiscale_attention": multiscale.ATTENTION["fvcore"],
     "einsum": Rule(_einsum, "aten::einsum: numpy's optimised count, printed to 4 digits, / 2 (about the MACs)"),
     "instancenorm": _STATS_NORM,
     "groupnorm": _STATS_NORM,

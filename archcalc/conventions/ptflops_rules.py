@@ -30,7 +30,8 @@ Tensor.matmul (patched: the two products' MACs) and F.softmax (patched: the scor
 
 A layer invoked as a function, method or operator (a spec's `call:`) has no module hook: it counts only
 what the patched functionals count, once (F.relu, F.elu, F.gelu, F.silu, F.softmax, the pools: input
-elements); F.leaky_relu, x.mean, x.amax, torch.cat and operators are not patched.
+elements); F.leaky_relu, x.mean, x.amax, torch.cat and operators are not patched. A `scalar` layer
+(`x * 0.5`) counts its elements as torch.add / torch.mul / x.add / x.mul (patched), nothing otherwise.
 
 Default (any type not in the table): MACs + one bias add per output element for dense conv and linear
 layers (hooked), 0 for everything else (no hook, and no patched functional).
@@ -41,6 +42,7 @@ from __future__ import annotations
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import (product_macs, projection_biases, projection_macs, ptflops_mha_hook,
                                             score_elements, torch_mha)  # fmt: skip
+from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType, numel
 
@@ -80,6 +82,11 @@ def _upsample(v) -> int:
     return (per_sample_out + functional) * v.batch
 
 
+def _patched_scalar(v) -> int:
+    """torch.add / torch.mul and Tensor.add / mul are patched: numel of the tensor operand (not x.mul_, not sub)."""
+    return v.out_elems if v.attrs["op"] in ("add", "mul") and not v.attrs["inplace"] else 0
+
+
 _AFFINE_NORM = Rule(lambda v: v.in_elems * (2 if v.attrs["affine"] else 1), "input elements x (2 if affine)")
 
 TABLE = {
@@ -112,6 +119,8 @@ TABLE = {
     "scaled_dot_product_attention": zero("F.scaled_dot_product_attention is not patched"),
     "window_attention": Rule(lambda v: product_macs(v) + score_elements(v),
                              "patched Tensor.matmul (QKᵀ, A·V) + F.softmax (the scores); F.linear is not patched"),
+    "multiscale_attention": multiscale.ATTENTION["ptflops"],
+    "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),
     "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }
@@ -124,6 +133,8 @@ INVOKED = {
     **same_for(("function:adaptive_avg_pool", "function:adaptive_max_pool", "function:global_avg_pool",
                 "function:global_max_pool"), per_input(1, f"input elements ({_PATCHED})")),
     **same_for(("method:global_avg_pool", "method:global_max_pool"), zero("x.mean / x.amax are not patched")),
+    **same_for(("function:scalar", "method:scalar"), Rule(_patched_scalar, "output elements for torch.add / mul and "
+                                                          "x.add / mul (patched); 0 for sub, div, pow and in place")),
 }  # any other call form: the module's rule, which for those types is the patched functional alone (or 0)
 
 _CONV = Rule(_conv, "MACs + bias: output elements")

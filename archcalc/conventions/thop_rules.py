@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import projection_macs, torch_mha
+from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType
 
@@ -76,6 +77,7 @@ TABLE = {
     "adaptive_avg_pool": Rule(_adaptive_avg, "int((prod(in / out) + 1) x output elements), in float64"),
     "upsample": Rule(lambda v: v.out_elems * _UPSAMPLE.get(v.attrs["mode"], 0),
                      "nearest: output elements; linear 5, bilinear 11 per output element; trilinear 0"),
+    "multiscale_attention": multiscale.ATTENTION["thop"],
     "multi_head_attention": Rule(lambda v: 0 if torch_mha(v) else projection_macs(v),
                                  "nn.MultiheadAttention is not hooked: 0; the general build: its nn.Linear MACs"),
     **same_for(("scaled_dot_product_attention", "window_attention", "matmul", "einsum"),

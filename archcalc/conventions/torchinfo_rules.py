@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import linear_params, torch_mha
+from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
 from archcalc.layers import LayerType
 
@@ -67,6 +68,8 @@ TABLE = {
     **recurrent_rules.TORCHINFO,
     "multi_head_attention": Rule(_attention, "nn.MultiheadAttention (children, never run): 0; the general build: "
                                              "its nn.Linear params x N (+ bias table x L)"),
+    "multiscale_attention": multiscale.ATTENTION["torchinfo"],
+    "grid_positions": multiscale.GRID_POSITIONS_TORCHINFO,
     "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),
     **same_for(("scaled_dot_product_attention", "matmul", "einsum"), zero("no parameters")),
     **same_for(("positional_embedding", "class_token", "layer_scale"),

@@ -25,7 +25,7 @@ forward cost.
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attention_cost import AttentionGeometry
+from archcalc.layers.attention_cost import AttentionGeometry, term_formulas
 from archcalc.layers.attrs import Attr, Bool, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.embedding import token_names
@@ -75,20 +75,9 @@ class _Attention(LayerType):
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         """One definition per term (`MACs[scores]`, `FLOPs[softmax]`), then the sums."""
-        g = self.geometry(a, ins)
-        terms = g.terms()
-        defs = [Formula(f"MACs[{t.name}]", t.macs_formula) for t in terms if t.macs_formula is not None]
-        defs += [Formula(f"FLOPs[{t.name}]", t.formula) for t in terms]
-
-        def total(prefix: str):
-            named = [Term(f.name, f.value) for f in defs if f.name.startswith(prefix)]
-            expr = named[0]
-            for item in named[1:]:
-                expr = expr + item
-            return expr
-
+        defs, macs, flops = term_formulas(self.geometry(a, ins).terms())
         params, buffers = self.explain_params(a, ins)
-        return counts(params=params, buffers=buffers, macs=total("MACs["), flops=total("FLOPs["),
+        return counts(params=params, buffers=buffers, macs=macs, flops=flops,
                       connections=self.connections(a, ins, out), defs=defs,
                       notes={"MACs": "matrix products only: the projections, QKᵀ and A·V",
                              "FLOPs": "every term, in the order torch computes them"})  # fmt: skip

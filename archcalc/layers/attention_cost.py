@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from archcalc.layers.formula import Expr, Group, Term
+from archcalc.layers.formula import Expr, Formula, Group, Term
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,21 @@ class CostTerm:
     formula: Expr  # the FLOPs
     quadratic: bool = False  # grows with L·S (the score matrix), not linearly with the tokens
     macs_formula: Expr | None = None  # the MACs (matrix products only)
+
+
+def term_formulas(terms: list[CostTerm]) -> tuple[list[Formula], Expr, Expr]:
+    """One definition per term (`MACs[scores]`, `FLOPs[softmax]`), and the MACs and FLOPs as their sums."""
+    defs = [Formula(f"MACs[{t.name}]", t.macs_formula) for t in terms if t.macs_formula is not None]
+    defs += [Formula(f"FLOPs[{t.name}]", t.formula) for t in terms]
+
+    def total(prefix: str) -> Expr:
+        named = [Term(f.name, f.value) for f in defs if f.name.startswith(prefix)]
+        expr: Expr = named[0]
+        for item in named[1:]:
+            expr = expr + item
+        return expr
+
+    return defs, total("MACs["), total("FLOPs[")
 
 
 @dataclass(frozen=True)

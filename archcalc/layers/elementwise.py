@@ -66,7 +66,11 @@ class _Elementwise(LayerType):
                 raise CannotMap("scales the second operand or writes to out=")
             return {}
 
-        return ImportRule(self.name, modules=(module,)), ImportRule(self.name, functions=functions, read=read)
+        def tensors(call) -> bool:  # one tensor and a number is the `scalar` layer type (layers/scalar.py)
+            return len(call.in_shapes) >= 2
+
+        return (ImportRule(self.name, modules=(module,)),
+                ImportRule(self.name, functions=functions, read=read, when=tensors))  # fmt: skip
 
 
 @register

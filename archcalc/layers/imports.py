@@ -105,6 +105,9 @@ class ImportRule:
     # name ("transformers.pytorch_utils.Conv1D"): they join `modules` / `functions` when that library is
     # already imported, so archcalc never imports or needs it.
     foreign: tuple[str, ...] = ()
+    # How the call invokes the layer (graph.CALLS) when its spelling says otherwise: torch.mean(x, dims) is
+    # the method form x.mean(dims), not the layer's function form. Empty: from the callable's name.
+    form: str = ""
 
 
 def spec_sides(torch_pad: Any, rank: int = 2) -> list[int]:

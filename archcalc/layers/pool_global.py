@@ -116,7 +116,7 @@ class _Global(LayerType):
             ImportRule(self.name, modules=(tm.GlobalPool,), when=lambda call: call.module.mode == self.mode,
                        read=lambda call: {"keep_dims": call.module.keep_dims}, note=f"mode {self.mode}"),
             ImportRule(self.name, functions=reductions, read=reduce, when=every_spatial_axis,
-                       note="over every spatial axis"),
+                       note="over every spatial axis", form="method"),  # torch.mean(x, dims) is x.mean(dims)
         )  # fmt: skip
 
 

@@ -40,7 +40,10 @@ class Identity(LayerType):
         lone = lambda call: call.bind("tensors", "dim", dim=0) and {}  # noqa: E731
         return (ImportRule(self.name, modules=(nn.Identity,)), ImportRule(self.name, functions=copies, read=read),
                 ImportRule(self.name, functions=(torch.cat, torch.concat), read=lone, note="of one tensor",
-                           when=lambda call: len(call.in_shapes) == 1))  # fmt: skip
+                           when=lambda call: len(call.in_shapes) == 1),
+                # torchvision's MViT: `_unsqueeze(x, target_dim, dim)` adds an axis only to a smaller tensor
+                ImportRule(self.name, foreign=("torchvision.models.video.mvit._unsqueeze",), note="a no-op",
+                           when=lambda call: len(call.in_shapes[0]) + 1 == call.args[1]))  # fmt: skip
 
 
 class _Dropout(LayerType):

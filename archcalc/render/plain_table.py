@@ -24,7 +24,7 @@ def plain_table(columns: list[Column], title: str | None, max_width: int | None)
     if not columns or not columns[0].cells or any(c.width is not None or c.justify not in ("left", "right")
                                                   for c in columns):  # fmt: skip
         return None
-    texts = [[plain(cell) for cell in column.cells] for column in columns]
+    texts = [_plain_cells(column.cells) for column in columns]
     headers = [column.header for column in columns]
     footers = [column.footer for column in columns]
     if any(plain(text) != text or "[" in text for text in headers + footers):  # rich reads these as markup
@@ -34,9 +34,8 @@ def plain_table(columns: list[Column], title: str | None, max_width: int | None)
     widths = [max([cell_len(header), cell_len(footer)] + list(map(len, cells)))
               for header, footer, cells in zip(headers, footers, texts)]  # fmt: skip
     # rich drops the trailing spaces of right-justified text (the column is as wide as the text with them)
-    texts = [[cell.rstrip() for cell in cells] if column.justify == "right" else cells
+    texts = [list(map(str.rstrip, cells)) if column.justify == "right" else cells
              for column, cells in zip(columns, texts)]  # fmt: skip
-    sizes = [list(map(len, cells)) for cells in texts]
     total = table_width(widths)
     title_text = plain(title) if title else None
     if total > (max_width or 100_000) or (title_text is not None and cell_len(title_text) > total):
@@ -56,10 +55,18 @@ def plain_table(columns: list[Column], title: str | None, max_width: int | None)
     footers = [text.rstrip() if c.justify == "right" else text for c, text in zip(columns, footers)]
     lines.append(line(headers, list(map(cell_len, headers)), box.head_left, box.head_vertical, box.head_right))
     lines.append(box.get_row(padded, "head"))
-    vertical = box.mid_vertical
-    lines.extend(line(row, row_sizes, box.mid_left, vertical, box.mid_right)
-                 for row, row_sizes in zip(zip(*texts), zip(*sizes)))  # fmt: skip
+    # Every row by one format string (each cell padded to its column's width, on the side rich pads it).
+    cells = [f" {{:{'<' if column.justify == 'left' else '>'}{width}}} " for column, width in zip(columns, widths)]
+    row_format = (box.mid_left + box.mid_vertical.join(cells) + box.mid_right).format
+    lines.extend(map(row_format, *texts))
     lines.append(box.get_row(padded, "foot"))
     lines.append(line(footers, list(map(cell_len, footers)), box.foot_left, box.foot_vertical, box.foot_right))
     lines.append(box.get_bottom(padded))
     return "\n".join(lines)
+
+
+def _plain_cells(cells: list) -> list[str]:
+    """`plain` of every cell; one pass over the whole column when (as usual) no cell has a control character."""
+    texts = list(map(str, cells))
+    joined = "".join(texts)
+    return texts if plain(joined) == joined else list(map(plain, texts))

@@ -9,6 +9,9 @@ them under it; `color` adds styles for a terminal.
 
 from __future__ import annotations
 
+from operator import attrgetter
+from typing import Any, Callable
+
 from archcalc.analysis.hierarchy import Block, Row, block_tree, resolve_depth, rows
 from archcalc.analysis.results import Report
 from archcalc.escape import rich_text
@@ -38,30 +41,55 @@ def rf_text(block: Block) -> str:
     return pair_text(layer.receptive_field) + ("" if layer.rf_aligned in (True, None) else "*")
 
 
-def block_hyper(block: Block) -> str:
-    """A layer's hyper-parameters; a block's are those of its one conv or linear layer, if it has just one."""
+def block_hyper(block: Block, texts: dict[int, str] | None = None) -> str:
+    """A layer's hyper-parameters; a block's are those of its one conv or linear layer, if it has just one.
+    `texts` remembers the text of each attributes dict (analyse shares one among layers that read alike)."""
     if block.is_layer:
-        return hyper_text(block.layer.attributes)
-    return hyper_text(block.weighted[0].attributes) if len(block.weighted) == 1 else ""
+        attributes = block.layer.attributes
+    elif len(block.weighted) == 1:
+        attributes = block.weighted[0].attributes
+    else:
+        return ""
+    if texts is None:
+        return hyper_text(attributes)
+    text = texts.get(id(attributes))
+    if text is None:
+        text = texts[id(attributes)] = hyper_text(attributes)
+    return text
+
+
+class _Texts(dict):
+    """value -> its text, each distinct value formatted once (a big network repeats the same few counts)."""
+
+    def __init__(self, format: Callable[[Any], str]) -> None:
+        super().__init__()
+        self.format = format
+
+    def __missing__(self, value: Any) -> str:
+        text = self[value] = self.format(value)
+        return text
 
 
 def report_columns(report: Report, table_rows: list[Row], exact: bool) -> list[Column]:
     fmt = exact_text if exact else human
     t = report.totals
     blocks = [row.block for row in table_rows]
+    count_text = _Texts(fmt).__getitem__
+    hyper_texts: dict[int, str] = {}  # by id: the dicts live in the report throughout
 
     def counts(key: str) -> list[str]:
-        return [fmt(getattr(block, key)) for block in blocks]
+        return list(map(count_text, map(attrgetter(key), blocks)))
 
     def shares(key: str) -> list[str]:
-        return [share(getattr(block, key), getattr(t, key)) for block in blocks]
+        whole = getattr(t, key)
+        return list(map(_Texts(lambda part: share(part, whole)).__getitem__, map(attrgetter(key), blocks)))
 
     return [
         Column("layer", [tree_label(row) for row in table_rows], footer="total", justify="left", shrink_to=14),
         Column("type", [b.layer.type if b.is_layer else f"{b.layer_count} layers" for b in blocks], justify="left",
                drop=6, shrink_to=10),
         Column("output", [shape_text(b.output_shape) for b in blocks], justify="left", drop=5),
-        Column("hyper-params", [block_hyper(b) for b in blocks], justify="left", drop=7),
+        Column("hyper-params", [block_hyper(b, hyper_texts) for b in blocks], justify="left", drop=7),
         Column("params", counts("params"), footer=fmt(t.params)),
         Column("%params", shares("params"), footer="100%" if t.params else "-", drop=4, style="dim"),
         Column("MACs", counts("macs"), footer=fmt(t.macs)),

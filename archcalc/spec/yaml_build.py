@@ -35,6 +35,7 @@ except ImportError:  # PyYAML built without libyaml: its Python parser gives the
 from archcalc.errors import ArchcalcError, brief
 from archcalc.limits import Limits, note
 from archcalc.spec.lines import LineDict, LineList
+from archcalc.spec.yaml_flow import PLACEHOLDER, FlowItem, flow_items
 
 CORE = "tag:yaml.org,2002:"
 MERGE = "<<"
@@ -98,12 +99,32 @@ def _refuse_tag(tag: str, line: int) -> None:
 
 _NO_KEY = object()
 _MISSING = object()
+_FLOW = object()  # the plain-scalar cache's value for yaml_flow's placeholder
+
+
+class _Diverged(Exception):
+    """The fast lines of yaml_flow did not arrive as they were built: parse the original text instead."""
 
 
 def build(text: str, limits: Limits) -> Any:
     """The single document in `text` as LineDicts, LineLists and scalars (None for an empty document).
 
     Raises ArchcalcError with a line (no file: the caller adds it), or yaml.YAMLError from libyaml.
+    Lines that are one flow mapping of plain scalars are built by yaml_flow; on any error or doubt the
+    original text is parsed again without them, so results and errors are the general path's.
+    """
+    try:
+        fast = flow_items(text, _plain)
+        if fast is not None:
+            return _build(fast.text, limits, fast.items)
+    except (_Diverged, ArchcalcError, yaml.YAMLError):
+        pass
+    return _build(text, limits, [])
+
+
+def _build(text: str, limits: Limits, flows: list[FlowItem]) -> Any:
+    """The builder over libyaml's events; `flows` are yaml_flow's mappings, one per placeholder.
+
     The loop keeps the open container's state in locals (this is the hot path of big specs): `items`
     is its object, `key` the key waiting for a value (mappings), `lines` the key or item lines that
     differ from the container's own line, `merges` the mappings its merge keys bring in.
@@ -112,7 +133,8 @@ def build(text: str, limits: Limits) -> Any:
     scalar_t, alias_t = yaml.ScalarEvent, yaml.AliasEvent
     map_t, seq_t, map_end_t, seq_end_t = (yaml.MappingStartEvent, yaml.SequenceStartEvent,
                                           yaml.MappingEndEvent, yaml.SequenceEndEvent)  # fmt: skip
-    plain_cache: dict[str, Any] = {}
+    plain_cache: dict[str, Any] = {PLACEHOLDER: _FLOW} if flows else {}
+    taken = 0  # flows placed so far
     stack: list[tuple] = []
     items: Any = None  # the open mapping or list (None at the top level)
     is_map, key, key_line, lines, merges, anchor = False, _NO_KEY, 0, None, None, None
@@ -134,6 +156,17 @@ def build(text: str, limits: Limits) -> Any:
                 value: Any = plain_cache.get(text_value, _MISSING)
                 if value is _MISSING:
                     value = plain_cache[text_value] = _plain(text_value, event.start_mark.line + 1)
+                elif value is _FLOW:
+                    line = event.start_mark.line + 1
+                    if taken == len(flows) or items is None or is_map or event.anchor is not None:
+                        raise _Diverged
+                    flow = flows[taken]
+                    taken += 1
+                    nodes_left -= flow.scalars - 1
+                    # the line it was built for; nesting and size within the limits (else the general path says where)
+                    if flow.line != line or len(stack) + 1 + flow.nested >= max_nesting or nodes_left < 0:
+                        raise _Diverged
+                    value = flow.value
             else:
                 value = _scalar(event.tag, event.value, event.start_mark.line + 1)
             if event.anchor is not None:
@@ -183,6 +216,8 @@ def build(text: str, limits: Limits) -> Any:
                                     line=event.start_mark.line + 1)  # fmt: skip
             continue
         elif kind is yaml.StreamEndEvent or event is None:
+            if taken != len(flows):
+                raise _Diverged
             return root
         else:
             continue

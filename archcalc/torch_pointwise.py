@@ -1,0 +1,90 @@
+"""Torch modules for the position-wise layer types of archcalc/layers/scalar.py and pointwise_math.py: an
+operation with a constant operand (`x * 0.5`, `1 - x`, `x ** 2`), a math function (`torch.sqrt`) and a clamp.
+
+Imported only by torch builders. Each computes its layer with exactly the call the user's code makes (the
+spec's `call:` form: the operator, the torch function or the Tensor method, in place or not), because the peer
+tools tell them apart: ptflops patches `torch.mul` and `Tensor.mul` (and add) but not `x * 0.5`, `x.mul_`.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import torch
+from torch import nn
+
+# op -> (operator, in-place operator, the name of its torch function and Tensor method). The torch callables are
+# looked up when the module runs, never bound earlier: ptflops replaces torch.add while it counts.
+SCALAR_FORMS = {
+    "add": (operator.add, operator.iadd, "add"),
+    "sub": (operator.sub, operator.isub, "sub"),
+    "mul": (operator.mul, operator.imul, "mul"),
+    "div": (operator.truediv, operator.itruediv, "div"),
+    "pow": (operator.pow, operator.ipow, "pow"),
+}
+COMMUTATIVE = ("add", "mul")
+
+
+class ScalarOp(nn.Module):
+    """`x <op> value` (side right) or `value <op> x` (side left), computed as `form` does: an operator, a torch
+    function or a Tensor method; `inplace` writes into a copy of x (`x.mul_(0.5)`, `x *= 0.5`), so the
+    graph's other readers of x keep their values."""
+
+    def __init__(self, op: str, value: float, side: str, form: str, inplace: bool) -> None:
+        super().__init__()
+        self.op, self.value, self.side, self.form, self.inplace = op, value, side, form, inplace
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        binary, in_place, method = SCALAR_FORMS[self.op]
+        v, left = self.value, self.side == "left" and self.op not in COMMUTATIVE
+        if self.inplace:
+            x = x.clone()
+            return in_place(x, v) if self.form == "operator" else getattr(x, method + "_")(v)
+        if self.form == "operator":
+            return binary(v, x) if self.side == "left" else binary(x, v)
+        if self.form == "method":
+            return getattr(x, method)(v)  # the left side of sub, div and pow has no method (call_refused)
+        if left and self.op == "sub":
+            return torch.rsub(x, v)
+        function = getattr(torch, method)
+        return function(v, x) if left else function(x, v)  # torch.pow(2, x); no torch function for 2 / x
+
+    def extra_repr(self) -> str:
+        return f"{self.op}, value={self.value}, side={self.side}, form={self.form}, inplace={self.inplace}"
+
+
+class Pointwise(nn.Module):
+    """A torch math function of one tensor (`name`: sqrt, exp, neg, ...), computed as `form` does:
+    `torch.<name>(x)`, `x.<name>()` or the operator (`-x` for neg, `abs(x)` for abs)."""
+
+    OPERATORS = {"neg": operator.neg, "abs": operator.abs}
+
+    def __init__(self, name: str, form: str) -> None:
+        super().__init__()
+        self.name, self.form = name, form
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.form == "operator":
+            return self.OPERATORS[self.name](x)
+        if self.form == "method":
+            return getattr(x, self.name)()
+        return getattr(torch, self.name)(x)
+
+    def extra_repr(self) -> str:
+        return f"{self.name}, form={self.form}"
+
+
+class Clamp(nn.Module):
+    """torch.clamp(x, min, max) (`form` function) or x.clamp(min, max) (method); either bound may be None."""
+
+    def __init__(self, low: float | None, high: float | None, form: str) -> None:
+        super().__init__()
+        self.low, self.high, self.form = low, high, form
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.form == "method":
+            return x.clamp(self.low, self.high)
+        return torch.clamp(x, self.low, self.high)
+
+    def extra_repr(self) -> str:
+        return f"min={self.low}, max={self.high}, form={self.form}"
