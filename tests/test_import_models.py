@@ -83,7 +83,7 @@ def test_functional_op_maps_to_its_layer_type(fn, shape, layers):
 
 UNSUPPORTED = [
     ("floor-div", lambda x: x // 2, "operator.floordiv", "no import rule"),
-    ("slice", lambda x: x[:, :1], "operator.getitem", "other than one integer"),
+    ("strided-slice", lambda x: x[:, ::2], "operator.getitem", "other than one integer"),
     ("alpha", lambda x: torch.add(x, x, alpha=2), "torch.add", "scales the second operand"),
     ("batch-one", lambda x: x.view(1, -1), "torch.Tensor.view", "no batch axis"),
     ("cumsum", lambda x: torch.cumsum(x, 1), "torch.cumsum", "no import rule"),
@@ -110,11 +110,11 @@ def test_handmade_model_counts_everything_it_can_and_lists_the_rest():
     for mine, theirs in zip(counted, expected.layers):
         for key in ("type", "output_shape", "params", "buffers", "macs", "flops", "connections", "activations"):
             assert getattr(mine, key) == getattr(theirs, key), (mine.name, key)
-    assert [(g.name, g.op) for g in report.unsupported] == [("roll", "torch.roll"), ("mul", "operator.mul")]
+    assert [(g.name, g.op) for g in report.unsupported] == [("roll", "torch.roll")]
     assert all("handmade.py:" in gap.where for gap in report.unsupported)
-    assert report.layer("mul").params == 24  # the learned scale is counted with the operation that uses it
+    assert report.layer("mul").params == 24  # the learned [1, C, 1, 1] scale: a layer_scale
     params, macs = torch_counts(handmade.build, (3, 16, 16))
-    assert (report.totals.params, report.totals.macs) == (params, macs) == (expected.totals.params + 24,
+    assert (report.totals.params, report.totals.macs) == (params, macs) == (expected.totals.params,
                                                                             expected.totals.macs)  # fmt: skip
     assert not report.complete and report.totals.flops == expected.totals.flops
 

@@ -30,6 +30,7 @@ from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
+from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
 
 
@@ -101,17 +102,18 @@ class Names:
 
 class Mapper:
     def __init__(self, trace: Trace, batch: int, table: RuleTable, model: torch.nn.Module) -> None:
-        self.trace, self.batch, self.table = trace, batch, table
+        self.trace, self.batch, self.table, self.model = trace, batch, table, model
         self.producer: dict[int, str] = {id(trace.input): INPUT}
-        self.weights = {id(t) for t in list(model.parameters()) + list(model.buffers())}
         self.buffer_ids = {id(t) for t in model.buffers()}
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
         self.notes: list[str] = []
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
+        # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
+        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
-        self.constants = Constants(self.producer, self.weights, self.buffer_ids, batch)
+        self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch)
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -128,6 +130,11 @@ class Mapper:
                 continue
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
+            base = None if call.is_module else view_of(call.target, tensors((call.args, call.kwargs)), self.bases,
+                                                       call.output)  # fmt: skip
+            if base is not None:  # a parameter reshaped for the call that uses it: that call holds it
+                self.bases[id(call.output)] = base
+                continue
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
@@ -155,10 +162,11 @@ class Mapper:
         if table is not None:
             return self.table_layer(call, outputs, table, operands)
         activations = [t for t in operands if id(t) in self.producer]
-        weights = [t for t in operands if id(t) not in self.producer and id(t) in self.weights]
+        weights = list({id(w): w for w in (self.bases[id(t)] for t in operands
+                                           if id(t) not in self.producer and id(t) in self.bases)}.values())
         constants = [t for t in operands if self.constants.is_constant(t)]
         for t in operands:
-            if id(t) not in self.producer and id(t) not in self.weights and not self.constants.is_constant(t):
+            if id(t) not in self.producer and id(t) not in self.bases and not self.constants.is_constant(t):
                 raise CannotMap(self.unknown_operand(t))
         if constants and not any(r.constant_operands for r in rules):
             raise CannotMap("an operand is made inside forward from the input's shape or a buffer (positions, a "
@@ -171,7 +179,8 @@ class Mapper:
         out_shapes = [self.sample(t) for t in outputs]
         if any(shape is None for shape in shapes + out_shapes):
             raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
-        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes)  # type: ignore
+        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
+                    [t for t in operands if id(t) not in self.producer])
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -270,6 +279,8 @@ class Mapper:
         else:
             params = [t for t in weights if id(t) not in self.buffer_ids]
             buffers = [t for t in weights if id(t) in self.buffer_ids]
+            if sum(t.numel() for t in buffers) < counted.buffers:  # F.batch_norm leaves num_batches_tracked out
+                buffers += spare_buffers(self.model, call.path, weights, self.counted)
         masks = pruning_masks(call.target) if call.is_module else set()
         frozen = sum(t.numel() for t in params if not t.requires_grad) - counted.non_trainable
         own = (sum(t.numel() for t in params), sum(t.numel() for t in buffers if id(t) not in masks))
@@ -287,7 +298,7 @@ class Mapper:
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
             return f"an operand is {self.unmodelled[id(t)]}, which archcalc does not model as an output"
-        if id(t) in self.weights:
+        if id(t) in self.bases:
             return "an operand is a parameter or buffer, not a layer output"
         if self.trace.method == "forward hooks":
             return "cannot place it in the graph: an input tensor comes from code the hooks did not see"
@@ -312,7 +323,7 @@ class Mapper:
     def unsupported(self, call: Traced, outputs: list[torch.Tensor], reason: str) -> None:
         """An `unsupported` layer per output tensor; the first one carries the parameters the call owns."""
         owned = list(call.target.parameters()) + list(call.target.buffers()) if call.is_module else []
-        owned += [t for t in tensors((call.args, call.kwargs)) if id(t) in self.weights]
+        owned += [self.bases[id(t)] for t in tensors((call.args, call.kwargs)) if id(t) in self.bases]
         owned += self.constants.sources(tensors((call.args, call.kwargs)))  # index buffers behind constants
         owned += [self.constants.tables[id(t)].weight for t in tensors((call.args, call.kwargs))
                   if id(t) in self.constants.tables]  # a position table whose add could not map

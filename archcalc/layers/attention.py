@@ -121,6 +121,8 @@ class MultiHeadAttention(_Attention):
         Attr("rel_pos_buckets", Int(0), 0, "T5-style learned relative-position bias: table rows (0: none)"),
         Attr("flash", Bool(), False, "a fused kernel that never stores the score matrix (memory only)"),
         Attr("dropout", Float(0.0, 1.0), 0.0, "dropout on the attention weights (identity at inference)"),
+        Attr("fused_qkv", Bool(), False, "q, k and v from one Linear(E, 3·H·D) around F.scaled_dot_product_attention "
+             "(timm's Attention): the same counts, but never nn.MultiheadAttention's native kernel"),
         Attr("embed_dim", Int(), None, "optional check of the query's features E"),
         Attr("kdim", Int(), None, "optional check of the key input's features"),
         Attr("vdim", Int(), None, "optional check of the value input's features"),
@@ -204,7 +206,7 @@ class MultiHeadAttention(_Attention):
         nn.Linear projections around F.scaled_dot_product_attention, as Hugging Face's Llama does."""
         g = self.geometry(a, ins)
         return (g.kv_heads == g.heads and g.head_dim * g.heads == g.embed_dim and not g.rotary_dims
-                and not a["rel_pos_buckets"] and g.bias == g.out_bias)  # fmt: skip
+                and not a["rel_pos_buckets"] and g.bias == g.out_bias and not a["fused_qkv"])  # fmt: skip
 
     def torch_fast_path(self, a: Attrs, ins: list[Shape]) -> bool:
         """Whether torch runs archcalc's build through nn.MultiheadAttention's fused native kernel at inference
@@ -258,7 +260,33 @@ class MultiHeadAttention(_Attention):
         return (ImportRule(self.name, modules=(nn.MultiheadAttention,), read=read, unique_operands=True,
                            note="batch_first, need_weights=False, no mask tensor"),
                 ImportRule(self.name, modules=(ta.TorchMultiheadAttention,), read=mine),
-                ImportRule(self.name, modules=(ta.Attention,), read=general)) + hugging_face_rules(self.name)  # fmt: skip
+                ImportRule(self.name, modules=(ta.Attention,), read=general),
+                ImportRule(self.name, foreign=("timm.layers.attention.Attention",), read=timm_attention,
+                           note="fused attention, no q/k norm, no gate")) + hugging_face_rules(self.name)  # fmt: skip
+
+
+def timm_attention(call) -> dict:
+    """timm.layers.attention.Attention (ViT, DeiT, CaiT's blocks...): qkv = Linear(E, 3·H·D), q, k, v by
+    reshape / permute / unbind, F.scaled_dot_product_attention, then proj = Linear(H·D, E). Tracing through
+    it would lose the batch axis in the permute; as a whole it is multi-head self-attention."""
+    from torch import nn
+
+    m = call.module
+    bound = call.bind("x", "attn_mask", "is_causal", attn_mask=None, is_causal=False)
+    if bound["attn_mask"] is not None:
+        raise CannotMap("takes an explicit mask tensor (not counted)")
+    if not m.fused_attn:
+        raise CannotMap("fused_attn is off (TIMM_FUSED_ATTN=0): QKᵀ and A·V run as matmuls that the tools "
+                        "count, unlike F.scaled_dot_product_attention")  # fmt: skip
+    extras = [name for name in ("q_norm", "k_norm", "norm") if not isinstance(getattr(m, name, None), nn.Identity)]
+    if extras or getattr(m, "gate", None) is not None:
+        raise CannotMap(f"has {', '.join(extras) or 'a gate'} inside the attention, which multi_head_attention "
+                        "does not count")  # fmt: skip
+    if m.proj.out_features != m.qkv.in_features:
+        raise CannotMap(f"projects {m.qkv.in_features} features to {m.proj.out_features} (dim_out)")
+    return {"num_heads": m.num_heads, "head_dim": m.head_dim, "bias": m.qkv.bias is not None,
+            "out_bias": m.proj.bias is not None, "causal": bool(bound["is_causal"]), "dropout": m.attn_drop.p,
+            "fused_qkv": True}  # fmt: skip
 
 
 @register

@@ -14,6 +14,8 @@ slice (one axis, elements start .. end - 1; end defaults to the axis size)
 
 from __future__ import annotations
 
+import operator
+
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, AxisSizes, Int, per_axis
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, axis_word, register, spatial_names
@@ -76,12 +78,17 @@ class Crop(LayerType):
         return tm.Crop(*self.window(a, ins[0]))
 
     def torch_import(self) -> tuple:
+        import torch
+
         from archcalc import torch_modules as tm
 
         def read(call) -> dict:
             return {"size": list(call.module.size), "offset": list(call.module.origin)}
 
-        return (ImportRule(self.name, modules=(tm.Crop,), read=read),)
+        return (ImportRule(self.name, modules=(tm.Crop,), read=read),
+                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), read=cropped,
+                           when=lambda call: cropped(call, check=False) is not None,
+                           note="x[..., a:b, c:d]: slices of the spatial axes"))
 
 
 @register
@@ -165,8 +172,67 @@ class Slice(LayerType):
                 raise CannotMap("the pieces do not cover the axis")
             return out
 
+        def indexed(call) -> dict:
+            """x[:, a:b], x[..., a:b]: one slice with step 1 on a sample axis, full slices elsewhere (timm's
+            GhostNet and ReXNet keep the first channels this way)."""
+            axis, bounds = sliced_axis(call)
+            start, end, _ = bounds.indices(call.in_shapes[0][axis])
+            return {"axis": axis, "start": start, "end": end}
+
         splits = (torch.chunk, torch.Tensor.chunk, torch.split, torch.Tensor.split)
         return (ImportRule(self.name, modules=(tm.Narrow,), read=module),
                 ImportRule(self.name, functions=(torch.narrow, torch.Tensor.narrow), read=function),
                 ImportRule(self.name, functions=splits, read=pieces, per_output=True,
-                           note="chunk and split: one slice per piece"))  # fmt: skip
+                           note="chunk and split: one slice per piece"),
+                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), read=indexed,
+                           when=lambda call: sliced_axis(call, check=False) is not None,
+                           note="x[:, a:b]: one slice, step 1"))  # fmt: skip
+
+
+def sliced_axes(call) -> list | None:
+    """[(sample axis, slice), ...] for an index made of slices with step 1 (x[:, a:b], x[..., :h, :w]), the
+    cut axes only; None for any other index (integers, tensors, None, steps, the batch axis cut)."""
+    index = call.args[1] if len(call.args) > 1 else None
+    rank = len(call.in_shapes[0]) if call.in_shapes else 0
+    items = list(index) if isinstance(index, tuple) else [index]
+    full = slice(None)
+    if items.count(Ellipsis) == 1:
+        at = items.index(Ellipsis)
+        items = items[:at] + [full] * (rank + 1 - (len(items) - 1)) + items[at + 1 :]
+    if not rank or len(items) > rank + 1 or not all(isinstance(item, slice) for item in items):
+        return None
+    cut = [(position - 1, item) for position, item in enumerate(items) if item != full]
+    if not cut or cut[0][0] < 0 or any(item.step not in (None, 1) or not all(
+            isinstance(v, (int, type(None))) for v in (item.start, item.stop)) for _, item in cut):  # fmt: skip
+        return None
+    return cut
+
+
+def sliced_axis(call, check: bool = True):
+    """(sample axis, the slice) of an index that slices one axis with step 1 and keeps the others whole;
+    None (or CannotMap with `check`) for any other index."""
+    cut = sliced_axes(call)
+    if cut is None or len(cut) != 1:
+        if check:
+            raise CannotMap("indexes with something other than one slice (step 1) on a sample axis")
+        return None
+    return cut[0]
+
+
+def cropped(call, check: bool = True) -> dict | None:
+    """x[..., :h, :w] (timm's CPUBone and LowFormer crop an upsampled map back): slices of two or more
+    spatial axes, channels kept whole, as a crop's size and offset."""
+    cut = sliced_axes(call)
+    shape = call.in_shapes[0] if call.in_shapes else ()
+    if cut is None or len(cut) < 2 or cut[0][0] == 0 or len(shape) < 2:
+        if check:
+            raise CannotMap("indexes with something other than slices of the spatial axes")
+        return None
+    bounds = {axis: item.indices(shape[axis])[:2] for axis, item in cut}
+    spans = [bounds.get(axis, (0, shape[axis])) for axis in range(1, len(shape))]
+    return {"size": [end - start for start, end in spans], "offset": [start for start, _ in spans]}
+
+
+def plain_index(call) -> bool:
+    """An index that neither slice nor crop reads (select reads it, or says why not)."""
+    return sliced_axis(call, check=False) is None and cropped(call, check=False) is None

@@ -212,7 +212,24 @@ class PositionalEmbedding(_AddedTable):
             table = m.pos_embedding if m.learned else m.pe
             return {"mode": "learned" if m.learned else "sinusoidal", "max_len": table.shape[1]}
 
-        return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),)
+        def added(call) -> dict:
+            """tokens + pos_embed, a parameter of shape [1, L, E] (timm's ViTs): a learned table of L rows."""
+            shape = tuple(call.weights[0].shape)
+            shape = shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
+            if len(call.in_shapes[0]) != 2 or shape != call.in_shapes[0]:
+                raise CannotMap(f"adds a parameter of shape {list(call.weights[0].shape)} to shape "
+                                f"{list(call.in_shapes[0])}: not a [1, L, E] position table for [L, E] tokens")  # fmt: skip
+            return {"mode": "learned"}
+
+        import operator
+
+        import torch
+
+        T = torch.Tensor
+        sums = (operator.add, operator.iadd, torch.add, T.add, T.add_, T.__add__, T.__iadd__, T.__radd__)
+        return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
+                ImportRule(self.name, functions=sums, read=added, weight_operands=True, note="tokens + a [1, L, E] "
+                           "parameter", when=lambda call: len(call.in_shapes) == 1 and len(call.weights) == 1))
 
 
 @register
@@ -334,4 +351,20 @@ class ClassToken(LayerType):
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
 
-        return (ImportRule(self.name, modules=(tt.ClassToken,), read=lambda c: {"count": c.module.class_token.shape[1]}),)
+        def concatenated(call) -> dict:
+            """torch.cat([cls_token.expand(B, -1, -1), ..., x], dim=1) (timm's ViTs; register tokens too): the
+            learned [1, n, E] parameters in front of the tokens."""
+            b = call.bind("tensors", "dim", dim=0)
+            parts, n = list(b["tensors"]), len(call.weights)
+            if call.axis(b["dim"], 3) != 0 or len(call.in_shapes[0]) != 2:
+                raise CannotMap("does not put learned tokens in front of [L, E] tokens")
+            if len(parts) != n + 1 or any(part is not weight for part, weight in zip(parts, call.weights)):
+                raise CannotMap("the learned tokens are not all in front of the tokens")
+            return {"count": sum(weight.shape[-2] for weight in call.weights)}
+
+        import torch
+
+        return (ImportRule(self.name, modules=(tt.ClassToken,), read=lambda c: {"count": c.module.class_token.shape[1]}),
+                ImportRule(self.name, functions=(torch.cat, torch.concat), read=concatenated, weight_operands=True,
+                           when=lambda call: len(call.in_shapes) == 1 and bool(call.weights),
+                           note="learned [1, n, E] tokens in front"))  # fmt: skip

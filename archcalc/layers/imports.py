@@ -32,6 +32,9 @@ class Call:
     in_shapes: list[Shape] = field(default_factory=list)
     out_shape: Shape = ()
     out_shapes: list[Shape] = field(default_factory=list)  # every output tensor's (per_output rules)
+    # The operands that are parameters or buffers, or reshaped views of one (`gamma.reshape(1, -1, 1, 1)`),
+    # as the call received them (weight_operands rules).
+    weights: list = field(default_factory=list)
 
     @property
     def module(self) -> Any:

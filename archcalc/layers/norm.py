@@ -30,7 +30,7 @@ from archcalc.layers.attrs import Attr, Bool, Float
 from archcalc.layers.base import (Attrs, LayerType, Params, Shape, axis_names, elements, numel, rank_text, register,
                                   register_ranks, require_rank, torch_class)  # fmt: skip
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
-from archcalc.layers.imports import ImportRule
+from archcalc.layers.imports import CannotMap, ImportRule
 
 # batchnorm1d reads [F] or [C, L] as torch's BatchNorm1d does; the others one rank each.
 _BATCHNORM_RANKS = {None: (1, 2, 3, 4), 1: (1, 2), 2: (3,), 3: (4,)}
@@ -123,6 +123,28 @@ class BatchNorm(_BatchNorm):
     name = "batchnorm"
     imported_as = None
     summary = "batch normalisation (1-D, 2-D or 3-D by input rank); running statistics are buffers"
+
+    def torch_import(self) -> tuple:
+        """torch's modules, and F.batch_norm with the module's weights as operands (timm's BatchNormAct2d calls
+        it, then its activation); the calling module's num_batches_tracked, which the call never reads, is
+        held with them (importer/weight_views.py)."""
+        from torch.nn import functional as F
+
+        def functional(call) -> dict:
+            b = call.bind("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps",
+                          weight=None, bias=None, training=False, momentum=0.1, eps=1e-5)  # fmt: skip
+            tracked = b["running_mean"] is not None and b["running_var"] is not None
+            if (b["weight"] is None) != (b["bias"] is None):
+                raise CannotMap("a weight without a bias (or a bias without a weight)")
+            if b["training"] and tracked:
+                raise CannotMap("normalises with batch statistics while updating the running ones (training)")
+            if len(call.in_shapes[0]) < 1 or any(t.shape != (call.in_shapes[0][0],) for t in call.weights):
+                raise CannotMap("its weights are not one value per channel")
+            return {"eps": b["eps"], "momentum": b["momentum"], "affine": b["weight"] is not None,
+                    "track_running_stats": tracked}  # fmt: skip
+
+        return super().torch_import() + (ImportRule(self.name, functions=(F.batch_norm,), read=functional,
+                                                    weight_operands=True, note="eval, the module's weights"),)
 
 
 register_ranks(_BatchNorm, {1: "batchnorm1d", 2: "batchnorm2d", 3: "batchnorm3d"}, {

@@ -106,10 +106,23 @@ class GroupNorm(ChannelAffineNorm):
     def torch_import(self) -> tuple:
         from torch import nn
 
+        from torch.nn import functional as F
+
         def read(call) -> dict:
             return {"groups": call.module.num_groups, "eps": call.module.eps, "affine": call.module.affine}
 
-        return (ImportRule(self.name, modules=(nn.GroupNorm,), read=read),)
+        def function(call) -> dict:
+            """F.group_norm with the module's weight and bias (timm's GroupNormAct, GroupNorm1)."""
+            b = call.bind("input", "num_groups", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
+            if (b["weight"] is None) != (b["bias"] is None):
+                raise CannotMap("a weight without a bias (or a bias without a weight)")
+            if any(tuple(t.shape) != (call.in_shapes[0][0],) for t in call.weights):
+                raise CannotMap("its weights are not one value per channel")
+            return {"groups": b["num_groups"], "eps": b["eps"], "affine": b["weight"] is not None}
+
+        return (ImportRule(self.name, modules=(nn.GroupNorm,), read=read),
+                ImportRule(self.name, functions=(F.group_norm,), read=function, weight_operands=True,
+                           note="weight and bias: the model's parameters"))
 
 
 @register

@@ -166,9 +166,11 @@ class LayerScale(LayerType):
             return {"channels_last": len(shape) == 1 and len(call.in_shapes[0]) > 1}
 
         def operand(call) -> dict:
-            """x * gamma with gamma a parameter of shape [C, 1, ...] (channels first) or [E] (channels last)."""
-            weights = [t for t in call.args if isinstance(t, torch.nn.Parameter)]
-            shape, sample = tuple(weights[0].shape), call.in_shapes[0]
+            """x * gamma with gamma a parameter of shape [C, 1, ...] (channels first) or [E] (channels last),
+            or reshaped with a leading 1 for the batch (timm's ConvNeXt: gamma.reshape(1, -1, 1, 1))."""
+            shape, sample = tuple(call.weights[0].shape), call.in_shapes[0]
+            if len(shape) == len(sample) + 1 and shape[0] == 1:
+                shape = shape[1:]
             if shape == (sample[0],) + (1,) * (len(sample) - 1) and len(sample) > 1:
                 return {"channels_last": False}
             if shape == (sample[-1],):
@@ -176,7 +178,7 @@ class LayerScale(LayerType):
             raise CannotMap(f"a parameter of shape {list(shape)} does not scale each channel of {list(sample)}")
 
         def one_parameter(call) -> bool:
-            return len(call.in_shapes) == 1 and sum(isinstance(t, torch.nn.Parameter) for t in call.args) == 1
+            return len(call.in_shapes) == 1 and len(call.weights) == 1
 
         T = torch.Tensor
         products = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)

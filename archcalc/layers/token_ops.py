@@ -43,10 +43,18 @@ def _getitem_index(call) -> dict:
         items = items[:at] + [full] * (rank + 1 - (len(items) - 1)) + items[at + 1 :]
     ints = [position for position, item in enumerate(items) if isinstance(item, int) and not isinstance(item, bool)]
     if len(ints) != 1 or any(item != full for position, item in enumerate(items) if position != ints[0]):
-        raise CannotMap("indexes with something other than one integer and full slices")
+        raise CannotMap("indexes with something other than one integer (or one slice, step 1) and full slices")
     if ints[0] == 0:
         raise CannotMap("indexes the batch axis")
     return {"axis": ints[0] - 1, "index": items[ints[0]]}
+
+
+def _not_a_slice(call) -> bool:
+    """Any index but slices (x[:, :8] is the slice type's, x[..., :h, :w] crop's): select reads it or says why
+    not."""
+    from archcalc.layers.crop import plain_index
+
+    return plain_index(call)
 
 
 def _unbind(call) -> list[dict]:
@@ -105,7 +113,7 @@ class Select(LayerType):
                            read=lambda c: {"axis": c.module.dim - 1, "index": c.module.index}),
                 ImportRule(self.name, functions=(torch.select, torch.Tensor.select), read=function),
                 ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), read=_getitem_index,
-                           note="x[:, i]: one integer index"),
+                           when=_not_a_slice, note="x[:, i]: one integer index"),
                 ImportRule(self.name, functions=(torch.unbind, torch.Tensor.unbind), read=_unbind, per_output=True,
                            note="unbind: one select per index"))  # fmt: skip
 

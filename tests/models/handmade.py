@@ -45,8 +45,8 @@ class HandNet(nn.Module):
         return self.fc(x.flatten(1))
 
 
-# What HandNet computes, as a spec, without the two operations archcalc cannot count (both keep the
-# shape). Layer names are the ones the importer gives.
+# What HandNet computes, as a spec, without the roll, which archcalc cannot count (it keeps the shape).
+# The learned [1, C, 1, 1] scale is a layer_scale. Layer names are the ones the importer gives.
 HANDNET_SPEC = """
 input: [3, 16, 16]
 blocks:
@@ -65,6 +65,7 @@ layers:
   - {name: blocks, block: residual, repeat: 2}
   - {name: branch, type: conv2d, out_channels: 8, kernel: 1}
   - {name: cat, type: concat, inputs: [blocks, branch]}
+  - {name: mul, type: layer_scale}
   - {name: interpolate, type: upsample, scale: 2}
   - {name: mean, type: global_avg_pool, keep_dims: false}
   - {name: flatten, type: flatten}
