@@ -19,6 +19,7 @@ the others becomes unsupported, naming what it read.
 from __future__ import annotations
 
 import operator
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -107,6 +108,7 @@ class Mapper:
         self.nodes: list[Node] = []
         self.notes: list[str] = []
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
+        self.broadcasts: dict[int, torch.Tensor] = {}  # a weight expanded along the batch axis -> the weight
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -119,11 +121,40 @@ class Mapper:
                 continue  # plumbing: sizes, shapes, picking a tensor out of a tuple
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
+            if self.broadcast(call, outputs):
+                continue
+            if self.broadcasts:
+                call = replace(call, args=self.unbroadcast(call.args), kwargs=self.unbroadcast(call.kwargs))
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
                 self.unsupported(call, outputs, str(exc))
         return self.nodes
+
+    def broadcast(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
+        """`self.class_token.expand(n, -1, -1)`: a weight repeated along the batch axis computes nothing; the
+        expanded tensor stands for the weight wherever it is read (torch.cat of it is a class_token layer)."""
+        if call.target not in (torch.Tensor.expand, torch.Tensor.expand_as) or len(outputs) != 1 or not call.args:
+            return False
+        source, out = call.args[0], outputs[0]
+        if not isinstance(source, torch.Tensor) or id(source) not in self.weights or source.dim() != out.dim():
+            return False
+        if source.dim() < 2 or source.shape[0] != 1 or out.shape[0] != self.batch or out.shape[1:] != source.shape[1:]:
+            return False
+        self.broadcasts[id(out)] = source
+        return True
+
+    def unbroadcast(self, value: Any) -> Any:
+        """Arguments with every expanded weight replaced by the weight itself."""
+        if isinstance(value, torch.Tensor):
+            return self.broadcasts.get(id(value), value)
+        if isinstance(value, (tuple, list)):  # torch.fx's immutable_list too: rebuilt only where a weight was expanded
+            items = [self.unbroadcast(item) for item in value]
+            changed = any(new is not old for new, old in zip(items, value))
+            return (list(items) if isinstance(value, list) else tuple(items)) if changed else value
+        if isinstance(value, dict):
+            return {key: self.unbroadcast(item) for key, item in value.items()}
+        return value
 
     def name(self, call: Traced) -> str:
         if call.is_module:

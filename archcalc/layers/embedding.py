@@ -133,6 +133,55 @@ class Embedding(LayerType):
                 ImportRule(self.name, functions=(F.embedding,), read=function, weight_operands=True))
 
 
+def _is_parameter(value) -> bool:
+    import torch
+
+    return isinstance(value, torch.nn.Parameter)
+
+
+def _additions():
+    import operator
+
+    import torch
+
+    T = torch.Tensor
+    return (operator.add, operator.iadd, torch.add, T.add, T.add_, T.__add__, T.__iadd__, T.__radd__)
+
+
+def _one_parameter(call) -> bool:
+    return len(call.in_shapes) == 1 and sum(map(_is_parameter, call.args)) == 1
+
+
+def _added_table(call) -> dict:
+    """`x + self.pos_embedding`, the table a [1, L, E] parameter for [L, E] tokens (the mapper has checked that
+    the parameter is the model's): a learned position table of exactly L rows."""
+    call.bind("input", "other")  # torch.add(x, t, alpha=2) scales the table: refused
+    table, sample = next(t for t in call.args if _is_parameter(t)), call.in_shapes[0]
+    if len(sample) != 2 or tuple(table.shape) != (1,) + tuple(sample):
+        raise CannotMap(f"a parameter of shape {list(table.shape)} is not a [1, L, E] table for tokens {list(sample)}")
+    return {"mode": "learned"}
+
+
+def _leading_parameters(call) -> bool:
+    items = call.args[0] if call.args else call.kwargs.get("tensors", ())
+    return isinstance(items, (tuple, list)) and any(map(_is_parameter, items))
+
+
+def _tokens_in_front(call) -> dict:
+    """torch.cat([cls.expand(n, -1, -1), x], dim=1): learned [1, n, E] tokens (the mapper reads the expanded
+    tensor as the parameter) put in front of the one token input [L, E]."""
+    b = call.bind("tensors", "dim", dim=0)
+    items, sample = list(b["tensors"]), call.in_shapes[0]
+    if len(sample) != 2 or call.axis(b["dim"]) != 0:
+        raise CannotMap("joins along an axis other than the tokens of [L, E]")
+    if _is_parameter(items[-1]) or not all(map(_is_parameter, items[:-1])):
+        raise CannotMap("the learned tokens are not all in front of the token input")
+    for token in items[:-1]:
+        if token.dim() != 3 or token.shape[0] != 1 or token.shape[2] != sample[1]:
+            raise CannotMap(f"a parameter of shape {list(token.shape)} is not [1, n, {sample[1]}] tokens")
+    return {"count": sum(token.shape[1] for token in items[:-1])}
+
+
 class _AddedTable(LayerType):
     """A table added to every token (positions, segments): one add per element."""
 
@@ -212,7 +261,9 @@ class PositionalEmbedding(_AddedTable):
             table = m.pos_embedding if m.learned else m.pe
             return {"mode": "learned" if m.learned else "sinusoidal", "max_len": table.shape[1]}
 
-        return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),)
+        return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
+                ImportRule(self.name, functions=_additions(), read=_added_table, when=_one_parameter, weight_operands=True,
+                           note="tokens plus a [1, L, E] parameter: ViT's `x + self.pos_embedding`"))
 
 
 @register
@@ -334,4 +385,9 @@ class ClassToken(LayerType):
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
 
-        return (ImportRule(self.name, modules=(tt.ClassToken,), read=lambda c: {"count": c.module.class_token.shape[1]}),)
+        import torch
+
+        return (ImportRule(self.name, modules=(tt.ClassToken,), read=lambda c: {"count": c.module.class_token.shape[1]}),
+                ImportRule(self.name, functions=(torch.cat, torch.concat), read=_tokens_in_front, when=_leading_parameters,
+                           weight_operands=True, note="[1, n, E] parameters, expanded to the batch, in front of "
+                           "[L, E] tokens: ViT's class token"))  # fmt: skip
