@@ -25,9 +25,10 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
-from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
+from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
+from archcalc.importer.unused import unused_weights
 from archcalc.layers import REGISTRY, Params
 
 
@@ -266,11 +267,15 @@ class Mapper:
             return "cannot place it in the graph: an input tensor comes from code the hooks did not see"
         return "an operand is a constant tensor, not a layer output"
 
-    def note_unused(self, model: torch.nn.Module) -> None:
-        unused = sum(t.numel() for t in list(model.parameters()) + list(model.buffers()) if id(t) not in self.counted)
-        if unused:
-            self.notes.append(f"{unused:,} parameter and buffer elements of the model are not used by its forward "
-                              "for this input; they are not counted")  # fmt: skip
+    def unused(self, model: torch.nn.Module) -> tuple[UnusedWeights, ...]:
+        """Weights no call read (aux heads in eval mode): the totals count them, the report lists them."""
+        found = unused_weights(model, self.counted)
+        if found:
+            elements = sum(u.params + u.buffers for u in found)
+            self.notes.append(f"{elements:,} parameter and buffer elements of the model are not used by its forward "
+                              f"for this input ({', '.join(u.name for u in found[:4])}{', ...' if len(found) > 4 else ''}); "
+                              "they are counted in the totals, not in any row")  # fmt: skip
+        return found
 
     def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor,
             weights: WeightUse = NO_WEIGHT_USE, form: str = "module") -> str:  # fmt: skip
@@ -332,7 +337,7 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
     """The graph of a trace, and notes worth telling the user."""
     mapper = Mapper(trace, batch, table, model)
     nodes = mapper.run()
-    mapper.note_unused(model)
+    unused = mapper.unused(model)
     outputs = []
     returned = returned_tensors(trace.output, mapper.notes)
     for t in returned:
@@ -343,5 +348,6 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
         raise ArchcalcError("the model returns its input unchanged; there is nothing to analyse")
     if not nodes or not outputs:
         raise ArchcalcError("the model's output is not computed from its input; there is nothing to analyse")
-    graph = Graph(name=name, input_shape=input_shape, nodes=topological_order(nodes), outputs=outputs, source=source)
+    graph = Graph(name=name, input_shape=input_shape, nodes=topological_order(nodes), outputs=outputs, source=source,
+                  unused=unused)
     return graph, mapper.notes
