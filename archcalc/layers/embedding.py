@@ -263,7 +263,7 @@ class PositionalEmbedding(_AddedTable):
 
         return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
                 ImportRule(self.name, functions=_additions(), read=_added_table, when=_one_parameter, weight_operands=True,
-                           note="tokens plus a [1, L, E] parameter: ViT's `x + self.pos_embedding`"))
+                           note="x + a [1, L, E] parameter: ViT's table"))
 
 
 @register
