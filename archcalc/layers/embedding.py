@@ -389,5 +389,4 @@ class ClassToken(LayerType):
 
         return (ImportRule(self.name, modules=(tt.ClassToken,), read=lambda c: {"count": c.module.class_token.shape[1]}),
                 ImportRule(self.name, functions=(torch.cat, torch.concat), read=_tokens_in_front, when=_leading_parameters,
-                           weight_operands=True, note="[1, n, E] parameters, expanded to the batch, in front of "
-                           "[L, E] tokens: ViT's class token"))  # fmt: skip
+                           weight_operands=True, note="[1, n, E] parameters in front: ViT's"))  # fmt: skip
