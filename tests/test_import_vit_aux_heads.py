@@ -149,3 +149,26 @@ def test_a_spec_with_unused_weights_counts_them():
     assert (report.totals.params, report.totals.trainable_params, report.totals.non_trainable_params,
             report.totals.buffers) == (36 + 10, 36 + 6, 4, 3)  # fmt: skip
     assert report.totals.param_bytes == (46 + 3) * 4
+
+
+class RelativeBias(nn.Module):
+    """torchvision's MaxViT get_relative_positional_bias: a table gathered by an index buffer read through a
+    view (which torch.fx leaves out of the trace), added to the scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(9, 2))
+        self.register_buffer("index", torch.zeros(4, 4, dtype=torch.long))
+
+    def forward(self, x):
+        bias = self.table[self.index.view(-1)].view(4, 4, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        return x + bias
+
+
+def test_an_index_buffer_read_through_a_view_is_used_not_unused():
+    result = import_model(RelativeBias, (2, 4, 4))
+    report = analyse(result.graph)
+    assert report.unused == [] and not any("not used" in note for note in result.notes)
+    gather = report.layer("getitem")
+    assert (gather.params, gather.buffers) == (18, 16)  # the table and its index, where they are read
+    assert "an operand is a parameter or buffer" in report.unsupported[0].reason

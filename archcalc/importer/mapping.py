@@ -258,10 +258,18 @@ class Mapper:
         self.counted.update(id(t) for t in params + buffers)
         return use
 
+    def weight_of(self, t: torch.Tensor) -> torch.Tensor | None:
+        """The parameter or buffer `t` is, or is a view of (`self.relative_position_index.view(-1)`, which
+        torch.fx can leave out of the trace as a constant): the weight a call reads."""
+        if id(t) in self.weights:
+            return t
+        base = t._base
+        return base if base is not None and id(base) in self.weights else None
+
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
             return f"an operand is {self.unmodelled[id(t)]}, which archcalc does not model as an output"
-        if id(t) in self.weights:
+        if self.weight_of(t) is not None:
             return "an operand is a parameter or buffer, not a layer output"
         if self.trace.method == "forward hooks":
             return "cannot place it in the graph: an input tensor comes from code the hooks did not see"
@@ -290,7 +298,7 @@ class Mapper:
     def unsupported(self, call: Traced, outputs: list[torch.Tensor], reason: str) -> None:
         """An `unsupported` layer per output tensor; the first one carries the parameters the call owns."""
         owned = list(call.target.parameters()) + list(call.target.buffers()) if call.is_module else []
-        owned += [t for t in tensors((call.args, call.kwargs)) if id(t) in self.weights]
+        owned += [w for t in tensors((call.args, call.kwargs)) if (w := self.weight_of(t)) is not None]
         fresh = {id(t): t for t in owned if id(t) not in self.counted}
         self.counted.update(fresh)
         buffers = self.buffer_ids  # a buffer read by a function (HF's position_ids) is a buffer too
