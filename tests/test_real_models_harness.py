@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import sys
 from pathlib import Path
@@ -124,6 +125,20 @@ def test_reports_render_every_model_and_keep_csv_cells_inert():
     rows = list(csv.DictReader(io.StringIO(csv_text(RESULTS))))
     assert [r["key"] for r in rows] == ["torchvision/a", "torchvision/b", "timm/c"]
     assert rows[2]["import_error"].startswith("'=") and rows[1]["unsupported_ops"] == "torch.roll"
+
+
+def test_a_partial_rerun_keeps_the_commit_each_row_was_measured_at(tmp_path):
+    from benchmarks.real_models.run import _stamp_commit
+
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in RESULTS[:2]) + json.dumps(RESULTS[2] | {"commit": "new"}) + "\n")
+    _stamp_commit(results, "old")  # the rows measured before this run get the earlier run's commit
+    stamped = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["commit"] for r in stamped] == ["old", "old", "new"]
+    env = {"versions": {"torch": "x"}, "commit": "new", "python": "3", "cpu": "cpu"}
+    assert "archcalc as of commits old (2 models), new (1 model)" in markdown(stamped, env)
+    assert "archcalc as of commit new (" in markdown(RESULTS, env)  # rows from before per-row commits
+    assert [r["commit"] for r in csv.DictReader(io.StringIO(csv_text(stamped)))] == ["old", "old", "new"]
 
 
 def _prints(text: str) -> None:

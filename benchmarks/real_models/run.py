@@ -82,6 +82,16 @@ def _selected(models: list[Model], only: list[str]) -> list[Model]:
     return models
 
 
+def _stamp_commit(results_path: Path, commit: str) -> None:
+    """Give every recorded row without a commit the one its run measured (written whole, then renamed)."""
+    if not results_path.exists():
+        return
+    rows = [json.loads(line) for line in results_path.read_text().splitlines() if line.strip()]
+    temporary = results_path.with_suffix(".tmp")
+    temporary.write_text("".join(json.dumps({"commit": commit} | row) + "\n" for row in rows))
+    temporary.replace(results_path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", default=[], help="a model key (torchvision/resnet50) or name")
@@ -106,11 +116,15 @@ def main() -> None:
         started = time.perf_counter()
         from benchmarks.real_models.worker import prepare
 
-        (WORK / "environment.json").write_text(json.dumps(environment()))  # what this run measures
+        env_path = WORK / "environment.json"
+        if partial and env_path.exists():  # the rows kept say which commit measured them
+            _stamp_commit(results_path, json.loads(env_path.read_text())["commit"])
+        run_env = environment()
+        env_path.write_text(json.dumps(run_env))  # what this run measures
         prepare({m.category for m in todo})
         print(f"imported torch, the libraries and archcalc in {time.perf_counter() - started:.1f} s", flush=True)
         for position, model in enumerate(todo, 1):
-            result = run_model(model)
+            result = run_model(model) | {"commit": run_env["commit"]}
             with results_path.open("a") as out:
                 out.write(json.dumps(result) + "\n")
             state = "complete" if result.get("complete") else ("incomplete" if result.get("imports") else "no import")
