@@ -172,3 +172,22 @@ def test_an_index_buffer_read_through_a_view_is_used_not_unused():
     gather = report.layer("getitem")
     assert (gather.params, gather.buffers) == (18, 16)  # the table and its index, where they are read
     assert "an operand is a parameter or buffer" in report.unsupported[0].reason
+
+
+class TwoTokens(nn.Module):
+    """DeiT's class and distillation tokens (timm's VisionTransformerDistilled): two parameters in front."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cls_token, self.dist_token = nn.Parameter(torch.zeros(1, 1, 8)), nn.Parameter(torch.zeros(1, 1, 8))
+
+    def forward(self, x):
+        n = x.shape[0]
+        return torch.cat((self.cls_token.expand(n, -1, -1), self.dist_token.expand(n, -1, -1), x), dim=1)
+
+
+def test_two_tokens_in_front_are_one_class_token_layer_of_count_two():
+    report = analyse(import_model(TwoTokens, (4, 8)).graph)
+    [layer] = report.layers
+    assert report.complete and layer.type == "class_token" and layer.attributes["count"] == 2
+    assert layer.params == report.totals.params == 16 and layer.output_shape == [6, 8]
