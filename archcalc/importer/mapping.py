@@ -26,6 +26,7 @@ import torch
 
 from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
+from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
 from archcalc.importer.unused import unused_weights
@@ -354,8 +355,13 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
             outputs.append(producer)  # the input returned beside results (a dict of outputs) is not one
     if returned and not outputs and all(mapper.producer.get(id(t)) == INPUT for t in returned):
         raise ArchcalcError("the model returns its input unchanged; there is nothing to analyse")
+    dependent = first_data_dependent(trace.calls)
     if not nodes or not outputs:
+        if dependent is not None:
+            raise ArchcalcError(no_fixed_graph(dependent))
         raise ArchcalcError("the model's output is not computed from its input; there is nothing to analyse")
+    if dependent is not None:
+        mapper.notes.append(counted_for_this_trace(dependent))
     graph = Graph(name=name, input_shape=input_shape, nodes=topological_order(nodes), outputs=outputs, source=source,
                   unused=unused)
     return graph, mapper.notes
