@@ -61,6 +61,24 @@ class WeightUse:
 NO_WEIGHT_USE = WeightUse()
 
 
+@dataclass(frozen=True)
+class UnusedWeights:
+    """Weights a model holds that its forward does not use for this input (a spec's top-level `unused:`; imports
+    fill it in): GoogLeNet's and Inception v3's auxiliary heads, which run only in training. No layer computes with
+    them, so they have no row and no MACs; the totals count them, as sum(p.numel()) does.
+
+    name     the module (`aux1`) or parameter (`encoder.extra`) that holds them
+    params   parameter elements, trainable or not
+    frozen   of those, this many have requires_grad=False
+    buffers  buffer elements
+    """
+
+    name: str
+    params: int = 0
+    frozen: int = 0
+    buffers: int = 0
+
+
 @dataclass
 class Node:
     name: str
@@ -95,6 +113,7 @@ class Graph:
     variables: dict[str, Any] = field(default_factory=dict)
     input_dtype: str = "float32"  # "int64": the input is token ids
     limits: Limits = DEFAULT_LIMITS  # the bounds it was loaded under; the analysers keep to them too
+    unused: tuple[UnusedWeights, ...] = ()  # weights no layer uses: counted in the totals, not in any row
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -172,3 +172,20 @@ def test_fork_call_runs_a_function_in_its_own_process():
 def test_memory_column_is_what_the_import_added():
     assert added_mib({"import_rss_mib": 950, "baseline_rss_mib": 800}) == 150
     assert added_mib({"import_rss_mib": 950}) is None
+
+
+def test_the_torch_peer_runs_on_the_cpu_model_as_the_torch_convention_describes(tmp_path):
+    """FlopCounterMode on the CPU model under no_grad: nn.MultiheadAttention takes its native path, which it does
+    not count (archcalc/conventions/torch_rules.py). On the meta device the math path would run and count every
+    product, which is not what people measure, nor what `--convention torch` predicts."""
+    from benchmarks.real_models.peers import measure as peer_measure
+
+    factory = tmp_path / "attention.py"
+    factory.write_text("import torch\n\nclass Model(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                       "        self.attn = torch.nn.MultiheadAttention(16, 4, batch_first=True)\n"
+                       "        self.fc = torch.nn.Linear(16, 3)\n\n    def forward(self, x):\n"
+                       "        return self.fc(self.attn(x, x, x, need_weights=False)[0])\n\n\n"
+                       "def build():\n    return Model()\n")  # fmt: skip
+    out = peer_measure(str(factory), (6, 16), 0, fvcore=False)
+    assert out["torch_device"] == "cpu"
+    assert out["torch"] == 2 * 6 * 16 * 3  # the Linear only: the attention's native path counts nothing

@@ -102,13 +102,15 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
     # row (shared parameters of a layer with frozen ones count as frozen first).
     shared_frozen = sum(min(layer.shared_params, layer.non_trainable_params) for layer in layers)
     shared = total("shared_params")
-    total_params = total("params") - shared
-    total_buffers = total("buffers") - total("shared_buffers")
+    # Weights no layer uses (aux heads) have no row; the totals count them, as sum(p.numel()) does.
+    unused_params, unused_frozen = sum(u.params for u in graph.unused), sum(u.frozen for u in graph.unused)
+    total_params = total("params") - shared + unused_params
+    total_buffers = total("buffers") - total("shared_buffers") + sum(u.buffers for u in graph.unused)
     total_activations = total("activations")
     totals = Totals(
         params=total_params,
-        trainable_params=total("trainable_params") - (shared - shared_frozen),
-        non_trainable_params=total("non_trainable_params") - shared_frozen,
+        trainable_params=total("trainable_params") - (shared - shared_frozen) + unused_params - unused_frozen,
+        non_trainable_params=total("non_trainable_params") - shared_frozen + unused_frozen,
         buffers=total_buffers,
         macs=total("macs"),
         flops=total("flops"),
@@ -135,6 +137,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
         variables=dict(graph.variables),
         complete=not gaps,
         unsupported=gaps,
+        unused=list(graph.unused),
     )
 
 

@@ -87,6 +87,9 @@ class Report:
     # False when some layer's costs are unknown (see `unsupported`): the totals leave those out.
     complete: bool = True
     unsupported: list[Gap] = field(default_factory=list)
+    # Weights no layer uses (graph.UnusedWeights: aux heads): in the totals, in no row. totals.params =
+    # sum(rows' params) - sum(shared_params) + sum(unused params); likewise buffers.
+    unused: list = field(default_factory=list)
 
     def layer(self, name: str) -> LayerResult:
         for layer in self.layers:

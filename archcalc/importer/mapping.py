@@ -25,11 +25,12 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
-from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, WeightUse, topological_order
+from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
+from archcalc.importer.unused import unused_weights
 from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
 
@@ -162,11 +163,11 @@ class Mapper:
         if table is not None:
             return self.table_layer(call, outputs, table, operands)
         activations = [t for t in operands if id(t) in self.producer]
-        weights = list({id(w): w for w in (self.bases[id(t)] for t in operands
-                                           if id(t) not in self.producer and id(t) in self.bases)}.values())
+        weights = list({id(w): w for w in (self.weight_of(t) for t in operands if id(t) not in self.producer)
+                        if w is not None}.values())  # fmt: skip
         constants = [t for t in operands if self.constants.is_constant(t)]
         for t in operands:
-            if id(t) not in self.producer and id(t) not in self.bases and not self.constants.is_constant(t):
+            if id(t) not in self.producer and self.weight_of(t) is None and not self.constants.is_constant(t):
                 raise CannotMap(self.unknown_operand(t))
         if constants and not any(r.constant_operands for r in rules):
             raise CannotMap("an operand is made inside forward from the input's shape or a buffer (positions, a "
@@ -295,20 +296,32 @@ class Mapper:
         self.counted.update(id(t) for t in params + buffers)
         return use
 
+    def weight_of(self, t: torch.Tensor) -> torch.Tensor | None:
+        """The parameter or buffer `t` is, or is a view of (`self.relative_position_index.view(-1)`, which
+        torch.fx can leave out of the trace as a constant): the weight a call reads."""
+        if id(t) in self.bases:
+            return self.bases[id(t)]
+        base = t._base
+        return self.bases.get(id(base)) if base is not None else None
+
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
             return f"an operand is {self.unmodelled[id(t)]}, which archcalc does not model as an output"
-        if id(t) in self.bases:
+        if self.weight_of(t) is not None:
             return "an operand is a parameter or buffer, not a layer output"
         if self.trace.method == "forward hooks":
             return "cannot place it in the graph: an input tensor comes from code the hooks did not see"
         return "an operand is a constant tensor, not a layer output"
 
-    def note_unused(self, model: torch.nn.Module) -> None:
-        unused = sum(t.numel() for t in list(model.parameters()) + list(model.buffers()) if id(t) not in self.counted)
-        if unused:
-            self.notes.append(f"{unused:,} parameter and buffer elements of the model are not used by its forward "
-                              "for this input; they are not counted")  # fmt: skip
+    def unused(self, model: torch.nn.Module) -> tuple[UnusedWeights, ...]:
+        """Weights no call read (aux heads in eval mode): the totals count them, the report lists them."""
+        found = unused_weights(model, self.counted)
+        if found:
+            elements = sum(u.params + u.buffers for u in found)
+            self.notes.append(f"{elements:,} parameter and buffer elements of the model are not used by its forward "
+                              f"for this input ({', '.join(u.name for u in found[:4])}{', ...' if len(found) > 4 else ''}); "
+                              "they are counted in the totals, not in any row")  # fmt: skip
+        return found
 
     def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor,
             weights: WeightUse = NO_WEIGHT_USE, form: str = "module") -> str:  # fmt: skip
@@ -323,7 +336,7 @@ class Mapper:
     def unsupported(self, call: Traced, outputs: list[torch.Tensor], reason: str) -> None:
         """An `unsupported` layer per output tensor; the first one carries the parameters the call owns."""
         owned = list(call.target.parameters()) + list(call.target.buffers()) if call.is_module else []
-        owned += [self.bases[id(t)] for t in tensors((call.args, call.kwargs)) if id(t) in self.bases]
+        owned += [w for t in tensors((call.args, call.kwargs)) if (w := self.weight_of(t)) is not None]
         owned += self.constants.sources(tensors((call.args, call.kwargs)))  # index buffers behind constants
         owned += [self.constants.tables[id(t)].weight for t in tensors((call.args, call.kwargs))
                   if id(t) in self.constants.tables]  # a position table whose add could not map
@@ -373,7 +386,7 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
     """The graph of a trace, and notes worth telling the user."""
     mapper = Mapper(trace, batch, table, model)
     nodes = mapper.run()
-    mapper.note_unused(model)
+    unused = mapper.unused(model)
     outputs = []
     returned = returned_tensors(trace.output, mapper.notes)
     for t in returned:
@@ -389,5 +402,6 @@ def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: Rule
         raise ArchcalcError("the model's output is not computed from its input; there is nothing to analyse")
     if dependent is not None:
         mapper.notes.append(counted_for_this_trace(dependent))
-    graph = Graph(name=name, input_shape=input_shape, nodes=topological_order(nodes), outputs=outputs, source=source)
+    graph = Graph(name=name, input_shape=input_shape, nodes=topological_order(nodes), outputs=outputs, source=source,
+                  unused=unused)
     return graph, mapper.notes

@@ -15,7 +15,7 @@ from archcalc.analysis.hierarchy import Block, block_tree, resolve_depth
 from archcalc.analysis.results import Report
 from archcalc.escape import plain
 from archcalc.render.html_assets import SCRIPT, STYLE
-from archcalc.render.summary import incomplete_lines, shared_lines, summary_rows
+from archcalc.render.summary import incomplete_lines, shared_lines, summary_rows, unused_lines
 from archcalc.render.units import exact, hyper_text, pair_text, shape_text, share
 
 def escape(text) -> str:
@@ -138,7 +138,7 @@ def render_html(report: Report, depth: int | str | None = None) -> str:
         parts.append(f'<p class="muted">Variables: {listed}</p>')
     if not report.complete:
         parts.append('<div class="warning">' + "<br>".join(escape(line) for line in incomplete_lines(report)) + "</div>")
-    parts += [f'<p class="muted">{escape(line)}</p>' for line in shared_lines(report)]
+    parts += [f'<p class="muted">{escape(line)}</p>' for line in shared_lines(report) + unused_lines(report)]
     parts += ["<h2>Summary</h2>", _pairs_table(summary_rows(report))]
     if report.training is not None:
         from archcalc.render.training import training_rows

@@ -119,6 +119,7 @@ def report_dict(report: Report, depth: int | str | None = None, encoded: bool = 
         "variables": report.variables,
         "complete": report.complete,
         "unsupported": [dict(gap.__dict__) for gap in report.unsupported],
+        "unused": [dict(unused.__dict__) for unused in report.unused],
         "convention": name,
     }
     if report.training is not None:

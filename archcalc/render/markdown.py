@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from archcalc.analysis.results import LayerResult, Report
 from archcalc.escape import markdown, markdown_cell, markdown_code
-from archcalc.render.summary import incomplete_lines, shared_lines, summary_rows
+from archcalc.render.summary import incomplete_lines, shared_lines, summary_rows, unused_lines
 from archcalc.render.units import exact, human, hyper_text, pair_text, shape_text, share
 
 HEAVIEST = 10
@@ -127,7 +127,7 @@ def render_markdown(report: Report, attachments: Attachments | None = None, dept
                   ""]  # fmt: skip
     if not report.complete:
         lines += [markdown(line) for line in incomplete_lines(report)] + [""]
-    lines += [item for line in shared_lines(report) for item in (markdown(line), "")]
+    lines += [item for line in shared_lines(report) + unused_lines(report) for item in (markdown(line), "")]
     lines += ["## Summary", "", "| total | exact | approx. |", "|---|---:|---:|"]
     lines += [_row([markdown_cell(cell) for cell in row]) for row in summary_rows(report)]
     lines.append("")

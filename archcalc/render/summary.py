@@ -77,4 +77,16 @@ def shared_lines(report: Report) -> list[str]:
                   f"them, the totals count those {elements:,} parameters{also} once")]  # fmt: skip
 
 
-__all__ = ["field_row", "final_field", "incomplete_lines", "shared_lines", "summary_rows"]
+def unused_lines(report: Report) -> list[str]:
+    """Weights the forward does not use (aux heads): counted in the totals, with no row and no MACs."""
+    if not report.unused:
+        return []
+    params, buffers = sum(u.params for u in report.unused), sum(u.buffers for u in report.unused)
+    each = ", ".join(f"{u.name} {u.params:,}" + (f" (+{u.buffers:,} buffers)" if u.buffers else "")
+                     for u in report.unused[:8]) + (", ..." if len(report.unused) > 8 else "")
+    also = f" and {buffers:,} buffer elements" if buffers else ""
+    return [plain(f"UNUSED: {params:,} parameters{also} are not used by the forward for this input ({each}); "
+                  "the totals count them, as sum(p.numel()) does, with no MACs")]  # fmt: skip
+
+
+__all__ = ["field_row", "final_field", "incomplete_lines", "shared_lines", "summary_rows", "unused_lines"]

@@ -17,7 +17,7 @@ from archcalc.analysis.results import Report
 from archcalc.escape import rich_text
 from archcalc.render.columns import Column, console_text, fit_columns, left_out_line, rich_table
 from archcalc.render.plain_table import plain_table
-from archcalc.render.summary import incomplete_lines, shared_lines, summary_rows
+from archcalc.render.summary import incomplete_lines, shared_lines, summary_rows, unused_lines
 from archcalc.render.units import exact as exact_text
 from archcalc.render.units import human, hyper_text, pair_text, shape_text, share
 
@@ -154,7 +154,7 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
         for row in llm_rows(report.llm):
             llm.add_row(*row)
         out.append(llm)
-    out += incomplete_lines(report) + shared_lines(report)
+    out += incomplete_lines(report) + shared_lines(report) + unused_lines(report)
     if report.convention is not None:
         from archcalc.render.conventions import convention_summary
 

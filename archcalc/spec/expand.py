@@ -37,11 +37,12 @@ from archcalc.spec.names import Alias, Ref, Resolver, Scope
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
 from archcalc.spec.source import line_at as _line
 from archcalc.spec.work import REPEAT_INDEX, list_items, literal_key, uses_index
+from archcalc.spec.unused import read_unused
 from archcalc.spec.values import listing as _listing
 from archcalc.spec.values import read_input_shape, read_value, read_variables, read_weights
 
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
-            "notes")
+            "notes", "unused")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
 # On a layer entry only: how the reference implementation invokes it (graph.CALLS), and how it holds its weights.
 LAYER_KEYS = ("call", "weights")
@@ -132,6 +133,7 @@ class Expander:
             input_dtype=input_dtype,
             variables=self.globals,
             limits=self.limits,
+            unused=read_unused(doc.get("unused"), self.file),
         )
 
     def _check_keys(self, item: dict, allowed: tuple[str, ...], what: str, path: str | None) -> None:

@@ -17,6 +17,7 @@ import yaml
 from archcalc.errors import ArchcalcError
 from archcalc.graph import Graph
 from archcalc.spec.blocks import BlockWriter, exit_of
+from archcalc.spec.unused import unused_entries
 
 # ----- the document ----------------------------------------------------------------------------------
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -62,6 +63,8 @@ def _document(graph: Graph, labels: dict[str, str], use_blocks: bool) -> str:
         lines += _item_lines(item, "  ")
     if graph.outputs != [exit_of(writer.root)]:
         lines.append(f"outputs: {_flow([writer.ref(name, writer.root) for name in graph.outputs])}")
+    if graph.unused:  # weights no layer uses (aux heads): the totals count them
+        lines += ["", "unused:"] + [f"  - {_flow(entry)}" for entry in unused_entries(graph.unused)]
     return "\n".join(lines) + "\n"
 
 
@@ -71,6 +74,8 @@ def graph_difference(expected: Graph, actual: Graph) -> str | None:
         return f"input {list(actual.input_shape)} instead of {list(expected.input_shape)}"
     if expected.input_dtype != actual.input_dtype:
         return f"input_dtype {actual.input_dtype} instead of {expected.input_dtype}"
+    if tuple(expected.unused) != tuple(actual.unused):
+        return "unused weights differ"
     if expected.outputs != actual.outputs:
         return f"outputs {actual.outputs} instead of {expected.outputs}"
     mine = {node.name: node for node in actual.nodes}

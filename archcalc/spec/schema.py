@@ -60,6 +60,11 @@ def spec_schema() -> dict:
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},
             "layers": {"$ref": "#/$defs/items"},
             "outputs": _NAMES,
+            "unused": {"type": "array", "description": "weights no layer uses (aux heads): counted in the totals",
+                       "items": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                 "properties": {"name": {"type": "string", "minLength": 1},
+                                                **{key: {"type": "integer", "minimum": 0}
+                                                   for key in ("params", "frozen", "buffers")}}}},
         },
         "$defs": {
             "items": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},

@@ -8,8 +8,11 @@ tensors, and index buffers must hold real indices), in eval mode, and run on one
 - params: `sum(p.numel() for p in model.parameters())` (shared parameters once, as torch counts);
   buffers: `sum(b.numel() for b in model.buffers())`.
 - fvcore: `FlopCountAnalysis(model, x).total()`, with the operators it skipped (its own list).
-- torch: `FlopCounterMode` around one forward: tried on the meta device first (no arithmetic), on the
-  CPU model when the model cannot run on meta.
+- torch: `FlopCounterMode` around one forward of the CPU model, as people run inference (and as
+  archcalc's `--convention torch` describes, archcalc/conventions/torch_rules.py): there torch takes its
+  fused attention and recurrent kernels (nn.MultiheadAttention's native path, CPU flash attention, oneDNN
+  LSTM), which FlopCounterMode does not count; on the meta device the math path runs and counts them. On
+  meta only when the CPU forward fails.
 Outputs that are dicts or lists (segmentation, detection, Hugging Face) are flattened to a tuple of
 tensors for fvcore's trace, which changes no count.
 """
@@ -159,16 +162,16 @@ def measure(path: str, shape: tuple[int, ...], tokens: int, initialise: bool = F
 
     started = time.perf_counter()
     try:
-        with torch.device("meta"):
-            meta_model = build().eval()
-        out["torch"] = _flop_counter(meta_model, _example(shape, tokens, "meta"))
-        out["torch_device"] = "meta"
-    except Exception as meta_failure:  # noqa: BLE001 - some models need real values (e.g. index buffers)
+        out["torch"] = _flop_counter(model, x)
+        out["torch_device"] = "cpu"
+    except Exception as cpu_failure:  # noqa: BLE001 - a tool failing on a model is a result
         try:
-            out["torch"] = _flop_counter(model, x)
-            out["torch_device"] = "cpu"
+            with torch.device("meta"):
+                meta_model = build().eval()
+            out["torch"] = _flop_counter(meta_model, _example(shape, tokens, "meta"))
+            out["torch_device"] = "meta"
         except Exception as exc:  # noqa: BLE001
-            out["torch_error"] = f"{_one_line(exc)} (on meta: {_one_line(meta_failure)[:150]})"
+            out["torch_error"] = f"{_one_line(exc)} (on the CPU: {_one_line(cpu_failure)[:150]})"
     out["torch_s"] = time.perf_counter() - started
     return out
 
