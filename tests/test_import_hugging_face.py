@@ -70,13 +70,12 @@ def test_hugging_face_model_imports_complete_and_exact(name):
     model = cpu_model(name)
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     buffers = sum(b.numel() for b in model.buffers())
-    # buffers the forward never reads, shown as unused, not counted: the copy kept for dynamic RoPE scaling, and
-    # RoBERTa's position_ids (it computes positions from the token ids)
+    # buffers the forward never reads (the copy kept for dynamic RoPE scaling, and RoBERTa's position_ids: it
+    # computes positions from the token ids) are shown as unused and counted, as sum(b.numel()) counts them
     unread = "original_inv_freq" if name in ROPE else "embeddings.position_ids" if name == "roberta" else None
-    if unread:
-        unused = sum(b.numel() for key, b in model.named_buffers() if key.endswith(unread))
-        assert unused and any(f"{unused:,} parameter and buffer elements" in note for note in result.notes)
-        buffers -= unused
+    unused = sum(b.numel() for key, b in model.named_buffers() if unread and key.endswith(unread))
+    assert sum(u.buffers for u in report.unused) == unused and bool(unused) == bool(unread)
+    assert not unused or any(f"{unused:,} parameter and buffer elements" in note for note in result.notes)
     assert report.totals.buffers == buffers
     assert TYPES[name] <= {layer.type for layer in report.layers}
     assert 2 * report.totals.macs == flop_counter(model)

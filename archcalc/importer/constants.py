@@ -6,7 +6,7 @@ cos/sin tables (from the `inv_freq` buffer), causal masks, an empty KV cache. No
 input's values, so it is computed once per shape, not per sample, and no layer type stands for it.
 
 A call is a constant when none of its tensor operands is a layer output and none is a parameter: only
-buffers, other constants, Python values, or nothing (a factory); or when it is integer arithmetic on the
+buffers, other constants, Python values, or nothing (a factory); or when it is a mask compared from the
 token ids themselves (RoBERTa's padding-aware position ids), which computes no float. A factory whose output
 has the batch axis in front (`torch.randn(B, ...)`: noise) is not: it stays unsupported, as before.
 Constants make no layer; the calls that read them decide what they mean:
@@ -89,12 +89,15 @@ class Constants:
         return True
 
     def _index_bookkeeping(self, call: Any, outputs: list, operands: list, readers: list) -> bool:
-        """Integer arithmetic on the token ids themselves (RoBERTa's padding-aware position ids: `ne`, `cumsum`,
-        products with the mask): no float is computed, and no peer counts it."""
+        """A mask made from the token ids themselves (RoBERTa's padding-aware position ids start with
+        `input_ids.ne(padding_idx)`; the `cumsum` and products that follow read only that constant): no float is
+        computed, and no peer counts it. Only a comparison qualifies: `embed(ids + 1)` looks the ids up, and
+        its `ids + 1` stays an operation on the input (unsupported on an integer tensor, saying so)."""
         from archcalc.graph import INPUT
 
         return (not call.is_module and all(self.producer[id(t)] == INPUT for t in readers)
-                and not any(t.is_floating_point() or t.is_complex() for t in operands + outputs))  # fmt: skip
+                and not any(t.is_floating_point() or t.is_complex() for t in operands)
+                and all(t.dtype == torch.bool for t in outputs))  # fmt: skip
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         found: dict[int, torch.Tensor] = {}

@@ -21,6 +21,7 @@ from archcalc.layers.attrs import Attr, AxisSizes, Int, per_axis
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, axis_word, register, spatial_names
 from archcalc.layers.formula import Formula, Term
 from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.structure import keeps_everything
 
 
 _AXIS_ROWS = {1: ("positions",), 2: ("rows", "columns"), 3: ("slices", "rows", "columns")}
@@ -185,7 +186,8 @@ class Slice(LayerType):
                 ImportRule(self.name, functions=splits, read=pieces, per_output=True,
                            note="chunk and split: one slice per piece"),
                 ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), read=indexed,
-                           when=lambda call: sliced_axis(call, check=False) is not None,
+                           # a slice keeping everything (HF's logits_to_keep=0) is the identity, at any length
+                           when=lambda call: sliced_axis(call, check=False) is not None and not keeps_everything(call),
                            note="x[:, a:b]: one slice, step 1"))  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from archcalc.layers.formula import Const, Expr, Formula, Group, Term, product
 from archcalc.layers.imports import CannotMap, ImportRule
 
 
-def _keeps_everything(call) -> bool:
+def keeps_everything(call) -> bool:
     """x[:, 0:, :], x[..., :]: an index of slices that all keep every element (Hugging Face's LM heads slice
     the hidden states with `slice(-logits_to_keep, None)`, which is 0: everything)."""
     index = call.args[1] if len(call.args) > 1 else None
@@ -55,7 +55,7 @@ class Identity(LayerType):
         return (ImportRule(self.name, modules=(nn.Identity,)), ImportRule(self.name, functions=copies, read=read),
                 ImportRule(self.name, functions=casts, when=lambda call: len(call.in_shapes) == 1,
                            note="a dtype or device cast of one tensor"),
-                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), when=_keeps_everything,
+                ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), when=keeps_everything,
                            note="x[:, 0:]: slices that keep every element"),
                 # GPT-2's `hidden_states.view(output_shape)`: a reshape to the shape it has is no reshape (and a
                 # literal shape would tie the layer to one sequence length)
