@@ -12,6 +12,7 @@ outputs are the real (usually meta) tensors, so `mapping.py` can follow tensors 
 
 from __future__ import annotations
 
+import importlib.util
 import operator
 import re
 import sys
@@ -26,7 +27,18 @@ from torch.overrides import TorchFunctionMode
 import archcalc
 from archcalc.importer.rules import RuleTable, method
 
-_INTERNAL = (str(Path(torch.__file__).parent), str(Path(archcalc.__file__).parent))
+
+
+def _package_folder(name: str) -> str | None:
+    spec = importlib.util.find_spec(name)
+    return str(Path(spec.origin).parent) if spec is not None and spec.origin else None
+
+
+# Frames that are never the model's own line: torch, archcalc, and the command line that called archcalc
+# (a call made where no model frame is on the stack, inside TorchScript-compiled library code, is placed by
+# its module path alone rather than at typer's line).
+_INTERNAL = tuple(folder for folder in (str(Path(torch.__file__).parent), str(Path(archcalc.__file__).parent),
+                                        _package_folder("typer"), _package_folder("click")) if folder)  # fmt: skip
 _FRAME = re.compile(r'File "(.+?)", line (\d+), in ')
 
 
