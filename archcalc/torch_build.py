@@ -46,6 +46,16 @@ def rejected(node: str, stage: str, exc: BaseException) -> ArchcalcError:
     return TorchRejected(node, stage, exc)
 
 
+def _free_key(parent: nn.Module, name: str) -> str:
+    """The submodule key for a layer named `name`: the name itself unless it is one of nn.Module's own
+    attributes (a layer called `to`, `forward` or `train`, as an import of `x.to(dtype)` names it), which
+    add_module refuses; then the name with `_layer` appended (the layer keeps its name everywhere else)."""
+    key = name
+    while key not in parent._modules and hasattr(parent, key):
+        key += "_layer"
+    return key
+
+
 class SpecModule(nn.Module):
     """Runs the graph's nodes in topological order; returns the output (a tuple for several)."""
 
@@ -96,16 +106,26 @@ class SpecModule(nn.Module):
     def _attach(self, path: str, module: nn.Module) -> None:
         parent: nn.Module = self
         *folders, leaf = path.split(".")
+        keys = []
         for folder in folders:
-            child = parent._modules.get(folder)
+            keys.append(_free_key(parent, folder))
+            child = parent._modules.get(keys[-1])
             if child is None:
                 child = nn.Module()
-                parent.add_module(folder, child)
+                parent.add_module(keys[-1], child)
             parent = child
-        parent.add_module(leaf, module)
+        keys.append(_free_key(parent, leaf))
+        parent.add_module(keys[-1], module)
+        self.__dict__.setdefault("_by_name", {})[path] = module
+        self.__dict__.setdefault("_paths", {})[path] = ".".join(keys)
 
     def node_module(self, name: str) -> nn.Module:
-        return self.get_submodule(name)
+        return self.__dict__["_by_name"][name]
+
+    def module_path(self, name: str) -> str:
+        """Where the layer `name` sits in the module tree (its name, unless `_free_key` had to change it): the
+        key fvcore's and FlopCounterMode's per-module counts use."""
+        return self.__dict__["_paths"][name]
 
     def needed_for(self, names: Iterable[str]) -> set[str]:
         """The given nodes and every node they depend on (one backward sweep, no recursion)."""

@@ -96,7 +96,7 @@ def run_forward(graph: Graph, shapes: dict[str, Shape], params: dict[str, Params
         out.append(_shape_verdict(list(shapes[name]), seen[name], batch))
         once = node.rule.per_call(node.attrs, [shapes[i] for i in node.inputs], shapes[name])[0]
         expected = 2 * ((macs[name] - once) * batch + once)  # work done once per call (Layer.per_call) is not batched
-        out.append(witness_verdict(FLOP_COUNTER, node.rule.dense_macs, expected, counts.get(f"{root}.{name}", 0)))
+        out.append(witness_verdict(FLOP_COUNTER, node.rule.dense_macs, expected, counts.get(f"{root}.{model.module_path(name)}", 0)))
     return outcome
 
 

@@ -57,7 +57,7 @@ def fvcore_verdicts(model, graph: Graph, macs: dict[str, int], weight_elements: 
         torch.set_flush_denormal(False)
     for node in graph.nodes:
         dense = node.rule.dense_macs and node.rule.fvcore_exact and not node.rule.fused_kernel  # nor a rounded einsum
-        verdicts[node.name].append(witness_verdict(FVCORE, dense, macs[node.name], counts.get(node.name, 0)))
+        verdicts[node.name].append(witness_verdict(FVCORE, dense, macs[node.name], counts.get(model.module_path(node.name), 0)))
     if on_meta:
         return ("fvcore traced the module once on cpu (meta tensors cannot be jit-traced): weights reserved "
                 "with to_empty, batch 1, zero input")  # fmt: skip
