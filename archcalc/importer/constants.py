@@ -27,16 +27,12 @@ buffers), so the totals equal `sum(b.numel())` and no note calls them unused.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-
-def _additions() -> tuple:
-    T = torch.Tensor
-    return (operator.add, operator.iadd, torch.add, T.add, T.add_, T.__add__, T.__iadd__, T.__radd__)
+from archcalc.layers.elementwise import addition_functions
 
 
 # Calls that pass a table through unchanged (GPT-2's `position_embeds.to(inputs_embeds.device)`).
@@ -123,7 +119,7 @@ class Constants:
 
     def table_addition(self, call: Any, operands: list[torch.Tensor]) -> Table | None:
         """The table of `tokens + table` (either order), when that is what the call is."""
-        if call.is_module or call.target not in _additions() or len(operands) != 2 or call.kwargs:
+        if call.is_module or call.target not in addition_functions() or len(operands) != 2 or call.kwargs:
             return None
         if len(call.args) != 2:
             return None

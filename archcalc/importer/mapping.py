@@ -28,26 +28,12 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
+from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
 from archcalc.importer.unused import unused_weights
 from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
-
-
-def tensors(value: Any) -> list[torch.Tensor]:
-    """Tensors inside nested tuples, lists and dicts, in order."""
-    out: list[torch.Tensor] = []
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, torch.Tensor):
-            out.append(item)
-        elif isinstance(item, (tuple, list)):
-            pending.extend(reversed(item))
-        elif isinstance(item, dict):
-            pending.extend(reversed(list(item.values())))
-    return out
 
 
 def _like_factories() -> set:
@@ -360,25 +346,6 @@ class Mapper:
                      "op": qualified_name(call.target, call.is_module), "where": call.where, "reason": reason + note}
             attrs |= counts if position == 0 else {}
             self.add(call, "unsupported", REGISTRY["unsupported"].resolve_attrs(attrs, {}), inputs, output)
-
-
-def returned_tensors(output: Any, notes: list[str]) -> list[torch.Tensor]:
-    """The tensors a forward returns: in tuples, lists and dicts (and dict-like outputs), or held by an object
-    such as a torch.distributions.Normal, whose tensors (loc, scale) stand for it, with a note."""
-    found = tensors(output)
-    if found:
-        return found
-    if output is None:
-        raise ArchcalcError("the model's forward returns None; archcalc analyses the tensors a forward returns")
-    held = {key: value for key, value in vars(output).items() if isinstance(value, torch.Tensor)} \
-        if hasattr(output, "__dict__") else {}  # fmt: skip
-    kind = f"{type(output).__module__}.{type(output).__qualname__}"
-    if not held:
-        raise ArchcalcError(f"the model's forward returns {kind}, which holds no tensor; archcalc analyses the "
-                            "tensors a forward returns (alone or in a tuple, list or dict)")  # fmt: skip
-    notes.append(f"the forward returns a {type(output).__name__}; its tensors {', '.join(held)} are taken as the "
-                 "model's outputs")  # fmt: skip
-    return list(held.values())
 
 
 def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: RuleTable, model: torch.nn.Module,

@@ -73,6 +73,18 @@ class _Elementwise(LayerType):
                 ImportRule(self.name, functions=functions, read=read, when=tensors))  # fmt: skip
 
 
+def addition_functions() -> tuple:
+    """Every callable torch code adds two tensors with (operator, function, method, in place): the import rules
+    of `add`, of a position table added to tokens, and the importer's constant tables all key on these. torch
+    is imported here, not at module level: the analytic path never loads it."""
+    import operator
+
+    import torch
+
+    T = torch.Tensor
+    return (operator.add, operator.iadd, torch.add, T.add, T.add_, T.__add__, T.__iadd__, T.__radd__)
+
+
 @register
 class Add(_Elementwise):
     name = "add"
@@ -85,15 +97,9 @@ class Add(_Elementwise):
         return tm.Add()
 
     def torch_import(self) -> tuple:
-        import operator
-
-        import torch
-
         from archcalc import torch_modules as tm
 
-        T = torch.Tensor
-        functions = (operator.add, operator.iadd, torch.add, T.add, T.add_, T.__add__, T.__iadd__, T.__radd__)
-        return self.import_rules(tm.Add, functions)
+        return self.import_rules(tm.Add, addition_functions())
 
 
 @register

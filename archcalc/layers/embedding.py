@@ -34,6 +34,7 @@ from __future__ import annotations
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, numel, register
+from archcalc.layers.elementwise import addition_functions
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
 from archcalc.layers.imports import CannotMap, ImportRule
 
@@ -221,14 +222,8 @@ class PositionalEmbedding(_AddedTable):
                                 f"{list(call.in_shapes[0])}: not a [1, L, E] position table for [L, E] tokens")  # fmt: skip
             return {"mode": "learned"}
 
-        import operator
-
-        import torch
-
-        T = torch.Tensor
-        sums = (operator.add, operator.iadd, torch.add, T.add, T.add_, T.__add__, T.__iadd__, T.__radd__)
         return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
-                ImportRule(self.name, functions=sums, read=added, weight_operands=True, note="tokens + a [1, L, E] "
+                ImportRule(self.name, functions=addition_functions(), read=added, weight_operands=True, note="tokens + a [1, L, E] "
                            "parameter", when=lambda call: len(call.in_shapes) == 1 and len(call.weights) == 1))
 
 
