@@ -185,3 +185,26 @@ class PatchMerge(nn.Module):
         x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
         return torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :],
                           x[..., 1::2, 1::2, :]], -1)  # fmt: skip
+
+
+class RelativePositionBias(nn.Module):
+    """x + a bias gathered from a parameter table by an index buffer on every call (timm's RelPosBias, LeViT's
+    `attention_biases[:, attention_bias_idxs]`): the table's `axis` is indexed, the gathered axis moves last and
+    the result takes the bias shape. Added with `+`, as timm and torchvision do (ptflops patches only torch.add)."""
+
+    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple) -> None:
+        super().__init__()
+        self.axis, self.bias_shape = axis, bias
+        self.relative_position_bias_table = nn.Parameter(torch.zeros(table))
+        self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
+        self.reset_index_buffers()
+
+    def reset_index_buffers(self) -> None:
+        """Valid indices (torch_build.to_empty refills them after moving the module without initialising it)."""
+        rows, index = self.relative_position_bias_table.shape[self.axis], self.relative_position_index
+        with torch.no_grad():
+            index.copy_(torch.arange(index.numel(), device=index.device).remainder(rows).view(index.shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gathered = self.relative_position_bias_table.index_select(self.axis, self.relative_position_index.view(-1))
+        return x + gathered.movedim(self.axis, -1).reshape(self.bias_shape)

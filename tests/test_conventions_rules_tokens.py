@@ -77,6 +77,8 @@ CASES = [
     case("rmsnorm", TOKENS, {"type": "rmsnorm"}),
     case("layernorm2d", (4, 5, 5), {"type": "layernorm2d"}),
     case("layer-scale", (4, 5, 5), {"type": "layer_scale"}),
+    case("relative-position-bias", (2, 9, 9), {"type": "relative_position_bias", "table": [25, 2], "index": [81],
+                                               "axis": 0, "bias": [1, 2, 9, 9]}),
     case("layer-scale-tokens", TOKENS, {"type": "layer_scale", "channels_last": True}),
     case("drop-path", (4, 5, 5), {"type": "drop_path", "p": 0.1}),
     case("patch-merge", (5, 5, 4), {"type": "patch_merge"}),

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tests.models import mvit
+from tests.models.relative_position import RelPosBias
 from tests.test_layer_rules import Case, check_case
 
 
@@ -132,6 +133,13 @@ CASES = [
          lambda: nn.RMSNorm([6, 8], elementwise_affine=False), {"flops": 3 * 48}),
     Case("layernorm2d", {"type": "layernorm2d"}, (4, 5, 5), None, {"params": 8, "flops": 7 * 100}),
     Case("layer-scale", {"type": "layer_scale"}, (4, 5, 5), None, {"params": 4, "flops": 100}),
+    # timm's RelPosBias (Swin, BEiT, CoAtNet): table [(2w-1)², H] gathered by a flat index; LeViT's [H, offsets]
+    Case("relative-position-bias", {"type": "relative_position_bias", "table": [25, 2], "index": [81], "axis": 0,
+                                    "bias": [1, 2, 9, 9]}, (2, 9, 9), lambda: RelPosBias((3, 3), 2),
+         {"params": 50, "buffers": 81, "flops": 162, "macs": 0}),
+    Case("relative-position-bias-levit", {"type": "relative_position_bias", "table": [2, 16], "index": [16, 16],
+                                          "axis": 1, "bias": [2, 16, 16]}, (3, 2, 16, 16), None,
+         {"params": 32, "buffers": 256, "flops": 3 * 512}),
     Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
     Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
     Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),

@@ -28,6 +28,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
+from archcalc.importer.derived import WeightDerived
 from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
@@ -101,6 +102,8 @@ class Mapper:
         self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch)
+        # relative-position biases gathered from a table by an index buffer: computed from weights alone (derived.py)
+        self.derived = WeightDerived(self.producer, self.bases, self.buffer_ids, self.constants)
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -121,6 +124,8 @@ class Mapper:
                                                        call.output)  # fmt: skip
             if base is not None:  # a parameter reshaped for the call that uses it: that call holds it
                 self.bases[id(call.output)] = base
+                continue
+            if self.derived.absorb(call, outputs):
                 continue
             try:
                 self.mapped(call, outputs)
@@ -148,6 +153,8 @@ class Mapper:
         table = self.constants.table_addition(call, operands)
         if table is not None:
             return self.table_layer(call, outputs, table, operands)
+        if self.derived.reads(operands):
+            return self.derived.map(self, call, outputs, operands)
         activations = [t for t in operands if id(t) in self.producer]
         weights = list({id(w): w for w in (self.weight_of(t) for t in operands if id(t) not in self.producer)
                         if w is not None}.values())  # fmt: skip
@@ -324,6 +331,7 @@ class Mapper:
         owned = list(call.target.parameters()) + list(call.target.buffers()) if call.is_module else []
         owned += [w for t in tensors((call.args, call.kwargs)) if (w := self.weight_of(t)) is not None]
         owned += self.constants.sources(tensors((call.args, call.kwargs)))  # index buffers behind constants
+        owned += self.derived.sources(tensors((call.args, call.kwargs)))  # the table and index of a gathered bias
         owned += [self.constants.tables[id(t)].weight for t in tensors((call.args, call.kwargs))
                   if id(t) in self.constants.tables]  # a position table whose add could not map
         fresh = {id(t): t for t in owned if id(t) not in self.counted}

@@ -104,6 +104,9 @@ class ImportRule:
     # Operands made inside forward from the input's shape or buffers (position tables, masks, RoPE's cos/sin:
     # archcalc/importer/constants.py) are part of what the layer type counts: they are not inputs.
     constant_operands: bool = False
+    # Operands gathered from a parameter table by an index buffer (a relative-position bias: the importer's
+    # weight-derived values, archcalc/importer/derived.py) are the layer's own weights, held through `call.weights`.
+    gathered_operands: bool = False
     # Classes and functions of libraries the user's model comes from (transformers, torchvision), by dotted
     # name ("transformers.pytorch_utils.Conv1D"): they join `modules` / `functions` when that library is
     # already imported, so archcalc never imports or needs it.

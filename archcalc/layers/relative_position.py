@@ -1,0 +1,138 @@
+"""A bias gathered from a parameter table by an index buffer, added to an activation: relative_position_bias.
+
+Attention blocks of Swin, BEiT, timm's vit_relpos, CoAtNet and MaxViT (timm's RelPosBias, torchvision's
+RelativePositionalMultiHeadAttention) and of LeViT, EfficientFormer(V2), EfficientViT and TinyViT
+(`attention_biases[:, attention_bias_idxs]`) build a bias from a learned table on every call and add it to the
+attention scores:
+
+    bias = table[index.view(-1)].view(N, N, H).permute(2, 0, 1).unsqueeze(0)     (Swin: table [(2w−1)², H])
+    bias = attention_biases[:, attention_bias_idxs]                              (LeViT: table [H, offsets])
+    scores + bias
+
+The bias is computed from weights alone: it has no batch axis and costs nothing per sample (the importer
+follows it as a weight-derived value, archcalc/importer/derived.py); the layer is the add that uses it.
+
+relative_position_bias  x + gather(table, axis, index) reshaped to `bias`
+    attrs        table (the parameter's shape as indexed), index (the index buffer's shape), axis (the table
+                 axis the index selects), bias (the shape added; it aligns with the input from the right, as
+                 torch broadcasts, and its axes beyond the input's rank must be 1: it never spans the batch)
+    output       the input's shape broadcast with the bias
+    params       Π table (trainable; the table is a position embedding);  buffers Π index (an index, not a weight)
+    flops        numel(out): one add per element;  macs 0
+    connections  2·numel(out): the input element and one table entry
+    The gather itself is bookkeeping, computed once per call whatever the batch, and not counted: fvcore has
+    no handle for aten::index / aten::index_select (skipped), FlopCounterMode registers neither, and ptflops,
+    thop and torchinfo count no module or function of it. The add is aten::add, which fvcore skips and
+    FlopCounterMode does not register; ptflops patches torch.add and Tensor.add but not the `+` operator the
+    models use; thop hooks no module here; torchinfo counts only parameters named weight or bias. So all five
+    peers count 0, as for a position table added to tokens (docs/conventions.md).
+
+Receptive field: position-wise (identity).
+"""
+
+from __future__ import annotations
+
+from archcalc.errors import ArchcalcError
+from archcalc.layers.attrs import Attr, Int, IntList
+from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, elements, numel, register
+from archcalc.layers.elementwise import addition_functions, broadcast
+from archcalc.layers.formula import Formula, Term, counts, product
+from archcalc.layers.imports import CannotMap, ImportRule
+
+
+def added_shape(layer: str, sample: Shape, bias: Shape) -> Shape:
+    """The bias as the sample sees it: torch aligns it right against [batch, *sample]; leading axes beyond the
+    sample's rank must be 1 (a bias made from weights alone never spans the batch)."""
+    extra = len(bias) - len(sample)
+    if extra > 0:
+        if any(size != 1 for size in bias[:extra]):
+            raise ArchcalcError(f"{layer}: a bias of shape {list(bias)} spans the batch axis of an input "
+                                f"{list(sample)}")  # fmt: skip
+        bias = bias[extra:]
+    return bias
+
+
+@register
+class RelativePositionBias(LayerType):
+    name = "relative_position_bias"
+    summary = "x + a bias gathered from a parameter table by an index buffer (Swin/BEiT/LeViT attention biases)"
+    category = "elementwise"
+    attrs = (
+        Attr("table", IntList(), doc="the bias table's shape as indexed ([(2w−1)², H] in Swin, [H, offsets] in LeViT)"),
+        Attr("index", IntList(), doc="the index buffer's shape ([N²] or [N, N])"),
+        Attr("axis", Int(0), 0, "the table axis the index selects (0 in Swin, 1 in LeViT)"),
+        Attr("bias", IntList(), doc="the shape of the gathered bias as added ([1, H, N, N])"),
+    )
+    flops_rule = "out: one add per element (the gather is bookkeeping)"
+    connections_rule = "2 * out: the input element and one table entry"
+
+    def checked(self, a: Attrs) -> None:
+        table, index, axis, bias = a["table"], a["index"], a["axis"], a["bias"]
+        if axis >= len(table):
+            raise ArchcalcError(f"{self.name}: axis {axis} is outside the table {list(table)}")
+        gathered = numel(index) * numel(table) // table[axis]
+        if numel(bias) != gathered:
+            raise ArchcalcError(f"{self.name}: gathering {list(index)} from a table {list(table)} along axis {axis} "
+                                f"gives {gathered} elements, the bias {list(bias)} has {numel(bias)}")  # fmt: skip
+
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        self.checked(a)
+        return broadcast(self.name, [ins[0], added_shape(self.name, ins[0], a["bias"])])
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return Params(trainable=numel(a["table"]), buffers=numel(a["index"]))
+
+    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        """The table is a (relative) position embedding."""
+        return numel(a["table"])
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return numel(out)
+
+    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return 2 * numel(out)
+
+    def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
+        return IDENTITY
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return [Formula(f"out_{axis}", Term(f"d_{axis}", size), "the input broadcast with the bias")
+                for axis, size in enumerate(out)]  # fmt: skip
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        table = product([Term(f"t_{axis}", size) for axis, size in enumerate(a["table"])])
+        index = product([Term(f"i_{axis}", size) for axis, size in enumerate(a["index"])])
+        return counts(params=table, buffers=index, flops=elements(out, "_out"),
+                      connections=2 * elements(out, "_out"),
+                      notes={"FLOPs": "one add per element; gathering the bias is per call, not per sample",
+                             "buffers": "the index (not a weight)"})  # fmt: skip
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from archcalc import torch_tokens as tt
+
+        self.checked(a)
+        return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"])
+
+    def torch_import(self) -> tuple:
+        from archcalc import torch_tokens as tt
+
+        def mine(call) -> dict:
+            m = call.module
+            return {"table": list(m.relative_position_bias_table.shape), "index": list(m.relative_position_index.shape),
+                    "axis": m.axis, "bias": list(m.bias_shape)}  # fmt: skip
+
+        def gathered(call) -> bool:
+            """One activation and one gathered bias (the importer's weight-derived value)."""
+            return len(call.in_shapes) == 1 and len(call.weights) == 1
+
+        def added(call) -> dict:
+            bias = call.weights[0]
+            if call.kwargs or len(call.args) != 2:
+                raise CannotMap("adds with arguments other than two tensors")
+            return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
+                    "bias": list(bias.shape)}  # fmt: skip
+
+        return (ImportRule(self.name, modules=(tt.RelativePositionBias,), read=mine),
+                ImportRule(self.name, functions=addition_functions(), read=added, when=gathered, gathered_operands=True,
+                           note="scores + a bias gathered from a parameter table by an "
+                                "index buffer"))  # fmt: skip

@@ -1,0 +1,114 @@
+"""Biases gathered from a parameter table by an index buffer (tests/models/relative_position.py: timm's LeViT
+attention and RelPosBias, torchvision's MaxViT bias) import complete and exact: the table counted once as
+parameters, the index as a buffer (never a parameter), the add as relative_position_bias (one add per element,
+the gather per call, not per sample), the conventions equal to fvcore and FlopCounterMode on the model itself,
+and the exported spec loads back to the same totals and passes `check`."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from archcalc import analyse, load_spec_text
+from archcalc.check import CheckOptions, check
+from archcalc.conventions.peers import run_peer
+from archcalc.importer import import_model
+from archcalc.layers import REGISTRY
+from archcalc.spec.export import export_spec
+from tests.models import relative_position as rp
+
+CASES = {
+    "levit": (rp.LevitAttention, (16, 32), {"table": (2, 16), "index": (16, 16), "axis": 1, "bias": (2, 16, 16)}),
+    "relpos_bias": (rp.RelPosAttention, (16, 4, 4), {"table": (49, 2), "index": (256,), "axis": 0,
+                                                      "bias": (1, 2, 16, 16)}),
+    "beit_class_token": (lambda: rp.RelPosBias((3, 3), 2, prefix_tokens=1), (2, 10, 10),
+                         {"table": (28, 2), "index": (100,), "axis": 0, "bias": (1, 2, 10, 10)}),
+    "maxvit_grouped": (rp.GroupedRelPosBias, (4, 2, 9, 9), {"table": (25, 2), "index": (9, 9), "axis": 0,
+                                                             "bias": (1, 2, 9, 9)}),
+}  # fmt: skip
+
+
+def _model(factory):
+    torch.manual_seed(0)
+    return factory().eval()
+
+
+def _imported(case):
+    factory, shape, _ = CASES[case]
+    return _model(factory), shape, import_model(_model(factory), shape).graph
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_gathered_bias_imports_complete_with_the_index_as_a_buffer(case):
+    model, shape, graph = _imported(case)
+    report = analyse(graph, batch=3)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.buffers == sum(b.numel() for b in model.buffers())
+    [node] = [n for n in graph.nodes if n.type == "relative_position_bias"]
+    assert {key: tuple(node.attrs[key]) if key != "axis" else node.attrs[key] for key in CASES[case][2]} == \
+        CASES[case][2]  # fmt: skip
+    [row] = [layer for layer in report.layers if layer.type == "relative_position_bias"]
+    out = 1
+    for size in row.output_shape:
+        out *= size
+    assert row.flops == 3 * out and row.macs == 0  # 3 samples: the gather is not counted, the add once per element
+    assert (row.params, row.buffers) == (_numel(node.attrs["table"]), _numel(node.attrs["index"]))
+
+
+def _numel(shape) -> int:
+    out = 1
+    for size in shape:
+        out *= size
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_gathered_bias_conventions_equal_the_tools(case):
+    model, shape, graph = _imported(case)
+    for batch in (1, 2):
+        for convention in ("fvcore", "torch"):
+            ours = analyse(graph, batch=batch, convention=convention).convention.total
+            assert ours == run_peer(convention, model, shape, batch=batch), (convention, batch)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_gathered_bias_round_trips_and_checks(case):
+    _, _, graph = _imported(case)
+    spec = load_spec_text(export_spec(graph))
+    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
+    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
+    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+
+
+def test_the_builder_imports_back_as_itself():
+    entry = REGISTRY["relative_position_bias"]
+    attrs = entry.resolve_attrs({"table": [7, 3], "index": [4, 4], "axis": 0, "bias": [1, 3, 4, 4]}, {})
+    module = entry.build_torch(attrs, [(3, 4, 4)], (3, 4, 4))
+    graph = import_model(module, (3, 4, 4)).graph
+    assert [n.type for n in graph.nodes] == ["relative_position_bias"]
+    report = analyse(graph)
+    assert (report.totals.params, report.totals.buffers, report.totals.flops) == (21, 16, 48)
+
+
+def test_a_gathered_bias_read_by_an_unmapped_call_is_unsupported_and_keeps_its_weights():
+    """The fused path hands the bias to F.scaled_dot_product_attention as a float mask: said, never dropped."""
+    model = _model(lambda: rp.RelPosAttention(fused=True))
+    report = analyse(import_model(model, (16, 4, 4)).graph)
+    [gap] = report.unsupported
+    assert "gathered from a parameter table" in gap.reason
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.buffers == sum(b.numel() for b in model.buffers())
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"table": [7, 3], "index": [4, 4], "axis": 2, "bias": [3, 4, 4]}, "axis 2 is outside the table"),
+    ({"table": [7, 3], "index": [4, 4], "axis": 0, "bias": [3, 4, 5]}, "gives 48 elements, the bias [3, 4, 5] has 60"),
+    ({"table": [7, 3], "index": [4, 4], "axis": 0, "bias": [2, 3, 4, 2]}, "spans the batch axis"),
+])  # fmt: skip
+def test_bad_attributes_are_one_clear_error(attrs, message):
+    from archcalc.errors import ArchcalcError
+
+    entry = REGISTRY["relative_position_bias"]
+    with pytest.raises(ArchcalcError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        entry.shape(entry.resolve_attrs(attrs, {}), [(3, 4, 4)])
