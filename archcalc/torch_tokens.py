@@ -208,3 +208,18 @@ class RelativePositionBias(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gathered = self.relative_position_bias_table.index_select(self.axis, self.relative_position_index.view(-1))
         return x + gathered.movedim(self.axis, -1).reshape(self.bias_shape)
+
+
+class RelativePositionAttention(RelativePositionBias):
+    """F.scaled_dot_product_attention(q, k, v, attn_mask=the gathered bias) (timm's CoAtNet, TinyViT)."""
+
+    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, causal: bool, enable_gqa: bool,
+                 scale: float | None, dropout: float) -> None:  # fmt: skip
+        super().__init__(table, index, axis, bias)
+        self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        gathered = self.relative_position_bias_table.index_select(self.axis, self.relative_position_index.view(-1))
+        bias = gathered.movedim(self.axis, -1).reshape(self.bias_shape)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0,
+                                              is_causal=self.causal, scale=self.scale, enable_gqa=self.enable_gqa)

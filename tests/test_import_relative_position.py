@@ -23,6 +23,8 @@ CASES = {
                                                       "bias": (1, 2, 16, 16)}),
     "beit_class_token": (lambda: rp.RelPosBias((3, 3), 2, prefix_tokens=1), (2, 10, 10),
                          {"table": (28, 2), "index": (100,), "axis": 0, "bias": (1, 2, 10, 10)}),
+    "coatnet_fused": (lambda: rp.RelPosAttention(fused=True), (16, 4, 4), {"table": (49, 2), "index": (256,),
+                                                                         "axis": 0, "bias": (1, 2, 16, 16)}),
     "maxvit_grouped": (rp.GroupedRelPosBias, (4, 2, 9, 9), {"table": (25, 2), "index": (9, 9), "axis": 0,
                                                              "bias": (1, 2, 9, 9)}),
 }  # fmt: skip
@@ -45,14 +47,18 @@ def test_gathered_bias_imports_complete_with_the_index_as_a_buffer(case):
     assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     assert report.totals.buffers == sum(b.numel() for b in model.buffers())
-    [node] = [n for n in graph.nodes if n.type == "relative_position_bias"]
+    [node] = [n for n in graph.nodes if n.type.startswith("relative_position_")]
     assert {key: tuple(node.attrs[key]) if key != "axis" else node.attrs[key] for key in CASES[case][2]} == \
         CASES[case][2]  # fmt: skip
-    [row] = [layer for layer in report.layers if layer.type == "relative_position_bias"]
-    out = 1
-    for size in row.output_shape:
-        out *= size
-    assert row.flops == 3 * out and row.macs == 0  # 3 samples: the gather is not counted, the add once per element
+    [row] = [layer for layer in report.layers if layer.type == node.type]
+    if node.type == "relative_position_bias":  # 3 samples: the gather is not counted, the add once per element
+        assert row.flops == 3 * _numel(row.output_shape) and row.macs == 0
+    else:  # the fused attention: scaled_dot_product_attention's FLOPs and one add per score
+        shapes = {layer.name: tuple(layer.output_shape) for layer in report.layers}
+        ins = [shapes[name] for name in node.inputs]
+        plain = REGISTRY["scaled_dot_product_attention"]
+        flops = plain.flops(plain.resolve_attrs({}, {}), ins, tuple(row.output_shape))
+        assert row.flops == 3 * (flops + _numel(ins[0][:-1]) * ins[1][-2])
     assert (row.params, row.buffers) == (_numel(node.attrs["table"]), _numel(node.attrs["index"]))
 
 
@@ -92,9 +98,9 @@ def test_the_builder_imports_back_as_itself():
 
 
 def test_a_gathered_bias_read_by_an_unmapped_call_is_unsupported_and_keeps_its_weights():
-    """The fused path hands the bias to F.scaled_dot_product_attention as a float mask: said, never dropped."""
-    model = _model(lambda: rp.RelPosAttention(fused=True))
-    report = analyse(import_model(model, (16, 4, 4)).graph)
+    """A gathered table multiplied in (no layer type reads one that way): said, and its weights still counted."""
+    model = _model(rp.ScaledByTable)
+    report = analyse(import_model(model, (2, 4, 4)).graph)
     [gap] = report.unsupported
     assert "gathered from a parameter table" in gap.reason
     assert report.totals.params == sum(p.numel() for p in model.parameters())

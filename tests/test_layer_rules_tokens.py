@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tests.models import mvit
-from tests.models.relative_position import RelPosBias
+from tests.models.relative_position import BiasedSelfAttention, RelPosBias
 from tests.test_layer_rules import Case, check_case
 
 
@@ -140,6 +140,9 @@ CASES = [
     Case("relative-position-bias-levit", {"type": "relative_position_bias", "table": [2, 16], "index": [16, 16],
                                           "axis": 1, "bias": [2, 16, 16]}, (3, 2, 16, 16), None,
          {"params": 32, "buffers": 256, "flops": 3 * 512}),
+    Case("relative-position-attention", {"type": "relative_position_attention", "table": [25, 2], "index": [81],
+                                         "axis": 0, "bias": [1, 2, 9, 9], "inputs": ["input"] * 3}, (2, 9, 8),
+         BiasedSelfAttention, {"params": 50, "buffers": 81, "macs": 2 * 2 * 9 * 9 * 8}),
     Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
     Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
     Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),

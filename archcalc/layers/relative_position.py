@@ -27,12 +27,26 @@ relative_position_bias  x + gather(table, axis, index) reshaped to `bias`
     models use; thop hooks no module here; torchinfo counts only parameters named weight or bias. So all five
     peers count 0, as for a position table added to tokens (docs/conventions.md).
 
-Receptive field: position-wise (identity).
+relative_position_attention  F.scaled_dot_product_attention(q, k, v, attn_mask=bias) with such a bias
+    (timm's CoAtNet/MaxxViT Attention2d and AttentionCl on their fused path, TinyViT): the attributes of
+    scaled_dot_product_attention and the four above; the bias must broadcast to the scores [*, L, S].
+    params, buffers   as relative_position_bias;  macs as scaled_dot_product_attention
+    flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py)
+    peers        counted as F.scaled_dot_product_attention (its family): fvcore has no handle for it, ptflops
+                 does not patch it, thop hooks no module, and FlopCounterMode sees the CPU's flash kernel (a
+                 float mask included, at inference), which has no formula: all 0; torchinfo as above.
+
+Receptive field: relative_position_bias position-wise (identity); relative_position_attention mixes every
+position (None).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from archcalc.errors import ArchcalcError
+from archcalc.layers.attention import ScaledDotProductAttention
+from archcalc.layers.attention_cost import AttentionGeometry
 from archcalc.layers.attrs import Attr, Int, IntList
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.elementwise import addition_functions, broadcast
@@ -126,13 +140,81 @@ class RelativePositionBias(LayerType):
             return len(call.in_shapes) == 1 and len(call.weights) == 1
 
         def added(call) -> dict:
-            bias = call.weights[0]
             if call.kwargs or len(call.args) != 2:
                 raise CannotMap("adds with arguments other than two tensors")
-            return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
-                    "bias": list(bias.shape)}  # fmt: skip
+            return _read_gathered(call.weights[0])
 
         return (ImportRule(self.name, modules=(tt.RelativePositionBias,), read=mine),
                 ImportRule(self.name, functions=addition_functions(), read=added, when=gathered, gathered_operands=True,
                            note="scores + a bias gathered from a parameter table by an "
                                 "index buffer"))  # fmt: skip
+
+
+def _read_gathered(bias) -> dict:
+    return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
+            "bias": list(bias.shape)}  # fmt: skip
+
+
+@register
+class RelativePositionAttention(ScaledDotProductAttention):
+    name = "relative_position_attention"
+    family = "scaled_dot_product_attention"  # the peers count it as F.scaled_dot_product_attention
+    summary = "F.scaled_dot_product_attention with a bias gathered from a table as attn_mask (CoAtNet, TinyViT)"
+    attrs = ScaledDotProductAttention.attrs + RelativePositionBias.attrs
+
+    def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
+        g = super().geometry(a, ins)
+        RelativePositionBias.checked(self, a)  # type: ignore[arg-type]
+        if a["causal"]:
+            raise ArchcalcError(f"{self.name}: torch takes either a causal mask or a bias tensor, not both")
+        scores = ins[0][:-1] + (ins[1][-2],)
+        added = added_shape(self.name, scores, a["bias"])
+        if broadcast(self.name, [scores, added]) != scores:
+            raise ArchcalcError(f"{self.name}: a bias of shape {list(a['bias'])} does not broadcast to the scores "
+                                f"{list(scores)}")  # fmt: skip
+        return replace(g, biased_scores=True)
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return Params(trainable=numel(a["table"]), buffers=numel(a["index"]))
+
+    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return numel(a["table"])
+
+    def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
+        table = product([Term(f"t_{axis}", size) for axis, size in enumerate(a["table"])])
+        return table, product([Term(f"i_{axis}", size) for axis, size in enumerate(a["index"])])
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from archcalc import torch_tokens as tt
+
+        self.geometry(a, ins)
+        return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["causal"],
+                                            a["enable_gqa"], a["scale"], a["dropout"])  # fmt: skip
+
+    def torch_import(self) -> tuple:
+        import torch.nn.functional as F
+
+        from archcalc import torch_tokens as tt
+
+        def mine(call) -> dict:
+            m = call.module
+            return {"table": list(m.relative_position_bias_table.shape), "index": list(m.relative_position_index.shape),
+                    "axis": m.axis, "bias": list(m.bias_shape), "causal": m.causal, "enable_gqa": m.enable_gqa,
+                    "scale": m.scale, "dropout": m.dropout}  # fmt: skip
+
+        def masked(call) -> bool:
+            return len(call.in_shapes) == 3 and len(call.weights) == 1
+
+        def read(call) -> dict:
+            b = call.bind("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa",
+                          attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False)  # fmt: skip
+            bias = call.weights[0]
+            if b["attn_mask"] is None or tuple(b["attn_mask"].shape) != bias.shape:
+                raise CannotMap("the gathered bias is not its attn_mask")
+            return {**_read_gathered(bias), "causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]),
+                    "scale": b["scale"], "dropout": b["dropout_p"]}  # fmt: skip
+
+        return (ImportRule(self.name, modules=(tt.RelativePositionAttention,), read=mine),
+                ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read, when=masked,
+                           gathered_operands=True, note="attn_mask: a bias gathered from a parameter table by an "
+                                                        "index buffer"))  # fmt: skip

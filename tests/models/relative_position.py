@@ -146,3 +146,27 @@ class GroupedRelPosBias(nn.Module):
         relative_bias = self.relative_position_bias_table[bias_index].view(self.max_seq_len, self.max_seq_len, -1)
         relative_bias = relative_bias.permute(2, 0, 1).contiguous().unsqueeze(0)
         return F.softmax(scores + relative_bias, dim=-1)
+
+
+class ScaledByTable(nn.Module):
+    """A gathered table used as a product, not a bias (no layer type has that): `x * table[index]`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(5, 2))
+        self.register_buffer("index", torch.arange(16).remainder(5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.table[self.index].view(4, 4, 2).permute(2, 0, 1)
+
+
+class BiasedSelfAttention(nn.Module):
+    """The fused path of timm's maxxvit Attention2d on already-projected q = k = v: RelPosBias.get_bias() as the
+    attn_mask of F.scaled_dot_product_attention."""
+
+    def __init__(self, window: tuple[int, int] = (3, 3), heads: int = 2) -> None:
+        super().__init__()
+        self.rel_pos = RelPosBias(window, heads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.scaled_dot_product_attention(x, x, x, attn_mask=self.rel_pos.get_bias())
