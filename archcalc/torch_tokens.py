@@ -192,9 +192,9 @@ class RelativePositionBias(nn.Module):
     `attention_biases[:, attention_bias_idxs]`): the table's `axis` is indexed, the gathered axis moves last and
     the result takes the bias shape. Added with `+`, as timm and torchvision do (ptflops patches only torch.add)."""
 
-    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple) -> None:
+    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None = None) -> None:
         super().__init__()
-        self.axis, self.bias_shape = axis, bias
+        self.axis, self.bias_shape, self.head = axis, bias, head
         self.relative_position_bias_table = nn.Parameter(torch.zeros(table))
         self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
         self.reset_index_buffers()
@@ -205,21 +205,23 @@ class RelativePositionBias(nn.Module):
         with torch.no_grad():
             index.copy_(torch.arange(index.numel(), device=index.device).remainder(rows).view(index.shape))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def bias(self) -> torch.Tensor:
         gathered = self.relative_position_bias_table.index_select(self.axis, self.relative_position_index.view(-1))
-        return x + gathered.movedim(self.axis, -1).reshape(self.bias_shape)
+        gathered = gathered.movedim(self.axis, -1)
+        return (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.bias()
 
 
 class RelativePositionAttention(RelativePositionBias):
     """F.scaled_dot_product_attention(q, k, v, attn_mask=the gathered bias) (timm's CoAtNet, TinyViT)."""
 
-    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, causal: bool, enable_gqa: bool,
-                 scale: float | None, dropout: float) -> None:  # fmt: skip
-        super().__init__(table, index, axis, bias)
+    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None, causal: bool,
+                 enable_gqa: bool, scale: float | None, dropout: float) -> None:  # fmt: skip
+        super().__init__(table, index, axis, bias, head)
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        gathered = self.relative_position_bias_table.index_select(self.axis, self.relative_position_index.view(-1))
-        bias = gathered.movedim(self.axis, -1).reshape(self.bias_shape)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0,
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=self.dropout if self.training else 0.0,
                                               is_causal=self.causal, scale=self.scale, enable_gqa=self.enable_gqa)

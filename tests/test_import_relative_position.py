@@ -25,6 +25,8 @@ CASES = {
                          {"table": (28, 2), "index": (100,), "axis": 0, "bias": (1, 2, 10, 10)}),
     "coatnet_fused": (lambda: rp.RelPosAttention(fused=True), (16, 4, 4), {"table": (49, 2), "index": (256,),
                                                                          "axis": 0, "bias": (1, 2, 16, 16)}),
+    "efficientvit_cascaded_heads": (rp.CascadedGroupAttention, (16, 3, 3), {"table": (2, 9), "index": (9, 9), "axis": 1,
+                                                                            "bias": (9, 9), "head": 0}),
     "maxvit_grouped": (rp.GroupedRelPosBias, (4, 2, 9, 9), {"table": (25, 2), "index": (9, 9), "axis": 0,
                                                              "bias": (1, 2, 9, 9)}),
 }  # fmt: skip
@@ -47,10 +49,13 @@ def test_gathered_bias_imports_complete_with_the_index_as_a_buffer(case):
     assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     assert report.totals.buffers == sum(b.numel() for b in model.buffers())
-    [node] = [n for n in graph.nodes if n.type.startswith("relative_position_")]
-    assert {key: tuple(node.attrs[key]) if key != "axis" else node.attrs[key] for key in CASES[case][2]} == \
-        CASES[case][2]  # fmt: skip
-    [row] = [layer for layer in report.layers if layer.type == node.type]
+    node, *others = [n for n in graph.nodes if n.type.startswith("relative_position_")]
+    assert {key: tuple(node.attrs[key]) if key not in ("axis", "head") else node.attrs[key]
+            for key in CASES[case][2]} == CASES[case][2]  # fmt: skip
+    # EfficientViT adds head h's bias in its h-th cascaded head: the first add holds the table, the others share it
+    assert [n.attrs["head"] for n in others] == list(range(1, len(others) + 1))
+    assert all(n.weights.shared == _numel(node.attrs["table"]) for n in others)
+    row = next(layer for layer in report.layers if layer.name == node.name)
     if node.type == "relative_position_bias":  # 3 samples: the gather is not counted, the add once per element
         assert row.flops == 3 * _numel(row.output_shape) and row.macs == 0
     else:  # the fused attention: scaled_dot_product_attention's FLOPs and one add per score
@@ -111,6 +116,7 @@ def test_a_gathered_bias_read_by_an_unmapped_call_is_unsupported_and_keeps_its_w
     ({"table": [7, 3], "index": [4, 4], "axis": 2, "bias": [3, 4, 4]}, "axis 2 is outside the table"),
     ({"table": [7, 3], "index": [4, 4], "axis": 0, "bias": [3, 4, 5]}, "gives 48 elements, the bias [3, 4, 5] has 60"),
     ({"table": [7, 3], "index": [4, 4], "axis": 0, "bias": [2, 3, 4, 2]}, "spans the batch axis"),
+    ({"table": [7, 3], "index": [4, 4], "axis": 0, "bias": [4, 4], "head": 3}, "head 3 needs a two-axis table"),
 ])  # fmt: skip
 def test_bad_attributes_are_one_clear_error(attrs, message):
     from archcalc.errors import ArchcalcError

@@ -17,7 +17,8 @@ layer holding the table (parameters) and the index (a buffer, never a parameter)
 What qualifies as a gather: `table[index]` or `table[:, index]` (one integer tensor, every other key a full
 slice) on a parameter (or a reshaped view of one), with an index that is a buffer, or a constant made from
 exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave that
-view out of the trace, and then it is known by its `_base`). Anything else that
+view out of the trace, and then it is known by its `_base`). `bias[h]` on LeViT's [H, *index] gather (EfficientViT
+adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the others share it. Anything else that
 reads a parameter stays what it was (unsupported unless a rule maps it), and a call that reads a gathered bias
 but no rule accepts becomes unsupported, saying so and holding the table and index.
 """
@@ -49,6 +50,10 @@ class Gathered:
     index: torch.Tensor  # the buffer the index is (or is made from)
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
+    # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
+    # where `bias[h]` is head h's bias (EfficientViT's cascaded heads); None after anything rearranges it.
+    heads_first: bool = False
+    head: int | None = None  # the head `bias[h]` took
 
 
 class WeightDerived:
@@ -66,9 +71,11 @@ class WeightDerived:
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
             if len(own) == 1 and id(own[0]) in self.values:
-                self.values[id(out)] = replace(self.values[id(own[0])], shape=tuple(out.shape))
+                self.values[id(out)] = replace(self.values[id(own[0])], shape=tuple(out.shape), heads_first=False)
                 return True
             return False
+        if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
+            return self._head(self.values[id(call.args[0])], call.args[1], out)
         if call.target not in _GETITEM or len(call.args) != 2 or call.kwargs:
             return False
         gathered = self._gather(call.args[0], call.args[1])
@@ -102,7 +109,18 @@ class WeightDerived:
             return None
         if len(buffers) != 1 or buffers[0].numel() != index.numel():
             return None
-        return Gathered(table, tuple(source.shape), buffers[0], found[0], ())
+        heads_first = len(source.shape) == 2 and found[0] == 1
+        return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first)
+
+    def _head(self, gathered: Gathered, key: Any, out: torch.Tensor) -> bool:
+        """`bias[h]` on LeViT-style biases [H, *index]: head h's bias."""
+        if not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
+            return False
+        heads = gathered.table_shape[0]
+        if not -heads <= key < heads:
+            return False
+        self.values[id(out)] = replace(gathered, shape=tuple(out.shape), heads_first=False, head=key % heads)
+        return True
 
     def reads(self, operands: list[torch.Tensor]) -> bool:
         return any(id(t) in self.values for t in operands)

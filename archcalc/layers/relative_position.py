@@ -15,7 +15,9 @@ follows it as a weight-derived value, archcalc/importer/derived.py); the layer i
 relative_position_bias  x + gather(table, axis, index) reshaped to `bias`
     attrs        table (the parameter's shape as indexed), index (the index buffer's shape), axis (the table
                  axis the index selects), bias (the shape added; it aligns with the input from the right, as
-                 torch broadcasts, and its axes beyond the input's rank must be 1: it never spans the batch)
+                 torch broadcasts, and its axes beyond the input's rank must be 1: it never spans the batch),
+                 head (one row of the table's other axis: EfficientViT adds head h's bias `attn_bias[h]` in its
+                 h-th cascaded head; the first such layer holds the table, the others share it)
     output       the input's shape broadcast with the bias
     params       Π table (trainable; the table is a position embedding);  buffers Π index (an index, not a weight)
     flops        numel(out): one add per element;  macs 0
@@ -76,6 +78,8 @@ class RelativePositionBias(LayerType):
         Attr("index", IntList(), doc="the index buffer's shape ([N²] or [N, N])"),
         Attr("axis", Int(0), 0, "the table axis the index selects (0 in Swin, 1 in LeViT)"),
         Attr("bias", IntList(), doc="the shape of the gathered bias as added ([1, H, N, N])"),
+        Attr("head", Int(0), None, "only this row of the table's other axis (one head's bias, EfficientViT's "
+                                   "`attn_bias[head_idx]`); default all"),
     )
     flops_rule = "out: one add per element (the gather is bookkeeping)"
     connections_rule = "2 * out: the input element and one table entry"
@@ -85,6 +89,11 @@ class RelativePositionBias(LayerType):
         if axis >= len(table):
             raise ArchcalcError(f"{self.name}: axis {axis} is outside the table {list(table)}")
         gathered = numel(index) * numel(table) // table[axis]
+        if a["head"] is not None:
+            if len(table) != 2 or a["head"] >= gathered // numel(index):
+                raise ArchcalcError(f"{self.name}: head {a['head']} needs a two-axis table with more rows than it "
+                                    f"along the other axis, got {list(table)}")  # fmt: skip
+            gathered = numel(index)
         if numel(bias) != gathered:
             raise ArchcalcError(f"{self.name}: gathering {list(index)} from a table {list(table)} along axis {axis} "
                                 f"gives {gathered} elements, the bias {list(bias)} has {numel(bias)}")  # fmt: skip
@@ -125,7 +134,7 @@ class RelativePositionBias(LayerType):
         from archcalc import torch_tokens as tt
 
         self.checked(a)
-        return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"])
+        return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"], a["head"])
 
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
@@ -133,7 +142,7 @@ class RelativePositionBias(LayerType):
         def mine(call) -> dict:
             m = call.module
             return {"table": list(m.relative_position_bias_table.shape), "index": list(m.relative_position_index.shape),
-                    "axis": m.axis, "bias": list(m.bias_shape)}  # fmt: skip
+                    "axis": m.axis, "bias": list(m.bias_shape), "head": m.head}  # fmt: skip
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value)."""
@@ -152,7 +161,7 @@ class RelativePositionBias(LayerType):
 
 def _read_gathered(bias) -> dict:
     return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
-            "bias": list(bias.shape)}  # fmt: skip
+            "bias": list(bias.shape), "head": bias.head}  # fmt: skip
 
 
 @register
@@ -188,7 +197,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
         from archcalc import torch_tokens as tt
 
         self.geometry(a, ins)
-        return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["causal"],
+        return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["causal"],
                                             a["enable_gqa"], a["scale"], a["dropout"])  # fmt: skip
 
     def torch_import(self) -> tuple:
@@ -199,7 +208,8 @@ class RelativePositionAttention(ScaledDotProductAttention):
         def mine(call) -> dict:
             m = call.module
             return {"table": list(m.relative_position_bias_table.shape), "index": list(m.relative_position_index.shape),
-                    "axis": m.axis, "bias": list(m.bias_shape), "causal": m.causal, "enable_gqa": m.enable_gqa,
+                    "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
+                    "enable_gqa": m.enable_gqa,
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
         def masked(call) -> bool:

@@ -170,3 +170,40 @@ class BiasedSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.scaled_dot_product_attention(x, x, x, attn_mask=self.rel_pos.get_bias())
+
+
+class CascadedGroupAttention(nn.Module):
+    """timm/models/efficientvit_msra.py: CascadedGroupAttention (ConvNorm as plain Conv2d, no BatchNorm): head h
+    adds `attn_bias[h]` of the LeViT-style `attention_biases[:, attention_bias_idxs]`."""
+
+    def __init__(self, dim: int = 16, key_dim: int = 4, num_heads: int = 2, resolution: int = 3) -> None:
+        super().__init__()
+        self.num_heads, self.scale, self.key_dim, self.val_dim = num_heads, key_dim**-0.5, key_dim, dim // num_heads
+        self.qkvs = nn.ModuleList(nn.Conv2d(dim // num_heads, key_dim * 2 + self.val_dim, 1) for _ in range(num_heads))
+        self.dws = nn.ModuleList(nn.Conv2d(key_dim, key_dim, 3, padding=1, groups=key_dim) for _ in range(num_heads))
+        self.proj = nn.Sequential(nn.ReLU(), nn.Conv2d(self.val_dim * num_heads, dim, 1))
+        rows, idxs = levit_bias_idxs(resolution)
+        self.attention_biases = nn.Parameter(torch.randn(num_heads, rows) * 0.02)
+        self.register_buffer("attention_bias_idxs", idxs, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        feats_in = x.chunk(len(self.qkvs), dim=1)
+        feats_out = []
+        feat = feats_in[0]
+        attn_bias = self.attention_biases[:, self.attention_bias_idxs]
+        for head_idx, (qkv, dws) in enumerate(zip(self.qkvs, self.dws)):
+            if head_idx > 0:
+                feat = feat + feats_in[head_idx]
+            feat = qkv(feat)
+            q, k, v = feat.view(B, -1, H, W).split([self.key_dim, self.key_dim, self.val_dim], dim=1)
+            q = dws(q)
+            q, k, v = q.flatten(2), k.flatten(2), v.flatten(2)
+            q = q * self.scale
+            attn = q.transpose(-2, -1) @ k
+            attn = attn + attn_bias[head_idx]
+            attn = attn.softmax(dim=-1)
+            feat = v @ attn.transpose(-2, -1)
+            feat = feat.view(B, self.val_dim, H, W)
+            feats_out.append(feat)
+        return self.proj(torch.cat(feats_out, 1))
