@@ -124,3 +124,25 @@ def test_bad_attributes_are_one_clear_error(attrs, message):
     entry = REGISTRY["relative_position_bias"]
     with pytest.raises(ArchcalcError, match=message.replace("[", r"\[").replace("]", r"\]")):
         entry.shape(entry.resolve_attrs(attrs, {}), [(3, 4, 4)])
+
+
+@pytest.mark.parametrize("case", ["levit", "relpos_bias", "efficientvit_cascaded_heads", "coatnet_fused"])
+def test_the_forward_hooks_trace_follows_the_bias_too(case, monkeypatch):
+    """Models torch.fx cannot trace (EfficientViT's) are traced by a TorchFunctionMode: the same layers."""
+    import archcalc.importer.trace as trace
+
+    def untraceable(*args, **kwargs):
+        raise RuntimeError("torch.fx refuses this model")
+
+    factory, shape, _ = CASES[case]
+    expected = [n.type for n in import_model(_model(factory), shape).graph.nodes]
+    monkeypatch.setattr(trace, "trace_fx", untraceable)
+    result = import_model(_model(factory), shape)
+    assert result.method == "forward hooks"
+    report = analyse(result.graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    model = _model(factory)
+    assert (report.totals.params, report.totals.buffers) == (sum(p.numel() for p in model.parameters()),
+                                                             sum(b.numel() for b in model.buffers()))  # fmt: skip
+    assert [t for t in (n.type for n in result.graph.nodes) if t.startswith("relative_position_")] == \
+        [t for t in expected if t.startswith("relative_position_")]  # fmt: skip
