@@ -169,10 +169,10 @@ def test_an_index_buffer_read_through_a_view_is_used_not_unused():
     result = import_model(RelativeBias, (2, 4, 4))
     report = analyse(result.graph)
     assert report.unused == [] and not any("not used" in note for note in result.notes)
-    gather = report.layer("getitem")
-    assert (gather.params, gather.buffers) == (18, 16)  # the table and its index, where they are read
-    # the gather itself stays unsupported (weights only, no batch axis): listed with its reason, never zero
-    assert report.unsupported[0].op.endswith("getitem") and report.unsupported[0].reason
+    # the gather is computed from weights alone (no layer); the add that uses it holds the table and its index
+    [bias] = report.layers
+    assert report.complete and bias.type == "relative_position_bias"
+    assert (bias.params, bias.buffers) == (18, 16)
 
 
 class TwoTokens(nn.Module):
