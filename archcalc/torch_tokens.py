@@ -223,5 +223,6 @@ class RelativePositionAttention(RelativePositionBias):
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=self.dropout if self.training else 0.0,
-                                              is_causal=self.causal, scale=self.scale, enable_gqa=self.enable_gqa)
+        dropout = self.dropout if self.training else 0.0
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=dropout, is_causal=self.causal,
+                                              scale=self.scale, enable_gqa=self.enable_gqa)

@@ -116,7 +116,8 @@ TABLE = {
     "multi_head_attention": Rule(lambda v: ptflops_mha_hook(v) if torch_mha(v) else projection_macs(v)
                                  + projection_biases(v), "nn.MultiheadAttention: ptflops' own hook formula; the "
                                  "general build: its nn.Linear hooks (bias per row), sdpa not patched"),
-    "scaled_dot_product_attention": zero("F.scaled_dot_product_attention is not patched"),
+    **same_for(("scaled_dot_product_attention", "relative_position_attention"),
+               zero("F.scaled_dot_product_attention is not patched")),
     "window_attention": Rule(lambda v: product_macs(v) + score_elements(v),
                              "patched Tensor.matmul (QKᵀ, A·V) + F.softmax (the scores); F.linear is not patched"),
     "window_attention_v2": Rule(lambda v: v.batch * (term_macs(v, "A·V", "position_mlp") + 3 * position_mlp_links(v)[0])

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, mask_tensor, product_macs, projection_macs
-from archcalc.conventions.base import UNKNOWN, Profile, Rule, zero
+from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
 from archcalc.layers import LayerType
 
 _TWICE_MACS = Rule(lambda v: 2 * v.macs, "2 x MACs, no bias")
@@ -45,7 +45,8 @@ TABLE = {
     "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),
-    "scaled_dot_product_attention": zero("the CPU's flash kernel has no flop formula"),
+    **same_for(("scaled_dot_product_attention", "relative_position_attention"),
+               zero("the CPU's flash kernel has no flop formula (a float mask included, at inference)")),
 }
 
 

@@ -16,11 +16,12 @@ layer holding the table (parameters) and the index (a buffer, never a parameter)
 
 What qualifies as a gather: `table[index]` or `table[:, index]` (one integer tensor, every other key a full
 slice) on a parameter (or a reshaped view of one), with an index that is a buffer, or a constant made from
-exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave that
-view out of the trace, and then it is known by its `_base`). `bias[h]` on LeViT's [H, *index] gather (EfficientViT
-adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the others share it. Anything else that
-reads a parameter stays what it was (unsupported unless a rule maps it), and a call that reads a gathered bias
-but no rule accepts becomes unsupported, saying so and holding the table and index.
+exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave
+that view out of the trace, and then it is known by its `_base`). `bias[h]` on LeViT's [H, *index] gather
+(EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the
+others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
+and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
+table and index.
 """
 
 from __future__ import annotations

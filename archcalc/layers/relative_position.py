@@ -34,7 +34,7 @@ relative_position_attention  F.scaled_dot_product_attention(q, k, v, attn_mask=b
     scaled_dot_product_attention and the four above; the bias must broadcast to the scores [*, L, S].
     params, buffers   as relative_position_bias;  macs as scaled_dot_product_attention
     flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py)
-    peers        counted as F.scaled_dot_product_attention (its family): fvcore has no handle for it, ptflops
+    peers        counted as F.scaled_dot_product_attention: fvcore has no handle for it, ptflops
                  does not patch it, thop hooks no module, and FlopCounterMode sees the CPU's flash kernel (a
                  float mask included, at inference), which has no formula: all 0; torchinfo as above.
 
@@ -74,7 +74,8 @@ class RelativePositionBias(LayerType):
     summary = "x + a bias gathered from a parameter table by an index buffer (Swin/BEiT/LeViT attention biases)"
     category = "elementwise"
     attrs = (
-        Attr("table", IntList(), doc="the bias table's shape as indexed ([(2w−1)², H] in Swin, [H, offsets] in LeViT)"),
+        Attr("table", IntList(), doc="the bias table's shape as indexed ([(2w−1)², H] in Swin, [H, offsets] in "
+                                     "LeViT)"),
         Attr("index", IntList(), doc="the index buffer's shape ([N²] or [N, N])"),
         Attr("axis", Int(0), 0, "the table axis the index selects (0 in Swin, 1 in LeViT)"),
         Attr("bias", IntList(), doc="the shape of the gathered bias as added ([1, H, N, N])"),
@@ -167,7 +168,6 @@ def _read_gathered(bias) -> dict:
 @register
 class RelativePositionAttention(ScaledDotProductAttention):
     name = "relative_position_attention"
-    family = "scaled_dot_product_attention"  # the peers count it as F.scaled_dot_product_attention
     summary = "F.scaled_dot_product_attention with a bias gathered from a table as attn_mask (CoAtNet, TinyViT)"
     attrs = ScaledDotProductAttention.attrs + RelativePositionBias.attrs
 
