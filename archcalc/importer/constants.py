@@ -49,8 +49,12 @@ class Table:
 
 
 class Constants:
-    def __init__(self, producer: dict[int, str], weights: set[int], buffer_ids: set[int], batch: int) -> None:
+    def __init__(self, producer: dict[int, str], weights: set[int], buffer_ids: set[int], batch: int,
+                 folded: bool = False) -> None:  # fmt: skip
         self.producer, self.weights, self.buffer_ids, self.batch = producer, weights, buffer_ids, batch
+        # torch.fx runs code on concrete values while tracing (DINOv3's RoPE grid from Python ints) and keeps
+        # the result as a tensor constant: a tensor no call made cannot depend on the input there
+        self.folded = folded
         self.made_from: dict[int, list[torch.Tensor]] = {}  # constant -> the buffers it is computed from
         self.tables: dict[int, Table] = {}
 
@@ -74,7 +78,8 @@ class Constants:
             return len(outputs) == 1
         if any(id(t) in self.tables for t in operands):
             return False
-        known = all(id(t) in self.made_from or id(t) in self.buffer_ids or id(t) in self.producer for t in operands)
+        known = all(id(t) in self.made_from or self._buffer(t) is not None or id(t) in self.producer
+                    or (self.folded and id(t) not in self.weights) for t in operands)  # fmt: skip
         if not known:
             return False  # an operand from code the tracer did not see
         if not operands and any(t.dim() and t.shape[0] == self.batch for t in outputs):
@@ -98,13 +103,21 @@ class Constants:
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         found: dict[int, torch.Tensor] = {}
         for t in operands:
-            if id(t) in self.buffer_ids:
-                found[id(t)] = t
+            buffer = self._buffer(t)
+            if buffer is not None:
+                found[id(buffer)] = buffer
             for source in self.made_from.get(id(t), ()):
                 found[id(source)] = source
             if id(t) in self.tables:
                 found.update((id(b), b) for b in self.tables[id(t)].buffers)
         return list(found.values())
+
+    def _buffer(self, t: torch.Tensor) -> torch.Tensor | None:
+        """The buffer `t` is, or a view of (torch.fx folds `self.periods[None, None, :]` into a constant)."""
+        if id(t) in self.buffer_ids:
+            return t
+        base = t._base
+        return base if base is not None and id(base) in self.buffer_ids else None
 
     def _lookup(self, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> bool:
         """nn.Embedding on constant ids (GPT-2's `wpe(position_ids)`): a table, placed where it is added."""

@@ -100,7 +100,7 @@ class Mapper:
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
         self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
-        self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch)
+        self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch, trace.method == "torch.fx")
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
