@@ -221,13 +221,17 @@ class Mapper:
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 
     def buffers_as_constants(self, module: torch.nn.Module, operands: list[torch.Tensor]) -> None:
-        """A buffer handed to a module from outside it (EVA's cached RoPE table, `rope.pos_embed`) is a constant
-        for a rule that reads constants: the table a constant would have been made from, held as one."""
+        """A buffer handed to a module from outside it (EVA's cached RoPE table, `rope.pos_embed`), or a tensor
+        torch.fx computed while tracing, is a constant for a rule that reads constants: made from that buffer."""
         own = {id(t) for t in module.buffers()}
         for t in operands:
-            base = self.weight_of(t) if id(t) not in self.producer else None
+            if id(t) in self.producer or self.constants.is_constant(t):
+                continue
+            base = self.weight_of(t)
             if base is not None and id(base) in self.buffer_ids and id(base) not in own:
                 self.constants.made_from[id(t)] = [base]
+            elif base is None and self.constants.folded:
+                self.constants.made_from[id(t)] = []
 
     def same_input(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
         """`input_ids.view(-1, L)` (GPT-2) on ids already of that shape is the input itself: no layer, so the token
