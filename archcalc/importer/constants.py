@@ -50,11 +50,12 @@ class Table:
 
 class Constants:
     def __init__(self, producer: dict[int, str], weights: set[int], buffer_ids: set[int], batch: int,
-                 folded: bool = False) -> None:  # fmt: skip
+                 traced: set[int] | None = None) -> None:  # fmt: skip
         self.producer, self.weights, self.buffer_ids, self.batch = producer, weights, buffer_ids, batch
         # torch.fx runs code on concrete values while tracing (DINOv3's RoPE grid from Python ints) and keeps
-        # the result as a tensor constant: a tensor no call made cannot depend on the input there
-        self.folded = folded
+        # the result as a tensor constant: there, a tensor that no traced call returned (`traced`: the ids of
+        # every call's outputs and the input) cannot depend on the input. None: forward hooks, which miss code.
+        self.traced = traced
         self.made_from: dict[int, list[torch.Tensor]] = {}  # constant -> the buffers it is computed from
         self.tables: dict[int, Table] = {}
 
@@ -79,7 +80,7 @@ class Constants:
         if any(id(t) in self.tables for t in operands):
             return False
         known = all(id(t) in self.made_from or self._buffer(t) is not None or id(t) in self.producer
-                    or (self.folded and id(t) not in self.weights) for t in operands)  # fmt: skip
+                    or self.folded(t) for t in operands)  # fmt: skip
         if not known:
             return False  # an operand from code the tracer did not see
         if not operands and any(t.dim() and t.shape[0] == self.batch for t in outputs):
@@ -111,6 +112,10 @@ class Constants:
             if id(t) in self.tables:
                 found.update((id(b), b) for b in self.tables[id(t)].buffers)
         return list(found.values())
+
+    def folded(self, t: torch.Tensor) -> bool:
+        """A tensor torch.fx computed while tracing: no traced call returned it, and it is no parameter."""
+        return self.traced is not None and id(t) not in self.traced and id(t) not in self.weights
 
     def _buffer(self, t: torch.Tensor) -> torch.Tensor | None:
         """The buffer `t` is, or a view of (torch.fx folds `self.periods[None, None, :]` into a constant)."""

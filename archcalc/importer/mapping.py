@@ -100,7 +100,9 @@ class Mapper:
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
         self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
-        self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch, trace.method == "torch.fx")
+        traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
+        self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch,
+                                   traced if trace.method == "torch.fx" else None)
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -230,7 +232,7 @@ class Mapper:
             base = self.weight_of(t)
             if base is not None and id(base) in self.buffer_ids and id(base) not in own:
                 self.constants.made_from[id(t)] = [base]
-            elif base is None and self.constants.folded:
+            elif base is None and self.constants.folded(t):
                 self.constants.made_from[id(t)] = []
 
     def same_input(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
