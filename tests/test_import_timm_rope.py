@@ -146,3 +146,36 @@ def test_a_rope_table_of_another_shape_is_refused(timm_installed):
 
     report = analyse(import_model(build, SHAPE).graph)
     assert any("RoPE table of shape" in gap.reason for gap in report.unsupported)
+
+
+BAD_SPECS = {
+    "rope_prefix_tokens: 2": "rope_prefix_tokens 2 needs rope",
+    "rope: true, rope_prefix_tokens: 9": "rope_prefix_tokens 9 needs rope and at most 8 tokens",
+    "k_bias: maybe": "attribute 'k_bias' must be one of learned, none, zeros",
+}
+
+
+@pytest.mark.parametrize("attrs", list(BAD_SPECS))
+def test_bad_rope_and_key_bias_options_get_one_line(attrs, tmp_path):
+    from typer.testing import CliRunner
+
+    from archcalc.cli import app
+    from tests.cli_errors import assert_one_line_error
+
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [8, 16]\nlayers:\n  - {name: attn, type: multi_head_attention, num_heads: 2, "
+                    f"{attrs}}}\n")
+    assert_one_line_error(CliRunner().invoke(app, ["report", str(spec)]), BAD_SPECS[attrs])
+
+
+def test_a_spec_with_the_timm_options_checks_against_torch(tmp_path):
+    """The options from a spec: the torch build (archcalc's Attention with a zero key-bias buffer and RoPE after
+    the prefix tokens) agrees with the counts, layer by layer."""
+    from archcalc.check import check
+
+    graph = load_spec_text("input: [9, 16]\nlayers:\n  - {name: attn, type: multi_head_attention, num_heads: 2, "
+                           "rope: true, rope_prefix_tokens: 1, k_bias: zeros}\n")
+    report = analyse(graph)
+    assert report.totals.buffers == 16 and report.totals.params == 4 * 16 * 16 + 3 * 16
+    assert all(v.status != "differ" for v in check(graph).totals)
+    assert all(v.status != "differ" for layer in check(graph).layers for v in layer.verdicts)
