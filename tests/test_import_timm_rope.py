@@ -179,3 +179,22 @@ def test_a_spec_with_the_timm_options_checks_against_torch(tmp_path):
     assert report.totals.buffers == 16 and report.totals.params == 4 * 16 * 16 + 3 * 16
     assert all(v.status != "differ" for v in check(graph).totals)
     assert all(v.status != "differ" for layer in check(graph).layers for v in layer.verdicts)
+
+
+def test_a_tensor_torch_fx_folded_from_a_buffer_is_a_constant_made_from_it():
+    """DINOv3's `self.periods[None, None, :]` reaches the trace as a tensor no call returned (torch.fx computed it
+    while tracing): a constant, made from the buffer it views, so the attention that reads it holds the buffer.
+    A tensor a traced call returned but no layer models (a GRU's h_n) is not folded."""
+    from archcalc.importer.constants import Constants
+    from archcalc.importer.trace import Traced
+
+    periods, unmodelled = torch.arange(4.0), torch.zeros(2, 3)
+    folded = periods[None, :]
+    constants = Constants({}, {id(periods): periods}, {id(periods)}, 2, traced={id(unmodelled)})
+    out = torch.zeros(1, 4)
+    call = Traced(torch.div, False, (torch.ones(1, 4), folded), {}, out, "", "truediv")
+    assert constants.absorb(call, [out], [call.args[0], folded])
+    assert constants.sources([out]) == [periods]
+    assert not constants.folded(unmodelled) and not constants.folded(periods)
+    hooks = Constants({}, {id(periods): periods}, {id(periods)}, 2)  # forward hooks miss code: never folded
+    assert not hooks.folded(torch.ones(3))
