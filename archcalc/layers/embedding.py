@@ -222,9 +222,19 @@ class PositionalEmbedding(_AddedTable):
                                 f"{list(call.in_shapes[0])}: not a [1, L, E] position table for [L, E] tokens")  # fmt: skip
             return {"mode": "learned"}
 
+        def table(call) -> bool:
+            """One [1, L, E] parameter; any other shape is parameter_op's (layers/param_operand.py)."""
+            if len(call.in_shapes) != 1 or len(call.weights) != 1:
+                return False
+            try:
+                added(call)
+            except CannotMap:
+                return False
+            return True
+
         return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
                 ImportRule(self.name, functions=addition_functions(), read=added, weight_operands=True, note="tokens + a [1, L, E] "
-                           "parameter", when=lambda call: len(call.in_shapes) == 1 and len(call.weights) == 1))
+                           "parameter", when=table))
 
 
 @register

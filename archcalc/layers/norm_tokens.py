@@ -178,7 +178,14 @@ class LayerScale(LayerType):
             raise CannotMap(f"a parameter of shape {list(shape)} does not scale each channel of {list(sample)}")
 
         def one_parameter(call) -> bool:
-            return len(call.in_shapes) == 1 and len(call.weights) == 1
+            """One per-channel parameter; any other shape is parameter_op's (layers/param_operand.py)."""
+            if len(call.in_shapes) != 1 or len(call.weights) != 1:
+                return False
+            try:
+                operand(call)
+            except CannotMap:
+                return False
+            return True
 
         T = torch.Tensor
         products = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)
