@@ -158,3 +158,21 @@ class Stack(nn.Module):
 class ExpandAs(nn.Module):
     def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return x.expand_as(like)
+
+
+class Var(nn.Module):
+    def __init__(self, dims: tuple[int, ...], keepdim: bool, correction: int) -> None:
+        super().__init__()
+        self.dim, self.keepdim, self.correction = dims, keepdim, correction
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.var(self.dim, correction=self.correction, keepdim=self.keepdim)
+
+
+class Expand(nn.Module):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.expand(x.shape[0], *self.shape)

@@ -1,4 +1,4 @@
-"""Reductions over given axes: mean and sum (x.mean(dim), x.sum(dim), over one axis or several).
+"""Reductions over given axes: mean, sum and var (x.mean(dim), x.sum(dim), x.var(dim), one axis or several).
 
     {type: mean}                          the first axis averaged away ([L, E] tokens -> [E])
     {type: mean, axis: [0, 1]}            x.mean((1, 2)) on channels-last [H, W, C] -> [C] (MambaOut)
@@ -14,12 +14,17 @@ mean (average; mean pooling of tokens)
 sum
     flops        numel(in) − numel(out): per output, N − 1 adds
     connections  numel(in)
+var (the variance, timm's EvoNorm group_std: `x.var(dim=(2, 3, 4), unbiased=False, keepdim=True)`; `correction`
+    1 divides by N - 1, 0 by N: the same count)
+    flops        4 * numel(in): per output, the mean (N − 1 adds + 1 divide), N subtractions, N squares,
+                 N − 1 adds and 1 divide
+    connections  numel(in)
 
 Receptive field: None (a token axis is not a spatial map), except over the channels of a map with keepdim
 (axis 0 alone), which keeps the positions: identity.
 
-Peers: fvcore and torch's FlopCounterMode have no handle for aten::mean / aten::sum over given axes (0);
-ptflops does not patch Tensor.mean / sum (0); thop and torchinfo see no module with parameters (0). A mean
+Peers: fvcore and torch's FlopCounterMode have no handle for aten::mean / sum / var over given axes (0);
+ptflops does not patch Tensor.mean / sum / var (0); thop and torchinfo see no module with parameters (0). A mean
 over every spatial axis of a map is global_avg_pool's (layers/pool_global.py), which the peers count.
 """
 
@@ -28,10 +33,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from archcalc.errors import ArchcalcError, brief
-from archcalc.layers.attrs import _EXPR, Attr, Bool, Kind, _as_int, _resolve
+from archcalc.layers.attrs import _EXPR, Attr, Bool, Int, Kind, _as_int, _resolve
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Shape, numel, register
 from archcalc.layers.embedding import token_names
-from archcalc.layers.formula import Formula, Term, counts, product
+from archcalc.layers.formula import Const, Formula, Term, counts, product
 from archcalc.layers.imports import CannotMap, ImportRule
 
 
@@ -106,6 +111,8 @@ class _Reduce(LayerType):
         dims = tuple(axis + 1 for axis in axes_of(self.name, a, ins[0]))
         if self.name == "mean":
             return tt.Mean(dims[0] if len(dims) == 1 else dims, a["keepdim"])
+        if self.name == "var":
+            return tp.Var(dims, a["keepdim"], a["correction"])
         return tp.Sum(dims, a["keepdim"])
 
     def reader(self):
@@ -175,3 +182,44 @@ class Sum(_Reduce):
                            read=lambda c: {"axis": self.module_dims(c.module), "keepdim": c.module.keepdim}),
                 ImportRule(self.name, functions=(torch.sum, torch.Tensor.sum), read=self.reader(),
                            note="over given axes"))  # fmt: skip
+
+
+@register
+class Var(_Reduce):
+    name = "var"
+    summary = "variance over one axis or several (x.var(dim)): EvoNorm's group statistics"
+    attrs = _Reduce.attrs + (Attr("correction", Int(0), 1, "divide by N - correction (unbiased=False: 0)"),)
+    flops_rule = "4 * in: mean, subtract, square, sum and divide"
+    verb = "reduced to its variance"
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return 4 * numel(ins[0])
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        every = product(Term(name, size) for name, size in zip(_names(ins[0]), ins[0]))
+        return counts(flops=Const(4) * every, connections=every,
+                      notes={"FLOPs": "per input element: its share of the mean, a subtraction, a square, an add"})
+
+    def torch_import(self) -> tuple:
+        import torch
+
+        from archcalc import torch_pointwise as tp
+
+        def read(call) -> dict:
+            b = call.bind("input", "dim", "unbiased", "keepdim", "correction", unbiased=None, keepdim=False,
+                          correction=None)  # fmt: skip
+            if b["dim"] is None:
+                raise CannotMap("reduces every axis, the batch's too")
+            if b["unbiased"] is not None and b["correction"] is not None:
+                raise CannotMap("gives both unbiased and correction")
+            correction = b["correction"] if b["correction"] is not None else int(b["unbiased"] is not False)
+            dims = [b["dim"]] if isinstance(b["dim"], int) else list(b["dim"])
+            return {"axis": [call.axis(dim) for dim in dims], "keepdim": bool(b["keepdim"]),
+                    "correction": int(correction)}  # fmt: skip
+
+        def built(call) -> dict:
+            m = call.module
+            return {"axis": self.module_dims(m), "keepdim": m.keepdim, "correction": m.correction}
+
+        return (ImportRule(self.name, modules=(tp.Var,), read=built),
+                ImportRule(self.name, functions=(torch.var, torch.Tensor.var), read=read, note="over given axes"))
