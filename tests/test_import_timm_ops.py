@@ -1,7 +1,13 @@
 """timm's everyday tensor operations import complete and exact (issue 17), without timm: the stand-ins of
-tests/models/timm_ops.py (timm's own lines). Each: complete, params and buffers equal to torch's, the five
-peer tools' totals on the model itself equal to archcalc's conventions on its import (those installed: fvcore
-and FlopCounterMode in .venv), and an export-spec round trip that `check` passes."""
+tests/models/timm_ops.py (timm's own lines). Each: complete, params and buffers equal to torch's; fvcore's,
+FlopCounterMode's and thop's totals on the model itself equal to archcalc's conventions on its import; and an
+export-spec round trip that `check` passes.
+
+ptflops and torchinfo are compared on archcalc's own build of each new type (tests/test_conventions_rules*.py),
+not on these models: what they count depends on spelling the import does not keep. ptflops hooks exact
+classes (timm's GroupNorm1, a subclass of nn.GroupNorm calling F.group_norm, counts 0; archcalc's build is an
+nn.GroupNorm) and patches F.softmax and Tensor.matmul but not torch.softmax or `@`; torchinfo counts only
+parameters named weight or bias of leaf modules (StarReLU's `scale`, resmlp's `alpha` and `beta` count 0)."""
 
 from __future__ import annotations
 
@@ -14,7 +20,6 @@ import torch
 from archcalc import analyse, load_spec_text
 from archcalc.check import check
 from archcalc.conventions import count_convention
-from archcalc.conventions.peers import PEER_TOOLS
 from archcalc.importer import import_model
 from archcalc.spec.export import export_spec, graph_difference
 from tests.models import timm_ops
@@ -74,8 +79,7 @@ def test_imports_complete_with_torchs_params(name):
 def test_conventions_equal_the_tools_on_the_model(name):
     graph = _imported(name)
     report = analyse(graph)
-    measured = tool_totals(_real(name), timm_ops.MODELS[name][1], PEER_TOOLS)
-    assert measured, "no peer tool ran"
+    measured = tool_totals(_real(name), timm_ops.MODELS[name][1], ("fvcore", "torch", "thop"))
     assert measured == {tool: count_convention(graph, report, tool).total for tool in measured}
 
 
@@ -92,7 +96,7 @@ def test_export_spec_round_trip_and_check(name):
 def test_frozen_scale_is_counted_frozen():
     """StarReLU's scale with requires_grad=False (poolformerv2): a frozen parameter, not unsupported."""
     report = analyse(_imported("poolformerv2_block"))
-    assert report.complete and report.totals.params - report.totals.trainable == 1
+    assert report.complete and report.totals.non_trainable_params == 1
 
 
 def test_shapes_that_do_not_fit_stay_unsupported():
@@ -102,11 +106,12 @@ def test_shapes_that_do_not_fit_stay_unsupported():
             self.table = torch.nn.Parameter(torch.ones(4, 6, 6))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x * self.table, torch.stack([x, x], dim=0), x.var(), torch.addcmul(x, x, x, value=2)
+            return (x * self.table, torch.stack([x, x], dim=0), x.sum(1, dtype=torch.float64),
+                    torch.addcmul(x, x, x, value=2))
 
     report = analyse(import_model(Enlarging, (1, 6, 6)).graph)
     reasons = {gap.op: gap.reason for gap in report.unsupported}
     assert reasons["operator.mul"] == "a parameter of shape [4, 6, 6] does not broadcast into [1, 6, 6]"
     assert reasons["torch.stack"] == "works across the batch axis"
-    assert reasons["torch.Tensor.var"] == "reduces every axis, the batch's too"
-    assert "torch.addcmul" in reasons
+    assert reasons["torch.Tensor.sum"] == "converts the dtype"
+    assert reasons["torch.addcmul"] == "no rule accepts this configuration"  # no parameter operands
