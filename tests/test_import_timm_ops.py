@@ -39,6 +39,8 @@ LAYERS = {
     "mambaout_head": {"mean"},
     "resmlp_affine": {"affine"},
     "evonorm_s0": {"var", "expand", "div", "layer_scale", "parameter_op"},
+    "parallel_vit_block": {"add"},
+    "crossvit_heads": {"add", "scalar"},
 }
 
 
@@ -115,3 +117,22 @@ def test_shapes_that_do_not_fit_stay_unsupported():
     assert reasons["torch.stack"] == "works across the batch axis"
     assert reasons["torch.Tensor.sum"] == "converts the dtype"
     assert reasons["torch.addcmul"] == "no rule accepts this configuration"  # no parameter operands
+
+
+def test_a_stack_in_front_of_the_batch_is_an_add_of_its_branches():
+    """torch.stack(branches).sum(0): one add of the branches; torch.mean(..., dim=0): that add, then / n."""
+    report = analyse(_imported("parallel_vit_block"))
+    adds = [layer for layer in report.layers if layer.type == "add"]
+    assert [len(layer.inputs) for layer in adds] == [2, 2, 2, 2]  # stack-sum, residual, stack-sum, residual
+    heads = analyse(_imported("crossvit_heads")).layers
+    assert [layer.type for layer in heads[-2:]] == ["add", "scalar"] and len(heads[-2].inputs) == 3
+    assert heads[-2].flops == 2 * 5 and heads[-1].flops == 5  # two adds, then one division, per class score
+
+
+def test_any_other_reader_of_such_a_stack_leaves_it_unsupported():
+    class Reads(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.stack([x.relu(), x.sigmoid()]).amax(dim=0)
+
+    gaps = analyse(import_model(Reads, (4, 5)).graph).unsupported
+    assert (gaps[0].op, gaps[0].reason) == ("torch.stack", "works across the batch axis")

@@ -261,6 +261,33 @@ class EvoNorm2dS0(nn.Module):
         return x * self.weight.view(v_shape).to(x_dtype) + self.bias.view(v_shape).to(x_dtype)
 
 
+class ParallelThingsBlock(nn.Module):
+    """timm/models/vision_transformer.py: ParallelThingsBlock, `x + torch.stack([attn(x) ...]).sum(dim=0)` (the
+    branches simplified to LayerNorm + Linear)."""
+
+    def __init__(self, dim: int = 8, num_parallel: int = 2) -> None:
+        super().__init__()
+        self.attns = nn.ModuleList([nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim)) for _ in range(num_parallel)])
+        self.ffns = nn.ModuleList([nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim)) for _ in range(num_parallel)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + torch.stack([attn(x) for attn in self.attns]).sum(dim=0)
+        return x + torch.stack([ffn(x) for ffn in self.ffns]).sum(dim=0)
+
+
+class CrossVitHeads(nn.Module):
+    """timm/models/crossvit.py: CrossVit.forward_head, `torch.mean(torch.stack([head(xs[i]) ...], dim=0), dim=0)`
+    over the class tokens of its branches (here three tokens of one sequence)."""
+
+    def __init__(self, dim: int = 8, classes: int = 5) -> None:
+        super().__init__()
+        self.head = nn.ModuleList([nn.Linear(dim, classes) for _ in range(3)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xs = [x[:, i] for i in range(3)]
+        return torch.mean(torch.stack([head(xs[i]) for i, head in enumerate(self.head)], dim=0), dim=0)
+
+
 MODELS = {
     "fastvit_repmixer": (RepMixer, (8, 6, 6)),
     "poolformerv2_block": (PoolFormerV2Block, (8, 6, 6)),
@@ -274,4 +301,6 @@ MODELS = {
     "mambaout_head": (MambaOutHead, (8, 4, 4)),
     "resmlp_affine": (ResMlpAffine, (6, 8)),
     "evonorm_s0": (EvoNorm2dS0, (8, 4, 4)),
+    "parallel_vit_block": (ParallelThingsBlock, (5, 8)),
+    "crossvit_heads": (CrossVitHeads, (5, 8)),
 }
