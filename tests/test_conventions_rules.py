@@ -110,6 +110,7 @@ CASES = [
     case("upsample-bilinear", IMAGE, {"type": "upsample", "scale": 2, "mode": "bilinear", "align_corners": False}),
     case("upsample-size", (4, 5, 5), {"type": "upsample", "size": [9, 7]}),
     case("upsample-fractional-scale", (1, 5, 5), {"type": "upsample", "scale": 1.5, "mode": "bilinear"}),
+    case("upsample-bicubic", (2, 5, 5), {"type": "upsample", "size": [7, 8], "mode": "bicubic", "align_corners": False}),
     case("pad", IMAGE, {"type": "pad", "padding": [1, 0, 2, 1]}),
     case("pad-reflect", IMAGE, {"type": "pad", "padding": 1, "mode": "reflect"}),
     # A constant operand, each op and side (layers/scalar.py; call forms in test_conventions_calls.py).
