@@ -41,6 +41,7 @@ LAYERS = {
     "evonorm_s0": {"var", "expand", "div", "layer_scale", "parameter_op"},
     "parallel_vit_block": {"add"},
     "crossvit_heads": {"add", "scalar"},
+    "crossvit_scales": {"upsample"},
 }
 
 

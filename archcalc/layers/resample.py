@@ -154,6 +154,7 @@ class Upsample(LayerType):
     name = "upsample"
     summary = "nearest, linear, bilinear, bicubic or trilinear upsampling (1 to 3 spatial axes), by scale or to a size"
     category = "other"
+    calls = {"function": "F.interpolate"}
     attrs = (
         Attr("scale", Float(0.0), None, "scale factor (every axis); output = floor(in * scale)", ("scale_factor",)),
         Attr("size", AxisSizes(), None, "output size per spatial axis ([h, w] for an image)"),

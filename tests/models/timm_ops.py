@@ -288,6 +288,19 @@ class CrossVitHeads(nn.Module):
         return torch.mean(torch.stack([head(xs[i]) for i, head in enumerate(self.head)], dim=0), dim=0)
 
 
+class CrossVitScales(nn.Module):
+    """timm/models/crossvit.py: CrossVit.forward_features, each branch's patch embedding on the image resized to its
+    size with `F.interpolate(x, size=ss, mode='bicubic', align_corners=False)`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch_embed = nn.ModuleList([nn.Conv2d(3, 4, 4, 4), nn.Conv2d(3, 4, 2, 2)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        small = F.interpolate(x, size=(8, 8), mode="bicubic", align_corners=False)
+        return self.patch_embed[0](x).flatten(2).mean(2) + self.patch_embed[1](small).flatten(2).mean(2)
+
+
 MODELS = {
     "fastvit_repmixer": (RepMixer, (8, 6, 6)),
     "poolformerv2_block": (PoolFormerV2Block, (8, 6, 6)),
@@ -303,4 +316,5 @@ MODELS = {
     "evonorm_s0": (EvoNorm2dS0, (8, 4, 4)),
     "parallel_vit_block": (ParallelThingsBlock, (5, 8)),
     "crossvit_heads": (CrossVitHeads, (5, 8)),
+    "crossvit_scales": (CrossVitScales, (3, 12, 12)),
 }
