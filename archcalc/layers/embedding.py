@@ -36,7 +36,7 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.elementwise import addition_functions
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
-from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.imports import CannotMap, ImportRule, readable
 
 
 def token_names(rank: int) -> tuple[str, ...]:
@@ -224,13 +224,7 @@ class PositionalEmbedding(_AddedTable):
 
         def table(call) -> bool:
             """One [1, L, E] parameter; any other shape is parameter_op's (layers/param_operand.py)."""
-            if len(call.in_shapes) != 1 or len(call.weights) != 1:
-                return False
-            try:
-                added(call)
-            except CannotMap:
-                return False
-            return True
+            return len(call.in_shapes) == 1 and len(call.weights) == 1 and readable(added, call)
 
         return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
                 ImportRule(self.name, functions=addition_functions(), read=added, weight_operands=True, note="tokens + a [1, L, E] "

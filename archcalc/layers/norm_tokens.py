@@ -25,7 +25,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
-from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.imports import CannotMap, ImportRule, readable
 from archcalc.layers.norm import ChannelAffineNorm, _Norm
 
 
@@ -182,13 +182,7 @@ class LayerScale(LayerType):
 
         def one_parameter(call) -> bool:
             """One per-channel parameter; any other shape is parameter_op's (layers/param_operand.py)."""
-            if len(call.in_shapes) != 1 or len(call.weights) != 1:
-                return False
-            try:
-                operand(call)
-            except CannotMap:
-                return False
-            return True
+            return len(call.in_shapes) == 1 and len(call.weights) == 1 and readable(operand, call)
 
         T = torch.Tensor
         products = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)

@@ -115,22 +115,36 @@ class _Reduce(LayerType):
             return tp.Var(dims, a["keepdim"], a["correction"])
         return tp.Sum(dims, a["keepdim"])
 
-    def reader(self):
+    def bound(self, call) -> tuple[Any, dict]:
+        """(the dim argument, the other attributes) of a torch call; a CannotMap for what the type cannot say."""
+        b = call.bind("input", "dim", "keepdim", "dtype", keepdim=False, dtype=None)
+        if b["dtype"] is not None:
+            raise CannotMap("converts the dtype")
+        return b["dim"], {"keepdim": bool(b["keepdim"])}
+
+    def torch_import(self) -> tuple:
+        import torch
+
+        from archcalc import torch_pointwise as tp
+        from archcalc import torch_tokens as tt
+
         def read(call) -> dict:
-            b = call.bind("input", "dim", "keepdim", "dtype", keepdim=False, dtype=None)
-            if b["dtype"] is not None:
-                raise CannotMap("converts the dtype")
-            if b["dim"] is None:
+            dim, attrs = self.bound(call)
+            if dim is None:
                 raise CannotMap("reduces every axis, the batch's too")
-            dims = [b["dim"]] if isinstance(b["dim"], int) else list(b["dim"])
-            return {"axis": [call.axis(dim) for dim in dims], "keepdim": bool(b["keepdim"])}
+            dims = [dim] if isinstance(dim, int) else list(dim)
+            return {"axis": [call.axis(d) for d in dims]} | attrs
 
-        return read
+        def built(call) -> dict:
+            m = call.module
+            dims = m.dim if isinstance(m.dim, (tuple, list)) else (m.dim,)
+            return {"axis": [d - 1 for d in dims], "keepdim": m.keepdim} | (
+                {"correction": m.correction} if self.name == "var" else {})
 
-    @staticmethod
-    def module_dims(module) -> list[int]:
-        dims = module.dim if isinstance(module.dim, (tuple, list)) else (module.dim,)
-        return [dim - 1 for dim in dims]
+        module = {"mean": tt.Mean, "sum": tp.Sum, "var": tp.Var}[self.name]
+        functions = (getattr(torch, self.name), getattr(torch.Tensor, self.name))
+        return (ImportRule(self.name, modules=(module,), read=built),
+                ImportRule(self.name, functions=functions, read=read, note="over given axes"))
 
 
 @register
@@ -147,15 +161,6 @@ class Mean(_Reduce):
         every = product(Term(name, size) for name, size in zip(_names(ins[0]), ins[0]))
         return counts(flops=every, connections=every, notes={"FLOPs": "per output: N − 1 adds + 1 divide"})
 
-    def torch_import(self) -> tuple:
-        import torch
-
-        from archcalc import torch_tokens as tt
-
-        return (ImportRule(self.name, modules=(tt.Mean,),
-                           read=lambda c: {"axis": self.module_dims(c.module), "keepdim": c.module.keepdim}),
-                ImportRule(self.name, functions=(torch.mean, torch.Tensor.mean), read=self.reader(),
-                           note="over given axes"))  # fmt: skip
 
 
 @register
@@ -173,15 +178,6 @@ class Sum(_Reduce):
         kept = product(Term(f"{name}_out", size) for name, size in zip(_names(out), out)) if out else 1
         return counts(flops=every - kept, connections=every, notes={"FLOPs": "per output: N − 1 adds"})
 
-    def torch_import(self) -> tuple:
-        import torch
-
-        from archcalc import torch_pointwise as tp
-
-        return (ImportRule(self.name, modules=(tp.Sum,),
-                           read=lambda c: {"axis": self.module_dims(c.module), "keepdim": c.module.keepdim}),
-                ImportRule(self.name, functions=(torch.sum, torch.Tensor.sum), read=self.reader(),
-                           note="over given axes"))  # fmt: skip
 
 
 @register
@@ -200,26 +196,10 @@ class Var(_Reduce):
         return counts(flops=Const(4) * every, connections=every,
                       notes={"FLOPs": "per input element: its share of the mean, a subtraction, a square, an add"})
 
-    def torch_import(self) -> tuple:
-        import torch
-
-        from archcalc import torch_pointwise as tp
-
-        def read(call) -> dict:
-            b = call.bind("input", "dim", "unbiased", "keepdim", "correction", unbiased=None, keepdim=False,
-                          correction=None)  # fmt: skip
-            if b["dim"] is None:
-                raise CannotMap("reduces every axis, the batch's too")
-            if b["unbiased"] is not None and b["correction"] is not None:
-                raise CannotMap("gives both unbiased and correction")
-            correction = b["correction"] if b["correction"] is not None else int(b["unbiased"] is not False)
-            dims = [b["dim"]] if isinstance(b["dim"], int) else list(b["dim"])
-            return {"axis": [call.axis(dim) for dim in dims], "keepdim": bool(b["keepdim"]),
-                    "correction": int(correction)}  # fmt: skip
-
-        def built(call) -> dict:
-            m = call.module
-            return {"axis": self.module_dims(m), "keepdim": m.keepdim, "correction": m.correction}
-
-        return (ImportRule(self.name, modules=(tp.Var,), read=built),
-                ImportRule(self.name, functions=(torch.var, torch.Tensor.var), read=read, note="over given axes"))
+    def bound(self, call) -> tuple[Any, dict]:
+        b = call.bind("input", "dim", "unbiased", "keepdim", "correction", unbiased=None, keepdim=False,
+                      correction=None)  # fmt: skip
+        if b["unbiased"] is not None and b["correction"] is not None:
+            raise CannotMap("gives both unbiased and correction")
+        correction = b["correction"] if b["correction"] is not None else int(b["unbiased"] is not False)
+        return b["dim"], {"keepdim": bool(b["keepdim"]), "correction": int(correction)}
