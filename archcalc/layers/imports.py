@@ -69,6 +69,16 @@ class Call:
         return dim if dim < 0 else dim - 1  # counting from the end means the same without the batch axis
 
 
+def readable(read: Callable[["Call"], Any], call: "Call") -> bool:
+    """Whether `read` maps the call: a `when` that narrows a rule to what its reader takes, so that the next rule
+    for the same function gets the rest (`x * gamma`: layer_scale's per-channel shapes, parameter_op's others)."""
+    try:
+        read(call)
+    except CannotMap:
+        return False
+    return True
+
+
 def _no_attrs(call: Call) -> dict:
     return {}
 
