@@ -33,7 +33,7 @@ from archcalc.graph import INPUT, INPUT_DTYPES, NO_WEIGHT_USE, Graph, Node, topo
 from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
-from archcalc.spec.names import Alias, Ref, Resolver, Scope
+from archcalc.spec.names import ROOT, Alias, Ref, Resolver, Scope
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
 from archcalc.spec.source import line_at as _line
 from archcalc.spec.work import REPEAT_INDEX, list_items, literal_key, uses_index
@@ -186,8 +186,9 @@ class Expander:
         elif isinstance(local, int) and not isinstance(local, bool):
             local = str(local)
         path = prefix + (local if isinstance(local, str) and local else str(index))
-        if not isinstance(local, str) or not local or "." in local or local == INPUT:
-            raise self.fail(f"bad layer name {brief(local)} (non-empty, no dots, not 'input')", line, path)
+        if not isinstance(local, str) or not local or "." in local or local.startswith(ROOT) or local == INPUT:
+            raise self.fail(f"bad layer name {brief(local)} (non-empty, no dots, not starting with {ROOT!r}, not "
+                            "'input')", line, path)  # fmt: skip
         self.work += 1
         if self.work > self.limits.max_layers:
             self._spend(0, "the spec expands to too many layers and groups", line, path)
