@@ -169,7 +169,7 @@ def _build(text: str, limits: Limits, fast: FlowText | None = None) -> Any:
                     # the line it was built for; nesting and size within the limits (else the general path says where)
                     if run[0].line != line or len(stack) + 1 + nested >= max_nesting or nodes_left < 0:
                         raise _Diverged
-                    for flow in run[:-1]:  # placed here as below; the last is placed below
+                    for flow in run[:-1]:  # placed as any list item is placed below; the last one is the value
                         if lines is not None:
                             lines.append(flow.line)
                         elif flow.line != items.line:
