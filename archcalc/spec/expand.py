@@ -50,6 +50,8 @@ BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
 FREE_ITEMS, ITEMS_PER_STEP = 64, 10
+# Keys of a layer entry that are not attributes of its type (a set: asked for every key of every layer).
+NOT_ATTRIBUTES = frozenset(COMMON_KEYS + LAYER_KEYS + ("type",))
 
 class Expander:
     def __init__(self, doc: Any, file: str | None, overrides: Mapping[str, Any], limits: Limits,
@@ -272,7 +274,7 @@ class Expander:
             listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all: `archcalc layers`)" if len(known) > 12 else "")
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
                             f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
-        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS + LAYER_KEYS and key != "type"}
+        raw = {key: value for key, value in item.items() if key not in NOT_ATTRIBUTES}
         literal = literal_key(type_name, raw)
         known = self.resolved.get(literal) if literal is not None else None
         if known is None:
