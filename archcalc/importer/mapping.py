@@ -28,6 +28,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
+from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.trace import Trace, Traced
@@ -101,10 +102,11 @@ class Mapper:
         self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch)
+        self.layouts: dict[int, Layout] = {}  # outputs whose batch is not in front (layout.py)
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
-        return tuple(t.shape[1:]) if t.dim() >= 2 and t.shape[0] == self.batch else None
+        return sample_shape(tuple(t.shape), self.layouts.get(id(t), FRONT), self.batch)
 
     def run(self) -> list[Node]:
         for call in self.trace.calls:
@@ -162,12 +164,14 @@ class Mapper:
         extra: list[torch.Tensor] = []
         if several and any(r.other_outputs for r in rules):  # nn.LSTM's (output, (h_n, c_n)): the output
             outputs, extra, several = outputs[:1], outputs[1:], False
+        plan = follow(call.target, call.is_module, call.args, call.kwargs, activations,
+                      [self.layouts.get(id(t), FRONT) for t in activations], outputs, self.batch)  # fmt: skip
         shapes = [self.sample(t) for t in activations]
-        out_shapes = [self.sample(t) for t in outputs]
+        out_shapes = [sample_shape(tuple(t.shape), layout, self.batch) for t, layout in zip(outputs, plan.outputs)]
         if any(shape is None for shape in shapes + out_shapes):
-            raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
-        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
-                    [t for t in operands if id(t) not in self.producer])
+            raise CannotMap(plan.reason or f"a tensor has no batch axis of {self.batch} in front")
+        view = Call(target, plan.args, plan.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
+                    [t for t in operands if id(t) not in self.producer], plan.input.axis, plan.input.merged)
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -215,6 +219,8 @@ class Mapper:
         form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
         for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
             name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
+            if not plan.outputs[position].front:
+                self.layouts[id(output)] = plan.outputs[position]
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 

@@ -35,6 +35,10 @@ class Call:
     # The operands that are parameters or buffers, or reshaped views of one (`gamma.reshape(1, -1, 1, 1)`),
     # as the call received them (weight_operands rules).
     weights: list = field(default_factory=list)
+    # Where the first input holds the batch (archcalc/importer/layout.py): an axis, merged as the outermost
+    # factor of that axis or standalone. Shapes above are per sample either way; `axis()` translates dims.
+    batch_axis: int = 0
+    batch_merged: bool = False
 
     @property
     def module(self) -> Any:
@@ -61,6 +65,14 @@ class Call:
 
     def axis(self, dim: int, rank: int | None = None) -> int:
         """A torch dim (counting the batch axis) as a sample axis; the batch axis itself cannot map."""
+        if self.batch_axis or self.batch_merged:  # the batch is not in front: through the layout
+            rank = len(self.in_shapes[0]) + (not self.batch_merged)
+            if not -rank <= dim < rank:
+                raise CannotMap(f"dim {dim} is out of range")
+            if dim % rank == self.batch_axis:
+                raise CannotMap("works across the batch axis" + (" (merged into that axis)" if self.batch_merged
+                                                                else ""))  # fmt: skip
+            return dim % rank - (not self.batch_merged and dim % rank > self.batch_axis)
         rank = (len(self.in_shapes[0]) if self.in_shapes else len(self.out_shape)) + 1 if rank is None else rank
         if not -rank <= dim < rank:
             raise CannotMap(f"dim {dim} is out of range")
