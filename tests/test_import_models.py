@@ -85,7 +85,7 @@ UNSUPPORTED = [
     ("floor-div", lambda x: x // 2, "operator.floordiv", "no import rule"),
     ("strided-slice", lambda x: x[:, ::2], "operator.getitem", "other than one integer"),
     ("alpha", lambda x: torch.add(x, x, alpha=2), "torch.add", "scales the second operand"),
-    ("batch-swap", lambda x: x.transpose(0, 1), "torch.Tensor.transpose", "swaps the batch axis"),
+    ("batch-swap", lambda x: x.transpose(0, 1), "torch.Tensor.transpose", "batch axis"),
     ("cumsum", lambda x: torch.cumsum(x, 1), "torch.cumsum", "no import rule"),
     ("trilinear", lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), "torch.nn.functional.interpolate",
      "mode 'bicubic'"),
