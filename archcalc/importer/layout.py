@@ -106,6 +106,8 @@ def follow(target: Any, is_module: bool, args: tuple, kwargs: dict, activations:
         return unchanged
     source, layout = activations[0], layouts[0]
     if all(item.front for item in layouts):
+        if source.dim() < 2 or source.shape[0] != batch:
+            return unchanged  # no batch to follow (a table computed from weights alone)
         try:  # a moving call on a batch-in-front tensor: derive; anything else keeps today's path
             plan = _moved(target, is_module, args, kwargs, source, layout, outputs, batch)
         except CannotMap as exc:

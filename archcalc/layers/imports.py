@@ -130,8 +130,12 @@ def spec_sides(torch_pad: Any, rank: int = 2) -> list[int]:
     (before, after) per spatial axis, first axis first: [top, bottom, left, right] for two axes.
 
     A pad that names fewer axes leaves the leading spatial axes unpadded; one that pads more than `rank`
-    axes (channels or batch) cannot map.
+    axes (channels or batch) cannot map, unless it pads them by nothing (Swin's
+    `F.pad(x, (0, 0, 0, pad_w, 0, pad_h))` and CoaT's `(0, 0, 1, 0, 0, 0)` name an axis with zeros).
     """
+    torch_pad = list(torch_pad)
+    while len(torch_pad) > 2 * rank and len(torch_pad) % 2 == 0 and not any(torch_pad[-2:]):
+        torch_pad = torch_pad[:-2]
     if len(torch_pad) % 2 or len(torch_pad) > 2 * rank:
         raise CannotMap(f"pads {len(torch_pad) // 2} axes; only the {rank} spatial axes map")
     pairs = [(int(torch_pad[i]), int(torch_pad[i + 1])) for i in range(0, len(torch_pad), 2)]
