@@ -29,8 +29,10 @@ def keeps_everything(call) -> bool:
     items = list(index) if isinstance(index, tuple) else [index]
     if len(call.in_shapes) != 1 or not items:
         return False
-    # the axis each item cuts (the batch first, then the sample's): known only without an Ellipsis
-    sizes = [None, *call.in_shapes[0]] if Ellipsis not in items else []
+    # the axis each item cuts (the batch first, then the sample's): known only without an Ellipsis. One
+    # bounded axis stays the slice type's (GhostNet's x[:, :out_chs] is a `slice`, whole or not).
+    bounded = sum(isinstance(item, slice) and item.stop is not None for item in items)
+    sizes = [None, *call.in_shapes[0]] if Ellipsis not in items and bounded > 1 else []
     return all(item is Ellipsis or (isinstance(item, slice) and item.start in (None, 0) and item.step in (None, 1)
                                     and (item.stop is None or (isinstance(item.stop, int) and position < len(sizes)
                                          and sizes[position] is not None and item.stop >= sizes[position])))
