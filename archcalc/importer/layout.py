@@ -87,6 +87,9 @@ class Plan:
     args: tuple
     kwargs: dict = field(default_factory=dict)
     reason: str = ""  # why a moving call on a batch-in-front tensor could not be followed (for the message)
+    # The function whose rules read the call, when not its own: a flatten / unflatten / squeeze that moves
+    # the batch is, per sample, a reshape to the output's sample shape (its dims would count the batch).
+    target: Any = None
 
 
 PERMUTES = {torch.permute, T.permute}
@@ -148,7 +151,8 @@ def _moved(target: Any, is_module: bool, args: tuple, kwargs: dict, source: torc
                             f"{second if layout.axis == first else first}: write it as a permute")  # fmt: skip
         return Plan(layout, [layout], args, kwargs)
     if target in RESHAPES and len(outputs) == 1:
-        return Plan(layout, [_reshaped(source.shape, layout, outputs[0].shape, batch)], args, kwargs)
+        moved = _reshaped(source.shape, layout, outputs[0].shape, batch)
+        return Plan(layout, [moved], args, kwargs, target=None if layout.front and moved.front else T.reshape)
     if target in DROPS:
         dim = kwargs.get("dim", args[1] if len(args) > 1 else DROPS[target])
         dim = int(dim) % rank

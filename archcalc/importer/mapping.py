@@ -166,6 +166,8 @@ class Mapper:
             outputs, extra, several = outputs[:1], outputs[1:], False
         plan = follow(call.target, call.is_module, call.args, call.kwargs, activations,
                       [self.layouts.get(id(t), FRONT) for t in activations], outputs, self.batch)  # fmt: skip
+        if plan.target is not None:  # per sample, a reshape (layout.py)
+            target, rules = plan.target, self.table.function_rules(plan.target)
         shapes = [self.sample(t) for t in activations]
         out_shapes = [sample_shape(tuple(t.shape), layout, self.batch) for t, layout in zip(outputs, plan.outputs)]
         if any(shape is None for shape in shapes + out_shapes):

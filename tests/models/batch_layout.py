@@ -4,6 +4,8 @@ window partition / reverse around a plain attention. archcalc follows the batch 
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -132,3 +134,23 @@ class WindowMean(nn.Module):
     def forward(self, x):
         windows = window_partition(x, 4).flatten(1, 2)
         return windows.mean(0) * 2
+
+
+class Unroll(nn.Module):
+    """timm/models/hiera.py Unroll (one step): strided patches move into the batch, [B·4, H/2, W/2, C], and a
+    linear works on every token of the merged batch; then back to [B, N, C]."""
+
+    def __init__(self, dim: int = 8, size: tuple = (8, 8)):
+        super().__init__()
+        self.size, self.fc = list(size), nn.Linear(dim, dim)
+
+    def forward(self, x):  # [B, N, C]
+        B, _, C = x.shape
+        x = x.view(*([B] + self.size + [C]))
+        cur_size = [i // 2 for i in self.size]
+        new_shape = [x.shape[0]] + sum([[i, 2] for i in cur_size], []) + [C]
+        x = x.view(new_shape)
+        L = len(new_shape)
+        x = x.permute([0] + list(range(2, L - 1, 2)) + list(range(1, L - 1, 2)) + [L - 1])
+        x = self.fc(x.flatten(0, 2))
+        return x.reshape(-1, math.prod(self.size), C)
