@@ -23,6 +23,7 @@ CASES = {
     "swin_windows": (bl.WindowBlock, (8, 8, 32)),
     "swin_windows_fused": (lambda: bl.WindowBlock(fused=True), (8, 8, 32)),
     "hiera_unroll": (bl.Unroll, (64, 8)),
+    "nest_blocks": (bl.NestAttention, (4, 16, 32)),
 }
 
 
@@ -64,6 +65,16 @@ def test_the_layers_are_per_sample():
     windows = analyse(import_model(bl.WindowBlock, (8, 8, 32)).graph)
     qkv = windows.layer("attn.qkv")
     assert list(qkv.output_shape) == [4, 16, 96]  # 4 windows of 16 tokens
+
+
+def test_sdpa_on_merged_windows_says_so():
+    """[B·nW, h, N, d] windows are 4-D to torch (its CPU flash kernel, uncounted by FlopCounterMode); per sample
+    they are [nW, h, N, d], so the layer records that the batch is merged (the torch convention reads it)."""
+    windows = analyse(import_model(CASES["swin_windows_fused"][0], (8, 8, 32)).graph)
+    nest = analyse(import_model(bl.NestAttention, (4, 16, 32)).graph)
+    [merged] = [layer for layer in windows.layers if layer.type == "scaled_dot_product_attention"]
+    [blocks] = [layer for layer in nest.layers if layer.type == "scaled_dot_product_attention"]
+    assert merged.attributes["batch_merged"] and not blocks.attributes["batch_merged"]
 
 
 @pytest.mark.parametrize("factory, shape, op, reason", [

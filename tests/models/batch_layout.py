@@ -154,3 +154,22 @@ class Unroll(nn.Module):
         x = x.permute([0] + list(range(2, L - 1, 2)) + list(range(1, L - 1, 2)) + [L - 1])
         x = self.fc(x.flatten(0, 2))
         return x.reshape(-1, math.prod(self.size), C)
+
+
+class NestAttention(nn.Module):
+    """timm/models/nest.py Attention on [B, T, N, C] blocks: q, k, v are 5-D [B, h, T, N, d], which the CPU runs
+    through sdpa's math path (FlopCounterMode counts its products), unlike 4-D windows."""
+
+    def __init__(self, dim: int = 32, num_heads: int = 4):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, T, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, T, N, 3, self.num_heads, C // self.num_heads).permute(3, 0, 4, 1, 2, 5)
+        q, k, v = qkv.unbind(0)
+        x = F.scaled_dot_product_attention(q, k, v)
+        x = x.permute(0, 2, 3, 4, 1).reshape(B, T, N, C)  # (B, T, N, H, C')
+        return self.proj(x)
