@@ -22,6 +22,7 @@ CASES = {
     "pvt_v2": (lambda: bl.Tokens(bl.PvtV2Attention()), (64, 32)),
     "swin_windows": (bl.WindowBlock, (8, 8, 32)),
     "swin_windows_fused": (lambda: bl.WindowBlock(fused=True), (8, 8, 32)),
+    "swin_shifted_windows": (lambda: bl.WindowBlock(shift=2), (8, 8, 32)),
     "hiera_unroll": (bl.Unroll, (64, 8)),
     "nest_blocks": (bl.NestAttention, (4, 16, 32)),
 }

@@ -84,9 +84,9 @@ def window_reverse(windows, window_size: int, H: int, W: int):
 class WindowBlock(nn.Module):
     """Swin's block without the shift and the relative bias: norm, windows, attention per window, reverse."""
 
-    def __init__(self, dim: int = 32, window_size: int = 4, num_heads: int = 4, fused: bool = False):
+    def __init__(self, dim: int = 32, window_size: int = 4, num_heads: int = 4, fused: bool = False, shift: int = 0):
         super().__init__()
-        self.window_size = window_size
+        self.window_size, self.shift = window_size, shift
         self.norm = nn.LayerNorm(dim)
         self.attn = BeitAttention(dim, num_heads, fused)
 
@@ -94,9 +94,15 @@ class WindowBlock(nn.Module):
         B, H, W, C = x.shape
         shortcut = x
         x = self.norm(x)
+        if self.shift:  # timm's cyclic shift (its attention mask is left out here)
+            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        x = F.pad(x, (0, 0, 0, 0, 0, 0))  # timm pads to whole windows: here by nothing
         windows = window_partition(x, self.window_size).view(-1, self.window_size * self.window_size, C)
         windows = self.attn(windows).view(-1, self.window_size, self.window_size, C)
-        return shortcut + window_reverse(windows, self.window_size, H, W)
+        x = window_reverse(windows, self.window_size, H, W)[:, :H, :W, :].contiguous()
+        if self.shift:
+            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        return shortcut + x
 
 
 class Tokens(nn.Module):
