@@ -89,3 +89,11 @@ def test_a_call_that_mixes_samples_stays_unsupported(factory, shape, op, reason)
     assert not report.complete
     gap = report.unsupported[0]
     assert gap.op == op and reason in gap.reason, (gap.op, gap.reason)
+
+
+def test_an_unmapped_call_on_windows_keeps_the_batch_for_the_layers_after_it():
+    report = analyse(import_model(bl.WindowMHA, (8, 8, 32)).graph)
+    [gap] = report.unsupported
+    assert gap.op == "torch.nn.modules.activation.MultiheadAttention" and "[4, 16, 32]" in gap.reason
+    assert report.layer("fc").type == "linear" and list(report.layer("fc").output_shape) == [4, 16, 32]
+    assert list(report.layers[-1].output_shape) == [8, 8, 32]

@@ -124,9 +124,11 @@ class Mapper:
             if base is not None:  # a parameter reshaped for the call that uses it: that call holds it
                 self.bases[id(call.output)] = base
                 continue
+            self.planned: dict[int, Layout] = {}
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
+                self.layouts.update(self.planned)  # unmapped, its outputs still hold the batch where it was followed
                 self.unsupported(call, outputs, str(exc))
         return self.nodes
 
@@ -166,6 +168,7 @@ class Mapper:
             outputs, extra, several = outputs[:1], outputs[1:], False
         plan = follow(call.target, call.is_module, call.args, call.kwargs, activations,
                       [self.layouts.get(id(t), FRONT) for t in activations], outputs, self.batch)  # fmt: skip
+        self.planned = {id(t): layout for t, layout in zip(outputs, plan.outputs) if not layout.front}
         if plan.target is not None:  # per sample, a reshape (layout.py)
             target, rules = plan.target, self.table.function_rules(plan.target)
         shapes = [self.sample(t) for t in activations]

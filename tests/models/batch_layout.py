@@ -179,3 +179,20 @@ class NestAttention(nn.Module):
         x = F.scaled_dot_product_attention(q, k, v)
         x = x.permute(0, 2, 3, 4, 1).reshape(B, T, N, C)  # (B, T, N, H, C')
         return self.proj(x)
+
+
+class WindowMHA(nn.Module):
+    """nn.MultiheadAttention on [B·nW, N, C] windows: per sample [nW, N, C], which multi_head_attention ([L, E])
+    does not take. It stays unsupported; the layers after it still see the batch where it is."""
+
+    def __init__(self, dim: int = 32, window_size: int = 4):
+        super().__init__()
+        self.window_size = window_size
+        self.attn = nn.MultiheadAttention(dim, 4, batch_first=True)
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        windows = window_partition(x, self.window_size).view(-1, self.window_size * self.window_size, C)
+        windows = self.fc(self.attn(windows, windows, windows, need_weights=False)[0])
+        return window_reverse(windows.view(-1, self.window_size, self.window_size, C), self.window_size, H, W)
