@@ -102,14 +102,16 @@ DROPS = {torch.unbind: 0, T.unbind: 0, torch.select: None, T.select: None}  # di
 
 
 def follow(target: Any, is_module: bool, args: tuple, kwargs: dict, activations: list[torch.Tensor],
-           layouts: list[Layout], outputs: list[torch.Tensor], batch: int) -> Plan:  # fmt: skip
-    """The plan of one call, or CannotMap when the batch would stop being one sample's own axis."""
+           layouts: list[Layout], outputs: list[torch.Tensor], batch: int, unknown: set[int] = frozenset()) -> Plan:  # fmt: skip
+    """The plan of one call, or CannotMap when the batch would stop being one sample's own axis. `unknown`:
+    the ids of operands from unmapped calls, whose leading 2 may be no batch: a batch-in-front call on one
+    keeps today's path, and the others' layouts ignore it."""
     unchanged = Plan(FRONT, [FRONT] * len(outputs), args, kwargs)
     if not activations:
         return unchanged
     source, layout = activations[0], layouts[0]
     if all(item.front for item in layouts):
-        if source.dim() < 2 or source.shape[0] != batch:
+        if any(id(t) in unknown for t in activations) or source.dim() < 2 or source.shape[0] != batch:
             return unchanged  # no batch to follow (a table computed from weights alone)
         try:  # a moving call on a batch-in-front tensor: derive; anything else keeps today's path
             plan = _moved(target, is_module, args, kwargs, source, layout, outputs, batch)
@@ -117,7 +119,11 @@ def follow(target: Any, is_module: bool, args: tuple, kwargs: dict, activations:
             return Plan(FRONT, unchanged.outputs, args, kwargs, str(exc))
         return plan if plan is not None and not all(item.front for item in plan.outputs) else unchanged
     plan = _moved(target, is_module, args, kwargs, source, layout, outputs, batch)
-    return plan if plan is not None else _kept(args, kwargs, activations, layouts, outputs)
+    if plan is not None:
+        return plan
+    known = [i for i, t in enumerate(activations) if id(t) not in unknown]
+    kept = _kept(args, kwargs, [activations[i] for i in known], [layouts[i] for i in known], outputs)
+    return Plan(layout, kept.outputs, args, kwargs)
 
 
 def _moved(target: Any, is_module: bool, args: tuple, kwargs: dict, source: torch.Tensor, layout: Layout,

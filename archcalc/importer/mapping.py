@@ -103,6 +103,7 @@ class Mapper:
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch)
         self.layouts: dict[int, Layout] = {}  # outputs whose batch is not in front (layout.py)
+        self.guessed: set[int] = set()  # outputs of unmapped calls: a leading 2 there may not be the batch
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -129,6 +130,7 @@ class Mapper:
                 self.mapped(call, outputs)
             except CannotMap as exc:
                 self.layouts.update(self.planned)  # unmapped, its outputs still hold the batch where it was followed
+                self.guessed.update(id(t) for t in outputs if id(t) not in self.planned)
                 self.unsupported(call, outputs, str(exc))
         return self.nodes
 
@@ -167,8 +169,11 @@ class Mapper:
         if several and any(r.other_outputs for r in rules):  # nn.LSTM's (output, (h_n, c_n)): the output
             outputs, extra, several = outputs[:1], outputs[1:], False
         plan = follow(call.target, call.is_module, call.args, call.kwargs, activations,
-                      [self.layouts.get(id(t), FRONT) for t in activations], outputs, self.batch)  # fmt: skip
+                      [self.layouts.get(id(t), FRONT) for t in activations], outputs, self.batch,
+                      self.guessed)  # fmt: skip
         self.planned = {id(t): layout for t, layout in zip(outputs, plan.outputs) if not layout.front}
+        if self.planned and any(id(t) in self.guessed for t in activations):
+            raise CannotMap("an operand comes from a call archcalc could not map, so where its batch is is unknown")
         if plan.target is not None:  # per sample, a reshape (layout.py)
             target, rules = plan.target, self.table.function_rules(plan.target)
         shapes = [self.sample(t) for t in activations]
