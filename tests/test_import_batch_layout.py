@@ -97,3 +97,9 @@ def test_an_unmapped_call_on_windows_keeps_the_batch_for_the_layers_after_it():
     assert gap.op == "torch.nn.modules.activation.MultiheadAttention" and "[4, 16, 32]" in gap.reason
     assert report.layer("fc").type == "linear" and list(report.layer("fc").output_shape) == [4, 16, 32]
     assert list(report.layers[-1].output_shape) == [8, 8, 32]
+
+
+def test_a_leading_two_from_an_unmapped_call_is_not_followed_as_the_batch():
+    report = analyse(import_model(bl.TableOfTwo, (2, 16, 16)).graph)
+    assert [gap.op for gap in report.unsupported] == ["torch.cumsum", "torch.Tensor.unsqueeze", "operator.add"]
+    assert "reshape" not in [layer.type for layer in report.layers]

@@ -102,7 +102,8 @@ DROPS = {torch.unbind: 0, T.unbind: 0, torch.select: None, T.select: None}  # di
 
 
 def follow(target: Any, is_module: bool, args: tuple, kwargs: dict, activations: list[torch.Tensor],
-           layouts: list[Layout], outputs: list[torch.Tensor], batch: int, unknown: set[int] = frozenset()) -> Plan:  # fmt: skip
+           layouts: list[Layout], outputs: list[torch.Tensor], batch: int,
+           unknown: set[int] | frozenset = frozenset()) -> Plan:  # fmt: skip
     """The plan of one call, or CannotMap when the batch would stop being one sample's own axis. `unknown`:
     the ids of operands from unmapped calls, whose leading 2 may be no batch: a batch-in-front call on one
     keeps today's path, and the others' layouts ignore it."""

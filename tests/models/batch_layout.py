@@ -196,3 +196,15 @@ class WindowMHA(nn.Module):
         windows = window_partition(x, self.window_size).view(-1, self.window_size * self.window_size, C)
         windows = self.fc(self.attn(windows, windows, windows, need_weights=False)[0])
         return window_reverse(windows.view(-1, self.window_size, self.window_size, C), self.window_size, H, W)
+
+
+class TableOfTwo(nn.Module):
+    """A [2, N, N] table from a call archcalc cannot map: its leading 2 is not the batch, so the unsqueeze after it
+    must not be read as moving a batch to axis 1 (GCViT's relative position bias looked like this)."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(2, 16, 16))
+
+    def forward(self, x):  # [B, 2, 16, 16]
+        return x + torch.cumsum(self.table, 0).unsqueeze(0)
