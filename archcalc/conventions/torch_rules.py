@@ -15,7 +15,8 @@ the CPU (torch.no_grad(), eval mode), as people do:
     F.scaled_dot_product_attention runs aten::_scaled_dot_product_flash_attention_for_cpu, which has no
     formula either (only the CUDA flash, efficient and cuDNN kernels have one): QKᵀ and A·V count 0, and
     an attention counts only its projections (addmm), 2 per MAC; with a mask tensor (a relative-position
-    bias) the CPU runs the math path, whose matmuls count.
+    bias), or on inputs that are not 4-D (Twins' and NesT's [B, h, nW, N, d]; with `batch_merged`, the
+    model's tensor has one axis fewer than batch + sample), the CPU runs the math path, whose matmuls count.
 The recurrent layers too: on the CPU, nn.LSTM without a projection runs one fused oneDNN kernel,
 aten::mkldnn_rnn_layer, without a formula: 0 (conventions/recurrent_rules.py).
 On the meta device (`archcalc check`) the math path always runs, and every product counts.
@@ -33,6 +34,12 @@ _NOT_REGISTERED = zero("no flop formula for its aten ops")
 _DATA = zero("data movement")
 
 
+def _scaled_dot_product(v) -> int:
+    """The CPU's flash kernel takes 4-D q, k, v only; any other rank runs the math path (two bmm)."""
+    rank = len(v.ins[0]) + (0 if v.attrs.get("batch_merged") else 1)
+    return 0 if rank == 4 else 2 * product_macs(v)
+
+
 def _attention(v) -> int:
     if fast_path(v):
         return 0
@@ -46,7 +53,8 @@ TABLE = {
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),
     **same_for(("scaled_dot_product_attention", "relative_position_attention"),
-               zero("the CPU's flash kernel has no flop formula (a float mask included, at inference)")),
+               Rule(_scaled_dot_product, "4-D q, k, v: 0 (the CPU's flash kernel has no formula, a float mask "
+                    "included, at inference); any other rank: 2 x QKᵀ's and A·V's MACs (math path)")),
 }
 
 

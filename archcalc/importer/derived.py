@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
+from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
 from archcalc.importer.weight_views import is_view_call
@@ -138,9 +139,15 @@ class WeightDerived:
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
             raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone), "
                             "read together with other parameters or constants")  # fmt: skip
-        shapes, out = [mapper.sample(t) for t in activations], mapper.sample(outputs[0])
+        # where the batch is (layout.py): in front, or merged with the windows (B·nW) of Swin-style attention
+        plan = follow(call.target, False, call.args, call.kwargs, activations,
+                      [mapper.layouts.get(id(t), FRONT) for t in activations], outputs, mapper.batch,
+                      mapper.guessed)  # fmt: skip
+        mapper.planned = {id(outputs[0]): plan.outputs[0]} if not plan.outputs[0].front else {}
+        shapes = [mapper.sample(t) for t in activations]
+        out = sample_shape(tuple(outputs[0].shape), plan.outputs[0], mapper.batch)
         if out is None or any(shape is None for shape in shapes):
-            raise CannotMap(f"a tensor has no batch axis of {mapper.batch} in front")
+            raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
         rules = [r for r in mapper.table.function_rules(call.target)
                  if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
@@ -160,3 +167,5 @@ class WeightDerived:
         form = rule.form or call_form(call.target)
         form = form if form in layer.calls else "module"
         mapper.add(call, rule.layer, attrs, [mapper.producer[id(t)] for t in activations], outputs[0], use, form)
+        if not plan.outputs[0].front:
+            mapper.layouts[id(outputs[0])] = plan.outputs[0]
