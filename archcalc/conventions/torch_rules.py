@@ -40,6 +40,12 @@ def _scaled_dot_product(v) -> int:
     return 0 if rank == 4 else 2 * product_macs(v)
 
 
+def _biased_dot_product(v) -> int:
+    """With a float bias as attn_mask the flash kernel also needs the mask 4-D: a 3-D [H, L, S] bias (TinyViT's
+    `attention_biases[:, idxs]`) sends 4-D q, k, v down the math path too."""
+    return _scaled_dot_product(v) if len(v.attrs["bias"]) == 4 else 2 * product_macs(v)
+
+
 def _attention(v) -> int:
     if fast_path(v):
         return 0
@@ -52,9 +58,10 @@ TABLE = {
     "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),
-    **same_for(("scaled_dot_product_attention", "relative_position_attention"),
-               Rule(_scaled_dot_product, "4-D q, k, v: 0 (the CPU's flash kernel has no formula, a float mask "
-                    "included, at inference); any other rank: 2 x QKᵀ's and A·V's MACs (math path)")),
+    "scaled_dot_product_attention": Rule(_scaled_dot_product, "4-D q, k, v: 0 (the CPU's flash kernel has no "
+                                         "formula); any other rank: 2 x QKᵀ's and A·V's MACs (math path)"),
+    "relative_position_attention": Rule(_biased_dot_product, "4-D q, k, v and a 4-D bias: 0 (the CPU's flash "
+                                        "kernel); otherwise 2 x QKᵀ's and A·V's MACs (math path)"),
 }
 
 

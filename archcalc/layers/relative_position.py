@@ -35,8 +35,9 @@ relative_position_attention  F.scaled_dot_product_attention(q, k, v, attn_mask=b
     params, buffers   as relative_position_bias;  macs as scaled_dot_product_attention
     flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py)
     peers        counted as F.scaled_dot_product_attention: fvcore has no handle for it, ptflops
-                 does not patch it, thop hooks no module, and FlopCounterMode sees the CPU's flash kernel (a
-                 float mask included, at inference), which has no formula: all 0; torchinfo as above.
+                 does not patch it, thop hooks no module: 0; FlopCounterMode sees the CPU's flash kernel (no
+                 formula: 0) for 4-D q, k, v with a 4-D bias, and the math path (2 x QKᵀ's and A·V's MACs)
+                 otherwise (a 3-D [H, L, S] bias: TinyViT); torchinfo as above.
 
 Receptive field: relative_position_bias position-wise (identity); relative_position_attention mixes every
 position (None).
