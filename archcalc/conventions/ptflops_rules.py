@@ -142,6 +142,9 @@ INVOKED = {
 }  # any other call form: the module's rule, which for those types is the patched functional alone (or 0)
 
 _CONV = Rule(_conv, "MACs + bias: output elements")
+TABLE["conv"] = Rule(lambda v: 0 if v.attrs.get("standardize", "none") != "none" else _conv(v),
+                     "MACs + bias: output elements; a standardised conv: 0 (its class is not in MODULES_MAPPING, "
+                     "hooks match exact classes, and F.conv2d / F.batch_norm are not patched)")
 _NONE = zero("no hook, and no patched functional")
 
 

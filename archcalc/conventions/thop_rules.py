@@ -88,6 +88,8 @@ TABLE = {
 
 _MACS = Rule(lambda v: v.macs, "MACs, no bias")
 _NOT_HOOKED = Rule(lambda v: 0, "0: its module class is not in thop's register_hooks, or counts zero_ops")
+TABLE["conv"] = Rule(lambda v: 0 if v.attrs.get("standardize", "none") != "none" else v.macs,
+                     "MACs, no bias; a standardised conv: 0 (its class is not in register_hooks, exact classes)")
 
 
 def default(layer: LayerType) -> Rule:

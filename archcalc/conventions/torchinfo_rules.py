@@ -36,8 +36,9 @@ from archcalc.layers import LayerType
 
 def _conv(v) -> dict[str, int]:
     """(weights + bias) * N * prod(output spatial). Weight-normed convs (torch.nn.utils.weight_norm) name
-    their weights weight_g and weight_v, which torchinfo takes for an RNN's: params * N * C_out each."""
-    weights = v.params - (v.out[0] if v.bias else 0)
+    their weights weight_g and weight_v, which torchinfo takes for an RNN's: params * N * C_out each. A scaled
+    standardised conv's `gain` is neither weight nor bias: not counted."""
+    weights = v.params - (v.out[0] if v.bias else 0) - (v.out[0] if v.attrs.get("standardize") == "scaled" else 0)
     bias = v.out_elems if v.bias else 0
     if v.attrs.get("weight_norm"):
         return {"macs": weights * v.batch * v.out[0], "bias": bias}

@@ -1,0 +1,52 @@
+"""archcalc's torch build of a weight-standardised convolution (conv `standardize`), as timm's StdConv2d and
+ScaledStdConv2d compute it (timm/layers/std_conv.py, 1.0.31): the weight, viewed as [1, C_out, W], goes
+through F.batch_norm in training mode (per output map: zero mean, unit variance; 'scaled': times gain / sqrt(W))
+before the convolution. Any rank; the class names keep "Conv" (torchinfo counts a module as a conv by it).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class _Standardized:
+    """Mixed into nn.Conv1d/2d/3d: standardise the weight, then convolve (padding_mode included)."""
+
+    standardize = "std"
+    eps = 1e-6
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gain = (self.gain * self.scale).view(-1) if self.standardize == "scaled" else None
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, weight=gain, training=True,
+                              momentum=0.0, eps=self.eps).reshape_as(self.weight)  # fmt: skip
+        return self._conv_forward(x, weight, self.bias)
+
+
+class StandardizedConv1d(_Standardized, nn.Conv1d):
+    pass
+
+
+class StandardizedConv2d(_Standardized, nn.Conv2d):
+    pass
+
+
+class StandardizedConv3d(_Standardized, nn.Conv3d):
+    pass
+
+
+CLASSES = {1: StandardizedConv1d, 2: StandardizedConv2d, 3: StandardizedConv3d}
+
+
+def standardized(conv: nn.Module, kind: str) -> nn.Module:
+    """The standardised twin of a plain nn.ConvNd (same configuration), with a gain per map when `kind` is 'scaled'."""
+    cls = CLASSES[len(conv.kernel_size)]
+    twin = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
+               conv.groups, conv.bias is not None, conv.padding_mode, device=conv.weight.device)  # fmt: skip
+    twin.standardize = kind
+    if kind == "scaled":
+        twin.scale = twin.weight[0].numel() ** -0.5
+        twin.gain = nn.Parameter(torch.ones((conv.out_channels,) + (1,) * len(conv.kernel_size),
+                                            device=conv.weight.device))  # fmt: skip
+    return twin
