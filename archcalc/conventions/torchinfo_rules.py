@@ -70,6 +70,7 @@ TABLE = {
     "multi_head_attention": Rule(_attention, "nn.MultiheadAttention (children, never run): 0; the general build: "
                                              "its nn.Linear params x N (+ bias table x L)"),
     "multiscale_attention": multiscale.ATTENTION["torchinfo"],
+    "blur_pool2d": zero("no parameters (its filter is a buffer), and torchinfo counts parameters"),
     "grid_positions": multiscale.GRID_POSITIONS_TORCHINFO,
     "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),
     "window_attention_v2": Rule(lambda v: position_mlp_links(v)[1], "only the bias MLP's nn.Linear leaves run: "

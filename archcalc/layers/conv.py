@@ -229,7 +229,7 @@ class _Conv(LayerType):
         if a["weight_norm"]:
             conv = tm.weight_normed(conv)
         if a["standardize"] != "none":
-            from archcalc.torch_std_conv import standardized
+            from archcalc.torch_convs import standardized
 
             conv = standardized(conv, a["standardize"])
         return conv if symmetric else tm.Padded(window.pads, a["padding_mode"], conv)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from archcalc.layers.geometry import same_padding
 from archcalc.layers.imports import CannotMap, ImportRule
 
 _STD = "timm.layers.std_conv."
@@ -22,11 +23,7 @@ _STD = "timm.layers.std_conv."
 
 def same_sides(size: tuple[int, ...], kernel, stride, dilation) -> list[int]:
     """TF "SAME" padding of a map of spatial `size`, as the spec's [before, after] per axis, first axis first."""
-    sides = []
-    for x, k, s, d in zip(size, kernel, stride, dilation):
-        pad = max((-(-x // s) - 1) * s + (k - 1) * d + 1 - x, 0)
-        sides += [pad // 2, pad - pad // 2]
-    return sides
+    return [side for x, k, s, d in zip(size, kernel, stride, dilation) for side in same_padding(x, k, s, d)]
 
 
 def _dynamic(call, m) -> list[int]:
@@ -38,7 +35,7 @@ def _dynamic(call, m) -> list[int]:
 def standardized_conv_rules(layer: str, rank: int, conv: Callable) -> tuple[ImportRule, ...]:
     """conv1d/2d/3d's rules for archcalc's own standardised build and (conv2d) timm's classes; `conv(m)`
     reads an nn.ConvNd's attributes."""
-    from archcalc.torch_std_conv import CLASSES
+    from archcalc.torch_convs import CLASSES
 
     own = ImportRule(layer, modules=(CLASSES[rank],), read=lambda call: conv(call.module),
                      note="archcalc's build of a standardised conv")  # fmt: skip

@@ -1,10 +1,16 @@
-"""archcalc's torch build of a weight-standardised convolution (conv `standardize`), as timm's StdConv2d and
-ScaledStdConv2d compute it (timm/layers/std_conv.py, 1.0.31): the weight, viewed as [1, C_out, W], goes
-through F.batch_norm in training mode (per output map: zero mean, unit variance; 'scaled': times gain / sqrt(W))
-before the convolution. Any rank; the class names keep "Conv" (torchinfo counts a module as a conv by it).
+"""archcalc's torch builds of timm's convolution variants, the lines that compute (timm 1.0.31):
+
+- conv `standardize` (timm/layers/std_conv.py, StdConv2d and ScaledStdConv2d): the weight, viewed as
+  [1, C_out, W], goes through F.batch_norm in training mode (per output map: zero mean, unit variance;
+  'scaled': times gain / sqrt(W)) before the convolution. Any rank; the class names keep "Conv" (torchinfo
+  counts a module as a conv by it);
+- blur_pool2d (timm/layers/blur_pool.py, BlurPool2d): a binomial filter in a non-persistent buffer, F.pad,
+  then a depthwise F.conv2d.
 """
 
 from __future__ import annotations
+
+from math import comb
 
 import torch
 import torch.nn.functional as F
@@ -50,3 +56,20 @@ def standardized(conv: nn.Module, kind: str) -> nn.Module:
         twin.gain = nn.Parameter(torch.ones((conv.out_channels,) + (1,) * len(conv.kernel_size),
                                             device=conv.weight.device))  # fmt: skip
     return twin
+
+
+class BlurPool2d(nn.Module):
+    def __init__(self, channels: int | None, filt_size: int = 3, stride: int = 2, pad_mode: str = "reflect") -> None:
+        super().__init__()
+        self.channels, self.filt_size, self.stride, self.pad_mode = channels, filt_size, stride, pad_mode
+        self.padding = [((stride - 1) + (filt_size - 1)) // 2] * 4
+        coeffs = torch.tensor([comb(filt_size - 1, k) for k in range(filt_size)], dtype=torch.float32)
+        coeffs = coeffs / 2 ** (filt_size - 1)
+        blur = (coeffs[:, None] * coeffs[None, :])[None, None, :, :]
+        self.register_buffer("filt", blur.repeat(channels or 1, 1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, self.padding, mode=self.pad_mode)
+        channels = x.shape[1] if self.channels is None else self.channels
+        weight = self.filt.expand(channels, 1, self.filt_size, self.filt_size) if self.channels is None else self.filt
+        return F.conv2d(x, weight, stride=self.stride, groups=channels)
