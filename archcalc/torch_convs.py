@@ -1,11 +1,12 @@
-"""archcalc's torch builds of timm's convolution variants, the lines that compute (timm 1.0.31):
+"""archcalc's torch builds of timm's convolution variants and blocks, the lines that compute (timm 1.0.31):
 
 - conv `standardize` (timm/layers/std_conv.py, StdConv2d and ScaledStdConv2d): the weight, viewed as
   [1, C_out, W], goes through F.batch_norm in training mode (per output map: zero mean, unit variance;
   'scaled': times gain / sqrt(W)) before the convolution. Any rank; the class names keep "Conv" (torchinfo
   counts a module as a conv by it);
 - blur_pool2d (timm/layers/blur_pool.py, BlurPool2d): a binomial filter in a non-persistent buffer, F.pad,
-  then a depthwise F.conv2d.
+  then a depthwise F.conv2d;
+- position_map (timm/models/pit.py): x + a learned [1, C, *S] parameter.
 """
 
 from __future__ import annotations
@@ -73,3 +74,14 @@ class BlurPool2d(nn.Module):
         channels = x.shape[1] if self.channels is None else self.channels
         weight = self.filt.expand(channels, 1, self.filt_size, self.filt_size) if self.channels is None else self.filt
         return F.conv2d(x, weight, stride=self.stride, groups=channels)
+
+
+class PositionMap(nn.Module):
+    """position_map: x + a learned [1, C, *S] parameter (PiT's pos_embed, timm/models/pit.py)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.pos_embed = nn.Parameter(torch.zeros((1,) + tuple(shape)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pos_embed

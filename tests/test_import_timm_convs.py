@@ -39,6 +39,7 @@ CASES = {
     "nf_stem": (tc.NfStem, (3, 20, 20)),
     "nasnet_branch": (tc.NasNetBranch, (8, 12, 12)),
     "anti_aliased": (tc.AntiAliased, (3, 13, 13)),
+    "pit_embed": (tc.PitEmbed, (3, 12, 12)),
 }
 # (type, the attributes that matter) of each layer, in order
 LAYERS = {
@@ -53,6 +54,7 @@ LAYERS = {
                       ("avg_pool2d", {"padding": (0, 1, 0, 1), "count_include_pad": True}), ("add", {})],
     "anti_aliased": [("conv2d", {}), ("blur_pool2d", {"kernel": 3, "shared_filter": False}),
                      ("blur_pool2d", {"kernel": 5, "padding_mode": "zeros", "shared_filter": True})],
+    "pit_embed": [("conv2d", {}), ("position_map", {}), ("dropout", {})],
 }  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, nume
 from archcalc.layers.elementwise import addition_functions
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
 from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.position_map import is_position_map
 
 
 def token_names(rank: int) -> tuple[str, ...]:
@@ -224,7 +225,8 @@ class PositionalEmbedding(_AddedTable):
 
         return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
                 ImportRule(self.name, functions=addition_functions(), read=added, weight_operands=True, note="tokens + a [1, L, E] "
-                           "parameter", when=lambda call: len(call.in_shapes) == 1 and len(call.weights) == 1))
+                           "parameter", when=lambda call: len(call.in_shapes) == 1 and len(call.weights) == 1
+                           and not is_position_map(call)))
 
 
 @register

@@ -192,3 +192,17 @@ class AntiAliased(nn.Module):
 
     def forward(self, x):
         return self.blur_shared(self.blur(self.conv(x)))
+
+
+class PitEmbed(nn.Module):
+    """timm/models/pit.py: PoolingVisionTransformer's stem, `x = self.pos_drop(x + self.pos_embed)` with a
+    [1, C, H, W] parameter after the conv patch embedding."""
+
+    def __init__(self, embed_dim: int = 8, size: int = 5) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, embed_dim, 4, stride=2)
+        self.pos_embed = nn.Parameter(torch.randn(1, embed_dim, size, size))
+        self.pos_drop = nn.Dropout(0.0)
+
+    def forward(self, x):
+        return self.pos_drop(self.conv(x) + self.pos_embed)
