@@ -6,7 +6,8 @@
   counts a module as a conv by it);
 - blur_pool2d (timm/layers/blur_pool.py, BlurPool2d): a binomial filter in a non-persistent buffer, F.pad,
   then a depthwise F.conv2d;
-- position_map (timm/models/pit.py): x + a learned [1, C, *S] parameter.
+- position_map (timm/models/pit.py): x + a learned [1, C, *S] parameter;
+- linear_norm (timm/models/levit.py, LinearNorm): nn.Linear, then BatchNorm1d on x.flatten(0, 1).
 """
 
 from __future__ import annotations
@@ -85,3 +86,16 @@ class PositionMap(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.pos_embed
+
+
+class LinearNorm(nn.Module):
+    """linear_norm: timm/models/levit.py's LinearNorm (a linear without bias, BatchNorm1d over B·L rows)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.bn = nn.BatchNorm1d(out_features, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.linear(x)
+        return self.bn(x.flatten(0, 1)).reshape_as(x)

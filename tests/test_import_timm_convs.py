@@ -23,6 +23,7 @@ _TIMM = {
     "timm.layers.conv2d_same": ("Conv2dSame",),
     "timm.layers.pool2d_same": ("MaxPool2dSame", "AvgPool2dSame"),
     "timm.layers.blur_pool": ("BlurPool2d",),
+    "timm.models.levit": ("LinearNorm",),
 }
 
 
@@ -40,6 +41,7 @@ CASES = {
     "nasnet_branch": (tc.NasNetBranch, (8, 12, 12)),
     "anti_aliased": (tc.AntiAliased, (3, 13, 13)),
     "pit_embed": (tc.PitEmbed, (3, 12, 12)),
+    "levit_mlp": (tc.LevitMlp, (7, 8)),
 }
 # (type, the attributes that matter) of each layer, in order
 LAYERS = {
@@ -55,6 +57,8 @@ LAYERS = {
     "anti_aliased": [("conv2d", {}), ("blur_pool2d", {"kernel": 3, "shared_filter": False}),
                      ("blur_pool2d", {"kernel": 5, "padding_mode": "zeros", "shared_filter": True})],
     "pit_embed": [("conv2d", {}), ("position_map", {}), ("dropout", {})],
+    "levit_mlp": [("linear_norm", {"out_features": 16, "bias": False}), ("hardswish", {}),
+                  ("linear_norm", {"out_features": 8}), ("add", {})],
 }  # fmt: skip
 
 

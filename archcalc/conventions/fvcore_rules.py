@@ -93,6 +93,8 @@ TABLE = {
                                   "running statistics)"),
     "conv": Rule(_conv, "aten::_convolution: MACs (no bias); standardize: + 4 per weight element once per call "
                         "(aten::batch_norm in training mode; scaled: 5)"),
+    "linear_norm": Rule(lambda v: {"macs": v.macs, "norm": 2 * v.out_elems}, "aten::linear: MACs; aten::batch_norm "
+                        "(eval, affine): 2 per element"),
     "layernorm": _STATS_NORM,
     "layernorm2d": _STATS_NORM,
     "multi_head_attention": Rule(lambda v: 0 if fast_path(v) else projection_macs(v),

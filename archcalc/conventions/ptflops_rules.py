@@ -126,6 +126,8 @@ TABLE = {
     "multiscale_attention": multiscale.ATTENTION["ptflops"],
     "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),
+    "linear_norm": Rule(lambda v: {**_conv(v), "norm": 2 * v.out_elems}, "its children's hooks: nn.Linear (MACs + "
+                        "bias) and BatchNorm1d (2 per element, affine)"),
     "blur_pool2d": zero("no hook (not in MODULES_MAPPING); F.pad and F.conv2d are not patched"),
     "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }

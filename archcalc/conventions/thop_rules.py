@@ -78,6 +78,8 @@ TABLE = {
     "upsample": Rule(lambda v: v.out_elems * _UPSAMPLE.get(v.attrs["mode"], 0),
                      "nearest: output elements; linear 5, bilinear 11 per output element; trilinear 0"),
     "multiscale_attention": multiscale.ATTENTION["thop"],
+    "linear_norm": Rule(lambda v: {"macs": v.macs, "norm": 4 * v.out_elems}, "its children's hooks: nn.Linear "
+                        "(MACs, no bias) and BatchNorm1d (2 per element, x 2 affine)"),
     "blur_pool2d": zero("its class is not in register_hooks (F.conv2d inside is not hooked)"),
     "multi_head_attention": Rule(lambda v: 0 if torch_mha(v) else projection_macs(v),
                                  "nn.MultiheadAttention is not hooked: 0; the general build: its nn.Linear MACs"),

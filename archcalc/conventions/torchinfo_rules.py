@@ -70,6 +70,8 @@ TABLE = {
     "multi_head_attention": Rule(_attention, "nn.MultiheadAttention (children, never run): 0; the general build: "
                                              "its nn.Linear params x N (+ bias table x L)"),
     "multiscale_attention": multiscale.ATTENTION["torchinfo"],
+    "linear_norm": Rule(lambda v: {**_linear(v), "norm": 2 * v.out_elems}, "its leaves: nn.Linear (n_in n_out + "
+                        "bias n_out) x N, BatchNorm1d on the flattened [N·L, E] rows: 2E x N·L"),
     "blur_pool2d": zero("no parameters (its filter is a buffer), and torchinfo counts parameters"),
     "grid_positions": multiscale.GRID_POSITIONS_TORCHINFO,
     "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),

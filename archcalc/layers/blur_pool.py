@@ -72,10 +72,10 @@ class BlurPool2d(LayerType):
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         k = Term("k", a["kernel"])
         outputs = elements(out, "_out")
-        buffers = Formula("buffers", k * k if a["shared_filter"] else Term("C", ins[0][0]) * k * k,
-                          "the fixed filter (a buffer)")  # fmt: skip
-        return counts(macs=k * k * outputs, flops=(2 * k * k - 1) * outputs, connections=k * k * outputs,
-                      notes={"FLOPs": "per output: k² multiplies + (k² − 1) adds"}, defs=[buffers])  # fmt: skip
+        buffers = k * k if a["shared_filter"] else Term("C", ins[0][0]) * k * k
+        return counts(buffers=buffers, macs=k * k * outputs, flops=(2 * k * k - 1) * outputs,
+                      connections=k * k * outputs, notes={"buffers": "the fixed filter",
+                                                          "FLOPs": "per output: k² multiplies + (k² − 1) adds"})
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape) -> RFStep:
         window = self.window(a, ins[0])

@@ -206,3 +206,30 @@ class PitEmbed(nn.Module):
 
     def forward(self, x):
         return self.pos_drop(self.conv(x) + self.pos_embed)
+
+
+class LinearNorm(nn.Module):
+    """timm/models/levit.py: LinearNorm (a linear without bias, BatchNorm1d over the flattened B·L rows)."""
+
+    def __init__(self, in_features: int, out_features: int, bn_weight_init: float = 1) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias=False)
+        self.bn = nn.BatchNorm1d(out_features)
+        nn.init.constant_(self.bn.weight, bn_weight_init)
+
+    def forward(self, x):
+        x = self.linear(x)
+        return self.bn(x.flatten(0, 1)).reshape_as(x)
+
+
+class LevitMlp(nn.Module):
+    """timm/models/levit.py: LevitMlp (LinearNorm, Hardswish, LinearNorm) in a residual, on [B, L, C] tokens."""
+
+    def __init__(self, dim: int = 8, hidden: int = 16) -> None:
+        super().__init__()
+        self.ln1 = LinearNorm(dim, hidden)
+        self.act = nn.Hardswish()
+        self.ln2 = LinearNorm(hidden, dim, bn_weight_init=0)
+
+    def forward(self, x):
+        return x + self.ln2(self.act(self.ln1(x)))
