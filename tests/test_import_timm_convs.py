@@ -42,6 +42,7 @@ CASES = {
     "anti_aliased": (tc.AntiAliased, (3, 13, 13)),
     "pit_embed": (tc.PitEmbed, (3, 12, 12)),
     "levit_mlp": (tc.LevitMlp, (7, 8)),
+    "multi_query_attention": (tc.MultiQueryAttention, (16, 5, 5)),
 }
 # (type, the attributes that matter) of each layer, in order
 LAYERS = {
@@ -59,6 +60,10 @@ LAYERS = {
     "pit_embed": [("conv2d", {}), ("position_map", {}), ("dropout", {})],
     "levit_mlp": [("linear_norm", {"out_features": 16, "bias": False}), ("hardswish", {}),
                   ("linear_norm", {"out_features": 8}), ("add", {})],
+    "multi_query_attention": [("conv2d", {}), ("reshape", {}), ("transpose", {}), ("identity", {})]
+    + [("conv2d", {}), ("reshape", {}), ("transpose", {}), ("reshape", {}), ("identity", {})] * 2
+    + [("scaled_dot_product_attention", {"enable_gqa": False}), ("transpose", {}), ("reshape", {}), ("permute", {}),
+       ("conv2d", {})],
 }  # fmt: skip
 
 

@@ -233,3 +233,24 @@ class LevitMlp(nn.Module):
 
     def forward(self, x):
         return x + self.ln2(self.act(self.ln1(x)))
+
+
+class MultiQueryAttention(nn.Module):
+    """timm/layers/attention2d.py: MultiQueryAttention2d's core (MobileNetV5): 8 query heads, one key/value head
+    broadcast over them by F.scaled_dot_product_attention (k and v of shape [B, 1, S, D])."""
+
+    def __init__(self, dim: int = 16, heads: int = 4, head_dim: int = 8) -> None:
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        self.query = nn.Conv2d(dim, heads * head_dim, 1, bias=False)
+        self.key = nn.Conv2d(dim, head_dim, 1, bias=False)
+        self.value = nn.Conv2d(dim, head_dim, 1, bias=False)
+        self.output = nn.Conv2d(heads * head_dim, dim, 1, bias=False)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        q = self.query(x).reshape(B, self.heads, self.head_dim, -1).transpose(-1, -2).contiguous()
+        k = self.key(x).reshape(B, self.head_dim, -1).transpose(1, 2).unsqueeze(1).contiguous()
+        v = self.value(x).reshape(B, self.head_dim, -1).transpose(1, 2).unsqueeze(1).contiguous()
+        o = F.scaled_dot_product_attention(q, k, v)
+        return self.output(o.transpose(1, 2).reshape(B, H, W, self.heads * self.head_dim).permute(0, 3, 1, 2))
