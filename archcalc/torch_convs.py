@@ -7,7 +7,8 @@
 - blur_pool2d (timm/layers/blur_pool.py, BlurPool2d): a binomial filter in a non-persistent buffer, F.pad,
   then a depthwise F.conv2d;
 - position_map (timm/models/pit.py): x + a learned [1, C, *S] parameter;
-- linear_norm (timm/models/levit.py, LinearNorm): nn.Linear, then BatchNorm1d on x.flatten(0, 1).
+- linear_norm (timm/models/levit.py, LinearNorm): nn.Linear, then BatchNorm1d on x.flatten(0, 1);
+- normalize: F.normalize(x, p=2, dim).
 """
 
 from __future__ import annotations
@@ -99,3 +100,14 @@ class LinearNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.linear(x)
         return self.bn(x.flatten(0, 1)).reshape_as(x)
+
+
+class Normalize(nn.Module):
+    """normalize: F.normalize(x, p=2, dim) (SwiftFormer's and EdgeNeXt's attention)."""
+
+    def __init__(self, dim: int, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x, dim=self.dim, eps=self.eps)

@@ -17,5 +17,7 @@ CASES = [
                                            "padding_mode": "zeros"}),
     case("position_map", (6, 4, 5), {"type": "position_map"}),
     case("linear_norm", (5, 6), {"type": "linear_norm", "out_features": 4}),
+    case("normalize", (5, 6), {"type": "normalize", "axis": -1}),
+    case("normalize-channels", (4, 3, 3), {"type": "normalize"}),
     case("pad-negative", (3, 6, 6), {"type": "pad", "padding": [-1, 1, -1, 1]}),
 ]

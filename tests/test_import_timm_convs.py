@@ -43,6 +43,7 @@ CASES = {
     "pit_embed": (tc.PitEmbed, (3, 12, 12)),
     "levit_mlp": (tc.LevitMlp, (7, 8)),
     "multi_query_attention": (tc.MultiQueryAttention, (16, 5, 5)),
+    "additive_attention": (tc.EfficientAdditiveAttention, (8, 3, 4)),
 }
 # (type, the attributes that matter) of each layer, in order
 LAYERS = {
@@ -64,6 +65,10 @@ LAYERS = {
     + [("conv2d", {}), ("reshape", {}), ("transpose", {}), ("reshape", {}), ("identity", {})] * 2
     + [("scaled_dot_product_attention", {"enable_gqa": False}), ("transpose", {}), ("reshape", {}), ("permute", {}),
        ("conv2d", {})],
+    "additive_attention": [("flatten", {}), ("permute", {}), ("linear", {}), ("normalize", {"axis": -1}),
+                           ("linear", {}), ("normalize", {"axis": -1}), ("linear", {"bias": False, "out_features": 1}),
+                           ("scalar", {}), ("normalize", {"axis": 0}), ("mul", {}), ("linear", {}), ("add", {}),
+                           ("linear", {}), ("permute", {}), ("reshape", {})],
 }  # fmt: skip
 
 

@@ -28,6 +28,8 @@ CASES = [
     Case("position_map", {"type": "position_map"}, (6, 4, 5), None, {"params": 120, "flops": 120}),
     Case("linear_norm", {"type": "linear_norm", "out_features": 4}, (5, 6), lambda: tc.LinearNorm(6, 4),
          {"params": 24 + 8, "buffers": 9, "macs": 120, "flops": 5 * 4 * 11 + 40}),
+    Case("normalize-last", {"type": "normalize", "axis": -1}, (5, 6), None, {"flops": 5 * (3 * 6 - 1)}),
+    Case("normalize-channels", {"type": "normalize"}, (4, 3, 3), None, {"flops": 9 * 11, "receptive_field": [1, 1]}),
     Case("pad-negative-crops", {"type": "pad", "padding": [-1, 1, -1, 1]}, (3, 6, 6),
          lambda: nn.ZeroPad2d((-1, 1, -1, 1)), {"output_shape": [3, 6, 6], "effective_padding": [-1, -1]}),
 ]  # fmt: skip

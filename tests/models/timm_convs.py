@@ -254,3 +254,26 @@ class MultiQueryAttention(nn.Module):
         v = self.value(x).reshape(B, self.head_dim, -1).transpose(1, 2).unsqueeze(1).contiguous()
         o = F.scaled_dot_product_attention(q, k, v)
         return self.output(o.transpose(1, 2).reshape(B, H, W, self.heads * self.head_dim).permute(0, 3, 1, 2))
+
+
+class EfficientAdditiveAttention(nn.Module):
+    """timm/models/swiftformer.py: EfficientAdditiveAttention, with `torch.sum(attn * query, dim=1, keepdim=True)`
+    left out (a reduction over the tokens, not among these types): F.normalize, `query @ self.w_g`."""
+
+    def __init__(self, in_dims: int = 8, token_dim: int = 8) -> None:
+        super().__init__()
+        self.scale_factor = token_dim**-0.5
+        self.to_query = nn.Linear(in_dims, token_dim)
+        self.to_key = nn.Linear(in_dims, token_dim)
+        self.w_g = nn.Parameter(torch.randn(token_dim, 1))
+        self.proj = nn.Linear(token_dim, token_dim)
+        self.final = nn.Linear(token_dim, token_dim)
+
+    def forward(self, x):
+        B, _, H, W = x.shape
+        x = x.flatten(2).permute(0, 2, 1)
+        query = F.normalize(self.to_query(x), dim=-1)
+        key = F.normalize(self.to_key(x), dim=-1)
+        attn = F.normalize(query @ self.w_g * self.scale_factor, dim=1)
+        out = self.proj(attn * key) + query
+        return self.final(out).permute(0, 2, 1).reshape(B, -1, H, W)
