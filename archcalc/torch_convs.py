@@ -8,7 +8,8 @@
   then a depthwise F.conv2d;
 - position_map (timm/models/pit.py): x + a learned [1, C, *S] parameter;
 - linear_norm (timm/models/levit.py, LinearNorm): nn.Linear, then BatchNorm1d on x.flatten(0, 1);
-- normalize: F.normalize(x, p=2, dim).
+- normalize: F.normalize(x, p=2, dim);
+- strided_slice: x[:, ::s, ::s] (LeViT's Subsample).
 """
 
 from __future__ import annotations
@@ -111,3 +112,14 @@ class Normalize(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(x, dim=self.dim, eps=self.eps)
+
+
+class StridedSlice(nn.Module):
+    """strided_slice: x[:, ::s_1, ::s_2, ...] from torch axis `dim` on (LeViT's Subsample)."""
+
+    def __init__(self, dim: int, steps) -> None:
+        super().__init__()
+        self.dim, self.steps = dim, list(steps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[(slice(None),) * self.dim + tuple(slice(None, None, step) for step in self.steps)]

@@ -44,6 +44,7 @@ CASES = {
     "levit_mlp": (tc.LevitMlp, (7, 8)),
     "multi_query_attention": (tc.MultiQueryAttention, (16, 5, 5)),
     "additive_attention": (tc.EfficientAdditiveAttention, (8, 3, 4)),
+    "levit_subsample": (tc.LevitDownsampleQuery, (25, 8)),
 }
 # (type, the attributes that matter) of each layer, in order
 LAYERS = {
@@ -69,6 +70,8 @@ LAYERS = {
                            ("linear", {}), ("normalize", {"axis": -1}), ("linear", {"bias": False, "out_features": 1}),
                            ("scalar", {}), ("normalize", {"axis": 0}), ("mul", {}), ("linear", {}), ("add", {}),
                            ("linear", {}), ("permute", {}), ("reshape", {})],
+    "levit_subsample": [("reshape", {}), ("strided_slice", {"axis": 0, "steps": (2, 2)}), ("reshape", {}),
+                        ("linear_norm", {"out_features": 12})],
 }  # fmt: skip
 
 

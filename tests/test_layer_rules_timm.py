@@ -30,6 +30,10 @@ CASES = [
          {"params": 24 + 8, "buffers": 9, "macs": 120, "flops": 5 * 4 * 11 + 40}),
     Case("normalize-last", {"type": "normalize", "axis": -1}, (5, 6), None, {"flops": 5 * (3 * 6 - 1)}),
     Case("normalize-channels", {"type": "normalize"}, (4, 3, 3), None, {"flops": 9 * 11, "receptive_field": [1, 1]}),
+    Case("strided_slice-tokens", {"type": "strided_slice", "steps": [2, 2]}, (5, 5, 8), None,
+         {"output_shape": [3, 3, 8], "flops": 0, "receptive_field": None}),
+    Case("strided_slice-map", {"type": "strided_slice", "axis": 1, "steps": [1, 3]}, (4, 6, 7), None,
+         {"output_shape": [4, 6, 3], "effective_stride": [1, 3]}),
     Case("pad-negative-crops", {"type": "pad", "padding": [-1, 1, -1, 1]}, (3, 6, 6),
          lambda: nn.ZeroPad2d((-1, 1, -1, 1)), {"output_shape": [3, 6, 6], "effective_padding": [-1, -1]}),
 ]  # fmt: skip

@@ -236,5 +236,7 @@ def cropped(call, check: bool = True) -> dict | None:
 
 
 def plain_index(call) -> bool:
-    """An index that neither slice nor crop reads (select reads it, or says why not)."""
-    return sliced_axis(call, check=False) is None and cropped(call, check=False) is None
+    """An index that neither slice, crop nor strided_slice reads (select reads it, or says why not)."""
+    from archcalc.layers.strided_slice import strided
+
+    return sliced_axis(call, check=False) is None and cropped(call, check=False) is None and strided(call) is None

@@ -277,3 +277,28 @@ class EfficientAdditiveAttention(nn.Module):
         attn = F.normalize(query @ self.w_g * self.scale_factor, dim=1)
         out = self.proj(attn * key) + query
         return self.final(out).permute(0, 2, 1).reshape(B, -1, H, W)
+
+
+class Subsample(nn.Module):
+    """timm/models/levit.py: Subsample (use_pool False): every stride-th token of the [H, W, C] grid."""
+
+    def __init__(self, stride: int, resolution: int) -> None:
+        super().__init__()
+        self.stride, self.resolution = stride, (resolution, resolution)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        x = x.view(B, self.resolution[0], self.resolution[1], C)
+        x = x[:, ::self.stride, ::self.stride]
+        return x.reshape(B, -1, C)
+
+
+class LevitDownsampleQuery(nn.Module):
+    """timm/models/levit.py: AttentionDownsample's query path, `self.q = Sequential(Subsample, LinearNorm)`."""
+
+    def __init__(self, dim: int = 8, resolution: int = 5) -> None:
+        super().__init__()
+        self.q = nn.Sequential(Subsample(2, resolution), LinearNorm(dim, 12))
+
+    def forward(self, x):
+        return self.q(x)
