@@ -17,9 +17,9 @@ from archcalc.layers.formula import Formula, Term, ceil
 from archcalc.layers.imports import ImportRule
 
 
-def strided(call) -> dict | None:
-    """{"axis", "steps"} of an index made of full slices and `::s` slices (start and stop left out, some s > 1,
-    the batch axis whole); None for any other index."""
+def slice_items(call) -> list[slice] | None:
+    """The index of x[...] as one slice per leading axis (batch first, `...` expanded), or None when it holds
+    anything but slices (integers, tensors, None) or more items than axes."""
     index = call.args[1] if len(call.args) > 1 else None
     rank = len(call.in_shapes[0]) if call.in_shapes else 0
     items = list(index) if isinstance(index, tuple) else [index]
@@ -29,7 +29,14 @@ def strided(call) -> dict | None:
         items = items[:at] + [full] * (rank + 1 - (len(items) - 1)) + items[at + 1 :]
     if not rank or len(items) > rank + 1 or not all(isinstance(item, slice) for item in items):
         return None
-    if items[0] != full or any(item.start is not None or item.stop is not None for item in items):
+    return items
+
+
+def strided(call) -> dict | None:
+    """{"axis", "steps"} of an index made of full slices and `::s` slices (start and stop left out, some s > 1,
+    the batch axis whole); None for any other index."""
+    items = slice_items(call)
+    if items is None or items[0] != slice(None) or any(item.start is not None or item.stop is not None for item in items):
         return None
     steps = [1 if item.step is None else item.step for item in items[1:]]
     if not all(isinstance(step, int) and step >= 1 for step in steps) or max(steps, default=1) == 1:
