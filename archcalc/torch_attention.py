@@ -49,15 +49,19 @@ class Attention(nn.Module):
 
     def __init__(self, embed_dim: int, heads: int, kv_heads: int, head_dim: int, kdim: int, vdim: int, bias: bool,
                  out_bias: bool, causal: bool, rotary_dims: int, rope_base: float, buckets: int,
-                 dropout: float) -> None:  # fmt: skip
+                 dropout: float, key_bias: str | None = None, rope_prefix: int = 0) -> None:  # fmt: skip
         super().__init__()
         self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
         self.bias, self.out_bias, self.causal, self.buckets, self.dropout = bias, out_bias, causal, buckets, dropout
         self.q_proj = nn.Linear(embed_dim, heads * head_dim, bias=bias)
-        self.k_proj = nn.Linear(kdim, kv_heads * head_dim, bias=bias)
+        key_bias = key_bias or ("learned" if bias else "none")
+        self.k_proj = nn.Linear(kdim, kv_heads * head_dim, bias=key_bias == "learned")
+        if key_bias == "zeros":  # timm's EVA: a fused qkv bias whose key part is a zero buffer, added all the same
+            self.register_buffer("k_bias", torch.zeros(kv_heads * head_dim))
+        self.zero_key_bias = key_bias == "zeros"
         self.v_proj = nn.Linear(vdim, kv_heads * head_dim, bias=bias)
         self.o_proj = nn.Linear(heads * head_dim, embed_dim, bias=out_bias)
-        self.rotary = Rotary(rotary_dims, rope_base) if rotary_dims else None
+        self.rotary = Rotary(rotary_dims, rope_base, rope_prefix) if rotary_dims else None
         if buckets:
             self.relative_attention_bias = nn.Embedding(buckets, heads)
 
@@ -72,7 +76,8 @@ class Attention(nn.Module):
         value = key if value is None else value
         n, queries, keys = query.shape[0], query.shape[1], key.shape[1]
         q = self.q_proj(query).view(n, queries, self.heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(key).view(n, keys, self.kv_heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(key) + self.k_bias if self.zero_key_bias else self.k_proj(key)
+        k = k.view(n, keys, self.kv_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(value).view(n, keys, self.kv_heads, self.head_dim).transpose(1, 2)
         if self.rotary is not None:
             q, k = self.rotary(q), self.rotary(k)

@@ -52,15 +52,30 @@ class TableConv(nn.Module):
 TableConv2d = TableConv  # the name before convolutions took any rank
 
 
-def weight_normed(conv: nn.Module) -> nn.Module:
+def weight_normed(conv: nn.Module, dim: int = 0) -> nn.Module:
     """torch.nn.utils.weight_norm (weight_g and weight_v, the conv stays a leaf module), as the TCN's
     reference code applies it; torch marks it deprecated in favour of the parametrization, which would
-    give the conv a child module and change what module-hook tools see."""
+    give the conv a child module and change what module-hook tools see. `dim`: the weight axis that keeps
+    one g per index."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        return torch.nn.utils.weight_norm(conv)
+        return torch.nn.utils.weight_norm(conv, dim=dim)
+
+
+def weight_norm_dim(module: nn.Module) -> int | None:
+    """The `dim` of a weight-normed module's normalisation (either kind), -1 for one g over the whole weight."""
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, WeightNorm) and hook.name == "weight":
+            return hook.dim
+    parametrizations = getattr(module, "parametrizations", None)
+    for p in getattr(parametrizations, "weight", None) or ():
+        if type(p).__name__ == "_WeightNorm":
+            return p.dim
+    return None
 
 
 def is_weight_normed(module: nn.Module) -> bool:

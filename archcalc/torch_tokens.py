@@ -59,13 +59,19 @@ class TokenTypeEmbedding(nn.Module):
 class Rotary(nn.Module):
     """Rotary position embedding (Su et al. 2021) on the first `dims` features of [..., L, D], rotating the
     pairs (i, i + dims/2) as GPT-NeoX and Llama do. The angle table is computed from positions on the fly
-    (broadcast products: nothing a FLOP counter sees), as a cached table would be."""
+    (broadcast products: nothing a FLOP counter sees), as a cached table would be. The first `prefix` tokens
+    are left alone (timm's class and register tokens)."""
 
-    def __init__(self, dims: int, base: float) -> None:
+    def __init__(self, dims: int, base: float, prefix: int = 0) -> None:
         super().__init__()
-        self.dims, self.base = dims, base
+        self.dims, self.base, self.prefix = dims, base, prefix
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.prefix:  # timm: the class and register tokens in front are not rotated
+            return torch.cat([x[..., : self.prefix, :], self.rotate(x[..., self.prefix :, :])], dim=-2)
+        return self.rotate(x)
+
+    def rotate(self, x: torch.Tensor) -> torch.Tensor:
         half = self.dims // 2
         steps = torch.arange(half, device=x.device, dtype=torch.float32)
         inv_freq = 1.0 / (self.base ** (steps * 2 / self.dims))

@@ -55,8 +55,9 @@ def projection_biases(v: LayerView) -> int:
     """One bias add per projection output element (ptflops' nn.Linear hook counts the bias per row)."""
     g = v.layer.geometry(v.attrs, v.ins)
     rows = g.keys if g.projected_kv is None else g.projected_kv
-    per_sample = ((g.queries * g.heads * g.head_dim + rows * g.kv_heads * (g.head_dim + g.value_dim)) * g.bias
-                  + g.queries * g.embed_dim * g.out_bias)  # fmt: skip
+    learned_key_bias = v.layer.key_bias(v.attrs) == "learned"  # a zero key bias is added outside the nn.Linear
+    per_sample = ((g.queries * g.heads * g.head_dim + rows * g.kv_heads * g.value_dim) * g.bias
+                  + rows * g.kv_heads * g.head_dim * learned_key_bias + g.queries * g.embed_dim * g.out_bias)  # fmt: skip
     return v.batch * per_sample
 
 

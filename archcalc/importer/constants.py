@@ -49,8 +49,13 @@ class Table:
 
 
 class Constants:
-    def __init__(self, producer: dict[int, str], weights: set[int], buffer_ids: set[int], batch: int) -> None:
+    def __init__(self, producer: dict[int, str], weights: set[int], buffer_ids: set[int], batch: int,
+                 traced: set[int] | None = None) -> None:  # fmt: skip
         self.producer, self.weights, self.buffer_ids, self.batch = producer, weights, buffer_ids, batch
+        # torch.fx runs code on concrete values while tracing (DINOv3's RoPE grid from Python ints) and keeps
+        # the result as a tensor constant: there, a tensor that no traced call returned (`traced`: the ids of
+        # every call's outputs and the input) cannot depend on the input. None: forward hooks, which miss code.
+        self.traced = traced
         self.made_from: dict[int, list[torch.Tensor]] = {}  # constant -> the buffers it is computed from
         self.tables: dict[int, Table] = {}
 
@@ -74,7 +79,8 @@ class Constants:
             return len(outputs) == 1
         if any(id(t) in self.tables for t in operands):
             return False
-        known = all(id(t) in self.made_from or id(t) in self.buffer_ids or id(t) in self.producer for t in operands)
+        known = all(id(t) in self.made_from or self._buffer(t) is not None or id(t) in self.producer
+                    or self.folded(t) for t in operands)  # fmt: skip
         if not known:
             return False  # an operand from code the tracer did not see
         if not operands and any(t.dim() and t.shape[0] == self.batch for t in outputs):
@@ -98,13 +104,25 @@ class Constants:
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         found: dict[int, torch.Tensor] = {}
         for t in operands:
-            if id(t) in self.buffer_ids:
-                found[id(t)] = t
+            buffer = self._buffer(t)
+            if buffer is not None:
+                found[id(buffer)] = buffer
             for source in self.made_from.get(id(t), ()):
                 found[id(source)] = source
             if id(t) in self.tables:
                 found.update((id(b), b) for b in self.tables[id(t)].buffers)
         return list(found.values())
+
+    def folded(self, t: torch.Tensor) -> bool:
+        """A tensor torch.fx computed while tracing: no traced call returned it, and it is no parameter."""
+        return self.traced is not None and id(t) not in self.traced and id(t) not in self.weights
+
+    def _buffer(self, t: torch.Tensor) -> torch.Tensor | None:
+        """The buffer `t` is, or a view of (torch.fx folds `self.periods[None, None, :]` into a constant)."""
+        if id(t) in self.buffer_ids:
+            return t
+        base = t._base
+        return base if base is not None and id(base) in self.buffer_ids else None
 
     def _lookup(self, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> bool:
         """nn.Embedding on constant ids (GPT-2's `wpe(position_ids)`): a table, placed where it is added."""

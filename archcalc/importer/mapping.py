@@ -100,7 +100,9 @@ class Mapper:
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
         self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
-        self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch)
+        traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
+        self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch,
+                                   traced if trace.method == "torch.fx" else None)
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
@@ -145,12 +147,14 @@ class Mapper:
         if not rules:
             raise CannotMap("no import rule for it" + (" (register one: docs/import.md)" if call.is_module else ""))
         operands = [t for t in tensors((call.args, call.kwargs)) if not self.constants.empty(t)]
+        if call.is_module and any(r.constant_operands for r in rules):
+            self.buffers_as_constants(call.target, operands)
         table = self.constants.table_addition(call, operands)
         if table is not None:
             return self.table_layer(call, outputs, table, operands)
         activations = [t for t in operands if id(t) in self.producer]
-        weights = list({id(w): w for w in (self.weight_of(t) for t in operands if id(t) not in self.producer)
-                        if w is not None}.values())  # fmt: skip
+        weights = list({id(w): w for w in (self.weight_of(t) for t in operands if id(t) not in self.producer
+                                           and not self.constants.is_constant(t)) if w is not None}.values())  # fmt: skip
         constants = [t for t in operands if self.constants.is_constant(t)]
         for t in operands:
             if id(t) not in self.producer and self.weight_of(t) is None and not self.constants.is_constant(t):
@@ -217,6 +221,19 @@ class Mapper:
             name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+
+    def buffers_as_constants(self, module: torch.nn.Module, operands: list[torch.Tensor]) -> None:
+        """A buffer handed to a module from outside it (EVA's cached RoPE table, `rope.pos_embed`), or a tensor
+        torch.fx computed while tracing, is a constant for a rule that reads constants: made from that buffer."""
+        own = {id(t) for t in module.buffers()}
+        for t in operands:
+            if id(t) in self.producer or self.constants.is_constant(t):
+                continue
+            base = self.weight_of(t)
+            if base is not None and id(base) in self.buffer_ids and id(base) not in own:
+                self.constants.made_from[id(t)] = [base]
+            elif base is None and self.constants.folded(t):
+                self.constants.made_from[id(t)] = []
 
     def same_input(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
         """`input_ids.view(-1, L)` (GPT-2) on ids already of that shape is the input itself: no layer, so the token

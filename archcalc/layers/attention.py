@@ -6,7 +6,8 @@ multi_head_attention (nn.MultiheadAttention, and what LLMs use: GQA/MQA heads, R
                  and values both from the memory); 3: query, key [S, E_k], value [S, E_v]
     output       [L, E]
     params       E·H·D + E_k·H_kv·D + E_v·H_kv·D_v + H·D_v·E (+ H·D + H_kv·(D + D_v) with bias, + E with the
-                 output bias) + buckets·H for a T5-style relative-position table
+                 output bias) + buckets·H for a T5-style relative-position table; `k_bias: none` leaves out the
+                 key bias (H_kv·D), `k_bias: zeros` makes it a buffer of zeros (timm's EVA)
     macs         q/k/v projections + QKᵀ (H·L·S·D) + A·V (H·L·S·D_v) + output projection
     flops        the table in attention_cost.py: projections, RoPE, scaling, QKᵀ, bias, mask, softmax, A·V,
                  output projection
@@ -28,12 +29,13 @@ from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attention_cost import AttentionGeometry, term_formulas
-from archcalc.layers.attrs import Attr, Bool, Float, Int
+from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.embedding import token_names
 from archcalc.layers.formula import Formula, Group, Term, counts
 from archcalc.layers.hf_attention import hugging_face_rules
 from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.timm_attention import timm_rules
 
 ATTENTION_BACKWARD = ("projections as linear layers; QKᵀ and A·V twice (one gradient per operand); the rest "
                       "about the forward FLOPs")  # fmt: skip
@@ -96,7 +98,8 @@ class _Attention(LayerType):
             return links
         E, P = g.embed_dim, g.keys if g.projected_kv is None else g.projected_kv
         b, bo = int(g.bias), int(g.out_bias)
-        projections = (g.queries * g.heads * g.head_dim * (E + b) + P * g.kv_heads * g.head_dim * ((g.kdim or E) + b)
+        bk = b if g.key_bias is None else int(g.key_bias)
+        projections = (g.queries * g.heads * g.head_dim * (E + b) + P * g.kv_heads * g.head_dim * ((g.kdim or E) + bk)
                        + P * g.kv_heads * g.value_dim * ((g.vdim or E) + b)
                        + g.queries * E * (g.heads * g.value_dim + bo))  # fmt: skip
         return g.windows * projections + links
@@ -115,11 +118,16 @@ class MultiHeadAttention(_Attention):
         Attr("kv_heads", Int(), None, "key/value heads H_kv (GQA: fewer, dividing H; MQA: 1); default H"),
         Attr("head_dim", Int(), None, "size D of each head; default E / H"),
         Attr("bias", Bool(), True, "biases of the q, k and v projections"),
+        Attr("k_bias", Choice("learned", "none", "zeros"), None,
+             "the key projection's bias: learned, none (EVA's separate projections), or zeros (EVA's fused qkv "
+             "adds a zero buffer of H_kv·D: no parameters, but torch adds it); default: learned with `bias`"),
         Attr("out_bias", Bool(), None, "bias of the output projection; default: as `bias`"),
         Attr("causal", Bool(), False, "each query sees only itself and earlier keys (decoders)"),
         Attr("rope", Bool(), False, "rotary position embedding on queries and keys (Llama)"),
         Attr("rotary_dims", Int(), None, "features per head that RoPE rotates (even); default D"),
         Attr("rope_base", Float(1.0), 10000.0, "RoPE's angle base θ; changes no count"),
+        Attr("rope_prefix_tokens", Int(0), 0, "leading tokens RoPE leaves unrotated (timm: class and register "
+             "tokens); the rope term covers L − p queries and S − p keys"),
         Attr("rel_pos_buckets", Int(0), 0, "T5-style learned relative-position bias: table rows (0: none)"),
         Attr("flash", Bool(), False, "a fused kernel that never stores the score matrix (memory only)"),
         Attr("dropout", Float(0.0, 1.0), 0.0, "dropout on the attention weights (identity at inference)"),
@@ -159,11 +167,20 @@ class MultiHeadAttention(_Attention):
             if rotary % 2 or rotary > head_dim:
                 raise ArchcalcError(f"multi_head_attention: rotary_dims {rotary} must be even and at most "
                                     f"head_dim {head_dim}")  # fmt: skip
+        prefix = a["rope_prefix_tokens"]
+        if prefix and (not a["rope"] or prefix > min(query[0], key[0])):
+            raise ArchcalcError(f"multi_head_attention: rope_prefix_tokens {prefix} needs rope and at most "
+                                f"{min(query[0], key[0])} tokens")  # fmt: skip
         return AttentionGeometry(
             queries=query[0], keys=key[0], heads=heads, kv_heads=a["kv_heads"] or heads, head_dim=head_dim,
             value_dim=head_dim, embed_dim=E, kdim=key[1], vdim=value[1], bias=a["bias"],
             out_bias=a["bias"] if a["out_bias"] is None else a["out_bias"], rotary_dims=rotary,
-            biased_scores=a["rel_pos_buckets"] > 0, masked=a["causal"], causal=a["causal"])  # fmt: skip
+            key_bias=self.key_bias(a) != "none", rope_prefix=prefix, biased_scores=a["rel_pos_buckets"] > 0, masked=a["causal"], causal=a["causal"])  # fmt: skip
+
+    @staticmethod
+    def key_bias(a: Attrs) -> str:
+        """learned, none or zeros: `k_bias`, by default learned exactly when `bias`."""
+        return a["k_bias"] or ("learned" if a["bias"] else "none")
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         self.geometry(a, ins)
@@ -171,32 +188,35 @@ class MultiHeadAttention(_Attention):
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         g = self.geometry(a, ins)
-        E, b = g.embed_dim, int(g.bias)
+        E, b, key_bias = g.embed_dim, int(g.bias), self.key_bias(a)
         q = (E + b) * g.heads * g.head_dim
-        k = (g.kdim + b) * g.kv_heads * g.head_dim
+        k = (g.kdim + int(key_bias == "learned")) * g.kv_heads * g.head_dim
         v = (g.vdim + b) * g.kv_heads * g.value_dim
         o = (g.heads * g.value_dim + int(g.out_bias)) * E
-        return Params(trainable=q + k + v + o + a["rel_pos_buckets"] * g.heads)
+        zeros = g.kv_heads * g.head_dim if key_bias == "zeros" else 0
+        return Params(trainable=q + k + v + o + a["rel_pos_buckets"] * g.heads, buffers=zeros)
 
     def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         """A T5-style relative-position table is a position embedding: buckets·H."""
         return a["rel_pos_buckets"] * a["num_heads"]
 
     def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
-        """(E + b)·H·D + (E_k + b)·H_kv·D + (E_v + b)·H_kv·D_v + (H·D_v + b_o)·E [+ buckets·H]."""
+        """(E + b)·H·D + (E_k + b_k)·H_kv·D + (E_v + b)·H_kv·D_v + (H·D_v + b_o)·E [+ buckets·H];
+        buffers H_kv·D for a zero key bias."""
         g = self.geometry(a, ins)
+        key_bias = self.key_bias(a)
         E, H, Hk, D = Term("E", g.embed_dim), Term("H", g.heads), Term("H_kv", g.kv_heads), Term("D", g.head_dim)
         Ek = Term("E_k", g.kdim) if g.kdim != g.embed_dim else E
         Ev = Term("E_v", g.vdim) if g.vdim != g.embed_dim else E
 
-        def fan(t):
-            return Group(t + 1) if g.bias else t
+        def fan(t, biased=g.bias):
+            return Group(t + 1) if biased else t
 
-        params = fan(E) * H * D + fan(Ek) * Hk * D + fan(Ev) * Hk * D
+        params = fan(E) * H * D + fan(Ek, key_bias == "learned") * Hk * D + fan(Ev) * Hk * D
         params = params + (Group(H * D + 1) if g.out_bias else H * D) * E
         if a["rel_pos_buckets"]:
             params = params + Term("buckets", a["rel_pos_buckets"]) * H
-        return params, None
+        return params, (Hk * D if key_bias == "zeros" else None)
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return [Formula("L_out", Term("L", out[0]), "one output per query"),
@@ -208,7 +228,8 @@ class MultiHeadAttention(_Attention):
         nn.Linear projections around F.scaled_dot_product_attention, as Hugging Face's Llama does."""
         g = self.geometry(a, ins)
         return (g.kv_heads == g.heads and g.head_dim * g.heads == g.embed_dim and not g.rotary_dims
-                and not a["rel_pos_buckets"] and g.bias == g.out_bias and not a["fused_qkv"])  # fmt: skip
+                and not a["rel_pos_buckets"] and g.bias == g.out_bias and not a["fused_qkv"]
+                and self.key_bias(a) == ("learned" if g.bias else "none"))  # fmt: skip
 
     def torch_fast_path(self, a: Attrs, ins: list[Shape]) -> bool:
         """Whether torch runs archcalc's build through nn.MultiheadAttention's fused native kernel at inference
@@ -225,7 +246,8 @@ class MultiHeadAttention(_Attention):
         if self.uses_torch_mha(a, ins):
             return ta.TorchMultiheadAttention(g.embed_dim, g.heads, g.kdim, g.vdim, g.bias, a["causal"], a["dropout"])
         return ta.Attention(g.embed_dim, g.heads, g.kv_heads, g.head_dim, g.kdim, g.vdim, g.bias, g.out_bias,
-                            a["causal"], g.rotary_dims, a["rope_base"], a["rel_pos_buckets"], a["dropout"])
+                            a["causal"], g.rotary_dims, a["rope_base"], a["rel_pos_buckets"], a["dropout"],
+                            key_bias=self.key_bias(a), rope_prefix=g.rope_prefix)
 
     def torch_import(self) -> tuple:
         from torch import nn
@@ -262,33 +284,8 @@ class MultiHeadAttention(_Attention):
         return (ImportRule(self.name, modules=(nn.MultiheadAttention,), read=read, unique_operands=True,
                            note="batch_first, need_weights=False, no mask tensor"),
                 ImportRule(self.name, modules=(ta.TorchMultiheadAttention,), read=mine),
-                ImportRule(self.name, modules=(ta.Attention,), read=general),
-                ImportRule(self.name, foreign=("timm.layers.attention.Attention",), read=timm_attention,
-                           note="fused attention, no q/k norm, no gate")) + hugging_face_rules(self.name)  # fmt: skip
-
-
-def timm_attention(call) -> dict:
-    """timm.layers.attention.Attention (ViT, DeiT, CaiT's blocks...): qkv = Linear(E, 3·H·D), q, k, v by
-    reshape / permute / unbind, F.scaled_dot_product_attention, then proj = Linear(H·D, E). Tracing through
-    it would lose the batch axis in the permute; as a whole it is multi-head self-attention."""
-    from torch import nn
-
-    m = call.module
-    bound = call.bind("x", "attn_mask", "is_causal", attn_mask=None, is_causal=False)
-    if bound["attn_mask"] is not None:
-        raise CannotMap("takes an explicit mask tensor (not counted)")
-    if not m.fused_attn:
-        raise CannotMap("fused_attn is off (TIMM_FUSED_ATTN=0): QKᵀ and A·V run as matmuls that the tools "
-                        "count, unlike F.scaled_dot_product_attention")  # fmt: skip
-    extras = [name for name in ("q_norm", "k_norm", "norm") if not isinstance(getattr(m, name, None), nn.Identity)]
-    if extras or getattr(m, "gate", None) is not None:
-        raise CannotMap(f"has {', '.join(extras) or 'a gate'} inside the attention, which multi_head_attention "
-                        "does not count")  # fmt: skip
-    if m.proj.out_features != m.qkv.in_features:
-        raise CannotMap(f"projects {m.qkv.in_features} features to {m.proj.out_features} (dim_out)")
-    return {"num_heads": m.num_heads, "head_dim": m.head_dim, "bias": m.qkv.bias is not None,
-            "out_bias": m.proj.bias is not None, "causal": bool(bound["is_causal"]), "dropout": m.attn_drop.p,
-            "fused_qkv": True}  # fmt: skip
+                ImportRule(self.name, modules=(ta.Attention,), read=general)) + timm_rules(self.name) \
+            + hugging_face_rules(self.name)  # fmt: skip
 
 
 @register

@@ -6,9 +6,13 @@ MQA: Hkv = 1), query/key head size D, value head size Dv, b = 1 with a projectio
 
     term        MACs            FLOPs                              grows with
     q_proj      L·E·H·D         L·H·D·(2E − 1 + b)                 L
-    k_proj      S·Ek·Hkv·D      S·Hkv·D·(2Ek − 1 + b)              S   (1 token per step with a KV cache)
+    k_proj      S·Ek·Hkv·D      S·Hkv·D·(2Ek − 1 + b_k)            S   (1 token per step with a KV cache;
+                                                                   b_k = b unless `k_bias` says otherwise)
     v_proj      S·Ev·Hkv·Dv     S·Hkv·Dv·(2Ev − 1 + b)             S
-    rope        -               3·r·(H·L + Hkv·S)                  L, S (r rotated features per head)
+    rope        -               3·r·(H·(L − p) + Hkv·(S − p))      L, S (r rotated features per head;
+                                (x·cos + rot(x)·sin: 2 products      p leading tokens left unrotated, timm's
+                                and a sum; rot's sign flips are      class and register tokens)
+                                not counted)
     scale       -               H·L·D  (the queries are scaled by 1/√D, as torch's MultiheadAttention,
                                         torchvision's Swin and most code do; scaling the scores would
                                         cost H·L·S)
@@ -83,7 +87,9 @@ class AttentionGeometry:
     vdim: int | None = None  # Ev
     bias: bool = False
     out_bias: bool = False
+    key_bias: bool | None = None  # the key projection adds a bias (a zero buffer counts: torch adds it); None: `bias`
     rotary_dims: int = 0
+    rope_prefix: int = 0  # leading tokens RoPE leaves alone (timm: class and register tokens)
     biased_scores: bool = False  # a relative-position bias (or Swin's shift mask) added to every score
     masked: bool = False  # a mask added to every score: causal, or Swin's shift mask
     causal: bool = False  # each query sees only itself and earlier keys (a decoder's self-attention)
@@ -122,7 +128,8 @@ class AttentionGeometry:
         if self.position_mlp is not None:
             terms += self._position_terms()
         if self.embed_dim is not None:
-            E, b, bo = self.embed_dim, int(self.bias), int(self.out_bias)
+            E, b = self.embed_dim, int(self.bias)
+            bk = b if self.key_bias is None else int(self.key_bias)
             Ek, Ev = self.kdim or E, self.vdim or E
             P = S if self.projected_kv is None else self.projected_kv
             tP = Term("S", S) if self.projected_kv is None else Term("new", P)
@@ -135,12 +142,16 @@ class AttentionGeometry:
                                 per_window(t_rows * t_out * fan), macs_formula=per_window(t_rows * t_in * t_out))
 
             terms += [replace(linear(L, E, H * D, b, tL, tE, tH * tD), name="q_proj"),
-                      replace(linear(P, Ek, Hk * D, b, tP, tEk, tHk * tD), name="k_proj"),
+                      replace(linear(P, Ek, Hk * D, bk, tP, tEk, tHk * tD), name="k_proj"),
                       replace(linear(P, Ev, Hk * Dv, b, tP, tEv, tHk * tDv), name="v_proj")]  # fmt: skip
         if self.rotary_dims:
-            r, P = self.rotary_dims, (S if self.projected_kv is None else self.projected_kv)
-            terms.append(CostTerm("rope", 0, W * 3 * r * (H * L + Hk * P),
-                                  per_window(3 * Term("r", r) * Group(tH * tL + tHk * Term("S", P)))))
+            r, p = self.rotary_dims, self.rope_prefix
+            P = S - p if self.projected_kv is None else self.projected_kv  # keys rotated now (a cache holds the rest)
+            Lr, Pr = max(L - p, 0), max(P, 0)
+            tLr = Group(tL - Term("p", p)) if p else tL
+            tPr = (Group(tS - Term("p", p)) if p else tS) if self.projected_kv is None else Term("new", P)
+            terms.append(CostTerm("rope", 0, W * 3 * r * (H * Lr + Hk * Pr), per_window(3 * Term("r", r) *
+                                                                                         Group(tH * tLr + tHk * tPr))))
         if self.cosine:
             terms.append(CostTerm("normalize", 0, W * 3 * D * (H * L + Hk * S),
                                   per_window(3 * tD * Group(tH * tL + tHk * tS))))

@@ -14,8 +14,11 @@ are read (prod(k) = k_h k_w for conv2d, k for conv1d, k_d k_h k_w for conv3d); b
     With a connection `table` (LeNet-5's C3), output map j reads n_j input maps: K_j = n_j prod(k)
     replaces K, map by map, so only the real links are counted.
     With `weight_norm` (w = g v / ||v||, torch.nn.utils.weight_norm, as the TCN of Bai et al. uses) the
-    params add C_out (the g per output map); MACs, FLOPs and connections are the conv's: the weight is
-    recomputed once per forward pass, not per sample, and inference folds it into w.
+    params add C_out (the g per output map); with `weight_norm_dim` d, one g per index of the weight's axis
+    d instead (1: C_in/groups, 2 and on: the kernel's sizes; wav2vec2's positional conv keeps one per tap,
+    d = 2). MACs, FLOPs and connections are the conv's: the weight is recomputed once per forward pass,
+    not per sample, and inference folds it into w (fvcore has no handle for aten::_weight_norm,
+    FlopCounterMode no formula).
     With `standardize` (weight standardisation, Qiao et al. 2019: timm's StdConv2d, BiT's and the
     NF-Nets'), each output map's W = C_in/g * prod(k) weights are normalised to zero mean and unit
     variance before the convolution (F.batch_norm over the weight viewed as [1, C_out, W]), once per
@@ -76,6 +79,8 @@ class _Conv(LayerType):
                  "as g v / ||v||, one trained g per output map"),
             Attr("standardize", Choice("none", "std", "scaled"), "none", "weight standardisation once per "
                  "call: 'std' (timm's StdConv2d), 'scaled' (ScaledStdConv2d: plus a trained gain per output map)"),
+            Attr("weight_norm_dim", Int(0), 0, "weight_norm's axis of the weight [C_out, C_in/groups, *kernel] "
+                 "that keeps one g per index (torch's `dim`): 0 per output map, 2 per tap of a 1-D kernel"),
         )
 
     def validate(self, a: Attrs) -> None:
@@ -96,6 +101,9 @@ class _Conv(LayerType):
                 raise ArchcalcError(f"{self.name}: standardize with a connection table is not supported")
         if a["weight_norm"] and a["standardize"] != "none":
             raise ArchcalcError(f"{self.name}: weight_norm and standardize together are not supported")
+        if a["weight_norm_dim"] > self.spatial_rank + 1:
+            raise ArchcalcError(f"{self.name}: weight_norm_dim {a['weight_norm_dim']} is not an axis of the "
+                                f"{self.spatial_rank + 2}-axis weight")  # fmt: skip
 
     def window(self, a: Attrs, in_shape: Shape) -> Window:
         pads = resolve_padding(a["padding"], a["kernel"], a["stride"], a["dilation"], in_shape[1:])
@@ -132,9 +140,14 @@ class _Conv(LayerType):
         return self._fan_in_total(a, ins)
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        gain = a["weight_norm"] or a["standardize"] == "scaled"  # g per output map
-        extra = (out[0] if a["bias"] else 0) + (out[0] if gain else 0)
+        gain = self._gains(a, ins) if a["weight_norm"] else (out[0] if a["standardize"] == "scaled" else 0)
+        extra = (out[0] if a["bias"] else 0) + gain
         return Params(trainable=self._fan_in_total(a, ins) + extra)
+
+    def _gains(self, a: Attrs, ins: list[Shape]) -> int:
+        """weight_norm's g: one per index of the weight's axis `weight_norm_dim`."""
+        axes = [a["out_channels"], ins[0][0] // a["groups"], *a["kernel"]]
+        return axes[a["weight_norm_dim"]]
 
     def per_call(self, a: Attrs, ins: list[Shape], out: Shape) -> tuple[int, int]:
         """The weight standardisation runs once per call, whatever the batch (see the module docstring)."""
@@ -171,8 +184,11 @@ class _Conv(LayerType):
         symbols = "×".join(term.symbol for term in kernel)  # type: ignore[attr-defined]
         params = per_output * Term("C_out", out[0]) if a["bias"] else fan_in * Term("C_out", out[0])
         notes = {}
-        if a["weight_norm"]:
+        if a["weight_norm"] and a["weight_norm_dim"] == 0:
             params, notes = params + Term("C_out", out[0]), {"params": "+ C_out: weight norm's g, one per output map"}
+        elif a["weight_norm"]:
+            params = params + Term("G", self._gains(a, ins))
+            notes = {"params": f"+ G: weight norm's g, one per index of the weight's axis {a['weight_norm_dim']}"}
         flops = Group(plus_one_if(fan_in + adds, a["bias"])) * outputs
         if a["standardize"] != "none":
             scaled = a["standardize"] == "scaled"
@@ -227,7 +243,7 @@ class _Conv(LayerType):
             a["dilation"], a["groups"], a["bias"], a["padding_mode"],
         )  # fmt: skip
         if a["weight_norm"]:
-            conv = tm.weight_normed(conv)
+            conv = tm.weight_normed(conv, a["weight_norm_dim"])
         if a["standardize"] != "none":
             from archcalc.torch_convs import standardized
 
@@ -244,7 +260,13 @@ class _Conv(LayerType):
             return {"out_channels": m.out_channels, "kernel": m.kernel_size, "stride": m.stride, "padding": padding,
                     "dilation": m.dilation, "groups": m.groups, "bias": m.bias is not None,
                     "padding_mode": m.padding_mode, "weight_norm": tm.is_weight_normed(m),
-                    "standardize": getattr(m, "standardize", "none")}  # fmt: skip
+                    "weight_norm_dim": norm_dim(m), "standardize": getattr(m, "standardize", "none")}  # fmt: skip
+
+        def norm_dim(m) -> int | None:
+            dim = tm.weight_norm_dim(m) if tm.is_weight_normed(m) else None
+            if dim is not None and not 0 <= dim < len(m.weight.shape):
+                raise CannotMap("weight_norm over the whole weight (dim=None): one g, not one per index of an axis")
+            return dim or None
 
         def padded(call) -> dict:
             outer, inner = call.module, conv(call.module.inner)

@@ -21,7 +21,7 @@ from archcalc.layers.attrs import Attr, AxisSizes, Int, per_axis
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, RFStep, Shape, axis_names, axis_word, register, spatial_names
 from archcalc.layers.formula import Formula, Term
 from archcalc.layers.imports import CannotMap, ImportRule
-from archcalc.layers.structure import keeps_everything
+from archcalc.layers.structure import keeps_everything, new_axes
 
 
 _AXIS_ROWS = {1: ("positions",), 2: ("rows", "columns"), 3: ("slices", "rows", "columns")}
@@ -232,7 +232,9 @@ def cropped(call, check: bool = True) -> dict | None:
 
 
 def plain_index(call) -> bool:
-    """An index that neither slice, crop nor strided_slice reads (select reads it, or says why not)."""
+    """An index that neither slice, crop, reshape nor strided_slice reads (select reads it, or says why not)."""
     from archcalc.layers.strided_slice import strided
 
-    return sliced_axis(call, check=False) is None and cropped(call, check=False) is None and strided(call) is None
+    return (sliced_axis(call, check=False) is None and cropped(call, check=False) is None and not new_axes(call)
+            and strided(call) is None)
+

@@ -21,6 +21,15 @@ from archcalc.layers.formula import Const, Expr, Formula, Group, Term, product
 from archcalc.layers.imports import CannotMap, ImportRule
 
 
+def new_axes(call) -> bool:
+    """x[:, None] (wav2vec2's `input_values[:, None]`): full slices and None only, the batch axis kept in
+    front: new axes of size 1, an unsqueeze (reshape reads it from the traced shape)."""
+    index = call.args[1] if len(call.args) > 1 else None
+    items = list(index) if isinstance(index, tuple) else [index]
+    return (any(item is None for item in items) and items[0] is not None
+            and all(item is None or (isinstance(item, slice) and item == slice(None)) for item in items))  # fmt: skip
+
+
 def keeps_everything(call) -> bool:
     """x[:, 0:, :], x[..., :]: an index of slices that all keep every element (Hugging Face's LM heads slice
     the hidden states with `slice(-logits_to_keep, None)`, which is 0: everything)."""
@@ -244,6 +253,8 @@ class Reshape(LayerType):
         return (
             ImportRule(self.name, modules=(tm.Reshape, nn.Unflatten), read=lambda call: {"shape": call.out_shape}),
             ImportRule(self.name, functions=tuple(methods), read=function),
+            ImportRule(self.name, functions=(operator.getitem, torch.Tensor.__getitem__), when=new_axes,
+                       read=function, note="x[:, None]: full slices and new axes"),
         )  # fmt: skip
 
 

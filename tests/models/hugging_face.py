@@ -51,3 +51,13 @@ def roberta():
     return transformers.RobertaModel(transformers.RobertaConfig(hidden_size=64, num_hidden_layers=2,
                                                                 num_attention_heads=4, intermediate_size=96,
                                                                 vocab_size=50, max_position_embeddings=64))  # fmt: skip
+
+
+def wav2vec2():
+    """An audio encoder: a conv feature extractor on `input_values[:, None]`, then a positional conv whose weight
+    is normalised over its kernel taps (parametrizations.weight_norm, dim=2), then a transformer encoder."""
+    config = transformers.Wav2Vec2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+                                         intermediate_size=48, conv_dim=(16, 16), conv_stride=(5, 2),
+                                         conv_kernel=(10, 3), num_conv_pos_embeddings=16,
+                                         num_conv_pos_embedding_groups=4)  # fmt: skip
+    return transformers.Wav2Vec2Model(config)
