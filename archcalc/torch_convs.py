@@ -6,7 +6,6 @@
   counts a module as a conv by it);
 - blur_pool2d (timm/layers/blur_pool.py, BlurPool2d): a binomial filter in a non-persistent buffer, F.pad,
   then a depthwise F.conv2d;
-- position_map (timm/models/pit.py): x + a learned [1, C, *S] parameter;
 - linear_norm (timm/models/levit.py, LinearNorm): nn.Linear, then BatchNorm1d on x.flatten(0, 1);
 - normalize: F.normalize(x, p=2, dim);
 - strided_slice: x[:, ::s, ::s] (LeViT's Subsample).
@@ -77,17 +76,6 @@ class BlurPool2d(nn.Module):
         channels = x.shape[1] if self.channels is None else self.channels
         weight = self.filt.expand(channels, 1, self.filt_size, self.filt_size) if self.channels is None else self.filt
         return F.conv2d(x, weight, stride=self.stride, groups=channels)
-
-
-class PositionMap(nn.Module):
-    """position_map: x + a learned [1, C, *S] parameter (PiT's pos_embed, timm/models/pit.py)."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        super().__init__()
-        self.pos_embed = nn.Parameter(torch.zeros((1,) + tuple(shape)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.pos_embed
 
 
 class LinearNorm(nn.Module):

@@ -88,3 +88,91 @@ class Clamp(nn.Module):
 
     def extra_repr(self) -> str:
         return f"min={self.low}, max={self.high}, form={self.form}"
+
+
+# The tensor operations of layers/elementwise_binary.py, param_operand.py, reduce.py and stack.py.
+BINARY = {"sub": operator.sub, "div": operator.truediv}
+
+
+class Binary(nn.Module):
+    """`a - b` or `a / b` between two tensors, broadcasting (the operator, as the models write it)."""
+
+    def __init__(self, op: str) -> None:
+        super().__init__()
+        self.op = op
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return BINARY[self.op](a, b)
+
+    def extra_repr(self) -> str:
+        return self.op
+
+
+class ParameterOp(nn.Module):
+    """`x * weight` or `x + bias` with a learned tensor of any shape that broadcasts into x (timm's [1]-shaped
+    scale and bias of StarReLU and LearnableAffineBlock, a [C, 1, 1] bias). Named weight / bias as torch names
+    a per-channel scale and shift."""
+
+    def __init__(self, op: str, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.op = op
+        if op == "mul":
+            self.weight = nn.Parameter(torch.ones(shape))
+        else:
+            self.bias = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.weight if self.op == "mul" else x + self.bias
+
+
+class Affine(nn.Module):
+    """torch.addcmul(bias, weight, x) = bias + weight * x (timm's resmlp Affine)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(shape))
+        self.bias = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addcmul(self.bias, self.weight, x)
+
+
+class Sum(nn.Module):
+    def __init__(self, dims: tuple[int, ...], keepdim: bool) -> None:
+        super().__init__()
+        self.dim, self.keepdim = dims, keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum(self.dim, keepdim=self.keepdim)
+
+
+class Stack(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.stack(xs, dim=self.dim)
+
+
+class ExpandAs(nn.Module):
+    def forward(self, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return x.expand_as(like)
+
+
+class Var(nn.Module):
+    def __init__(self, dims: tuple[int, ...], keepdim: bool, correction: int) -> None:
+        super().__init__()
+        self.dim, self.keepdim, self.correction = dims, keepdim, correction
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.var(self.dim, correction=self.correction, keepdim=self.keepdim)
+
+
+class Expand(nn.Module):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.expand(x.shape[0], *self.shape)

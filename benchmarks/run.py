@@ -226,6 +226,12 @@ def main() -> None:
     parser.add_argument("--scale", default="1000,10000,100000", help="layer counts for the scale test")
     parser.add_argument("--output", default=str(ROOT / "reports" / "benchmarks.md"))
     args = parser.parse_args()
+    import compileall
+
+    # Measure archcalc as an installed package runs: from compiled bytecode. Where PYTHONDONTWRITEBYTECODE
+    # is set (it is on this machine), a source file changed since its cached .pyc would be compiled again in
+    # every measured process (a few tenths of a second of each figure).
+    compileall.compile_dir(str(ROOT / "archcalc"), quiet=1)
     from archcalc.io import write_atomic
     from archcalc.spec import builtin_specs
 

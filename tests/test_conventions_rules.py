@@ -110,6 +110,7 @@ CASES = [
     case("upsample-bilinear", IMAGE, {"type": "upsample", "scale": 2, "mode": "bilinear", "align_corners": False}),
     case("upsample-size", (4, 5, 5), {"type": "upsample", "size": [9, 7]}),
     case("upsample-fractional-scale", (1, 5, 5), {"type": "upsample", "scale": 1.5, "mode": "bilinear"}),
+    case("upsample-bicubic", (2, 5, 5), {"type": "upsample", "size": [7, 8], "mode": "bicubic", "align_corners": False}),
     case("pad", IMAGE, {"type": "pad", "padding": [1, 0, 2, 1]}),
     case("pad-reflect", IMAGE, {"type": "pad", "padding": 1, "mode": "reflect"}),
     # A constant operand, each op and side (layers/scalar.py; call forms in test_conventions_calls.py).
@@ -121,6 +122,22 @@ CASES = [
                                                      "square")),
     case("clamp-both", IMAGE, {"type": "clamp", "min": -1, "max": 1}),
     case("clamp-max", IMAGE, {"type": "clamp", "max": 0.5}),
+    # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
+    *(case(f"{op}-broadcast", IMAGE, {"name": "pooled", "type": "global_avg_pool", "keep_dims": True},
+           {"type": op, "inputs": ["input", "pooled"]}) for op in ("sub", "div")),
+    case("parameter_op-scalar", IMAGE, {"type": "parameter_op", "op": "mul", "shape": [1]}),
+    case("parameter_op-channel-bias", IMAGE, {"type": "parameter_op", "op": "add", "shape": [4, 1, 1]}),
+    case("affine", IMAGE, {"type": "affine", "shape": [6]}),
+    case("sum", IMAGE, {"type": "sum"}),
+    case("sum-spatial-keepdim", IMAGE, {"type": "sum", "axis": [1, 2], "keepdim": True}),
+    case("var", IMAGE, {"type": "var", "axis": [1, 2], "keepdim": True, "correction": 0}),
+    case("mean-two-axes", IMAGE, {"type": "mean", "axis": [1, 2]}),
+    case("stack", IMAGE, *merge("stack", axis=1)),
+    case("expand", IMAGE, {"type": "global_avg_pool", "keep_dims": True}, {"type": "expand", "shape": [4, 6, 6]}),
+    case("expand_as", IMAGE, {"name": "pooled", "type": "global_avg_pool", "keep_dims": True},
+         {"type": "expand_as", "inputs": ["pooled", "input"]}),
+    case("layernorm2d-nobias", IMAGE, {"type": "layernorm2d", "bias": False}),
+    case("groupnorm-nobias", IMAGE, {"type": "groupnorm", "groups": 2, "bias": False}),
     # An imported operation without a rule: unknown everywhere (archcalc's torch build is a placeholder).
     case("unsupported", IMAGE, {"type": "unsupported", "shape": [4, 6, 6], "op": "torch.roll", "params": 3}),
 ]

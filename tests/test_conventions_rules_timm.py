@@ -15,7 +15,6 @@ CASES = [
     case("blur_pool2d", (4, 9, 9), {"type": "blur_pool2d"}),
     case("blur_pool2d-shared", (3, 8, 8), {"type": "blur_pool2d", "kernel": 5, "shared_filter": True,
                                            "padding_mode": "zeros"}),
-    case("position_map", (6, 4, 5), {"type": "position_map"}),
     case("linear_norm", (5, 6), {"type": "linear_norm", "out_features": 4}),
     case("normalize", (5, 6), {"type": "normalize", "axis": -1}),
     case("normalize-channels", (4, 3, 3), {"type": "normalize"}),

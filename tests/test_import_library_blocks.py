@@ -43,7 +43,7 @@ def test_without_the_library_the_same_classes_are_traced_through():
     assert "layer_scale" in types_seen and report.complete
 
 
-def test_a_parameter_that_does_not_scale_channels_is_not_layer_scale():
+def test_a_parameter_that_does_not_scale_channels_is_a_parameter_op():
     from torch import nn
 
     class Odd(nn.Module):
@@ -55,7 +55,7 @@ def test_a_parameter_that_does_not_scale_channels_is_not_layer_scale():
             return x * self.gamma
 
     report = analyse(import_model(Odd, (3, 4, 5)).graph)
-    assert [gap.op for gap in report.unsupported] == ["operator.mul"]
+    assert report.complete and [(layer.type, layer.params) for layer in report.layers] == [("parameter_op", 5)]
 
 
 def test_export_names_a_skip_across_stages_that_a_child_would_shadow():
@@ -63,3 +63,13 @@ def test_export_names_a_skip_across_stages_that_a_child_would_shadow():
     text = export_spec(graph)
     assert "features.0.2" in text
     assert analyse(load_spec_text(text)).totals == analyse(graph).totals
+
+
+def test_export_names_a_node_every_relative_name_would_miss_from_the_top_level():
+    graph = import_model(everyday.SkipHiddenEverywhere, (3, 4, 4)).graph
+    text = export_spec(graph)
+    assert "/blocks.0.1" in text
+    loaded = load_spec_text(text)
+    assert [node.inputs for node in loaded.nodes if node.name.endswith("add")] == [["blocks.1.blocks.0.conv",
+                                                                                   "blocks.0.1"]]
+    assert analyse(loaded).totals == analyse(graph).totals

@@ -59,7 +59,7 @@ LAYERS = {
                       ("avg_pool2d", {"padding": (0, 1, 0, 1), "count_include_pad": True}), ("add", {})],
     "anti_aliased": [("conv2d", {}), ("blur_pool2d", {"kernel": 3, "shared_filter": False}),
                      ("blur_pool2d", {"kernel": 5, "padding_mode": "zeros", "shared_filter": True})],
-    "pit_embed": [("conv2d", {}), ("position_map", {}), ("dropout", {})],
+    "pit_embed": [("conv2d", {}), ("parameter_op", {}), ("dropout", {})],
     "levit_mlp": [("linear_norm", {"out_features": 16, "bias": False}), ("hardswish", {}),
                   ("linear_norm", {"out_features": 8}), ("add", {})],
     "multi_query_attention": [("conv2d", {}), ("reshape", {}), ("transpose", {}), ("identity", {})]

@@ -154,6 +154,9 @@ CASES = [
     Case("upsample-bilinear-size", {"type": "upsample", "size": [7, 5], "mode": "bilinear",
                                     "align_corners": False}, (2, 3, 4),
          lambda: nn.Upsample(size=(7, 5), mode="bilinear", align_corners=False), {"flops": 7 * 2 * 35}),
+    Case("upsample-bicubic-size", {"type": "upsample", "size": [7, 5], "mode": "bicubic", "align_corners": False},
+         (2, 3, 4), lambda: nn.Upsample(size=(7, 5), mode="bicubic", align_corners=False),
+         {"flops": 31 * 2 * 35, "connections": 16 * 2 * 35}),
     Case("pad-zero", {"type": "pad", "padding": [1, 2, 3, 4]}, (2, 3, 4), lambda: nn.ZeroPad2d((3, 4, 1, 2)),
          {"effective_padding": [1, 3]}),
     Case("pad-reflect", {"type": "pad", "padding": 2, "mode": "reflect"}, (2, 3, 4), lambda: nn.ReflectionPad2d(2)),
@@ -176,6 +179,28 @@ CASES = [
     Case("clamp-both", {"type": "clamp", "min": 0, "max": 6}, (2, 3, 4), None,
          {"flops": 48, "connections": 0}),
     Case("clamp-min", {"type": "clamp", "min": 1e-6}, (2, 3), None, {"flops": 6}),
+    # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
+    *(Case(op, {"type": op, "inputs": ["input", "input"]}, (2, 3, 4), None, {"flops": 24, "connections": 48})
+      for op in ("sub", "div")),
+    Case("parameter_op-scalar", {"type": "parameter_op", "op": "mul", "shape": [1]}, (2, 3, 4), None,
+         {"params": 1, "flops": 24, "connections": 24, "receptive_field": [1, 1]}),
+    Case("parameter_op-channel-bias", {"type": "parameter_op", "op": "add", "shape": [2, 1, 1]}, (2, 3, 4), None,
+         {"params": 2, "flops": 24}),
+    Case("affine", {"type": "affine", "shape": [4]}, (2, 3, 4), None, {"params": 8, "flops": 48, "connections": 24}),
+    Case("sum", {"type": "sum"}, (2, 3, 4), None, {"output_shape": [3, 4], "flops": 12, "connections": 24}),
+    Case("sum-spatial-keepdim", {"type": "sum", "axis": [1, 2], "keepdim": True}, (2, 3, 4), None,
+         {"output_shape": [2, 1, 1], "flops": 22}),
+    Case("var", {"type": "var", "axis": [1, 2], "keepdim": True, "correction": 0}, (2, 3, 4), None,
+         {"output_shape": [2, 1, 1], "flops": 96, "connections": 24}),
+    Case("mean-two-axes", {"type": "mean", "axis": [0, 1]}, (2, 3, 4), None, {"output_shape": [4], "flops": 24}),
+    Case("stack", {"type": "stack", "axis": 1, "inputs": ["input", "input"]}, (2, 3, 4), None,
+         {"output_shape": [2, 2, 3, 4], "flops": 0, "connections": 0}),
+    Case("expand", {"type": "expand", "shape": [2, 3, 4]}, (2, 1, 4), None, {"output_shape": [2, 3, 4], "flops": 0}),
+    Case("expand_as", {"type": "expand_as", "inputs": ["input", "input"]}, (2, 3, 4), None,
+         {"output_shape": [2, 3, 4], "flops": 0}),
+    Case("layernorm2d-nobias", {"type": "layernorm2d", "bias": False}, (2, 3, 4), None, {"params": 2, "flops": 144}),
+    Case("groupnorm-nobias", {"type": "groupnorm", "groups": 1, "bias": False}, (2, 3, 4), None,
+         {"params": 2, "flops": 144}),
 ]
 
 

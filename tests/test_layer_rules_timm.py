@@ -1,5 +1,5 @@
 """The layer types and attributes of timm's convolution variants and blocks (conv `standardize`, blur_pool2d,
-position_map, linear_norm, normalize, strided_slice, pad with negative sides) against archcalc's torch build and
+linear_norm, normalize, strided_slice, pad with negative sides) against archcalc's torch build and
 exact numbers; timm's own lines (tests/models/timm_convs.py) are the references in
 tests/test_import_timm_convs.py, where timm's class names are installed for the import (here a reference must
 also import back without them, tests/test_import_roundtrip.py). The cases join tests/test_layer_rules_nd.py's
@@ -27,7 +27,6 @@ CASES = [
     Case("blur_pool2d-shared-zeros", {"type": "blur_pool2d", "kernel": 5, "stride": 2, "padding_mode": "zeros",
                                       "shared_filter": True}, (3, 8, 8),
          None, {"buffers": 25, "receptive_field": [5, 5]}),
-    Case("position_map", {"type": "position_map"}, (6, 4, 5), None, {"params": 120, "flops": 120}),
     Case("linear_norm", {"type": "linear_norm", "out_features": 4}, (5, 6), None,
          {"params": 24 + 8, "buffers": 9, "macs": 120, "flops": 5 * 4 * 11 + 40}),
     Case("normalize-last", {"type": "normalize", "axis": -1}, (5, 6), None, {"flops": 5 * (3 * 6 - 1)}),

@@ -108,6 +108,35 @@ outputs: [head1, head2]
     assert graph.outputs == ["head1", "head2"]
 
 
+TOP_LEVEL_REFERENCES = """
+input: [2, 8, 8]
+layers:
+  - name: a
+    layers:
+      - {name: x, type: conv2d, out_channels: 2, kernel: 1}
+  - name: b
+    layers:
+      - name: a
+        layers:
+          - {name: x, type: relu}
+          - {name: y, type: add, inputs: [x, %s]}
+"""
+
+
+def test_a_reference_starting_with_a_slash_is_looked_up_at_the_top_level():
+    graph = load_spec_text(TOP_LEVEL_REFERENCES % "/a.x")
+    assert graph.node("b.a.y").inputs == ["b.a.x", "a.x"]
+    assert load_spec_text(TOP_LEVEL_REFERENCES % "a.x").node("b.a.y").inputs == ["b.a.x", "b.a.x"]  # the nearest a
+    assert load_spec_text(TOP_LEVEL_REFERENCES % "/input").node("b.a.y").inputs == ["b.a.x", "input"]
+
+
+def test_a_top_level_reference_to_nothing_and_a_name_with_a_slash_are_refused():
+    with pytest.raises(ArchcalcError, match=r"unknown input '?/b\.x"):
+        load_spec_text(TOP_LEVEL_REFERENCES % "/b.x")
+    with pytest.raises(ArchcalcError, match="bad layer name"):
+        load_spec_text("input: [2]\nlayers:\n  - {name: /a, type: relu}\n")
+
+
 def test_block_output_key_and_nested_blocks():
     graph = load_spec_text("""
 input: [4, 8, 8]

@@ -22,6 +22,7 @@ VGG16 from conv5_3 down: 3, 5, 7, 14 (pool4), 16, ..., 196 at conv1_1, the botto
 
 from __future__ import annotations
 
+from operator import add, mul
 from typing import NamedTuple
 
 from archcalc.errors import ArchcalcError
@@ -88,40 +89,55 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape], keys: list | None =
     rank = spatial_rank(graph)
     start = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank else None
     fields: dict[str, Field | None] = {INPUT: start}
-    steps: dict = {}  # signature -> the rule's step (on `rank` axes), or None
+    # signature -> the rule's step on `rank` axes, in the form the update below reads (see _growth), or None
+    steps: dict = {}
     neutral = RFStep((1,) * rank)
     for node, key in zip(graph.nodes, keys or [None] * len(graph.nodes)):
-        out = shapes[node.name]
-        inputs = [fields[name] for name in node.inputs]
+        name, names = node.name, node.inputs
+        out = shapes[name]
+        inputs = [fields[name] for name in names]
         if len(out) != rank + 1 or None in inputs:
-            fields[node.name] = None
+            fields[name] = None
             continue
-        ins = [shapes[name] for name in node.inputs]
-        if key is not None and key in steps:
-            step = steps[key]
-        else:
+        growth = steps.get(key, _UNKNOWN) if key is not None else _UNKNOWN
+        if growth is _UNKNOWN:
             try:
-                step = node.rule.receptive_field(node.attrs, ins, out)
+                step = node.rule.receptive_field(node.attrs, [shapes[name] for name in names], out)
             except ArchcalcError as exc:
                 raise node.error(exc) from None
-            if step is not None and step.kernel:
-                step = step.for_rank(rank)
-                if step == neutral:  # a 1x1 window, stride 1, no padding: the field as IDENTITY keeps it
-                    step = IDENTITY
+            growth = _growth(step, rank, neutral)
             if key is not None:
-                steps[key] = step
-        if step is None:
-            fields[node.name] = None
+                steps[key] = growth
+        if growth is None:
+            fields[name] = None
             continue
-        merged = inputs[0] if len(inputs) == 1 else merge_fields(inputs, ins, out)  # type: ignore[arg-type]
-        if not step.kernel:  # IDENTITY: every position stays where it is, the field too
-            fields[node.name] = merged
+        merged = inputs[0] if len(inputs) == 1 else merge_fields(inputs, [shapes[n] for n in names], out)
+        if growth is IDENTITY:  # every position stays where it is, the field too
+            fields[name] = merged
             continue
-        size = tuple(r + (k - 1) * d * j for r, k, d, j in zip(merged.size, step.kernel, step.dilation, merged.stride))
-        padding = tuple(p + q * j for p, q, j in zip(merged.padding, step.padding, merged.stride))
-        stride = tuple(j * s for j, s in zip(merged.stride, step.stride))
-        fields[node.name] = Field(size, stride, padding, merged.aligned)
+        kernel_growth, padding, stride = growth
+        # r' = r + (k' - 1) j, P' = P + p j, j' = j s, axis by axis (map with operator: C speed)
+        fields[name] = Field(tuple(map(add, merged.size, map(mul, kernel_growth, merged.stride))),
+                             merged.stride if stride is None else tuple(map(mul, merged.stride, stride)),
+                             tuple(map(add, merged.padding, map(mul, padding, merged.stride))), merged.aligned)
     return fields
+
+
+_UNKNOWN = object()
+
+
+def _growth(step: RFStep | None, rank: int, neutral: RFStep) -> tuple | None:
+    """A rule's step as receptive_fields applies it: None (the field ends), IDENTITY (it passes unchanged),
+    or ((k - 1) d per axis, padding, stride or None when every stride is 1)."""
+    if step is None:
+        return None
+    if not step.kernel:
+        return IDENTITY
+    step = step.for_rank(rank)
+    if step == neutral:  # a 1x1 window, stride 1, no padding: the field passes unchanged
+        return IDENTITY
+    growth = tuple((k - 1) * d for k, d in zip(step.kernel, step.dilation))
+    return growth, step.padding, None if all(s == 1 for s in step.stride) else step.stride
 
 
 def top_down_chain(graph: Graph, shapes: dict[str, Shape], top: str) -> list[tuple[str, tuple[int, ...]]]:

@@ -72,14 +72,17 @@ def _lrn(v) -> int:
     return 3 * v.in_elems + (channels + size - 1) * numel(v.ins[0][1:]) * v.batch
 
 
-def _upsample(v) -> int:
-    """Module hook (output elements) + F.interpolate (size: prod(size) * N * C; scale: numel * scale^rank)."""
-    per_sample_out = numel(v.out)
+def _interpolate(v) -> int:
+    """The patched F.interpolate: size: prod(size) * N * C; scale: numel * scale^rank."""
     if v.attrs["size"] is not None:
-        functional = per_sample_out
-    else:  # a float, as ptflops computes it; ptflops truncates only its final sum
-        functional = int(numel(v.ins[0]) * float(v.attrs["scale"]) ** v.spatial_rank)
-    return (per_sample_out + functional) * v.batch
+        return numel(v.out) * v.batch
+    # a float, as ptflops computes it; ptflops truncates only its final sum
+    return int(numel(v.ins[0]) * float(v.attrs["scale"]) ** v.spatial_rank) * v.batch
+
+
+def _upsample(v) -> int:
+    """Module hook (output elements) + F.interpolate."""
+    return numel(v.out) * v.batch + _interpolate(v)
 
 
 def _patched_scalar(v) -> int:
@@ -140,6 +143,8 @@ INVOKED = {
     **same_for(("function:adaptive_avg_pool", "function:adaptive_max_pool", "function:global_avg_pool",
                 "function:global_max_pool"), per_input(1, f"input elements ({_PATCHED})")),
     **same_for(("method:global_avg_pool", "method:global_max_pool"), zero("x.mean / x.amax are not patched")),
+    "function:upsample": Rule(_interpolate, "F.interpolate (patched): output elements for a size, numel x "
+                                            "scale^rank for a scale; no module hook"),
     **same_for(("function:scalar", "method:scalar"), Rule(_patched_scalar, "output elements for torch.add / mul and "
                                                           "x.add / mul (patched); 0 for sub, div, pow and in place")),
 }  # any other call form: the module's rule, which for those types is the patched functional alone (or 0)

@@ -14,7 +14,7 @@ counts 0, and functional calls and operators are never seen. Counts are float64 
     Softmax                   groups * (3N - 1) for N elements along the axis
     AvgPool*d                 output numel
     AdaptiveAvgPool*d         int((prod(in_size / out_size) + 1) * output numel), the division in float64
-    Upsample                  nearest: output numel; linear: 5, bilinear: 11 per output element;
+    Upsample                  nearest: output numel; linear: 5, bilinear: 11, bicubic: 259 per output element;
                               trilinear is "not implemented yet": 0
 
     MultiheadAttention        not hooked: 0 (archcalc's general attention build: its nn.Linear
@@ -61,7 +61,7 @@ def _norm(v) -> int:
 
 
 _NORM = Rule(_norm, "2 per input element, x 2 with affine")
-_UPSAMPLE = {"nearest": 1, "linear": 5, "bilinear": 11}
+_UPSAMPLE = {"nearest": 1, "linear": 5, "bilinear": 11, "bicubic": 224 + 35}
 
 TABLE = {
     **UNKNOWN,
@@ -76,7 +76,8 @@ TABLE = {
     "global_avg_pool": Rule(_adaptive_avg, "(prod(spatial) + 1) x output elements (0 with keep_dims false)"),
     "adaptive_avg_pool": Rule(_adaptive_avg, "int((prod(in / out) + 1) x output elements), in float64"),
     "upsample": Rule(lambda v: v.out_elems * _UPSAMPLE.get(v.attrs["mode"], 0),
-                     "nearest: output elements; linear 5, bilinear 11 per output element; trilinear 0"),
+                     "nearest: output elements; linear 5, bilinear 11, bicubic 259 (224 to solve the 4 x 4 "
+                     "system + 35) per output element; trilinear 0"),
     "multiscale_attention": multiscale.ATTENTION["thop"],
     "linear_norm": Rule(lambda v: {"macs": v.macs, "norm": 4 * v.out_elems}, "its children's hooks: nn.Linear "
                         "(MACs, no bias) and BatchNorm1d (2 per element, x 2 affine)"),

@@ -78,7 +78,7 @@ TABLE = {
     "window_attention_v2": Rule(lambda v: position_mlp_links(v)[1], "only the bias MLP's nn.Linear leaves run: "
                                 "their params x 1 (the coordinate table's batch axis), whatever the batch"),
     **same_for(("scaled_dot_product_attention", "matmul", "einsum"), zero("no parameters")),
-    **same_for(("positional_embedding", "class_token", "layer_scale", "position_map"),
+    **same_for(("positional_embedding", "class_token", "layer_scale"),
                zero("its parameter is not named weight or bias")),
 }
 

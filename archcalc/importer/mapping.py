@@ -28,8 +28,10 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
+from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
+from archcalc.importer.stacked import front_stack, only_reduced, reduction_of
 from archcalc.importer.trace import Trace, Traced
 from archcalc.importer.unused import unused_weights
 from archcalc.importer.weight_views import spare_buffers, view_of
@@ -97,16 +99,19 @@ class Mapper:
         self.nodes: list[Node] = []
         self.notes: list[str] = []
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
+        self.stacks: dict[int, list[torch.Tensor]] = {}  # torch.stack(branches) in front of the batch axis
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
         self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
         self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch,
                                    traced if trace.method == "torch.fx" else None)
+        self.layouts: dict[int, Layout] = {}  # outputs whose batch is not in front (layout.py)
+        self.guessed: set[int] = set()  # outputs of unmapped calls: a leading 2 there may not be the batch
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
-        return tuple(t.shape[1:]) if t.dim() >= 2 and t.shape[0] == self.batch else None
+        return sample_shape(tuple(t.shape), self.layouts.get(id(t), FRONT), self.batch)
 
     def run(self) -> list[Node]:
         for call in self.trace.calls:
@@ -119,16 +124,41 @@ class Mapper:
                 continue
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
+            if self.stacked(call, outputs):
+                continue
             base = None if call.is_module else view_of(call.target, tensors((call.args, call.kwargs)), self.bases,
                                                        call.output)  # fmt: skip
             if base is not None:  # a parameter reshaped for the call that uses it: that call holds it
                 self.bases[id(call.output)] = base
                 continue
+            self.planned: dict[int, Layout] = {}
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
+                self.layouts.update(self.planned)  # unmapped, its outputs still hold the batch where it was followed
+                self.guessed.update(id(t) for t in outputs if id(t) not in self.planned)
                 self.unsupported(call, outputs, str(exc))
         return self.nodes
+
+    def stacked(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
+        """torch.stack(branches) in front of the batch axis is held back; its sum or mean over that axis is an add
+        of the branches (and a division by their number): importer/stacked.py."""
+        branches = None if call.is_module else front_stack(call, self.producer)
+        if branches is not None and len(outputs) == 1 and only_reduced(outputs[0], branches, self.trace.calls,
+                                                                        tensors(self.trace.output)):  # fmt: skip
+            self.stacks[id(outputs[0])] = branches
+            return True
+        reduced = None if call.is_module or len(outputs) != 1 else reduction_of(call, self.stacks)
+        if reduced is None:
+            return False
+        kind, branches = reduced
+        add = REGISTRY["add"].resolve_attrs({}, {})
+        self.add(call, "add", add, [self.producer[id(t)] for t in branches], outputs[0], form="operator")
+        if kind == "mean":
+            share = {"op": "div", "value": float(len(branches)), "side": "right", "inplace": False}
+            divide = REGISTRY["scalar"].resolve_attrs(share, {})
+            self.add(call, "scalar", divide, [self.producer[id(outputs[0])]], outputs[0], form="operator")
+        return True
 
     def name(self, call: Traced) -> str:
         if call.is_module:
@@ -166,12 +196,20 @@ class Mapper:
         extra: list[torch.Tensor] = []
         if several and any(r.other_outputs for r in rules):  # nn.LSTM's (output, (h_n, c_n)): the output
             outputs, extra, several = outputs[:1], outputs[1:], False
+        plan = follow(call.target, call.is_module, call.args, call.kwargs, activations,
+                      [self.layouts.get(id(t), FRONT) for t in activations], outputs, self.batch,
+                      self.guessed)  # fmt: skip
+        self.planned = {id(t): layout for t, layout in zip(outputs, plan.outputs) if not layout.front}
+        if self.planned and any(id(t) in self.guessed for t in activations):
+            raise CannotMap("an operand comes from a call archcalc could not map, so where its batch is is unknown")
+        if plan.target is not None:  # per sample, a reshape (layout.py)
+            target, rules = plan.target, self.table.function_rules(plan.target)
         shapes = [self.sample(t) for t in activations]
-        out_shapes = [self.sample(t) for t in outputs]
+        out_shapes = [sample_shape(tuple(t.shape), layout, self.batch) for t, layout in zip(outputs, plan.outputs)]
         if any(shape is None for shape in shapes + out_shapes):
-            raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
-        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
-                    [t for t in operands if id(t) not in self.producer])
+            raise CannotMap(plan.reason or f"a tensor has no batch axis of {self.batch} in front")
+        view = Call(target, plan.args, plan.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
+                    [t for t in operands if id(t) not in self.producer], plan.input.axis, plan.input.merged)
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -219,6 +257,8 @@ class Mapper:
         form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
         for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
             name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
+            if not plan.outputs[position].front:
+                self.layouts[id(output)] = plan.outputs[position]
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 

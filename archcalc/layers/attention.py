@@ -301,6 +301,8 @@ class ScaledDotProductAttention(_Attention):
         Attr("scale", Float(), None, "the score scale; default 1/√D (changes no count)"),
         Attr("flash", Bool(), False, "a fused kernel that never stores the score matrix (memory only)"),
         Attr("dropout", Float(0.0, 1.0), 0.0, "dropout_p on the attention weights (identity at inference)"),
+        Attr("batch_merged", Bool(), False, "the model merges the batch into the first axis (window attention's "
+             "[B·nW, h, N, d]): torch sees one axis fewer, which picks its CPU kernel (the torch convention)"),
     )
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
@@ -349,7 +351,7 @@ class ScaledDotProductAttention(_Attention):
             if b["attn_mask"] is not None:
                 raise CannotMap("takes an explicit mask tensor (not counted)")
             return {"causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]), "scale": b["scale"],
-                    "dropout": b["dropout_p"]}  # fmt: skip
+                    "dropout": b["dropout_p"], "batch_merged": call.batch_merged or None}  # fmt: skip
 
         def mine(call) -> dict:
             m = call.module

@@ -158,6 +158,9 @@ class Slice(LayerType):
 
         def function(call) -> dict:
             b = call.bind("input", "dim", "start", "length")
+            if call.batch_axis or call.batch_merged:  # the batch is not in front (importer/layout.py)
+                axis = call.axis(b["dim"]) % len(call.in_shapes[0])
+                return {"axis": axis, "start": b["start"], "end": b["start"] + b["length"]}
             return span(b["dim"], b["start"], b["length"], len(call.in_shapes[0]))
 
         def pieces(call) -> list[dict]:

@@ -36,8 +36,7 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.elementwise import addition_functions
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts, product
-from archcalc.layers.imports import CannotMap, ImportRule
-from archcalc.layers.position_map import is_position_map
+from archcalc.layers.imports import CannotMap, ImportRule, readable
 
 
 def token_names(rank: int) -> tuple[str, ...]:
@@ -223,10 +222,13 @@ class PositionalEmbedding(_AddedTable):
                                 f"{list(call.in_shapes[0])}: not a [1, L, E] position table for [L, E] tokens")  # fmt: skip
             return {"mode": "learned"}
 
+        def table(call) -> bool:
+            """One [1, L, E] parameter; any other shape is parameter_op's (layers/param_operand.py)."""
+            return len(call.in_shapes) == 1 and len(call.weights) == 1 and readable(added, call)
+
         return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
                 ImportRule(self.name, functions=addition_functions(), read=added, weight_operands=True, note="tokens + a [1, L, E] "
-                           "parameter", when=lambda call: len(call.in_shapes) == 1 and len(call.weights) == 1
-                           and not is_position_map(call)))
+                           "parameter", when=table))
 
 
 @register

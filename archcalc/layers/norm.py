@@ -225,10 +225,13 @@ register_ranks(_InstanceNorm, {1: "instancenorm1d", 2: "instancenorm2d", 3: "ins
 
 class ChannelAffineNorm(StatsNorm):
     """A norm whose affine weight and bias hold one value per channel of [C, *] (group norm, ConvNeXt's
-    LayerNorm2d): params = 2 C when affine, whatever is normalised together."""
+    LayerNorm2d): params = 2 C when affine (C without the bias: timm's GroupNorm1NoBias, LayerNorm2dNoBias),
+    whatever is normalised together."""
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=2 * ins[0][0] if a["affine"] else 0)
+        return Params(trainable=(2 if a.get("bias", True) else 1) * ins[0][0] if a["affine"] else 0)
 
     def explain_params(self, a: Attrs, ins: list[Shape]) -> dict:
-        return {"params": 2 * Term("C", ins[0][0]) if a["affine"] else 0}
+        if not a["affine"]:
+            return {"params": 0}
+        return {"params": 2 * Term("C", ins[0][0]) if a.get("bias", True) else Term("C", ins[0][0])}

@@ -3,7 +3,8 @@ shared per-element counts).
 
 layernorm / groupnorm
     shape        unchanged; groupnorm takes [C, *] with C divisible by groups
-    params       affine weight (and bias) over the normalised shape (layernorm) or per channel
+    params       affine weight (and bias) over the normalised shape (layernorm) or per channel (groupnorm:
+                 2C, or C with bias: false, timm's GroupNorm1NoBias)
     flops        (5 + affine scale + affine shift) per element
     connections  (1 + affine) per element
 lrn (across channels; torch pads the channel window with size//2 before and (size-1)//2 after)
@@ -90,6 +91,7 @@ class GroupNorm(ChannelAffineNorm):
         Attr("groups", Int(), doc="number of channel groups", aliases=("num_groups",)),
         Attr("eps", Float(0.0), 1e-5),
         Attr("affine", Bool(), True),
+        Attr("bias", Bool(), True, "the affine shift (false: timm's GroupNorm1NoBias)"),
     )
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
@@ -101,7 +103,10 @@ class GroupNorm(ChannelAffineNorm):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
-        return nn.GroupNorm(a["groups"], ins[0][0], a["eps"], a["affine"])
+        norm = nn.GroupNorm(a["groups"], ins[0][0], a["eps"], a["affine"])
+        if a["affine"] and not a["bias"]:
+            norm.bias = None  # torch's GroupNorm has no bias flag; its forward passes bias=None on
+        return norm
 
     def torch_import(self) -> tuple:
         from torch import nn
@@ -109,16 +114,18 @@ class GroupNorm(ChannelAffineNorm):
         from torch.nn import functional as F
 
         def read(call) -> dict:
-            return {"groups": call.module.num_groups, "eps": call.module.eps, "affine": call.module.affine}
+            m = call.module
+            return {"groups": m.num_groups, "eps": m.eps, "affine": m.affine, "bias": not m.affine or m.bias is not None}
 
         def function(call) -> dict:
             """F.group_norm with the module's weight and bias (timm's GroupNormAct, GroupNorm1)."""
             b = call.bind("input", "num_groups", "weight", "bias", "eps", weight=None, bias=None, eps=1e-5)
-            if (b["weight"] is None) != (b["bias"] is None):
-                raise CannotMap("a weight without a bias (or a bias without a weight)")
+            if b["weight"] is None and b["bias"] is not None:
+                raise CannotMap("a bias without a weight")
             if any(tuple(t.shape) != (call.in_shapes[0][0],) for t in call.weights):
                 raise CannotMap("its weights are not one value per channel")
-            return {"groups": b["num_groups"], "eps": b["eps"], "affine": b["weight"] is not None}
+            return {"groups": b["num_groups"], "eps": b["eps"], "affine": b["weight"] is not None,
+                    "bias": b["weight"] is None or b["bias"] is not None}
 
         return (ImportRule(self.name, modules=(nn.GroupNorm,), read=read),
                 ImportRule(self.name, functions=(F.group_norm,), read=function, weight_operands=True,

@@ -6,7 +6,8 @@ rmsnorm (Zhang & Sennrich 2019; Llama: x / sqrt(mean(x²) + eps) · w over the l
                  weight; the per-group scalar work (divide, add eps, rsqrt) is not counted, as for layernorm
     connections  (1 + affine) per element
 layernorm2d (ConvNeXt's LayerNorm2d: a layer norm over the channels of [C, *] at each position)
-    params       2C with affine (weight and bias);  flops (5 + 2) per element, as layernorm
+    params       2C with affine (weight and bias), C without the bias (timm's LayerNorm2dNoBias);
+    flops        (5 + 2) per element, as layernorm (5 + 1 without the bias)
 layer_scale (Touvron et al. 2021, ConvNeXt: a learned per-channel scale γ · x)
     params       C (channels first, γ of shape [C, 1, 1]) or E (channels last, [E]: timm's LayerScale)
     flops        numel(out) multiplies;  connections numel(out)
@@ -24,7 +25,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.formula import Const, Formula, Group, Term, counts
-from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.imports import CannotMap, ImportRule, readable
 from archcalc.layers.norm import ChannelAffineNorm, _Norm
 
 
@@ -101,7 +102,8 @@ class RMSNorm(_Norm):
 class LayerNorm2d(ChannelAffineNorm):
     name = "layernorm2d"
     summary = "layer normalisation over the channels of [C, *] at each position (ConvNeXt's LayerNorm2d)"
-    attrs = (Attr("eps", Float(0.0), 1e-6), Attr("affine", Bool(), True, "weight and bias per channel"))
+    attrs = (Attr("eps", Float(0.0), 1e-6), Attr("affine", Bool(), True, "weight and bias per channel"),
+             Attr("bias", Bool(), True, "the affine shift (false: timm's LayerNorm2dNoBias)"))
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         if len(ins[0]) < 2:
@@ -111,13 +113,14 @@ class LayerNorm2d(ChannelAffineNorm):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_tokens as tt
 
-        return tt.LayerNorm2d(ins[0][0], a["eps"], a["affine"])
+        return tt.LayerNorm2d(ins[0][0], a["eps"], a["affine"], bias=a["bias"])
 
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
 
         def read(call) -> dict:
-            return {"eps": call.module.eps, "affine": call.module.elementwise_affine}
+            m = call.module
+            return {"eps": m.eps, "affine": m.elementwise_affine, "bias": not m.elementwise_affine or m.bias is not None}
 
         libraries = ("torchvision.models.convnext.LayerNorm2d", "timm.layers.norm.LayerNorm2d")
         return (ImportRule(self.name, modules=(tt.LayerNorm2d,), read=read),
@@ -178,7 +181,8 @@ class LayerScale(LayerType):
             raise CannotMap(f"a parameter of shape {list(shape)} does not scale each channel of {list(sample)}")
 
         def one_parameter(call) -> bool:
-            return len(call.in_shapes) == 1 and len(call.weights) == 1
+            """One per-channel parameter; any other shape is parameter_op's (layers/param_operand.py)."""
+            return len(call.in_shapes) == 1 and len(call.weights) == 1 and readable(operand, call)
 
         T = torch.Tensor
         products = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)

@@ -3,8 +3,9 @@
 Shuffles and nearest upsampling only move data: no FLOPs and no connections.
 
     upsample       over r = 1, 2 or 3 spatial axes (mode linear, bilinear, trilinear: each output is a
-                   weighted sum of its n = 2^r neighbours): flops (2n - 1) * out (n multiplies, n - 1
-                   adds; bilinear 7 * out), connections n * out; nearest: 0 and 0
+                   weighted sum of its n = 2^r neighbours; bicubic, 2 axes: of its n = 4^2 = 16): flops
+                   (2n - 1) * out (n multiplies, n - 1 adds; bilinear 7 * out, bicubic 31 * out),
+                   connections n * out; nearest: 0 and 0
     receptive field: pixel_unshuffle is an r x r window
                    with stride r; pixel_shuffle and upsampling by a factor other than 1 end the
                    receptive field (None); channel_shuffle keeps positions.
@@ -19,8 +20,10 @@ from archcalc.layers.base import (IDENTITY, Attrs, LayerType, RFStep, Shape, ele
 from archcalc.layers.formula import Const, Formula, Term, counts, floor
 from archcalc.layers.imports import CannotMap, ImportRule
 
-# Interpolation modes; a linear mode's index is the spatial rank it needs (nearest takes any).
-INTERPOLATION = ("nearest", "linear", "bilinear", "trilinear")
+# Interpolation modes, and the spatial rank each needs (nearest takes any) and the neighbours per axis it weighs.
+INTERPOLATION = ("nearest", "linear", "bilinear", "trilinear", "bicubic")
+_RANK = {"nearest": 0, "linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+_PER_AXIS = {"nearest": 0, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
 
 
 @register
@@ -149,16 +152,17 @@ class PixelUnshuffle(LayerType):
 @register
 class Upsample(LayerType):
     name = "upsample"
-    summary = "nearest, linear, bilinear or trilinear upsampling (1 to 3 spatial axes), by scale factor or to a size"
+    summary = "nearest, linear, bilinear, bicubic or trilinear upsampling (1 to 3 spatial axes), by scale or to a size"
     category = "other"
+    calls = {"function": "F.interpolate"}
     attrs = (
         Attr("scale", Float(0.0), None, "scale factor (every axis); output = floor(in * scale)", ("scale_factor",)),
         Attr("size", AxisSizes(), None, "output size per spatial axis ([h, w] for an image)"),
         Attr("mode", Choice(*INTERPOLATION), "nearest"),
         Attr("align_corners", Bool(), None, "linear modes only; torch's default when omitted"),
     )
-    flops_rule = "linear modes on r axes: (2^(r+1) - 1) * out (bilinear 7 * out); nearest: 0"
-    connections_rule = "linear modes: 2^r * out (bilinear 4 * out); nearest: 0"
+    flops_rule = "linear modes on r axes: (2^(r+1) - 1) * out (bilinear 7 * out); bicubic 31 * out; nearest: 0"
+    connections_rule = "linear modes: 2^r * out (bilinear 4 * out); bicubic 16 * out; nearest: 0"
 
     def validate(self, a: Attrs) -> None:
         if (a["scale"] is None) == (a["size"] is None):
@@ -166,13 +170,14 @@ class Upsample(LayerType):
         if a["scale"] is not None and a["scale"] <= 0:
             raise ArchcalcError(f"upsample: scale must be positive, got {a['scale']}")
         if a["align_corners"] is not None and a["mode"] == "nearest":
-            raise ArchcalcError("upsample: align_corners applies to the linear, bilinear and trilinear modes only")
+            raise ArchcalcError("upsample: align_corners applies to the linear, bilinear, bicubic and trilinear modes "
+                                "only")
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         rank = len(ins[0]) - 1
         if not 1 <= rank <= 3:
             raise ArchcalcError(f"upsample needs a [C, L], [C, H, W] or [C, D, H, W] input, got shape {list(ins[0])}")
-        needed = INTERPOLATION.index(a["mode"])
+        needed = _RANK[a["mode"]]
         if needed and needed != rank:
             raise ArchcalcError(f"upsample: mode {a['mode']} interpolates {rank_text(needed + 1)} inputs, "
                                 f"got shape {list(ins[0])}")  # fmt: skip
@@ -185,8 +190,9 @@ class Upsample(LayerType):
 
     @staticmethod
     def neighbours(a: Attrs, out: Shape) -> int:
-        """Input elements each output interpolates: 2 per axis in the linear modes, none copied in nearest."""
-        return 0 if a["mode"] == "nearest" else 2 ** (len(out) - 1)
+        """Input elements each output interpolates: 2 per axis in the linear modes, 4 in bicubic, none copied in
+        nearest."""
+        return _PER_AXIS[a["mode"]] ** (len(out) - 1) if a["mode"] != "nearest" else 0
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         n = self.neighbours(a, out)
@@ -223,7 +229,7 @@ class Upsample(LayerType):
         return nn.Upsample(scale_factor=a["scale"], mode=a["mode"], align_corners=a["align_corners"])
 
     def torch_import(self) -> tuple:
-        """nn.Upsample and F.interpolate in nearest, linear, bilinear or trilinear mode. One scale for every
+        """nn.Upsample and F.interpolate in nearest, linear, bilinear, bicubic or trilinear mode. One scale for every
         axis stays a scale; anything else (a size, per-axis scales) imports as the traced output size."""
         from torch import nn
         from torch.nn import functional as F

@@ -1,13 +1,10 @@
-"""Taking tokens out of a sequence: select one index along an axis, or average an axis away.
+"""Taking tokens out of a sequence: select one index along an axis (averaging an axis away is `mean`, in
+reduce.py).
 
 select (x[:, i] or x.select(dim, i): the axis disappears; ViT's class token is select axis 0, index 0)
     only selects data: no FLOPs, no connections
-mean (x.mean(dim): average over one axis, kept as size 1 with keepdim; mean pooling of tokens)
-    flops        numel(in): per output, N − 1 adds and 1 divide (N = the axis size)
-    connections  numel(in): each output reads its N elements
 
-Receptive field: None (a token axis is not a spatial map; over the channels of a map, a mean keeps the
-positions: identity).
+Receptive field: None (a token axis is not a spatial map).
 """
 
 from __future__ import annotations
@@ -15,10 +12,10 @@ from __future__ import annotations
 import operator
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, Bool, Int
-from archcalc.layers.base import IDENTITY, Attrs, LayerType, Shape, numel, register
+from archcalc.layers.attrs import Attr, Int
+from archcalc.layers.base import Attrs, LayerType, Shape, register
 from archcalc.layers.embedding import token_names
-from archcalc.layers.formula import Formula, Term, counts, product
+from archcalc.layers.formula import Formula, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
 
 
@@ -116,67 +113,3 @@ class Select(LayerType):
                            when=_not_a_slice, note="x[:, i]: one integer index"),
                 ImportRule(self.name, functions=(torch.unbind, torch.Tensor.unbind), read=_unbind, per_output=True,
                            note="unbind: one select per index"))  # fmt: skip
-
-
-@register
-class Mean(LayerType):
-    name = "mean"
-    summary = "average over one axis (x.mean(dim)): mean pooling of tokens"
-    category = "pool"
-    attrs = (Attr("axis", Int(None), 0, "axis of the sample, not counting the batch"),
-             Attr("keepdim", Bool(), False, "keep the axis with size 1"))  # fmt: skip
-    flops_rule = "in: N - 1 adds and 1 divide per output"
-    connections_rule = "in"
-
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        axis = _axis(self.name, a["axis"], ins[0])
-        return ins[0][:axis] + ((1,) if a["keepdim"] else ()) + ins[0][axis + 1 :]
-
-    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(ins[0])
-
-    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(ins[0])
-
-    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        axis, names = _axis(self.name, a["axis"], ins[0]), _names(ins[0])
-        shape = []
-        for index, (name, size) in enumerate(zip(names, ins[0])):
-            if index != axis:
-                shape.append(Formula(f"{name}_out", Term(name, size)))
-            elif a["keepdim"]:
-                shape.append(Formula(f"{name}_out", Term("1", 1), "averaged, kept as 1"))
-        return shape
-
-    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        every = product(Term(name, size) for name, size in zip(_names(ins[0]), ins[0]))
-        return counts(flops=every, connections=every, notes={"FLOPs": "per output: N − 1 adds + 1 divide"})
-
-    def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
-        return IDENTITY if len(ins[0]) > 1 and a["keepdim"] and _axis(self.name, a["axis"], ins[0]) == 0 else None
-
-    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
-        from archcalc import torch_tokens as tt
-
-        return tt.Mean(_axis(self.name, a["axis"], ins[0]) + 1, a["keepdim"])
-
-    def torch_import(self) -> tuple:
-        import torch
-
-        from archcalc import torch_tokens as tt
-
-        def one_axis(call) -> bool:
-            dim = call.kwargs.get("dim", call.args[1] if len(call.args) > 1 else None)
-            return isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1)
-
-        def read(call) -> dict:
-            b = call.bind("input", "dim", "keepdim", "dtype", keepdim=False, dtype=None)
-            if b["dtype"] is not None:
-                raise CannotMap("converts the dtype")
-            dim = b["dim"] if isinstance(b["dim"], int) else b["dim"][0]
-            return {"axis": call.axis(dim), "keepdim": bool(b["keepdim"])}
-
-        return (ImportRule(self.name, modules=(tt.Mean,),
-                           read=lambda c: {"axis": c.module.dim - 1, "keepdim": c.module.keepdim}),
-                ImportRule(self.name, functions=(torch.mean, torch.Tensor.mean), read=read, when=one_axis,
-                           note="over one axis"))  # fmt: skip

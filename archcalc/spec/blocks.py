@@ -22,6 +22,7 @@ from typing import Any
 from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, Graph, Node
 from archcalc.layers.attrs import REQUIRED
+from archcalc.spec.names import ROOT
 
 MAX_REPEAT_EXPRESSION = 900  # the expression language refuses longer texts
 
@@ -132,7 +133,9 @@ class BlockWriter:
                            if t[start] in self._group_at(".".join(s[:depth])).children), None)  # fmt: skip
             if shadow is None:
                 return ".".join(t[start:])
-        raise ArchcalcError(f"{target} is shadowed by {'.'.join(s[:shadow] + [t[0]])}")
+        # Every relative name is hidden by a group of the same name on the way out (CrossViT's
+        # blocks.1.blocks hides blocks.0.cat_3): name it from the top level.
+        return ROOT + target
 
     def _refs(self, child: Any, group: Group, previous: str | None, alias: dict[str, str]) -> tuple | None:
         wanted = [alias.get(name, name) for name in (child.inputs if isinstance(child, Node) else [child.input])]

@@ -33,7 +33,7 @@ from archcalc.graph import INPUT, INPUT_DTYPES, NO_WEIGHT_USE, Graph, Node, topo
 from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
-from archcalc.spec.names import Alias, Ref, Resolver, Scope
+from archcalc.spec.names import ROOT, Alias, Ref, Resolver, Scope
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
 from archcalc.spec.source import line_at as _line
 from archcalc.spec.work import REPEAT_INDEX, list_items, literal_key, uses_index
@@ -50,6 +50,8 @@ BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
 FREE_ITEMS, ITEMS_PER_STEP = 64, 10
+# Keys of a layer entry that are not attributes of its type (a set: asked for every key of every layer).
+NOT_ATTRIBUTES = frozenset(COMMON_KEYS + LAYER_KEYS + ("type",))
 
 class Expander:
     def __init__(self, doc: Any, file: str | None, overrides: Mapping[str, Any], limits: Limits,
@@ -186,8 +188,9 @@ class Expander:
         elif isinstance(local, int) and not isinstance(local, bool):
             local = str(local)
         path = prefix + (local if isinstance(local, str) and local else str(index))
-        if not isinstance(local, str) or not local or "." in local or local == INPUT:
-            raise self.fail(f"bad layer name {brief(local)} (non-empty, no dots, not 'input')", line, path)
+        if not isinstance(local, str) or not local or "." in local or local.startswith(ROOT) or local == INPUT:
+            raise self.fail(f"bad layer name {brief(local)} (non-empty, no dots, not starting with {ROOT!r}, not "
+                            "'input')", line, path)  # fmt: skip
         self.work += 1
         if self.work > self.limits.max_layers:
             self._spend(0, "the spec expands to too many layers and groups", line, path)
@@ -271,7 +274,7 @@ class Expander:
             listed = ", ".join(known[:12]) + (f", ... ({len(known)} in all: `archcalc layers`)" if len(known) > 12 else "")
             raise self.fail(f"unknown layer type {brief(type_name)}{closest(type_name, known)}; "
                             f"known types: {listed}", _line(item, "type"), path)  # fmt: skip
-        raw = {key: value for key, value in item.items() if key not in COMMON_KEYS + LAYER_KEYS and key != "type"}
+        raw = {key: value for key, value in item.items() if key not in NOT_ATTRIBUTES}
         literal = literal_key(type_name, raw)
         known = self.resolved.get(literal) if literal is not None else None
         if known is None:

@@ -3,7 +3,9 @@
 Expansion records what each name means (a node path, a group's `Scope`, or an `Alias` for an item
 dropped by `when`) and leaves references as `Ref`s, because `inputs:` may name items declared
 later. Once the whole spec is expanded, `Resolver.resolve` turns each reference into a node path
-(or `input`). Lookups go from the reference's scope outward; `a.b` descends into group `a`.
+(or `input`). Lookups go from the reference's scope outward; `a.b` descends into group `a`; a reference
+that starts with `/` is looked up at the top level of the spec only (an exported spec names a node that an
+inner group's own name would hide that way).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT
+
+ROOT = "/"  # `/stage.0.conv`: looked up at the top level of the spec, not from the reference's scope outward
 
 
 class Scope:
@@ -81,15 +85,19 @@ class Resolver:
         return target
 
     def lookup(self, ref: Ref) -> Any:
-        parts = ref.text.split(".")
+        anchored = ref.text.startswith(ROOT)
+        parts = ref.text[len(ROOT):].split(".") if anchored else ref.text.split(".")
         where = ref.path or ref.scope.path or None
+        start = ref.scope
+        while anchored and start.parent is not None:
+            start = start.parent
         if parts[0] == INPUT:
             if len(parts) > 1:
                 raise ArchcalcError(f"{brief(ref.text)}: 'input' has no parts", file=self.file, line=ref.line,
                                     path=where)  # fmt: skip
-            return ref.scope.input
+            return start.input
         entry = None
-        scope: Scope | None = ref.scope
+        scope: Scope | None = start
         while scope is not None:
             if parts[0] in scope.names:
                 entry = scope.names[parts[0]]

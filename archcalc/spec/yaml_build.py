@@ -35,7 +35,7 @@ except ImportError:  # PyYAML built without libyaml: its Python parser gives the
 from archcalc.errors import ArchcalcError, brief
 from archcalc.limits import Limits, note
 from archcalc.spec.lines import LineDict, LineList
-from archcalc.spec.yaml_flow import PLACEHOLDER, FlowItem, flow_items
+from archcalc.spec.yaml_flow import PLACEHOLDER, FlowText, flow_items
 
 CORE = "tag:yaml.org,2002:"
 MERGE = "<<"
@@ -116,14 +116,14 @@ def build(text: str, limits: Limits) -> Any:
     try:
         fast = flow_items(text, _plain)
         if fast is not None:
-            return _build(fast.text, limits, fast.items)
+            return _build(fast.text, limits, fast)
     except (_Diverged, ArchcalcError, yaml.YAMLError):
         pass
-    return _build(text, limits, [])
+    return _build(text, limits)
 
 
-def _build(text: str, limits: Limits, flows: list[FlowItem]) -> Any:
-    """The builder over libyaml's events; `flows` are yaml_flow's mappings, one per placeholder.
+def _build(text: str, limits: Limits, fast: FlowText | None = None) -> Any:
+    """The builder over libyaml's events; `fast` holds yaml_flow's mappings, a run of them per placeholder.
 
     The loop keeps the open container's state in locals (this is the hot path of big specs): `items`
     is its object, `key` the key waiting for a value (mappings), `lines` the key or item lines that
@@ -133,8 +133,9 @@ def _build(text: str, limits: Limits, flows: list[FlowItem]) -> Any:
     scalar_t, alias_t = yaml.ScalarEvent, yaml.AliasEvent
     map_t, seq_t, map_end_t, seq_end_t = (yaml.MappingStartEvent, yaml.SequenceStartEvent,
                                           yaml.MappingEndEvent, yaml.SequenceEndEvent)  # fmt: skip
+    flows, runs = (fast.items, fast.runs) if fast is not None else ([], [])
     plain_cache: dict[str, Any] = {PLACEHOLDER: _FLOW} if flows else {}
-    taken = 0  # flows placed so far
+    taken, placed = 0, 0  # placeholders met, and flows placed, so far
     stack: list[tuple] = []
     items: Any = None  # the open mapping or list (None at the top level)
     is_map, key, key_line, lines, merges, anchor = False, _NO_KEY, 0, None, None, None
@@ -158,15 +159,23 @@ def _build(text: str, limits: Limits, flows: list[FlowItem]) -> Any:
                     value = plain_cache[text_value] = _plain(text_value, event.start_mark.line + 1)
                 elif value is _FLOW:
                     line = event.start_mark.line + 1
-                    if taken == len(flows) or items is None or is_map or event.anchor is not None:
+                    if taken == len(runs) or items is None or is_map or event.anchor is not None:
                         raise _Diverged
-                    flow = flows[taken]
+                    run = flows[placed:placed + runs[taken]]
                     taken += 1
-                    nodes_left -= flow.scalars - 1
+                    placed += len(run)
+                    nodes_left -= sum(flow.scalars for flow in run) - 1
+                    nested = any(flow.nested for flow in run)
                     # the line it was built for; nesting and size within the limits (else the general path says where)
-                    if flow.line != line or len(stack) + 1 + flow.nested >= max_nesting or nodes_left < 0:
+                    if run[0].line != line or len(stack) + 1 + nested >= max_nesting or nodes_left < 0:
                         raise _Diverged
-                    value = flow.value
+                    for flow in run[:-1]:  # placed as any list item is placed below; the last one is the value
+                        if lines is not None:
+                            lines.append(flow.line)
+                        elif flow.line != items.line:
+                            lines = [items.line] * len(items) + [flow.line]
+                        items.append(flow.value)
+                    value, line = run[-1].value, run[-1].line
             else:
                 value = _scalar(event.tag, event.value, event.start_mark.line + 1)
             if event.anchor is not None:
@@ -216,7 +225,7 @@ def _build(text: str, limits: Limits, flows: list[FlowItem]) -> Any:
                                     line=event.start_mark.line + 1)  # fmt: skip
             continue
         elif kind is yaml.StreamEndEvent or event is None:
-            if taken != len(flows):
+            if taken != len(runs):
                 raise _Diverged
             return root
         else:

@@ -5,8 +5,9 @@
 libyaml turns such a line into about fifteen events, each a Python object with two marks: most of the time
 of a 100,000-layer spec. `flow_items(text)` finds these lines with one regular expression, builds each
 mapping directly (LineDict, LineList and scalars resolved by the same core schema as yaml_build), and
-returns the text with each mapping replaced by one placeholder scalar on the same line, so libyaml reads
-one event per line and every line keeps its number.
+returns the text with each run of such lines (one after another, at one indentation: items of one list)
+replaced by one placeholder scalar on the run's first line and empty lines after it, so libyaml reads one
+event per run and every line keeps its number.
 
 Anything unusual leaves a line to libyaml: quotes, anchors, aliases, tags, merge keys, colons or spaces
 inside a value, nested mappings, empty or trailing-comma collections, a duplicate or null key, tabs.
@@ -47,8 +48,9 @@ class FlowItem(NamedTuple):
 
 
 class FlowText(NamedTuple):
-    text: str  # the spec text with each fast mapping replaced by PLACEHOLDER
+    text: str  # the spec text with each run of fast lines replaced by PLACEHOLDER (see above)
     items: list[FlowItem]  # in the order of the text
+    runs: list[int]  # the items each placeholder stands for, in the order of the text
 
 
 class _Resolved(dict):
@@ -72,7 +74,9 @@ def flow_items(text: str, resolve: Callable[[str, int], Any]) -> FlowText | None
         return None
     pieces: list[str] = []
     items: list[FlowItem] = []
+    runs: list[int] = []
     start, line, counted = 0, 1, 0
+    run_indent, run_next = -1, -1  # the open run's indentation, and where a line continuing it starts
     scalar = _Resolved(resolve).__getitem__
     pairs_of, split, tokens_of = _PAIRS.findall, _ITEMS.split, _TOKENS.split
     for match in _LINE.finditer(text):
@@ -90,32 +94,38 @@ def flow_items(text: str, resolve: Callable[[str, int], Any]) -> FlowText | None
             mapping.line = line
             if None in mapping or 2 * len(mapping) != len(parts):  # a null or duplicate key
                 continue
+            item = FlowItem(line, mapping, 2 * len(mapping), False)
+        else:
+            pairs = pairs_of(inner)
+            mapping = LineDict()
+            mapping.line = line
+            scalars, nested = len(pairs), False
+            for key_text, list_text, value_text in pairs:
+                if value_text:
+                    mapping[scalar(key_text)] = scalar(value_text)
+                    scalars += 1
+                else:
+                    value = LineList(map(scalar, split(list_text))) if list_text else LineList()
+                    value.line = line
+                    mapping[scalar(key_text)] = value
+                    scalars += len(value)
+                    nested = True
+            if len(mapping) != len(pairs) or None in mapping:  # a duplicate or null key: libyaml's path says so
+                continue
+            item = FlowItem(line, mapping, scalars, nested)
+        first = match.start()
+        if first == run_next and begin - first == run_indent:  # the next item of the open run: an empty line
+            pieces.append(text[start:first])
+            runs[-1] += 1
+        else:
             pieces.append(text[start:begin])
             pieces.append(PLACEHOLDER)
-            start = end
-            items.append(FlowItem(line, mapping, 2 * len(mapping), False))
-            continue
-        pairs = pairs_of(inner)
-        mapping = LineDict()
-        mapping.line = line
-        scalars, nested = len(pairs), False
-        for key_text, list_text, value_text in pairs:
-            if value_text:
-                mapping[scalar(key_text)] = scalar(value_text)
-                scalars += 1
-            else:
-                value = LineList(map(scalar, split(list_text))) if list_text else LineList()
-                value.line = line
-                mapping[scalar(key_text)] = value
-                scalars += len(value)
-                nested = True
-        if len(mapping) != len(pairs) or None in mapping:  # a duplicate or null key: libyaml's path says so
-            continue
-        pieces.append(text[start:begin])
-        pieces.append(PLACEHOLDER)
+            runs.append(1)
+            run_indent = begin - first
         start = end
-        items.append(FlowItem(line, mapping, scalars, nested))
+        run_next = text.find("\n", end) + 1  # 0 (no line can continue the run) at the end of the text
+        items.append(item)
     if not items:
         return None
     pieces.append(text[start:])
-    return FlowText("".join(pieces), items)
+    return FlowText("".join(pieces), items, runs)

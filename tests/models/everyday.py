@@ -168,3 +168,34 @@ class SkipAcrossStages(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skip = self.features[0](x)
         return self.features[1](torch.relu(x), skip)
+
+
+class _Fuse(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) + skip
+
+
+class _Branches(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList([_Fuse()])
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.blocks[0](x, skip)
+
+
+class SkipHiddenEverywhere(nn.Module):
+    """blocks.1.blocks.0.add reads blocks.0.1: from inside blocks.1.blocks.0, `0.1` is hidden by blocks.1.blocks.0
+    and `blocks.0.1` by blocks.1.blocks, so only a name from the top level reaches it (timm's CrossViT: export-spec
+    said 'blocks.0.cat_3 is shadowed by blocks.1.blocks')."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU()), _Branches()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks[1](x, self.blocks[0](x))

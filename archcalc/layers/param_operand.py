@@ -1,0 +1,179 @@
+"""A learned tensor as an operand: parameter_op (x * weight, x + bias) and affine (torch.addcmul(bias, weight, x)).
+
+parameter_op: an elementwise multiply or add between an activation and a parameter of any shape that
+broadcasts into it without enlarging it: timm's [1]-shaped scale and bias (StarReLU `scale * relu(x) ** 2 +
+bias`, HGNetV2's LearnableAffineBlock `scale * x + bias`), a [C, 1, 1] bias (EvoNorm's `x * v + bias`), a
+[1, L, 1] bias. The per-channel scale [C, 1, ...] or [E] is layer_scale's (layers/norm_tokens.py) and a
+[1, L, E] table added to tokens is positional_embedding's; this type takes every other shape.
+
+    {type: parameter_op, op: mul, shape: [1]}          x * s, s a learned scalar
+    {type: parameter_op, op: add, shape: [64, 1, 1]}   x + b, one bias per channel
+
+`shape` is the parameter's shape aligned to the sample's trailing axes, as torch broadcasts it (leading axes
+of size 1 beyond the sample's rank, the batch's, are dropped: a [1, C, 1, 1] parameter is [C, 1, 1]).
+
+    params       numel(shape)
+    MACs         0
+    flops        out (one multiply or add per output element)
+    connections  out (one link from the input element; the parameter is not a unit, as for layer_scale)
+
+affine: resmlp's Affine, `torch.addcmul(beta, alpha, x)` = beta + alpha * x, with alpha and beta
+parameters of one shape that broadcasts into x (`[1, 1, E]`: `shape: [1, E]` for [L, E] tokens).
+
+    params       2 * numel(shape)
+    flops        2 * out (a multiply and an add per output element)
+    connections  out
+
+Receptive field: position-wise (identity). Training: backward about the forward cost (the default rule).
+
+Peers: fvcore and torch's FlopCounterMode have no handle for aten::mul / add / addcmul (0); ptflops does
+not patch the operators or torch.addcmul and hooks no such module (0); thop hooks none (0); torchinfo
+counts the parameters named weight and bias of a leaf module times the batch (archcalc's builds name them
+so: numel(shape) x N for parameter_op, 2 numel(shape) x N for affine).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from archcalc.errors import ArchcalcError
+from archcalc.layers.attrs import Attr, Choice, IntList
+from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register, same_shape
+from archcalc.layers.elementwise import addition_functions, broadcast
+from archcalc.layers.formula import Const, Formula, counts
+from archcalc.layers.imports import CannotMap, ImportRule
+
+
+def aligned(weight: Shape, sample: Shape) -> Shape:
+    """A parameter's shape as it broadcasts into the sample: the batch's leading ones dropped. A CannotMap
+    when it would broadcast across the batch or enlarge the sample."""
+    shape = tuple(weight)
+    while len(shape) > len(sample) and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) > len(sample) or any(w not in (1, s) for w, s in zip(reversed(shape), reversed(sample))):
+        raise CannotMap(f"a parameter of shape {list(weight)} does not broadcast into {list(sample)}")
+    return shape or (1,)
+
+
+def _fits(layer: str, shape: Shape, sample: Shape) -> None:
+    if len(shape) > len(sample) or broadcast(layer, [sample, shape]) != tuple(sample):
+        raise ArchcalcError(f"{layer}: a parameter of shape {list(shape)} does not broadcast into the input "
+                            f"{list(sample)} (it must not enlarge it)")  # fmt: skip
+
+
+def _multiplications() -> tuple:
+    import torch
+
+    T = torch.Tensor
+    return (operator.mul, operator.imul, torch.mul, T.mul, T.mul_, T.__mul__, T.__imul__, T.__rmul__)
+
+
+class _Learned(LayerType):
+    category = "elementwise"
+    per_element = 1
+
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        _fits(self.name, a["shape"], ins[0])
+        return ins[0]
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return self.per_element * numel(out)
+
+    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return numel(out)
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return same_shape(ins[0])
+
+
+@register
+class ParameterOp(_Learned):
+    name = "parameter_op"
+    summary = "x * weight or x + bias with a learned tensor of any broadcastable shape ([1]-shaped scale and bias)"
+    attrs = (Attr("op", Choice("mul", "add"), doc="mul (a learned scale) or add (a learned bias)"),
+             Attr("shape", IntList(), doc="the parameter's shape, aligned to the input's trailing axes"))  # fmt: skip
+    flops_rule = "out (one multiply or add per element)"
+    connections_rule = "out (one link from the input element)"
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return Params(trainable=numel(a["shape"]))
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return counts(params=Const(numel(a["shape"])), flops=elements(out), connections=elements(out),
+                      notes={"FLOPs": f"one {'multiply' if a['op'] == 'mul' else 'add'} per element",
+                             "params": f"the parameter of shape {list(a['shape'])}"})  # fmt: skip
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from archcalc import torch_pointwise as tp
+
+        return tp.ParameterOp(a["op"], tuple(a["shape"]))
+
+    def torch_import(self) -> tuple:
+        from archcalc import torch_pointwise as tp
+
+        products = _multiplications()
+
+        def read(call: Any) -> dict:
+            if call.kwargs:
+                raise CannotMap(f"argument {next(iter(call.kwargs))!r} is not understood")
+            return {"op": "mul" if call.target in products else "add",
+                    "shape": list(aligned(call.weights[0].shape, call.in_shapes[0]))}
+
+        def one_parameter(call: Any) -> bool:
+            return len(call.in_shapes) == 1 and len(call.weights) == 1
+
+        def built(call: Any) -> dict:
+            m = call.module
+            return {"op": m.op, "shape": list((m.weight if m.op == "mul" else m.bias).shape)}
+
+        return (ImportRule(self.name, modules=(tp.ParameterOp,), read=built),
+                ImportRule(self.name, functions=products + addition_functions(), read=read, when=one_parameter,
+                           weight_operands=True, note="a tensor times or plus a parameter of another shape than "
+                           "layer_scale's and positional_embedding's"))  # fmt: skip
+
+
+@register
+class Affine(_Learned):
+    name = "affine"
+    summary = "bias + weight * x with learned tensors of one broadcastable shape (torch.addcmul; resmlp's Affine)"
+    attrs = (Attr("shape", IntList(), doc="the weight's and the bias's shape, aligned to the input's trailing axes"),)
+    per_element = 2
+    flops_rule = "2 * out (a multiply and an add per element)"
+    connections_rule = "out (one link from the input element)"
+
+    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
+        return Params(trainable=2 * numel(a["shape"]))
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return counts(params=Const(2) * Const(numel(a["shape"])), flops=Const(2) * elements(out),
+                      connections=elements(out), notes={"FLOPs": "a multiply and an add per element",
+                                                        "params": f"weight and bias of shape {list(a['shape'])}"})
+
+    def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
+        from archcalc import torch_pointwise as tp
+
+        return tp.Affine(tuple(a["shape"]))
+
+    def torch_import(self) -> tuple:
+        import torch
+
+        from archcalc import torch_pointwise as tp
+
+        def read(call: Any) -> dict:
+            b = call.bind("input", "tensor1", "tensor2", "value", value=1)
+            if b["value"] != 1:
+                raise CannotMap(f"scales the product by value={b['value']!r}")
+            if not any(b["input"] is w for w in call.weights):
+                raise CannotMap("adds an activation, not a learned bias")
+            shapes = {aligned(w.shape, call.in_shapes[0]) for w in call.weights}
+            if len(shapes) != 1:
+                raise CannotMap(f"its weight and bias differ in shape ({' and '.join(str(list(s)) for s in shapes)})")
+            return {"shape": list(shapes.pop())}
+
+        def learned(call: Any) -> bool:
+            return len(call.in_shapes) == 1 and len(call.weights) == 2
+
+        return (ImportRule(self.name, modules=(tp.Affine,), read=lambda call: {"shape": list(call.module.weight.shape)}),
+                ImportRule(self.name, functions=(torch.addcmul, torch.Tensor.addcmul), read=read, when=learned,
+                           weight_operands=True, note="addcmul(bias, weight, x) with two parameters"))  # fmt: skip
