@@ -38,6 +38,7 @@ LAYERS = {
     "split_attention": {"sum"},
     "mambaout_head": {"mean"},
     "resmlp_affine": {"affine"},
+    "hiera_pool": {"reshape", "amax"},
     "evonorm_s0": {"var", "expand", "div", "layer_scale", "parameter_op"},
     "parallel_vit_block": {"add"},
     "crossvit_heads": {"add", "scalar"},
