@@ -235,6 +235,21 @@ class HieraPoolProjection(nn.Module):
         return x.view(x.shape[0], self.q_stride, -1, x.shape[-1]).amax(dim=1)
 
 
+class CaitClassResidual(nn.Module):
+    """timm/models/cait.py: the class token `cls_token.expand(B, -1, -1)` is the residual stream of the class
+    blocks, `x_cls = x_cls + gamma_1 * attn(cat(x_cls, x))` (here a linear on the first token stands in for the
+    class attention)."""
+
+    def __init__(self, dim: int = 8) -> None:
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cls_tokens = self.cls_token.expand(x.shape[0], -1, -1)
+        return cls_tokens + self.fc(torch.cat((cls_tokens, x), dim=1)[:, :1])
+
+
 class ResMlpAffine(nn.Module):
     """timm/models/mlp_mixer.py: Affine, torch.addcmul(beta, alpha, x) on [B, L, E] tokens."""
 
@@ -328,6 +343,7 @@ MODELS = {
     "mambaout_head": (MambaOutHead, (8, 4, 4)),
     "resmlp_affine": (ResMlpAffine, (6, 8)),
     "hiera_pool": (HieraPoolProjection, (16, 6)),
+    "cait_class_residual": (CaitClassResidual, (5, 8)),
     "evonorm_s0": (EvoNorm2dS0, (8, 4, 4)),
     "parallel_vit_block": (ParallelThingsBlock, (5, 8)),
     "crossvit_heads": (CrossVitHeads, (5, 8)),
