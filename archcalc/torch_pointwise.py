@@ -146,6 +146,11 @@ class Sum(nn.Module):
         return x.sum(self.dim, keepdim=self.keepdim)
 
 
+class Amax(Sum):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.amax(self.dim, keepdim=self.keepdim)
+
+
 class Stack(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()

@@ -137,6 +137,17 @@ class Permute(nn.Module):
         return torch.permute(x, self.dims)
 
 
+class Roll(nn.Module):
+    """`torch.roll(x, shifts, dims)`, dims counting the batch axis (Swin's cyclic shift)."""
+
+    def __init__(self, shifts: list[int], dims: list[int]) -> None:
+        super().__init__()
+        self.shifts, self.dims = shifts, dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.roll(x, self.shifts, self.dims)
+
+
 class Transpose(nn.Module):
     def __init__(self, dim0: int, dim1: int) -> None:
         super().__init__()

@@ -131,6 +131,7 @@ CASES = [
     case("sum", IMAGE, {"type": "sum"}),
     case("sum-spatial-keepdim", IMAGE, {"type": "sum", "axis": [1, 2], "keepdim": True}),
     case("var", IMAGE, {"type": "var", "axis": [1, 2], "keepdim": True, "correction": 0}),
+    case("amax", IMAGE, {"type": "amax", "axis": 0}),
     case("mean-two-axes", IMAGE, {"type": "mean", "axis": [1, 2]}),
     case("stack", IMAGE, *merge("stack", axis=1)),
     case("expand", IMAGE, {"type": "global_avg_pool", "keep_dims": True}, {"type": "expand", "shape": [4, 6, 6]}),

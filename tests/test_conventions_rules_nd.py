@@ -10,6 +10,7 @@ import pytest
 
 from tests.test_conventions_rules import assert_tools_agree, case
 from tests.test_conventions_rules_recurrent import CASES as RECURRENT_CASES
+from tests.test_conventions_rules_timm import CASES as TIMM_CASES
 
 SEQUENCE, VOLUME = (4, 12), (4, 3, 5, 6)
 
@@ -72,6 +73,7 @@ CASES = [
     case("softmax-tokens", (16, 100), {"type": "softmax", "axis": -1}),
     case("relu-volume", VOLUME, {"type": "relu"}),
     *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_conventions_rules_recurrent.py
+    *TIMM_CASES,  # timm's conv variants and blocks: tests/test_conventions_rules_timm.py
 ]
 
 

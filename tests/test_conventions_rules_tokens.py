@@ -72,6 +72,7 @@ CASES = [
     case("einsum-dot", (2, 6), {"type": "einsum", "equation": "ij,ij->i", "inputs": BOTH}),
     case("permute", (2, 6, 8), {"type": "permute", "dims": [2, 0, 1]}),
     case("transpose", TOKENS, {"type": "transpose"}),
+    case("roll", (5, 6, 8), {"type": "roll", "shifts": [-1, -1], "axes": [0, 1]}),
     case("select", TOKENS, {"type": "select"}),
     case("mean", TOKENS, {"type": "mean"}),
     case("rmsnorm", TOKENS, {"type": "rmsnorm"}),

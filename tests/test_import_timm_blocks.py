@@ -96,11 +96,14 @@ def test_timm_attention_with_qk_norm_says_why_it_is_unsupported(timm_installed):
 
 
 def test_without_timm_its_attention_is_traced_through():
-    """Not installed under timm's name, the stand-in is the user's own class: traced, and its permute to
-    [3, B, H, N, D] takes the batch axis out of front (unsupported), never a silent zero."""
+    """Not installed under timm's name, the stand-in is the user's own class: traced through. Its permute to
+    [3, B, H, N, D] takes the batch axis out of front; the importer follows it (importer/layout.py), so the
+    layers are the permute, the unbind's selects and the attention product, complete."""
     report = analyse(import_model(tb.VisionTransformer, (3, 32, 32)).graph)
-    assert "multi_head_attention" not in [layer.type for layer in report.layers]
-    assert "torch.Tensor.permute" in {gap.op for gap in report.unsupported}
+    types_seen = [layer.type for layer in report.layers]
+    assert "multi_head_attention" not in types_seen and {"permute", "select"} <= set(types_seen)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    assert report.totals.params == sum(p.numel() for p in _model(tb.VisionTransformer).parameters())
 
 
 def test_a_parameter_slice_is_not_a_view_of_it():

@@ -38,6 +38,8 @@ LAYERS = {
     "split_attention": {"sum"},
     "mambaout_head": {"mean"},
     "resmlp_affine": {"affine"},
+    "hiera_pool": {"reshape", "amax"},
+    "cait_class_residual": {"class_token", "parameter_op"},
     "evonorm_s0": {"var", "expand", "div", "layer_scale", "parameter_op"},
     "parallel_vit_block": {"add"},
     "crossvit_heads": {"add", "scalar"},

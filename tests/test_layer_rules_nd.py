@@ -13,6 +13,7 @@ from torch import nn
 
 from tests.test_layer_rules import Case, check_case
 from tests.test_layer_rules_recurrent import CASES as RECURRENT_CASES
+from tests.test_layer_rules_timm import CASES as TIMM_CASES
 
 CASES = [
     # conv1d / conv3d
@@ -145,6 +146,7 @@ CASES = [
     Case("pixel-unshuffle", {"type": "pixel_unshuffle", "downscale": 2}, (3, 4, 6), lambda: nn.PixelUnshuffle(2),
          {"output_shape": [12, 2, 3], "receptive_field": [2, 2], "effective_stride": [2, 2]}),
     *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_layer_rules_recurrent.py
+    *TIMM_CASES,  # timm's conv variants and blocks: tests/test_layer_rules_timm.py
 ]
 
 

@@ -122,6 +122,8 @@ CASES = [
          {"output_shape": [8, 2, 6], "receptive_field": None}),
     Case("transpose", {"type": "transpose", "dim0": -1, "dim1": -2}, (2, 6, 8),
          lambda: Twice(1, lambda x: x.transpose(-1, -2)), {"output_shape": [2, 8, 6]}),
+    Case("roll", {"type": "roll", "shifts": [-1, 2], "axes": [0, 1]}, (5, 6, 8),
+         lambda: Twice(1, lambda x: torch.roll(x, (-1, 2), (1, 2))), {"output_shape": [5, 6, 8], "flops": 0}),
     Case("select", {"type": "select", "axis": 0, "index": 0}, (6, 8), lambda: Twice(1, lambda x: x[:, 0]),
          {"output_shape": [8]}),
     Case("mean", {"type": "mean"}, (6, 8), lambda: Twice(1, lambda x: x.mean(1)), {"flops": 48}),

@@ -24,6 +24,7 @@ from archcalc.graph import Graph
 from archcalc.units import human, human_bytes
 
 BYTES_PER_ELEMENT = 4  # float32
+_NORM_OPS = ("batch_norm", "group_norm", "layer_norm", "instance_norm")  # fvcore's names for its norm handles
 
 
 def fvcore_verdicts(model, graph: Graph, macs: dict[str, int], weight_elements: int, total_macs: int,
@@ -52,12 +53,16 @@ def fvcore_verdicts(model, graph: Graph, macs: dict[str, int], weight_elements: 
             warnings.simplefilter("ignore")  # jit tracer warnings about python values
             analysis = FlopCountAnalysis(model, (x,))
             analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-            counts = analysis.by_module()
+            by_operator = analysis.by_module_and_operator()
     finally:
         torch.set_flush_denormal(False)
+    # Only the multiply-adds witness the MACs: a weight-standardised conv also runs aten::batch_norm over its
+    # weight (conv `standardize`), which fvcore counts under its own norm convention.
     for node in graph.nodes:
         dense = node.rule.dense_macs and node.rule.fvcore_exact and not node.rule.fused_kernel  # nor a rounded einsum
-        verdicts[node.name].append(witness_verdict(FVCORE, dense, macs[node.name], counts.get(model.module_path(node.name), 0)))
+        ops = by_operator.get(model.module_path(node.name), {})
+        counted = sum(n for op, n in ops.items() if not (dense and op in _NORM_OPS))
+        verdicts[node.name].append(witness_verdict(FVCORE, dense, macs[node.name], counted))
     if on_meta:
         return ("fvcore traced the module once on cpu (meta tensors cannot be jit-traced): weights reserved "
                 "with to_empty, batch 1, zero input")  # fmt: skip

@@ -7,6 +7,9 @@ multiply-add as one flop":
 
     aten::_convolution      batch * prod(weight shape) * prod(output spatial)  (transposed: input spatial)
                             = archcalc's MACs, any rank; the bias is not counted
+                            a weight-standardised conv (timm's StdConv2d): + aten::batch_norm in training mode
+                            over the weight, once per call: 4 per weight element (scaled, with the gain as its
+                            weight: 5)
     aten::linear            prod(input shape) * out_features = archcalc's MACs; no bias
     aten::batch_norm        eval: numel * (2 if affine else 1); training mode (which BatchNorm uses
                             in eval too when it tracks no running statistics): numel * (5 if affine else 4)
@@ -72,6 +75,14 @@ def _einsum(v) -> int:
     return math.floor(float(f"{numpy_count:.3e}") / 2)
 
 
+def _conv(v) -> dict[str, int]:
+    """aten::_convolution's MACs; a standardised weight adds aten::batch_norm (training) once per call."""
+    standardize = v.attrs.get("standardize", "none")
+    if standardize == "none":
+        return {"macs": v.macs}
+    return {"macs": v.macs, "norm": v.layer.kernel_weights(v.attrs, v.ins) * (5 if standardize == "scaled" else 4)}
+
+
 _STATS_NORM = Rule(lambda v: v.out_elems * (5 if v.attrs["affine"] else 4),
                    "aten::*_norm: 5 per element with an affine weight, else 4")  # fmt: skip
 
@@ -80,6 +91,10 @@ TABLE = {
     **recurrent_rules.FVCORE,
     "batchnorm": Rule(_batchnorm, "aten::batch_norm: eval 2 per element with affine, else 1 (5 / 4 without "
                                   "running statistics)"),
+    "conv": Rule(_conv, "aten::_convolution: MACs (no bias); standardize: + 4 per weight element once per call "
+                        "(aten::batch_norm in training mode; scaled: 5)"),
+    "linear_norm": Rule(lambda v: {"macs": v.macs, "norm": 2 * v.out_elems}, "aten::linear: MACs; aten::batch_norm "
+                        "(eval, affine): 2 per element"),
     "layernorm": _STATS_NORM,
     "layernorm2d": _STATS_NORM,
     "multi_head_attention": Rule(lambda v: 0 if fast_path(v) else projection_macs(v),

@@ -129,6 +129,9 @@ TABLE = {
     "multiscale_attention": multiscale.ATTENTION["ptflops"],
     "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),
+    "linear_norm": Rule(lambda v: {**_conv(v), "norm": 2 * v.out_elems}, "its children's hooks: nn.Linear (MACs + "
+                        "bias) and BatchNorm1d (2 per element, affine)"),
+    "blur_pool2d": zero("no hook (not in MODULES_MAPPING); F.pad and F.conv2d are not patched"),
     "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }
 
@@ -147,6 +150,9 @@ INVOKED = {
 }  # any other call form: the module's rule, which for those types is the patched functional alone (or 0)
 
 _CONV = Rule(_conv, "MACs + bias: output elements")
+TABLE["conv"] = Rule(lambda v: 0 if v.attrs.get("standardize", "none") != "none" else _conv(v),
+                     "MACs + bias: output elements; a standardised conv: 0 (its class is not in MODULES_MAPPING, "
+                     "hooks match exact classes, and F.conv2d / F.batch_norm are not patched)")
 _NONE = zero("no hook, and no patched functional")
 
 

@@ -79,6 +79,9 @@ TABLE = {
                      "nearest: output elements; linear 5, bilinear 11, bicubic 259 (224 to solve the 4 x 4 "
                      "system + 35) per output element; trilinear 0"),
     "multiscale_attention": multiscale.ATTENTION["thop"],
+    "linear_norm": Rule(lambda v: {"macs": v.macs, "norm": 4 * v.out_elems}, "its children's hooks: nn.Linear "
+                        "(MACs, no bias) and BatchNorm1d (2 per element, x 2 affine)"),
+    "blur_pool2d": zero("its class is not in register_hooks (F.conv2d inside is not hooked)"),
     "multi_head_attention": Rule(lambda v: 0 if torch_mha(v) else projection_macs(v),
                                  "nn.MultiheadAttention is not hooked: 0; the general build: its nn.Linear MACs"),
     **same_for(("scaled_dot_product_attention", "window_attention", "matmul", "einsum"),
@@ -89,6 +92,8 @@ TABLE = {
 
 _MACS = Rule(lambda v: v.macs, "MACs, no bias")
 _NOT_HOOKED = Rule(lambda v: 0, "0: its module class is not in thop's register_hooks, or counts zero_ops")
+TABLE["conv"] = Rule(lambda v: 0 if v.attrs.get("standardize", "none") != "none" else v.macs,
+                     "MACs, no bias; a standardised conv: 0 (its class is not in register_hooks, exact classes)")
 
 
 def default(layer: LayerType) -> Rule:

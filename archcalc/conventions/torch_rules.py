@@ -15,7 +15,12 @@ the CPU (torch.no_grad(), eval mode), as people do:
     F.scaled_dot_product_attention runs aten::_scaled_dot_product_flash_attention_for_cpu, which has no
     formula either (only the CUDA flash, efficient and cuDNN kernels have one): QKᵀ and A·V count 0, and
     an attention counts only its projections (addmm), 2 per MAC; with a mask tensor (a relative-position
-    bias) the CPU runs the math path, whose matmuls count.
+    bias), or on inputs that are not 4-D (Twins' and NesT's [B, h, nW, N, d]; with `batch_merged`, the
+    model's tensor has one axis fewer than batch + sample), the CPU runs the math path, whose matmuls count.
+    With k and v of one head broadcast over the query's without enable_gqa (multi-query attention,
+    MobileNetV5's), the kernel depends on the installed torch (read from its package metadata, without
+    importing it): torch 2.13's CPU flash kernel needs equal heads, so the math path's aten.bmm counts 2 x
+    QKᵀ and A·V; torch 2.14 (the real-models campaign's) takes the flash kernel: 0.
 The recurrent layers too: on the CPU, nn.LSTM without a projection runs one fused oneDNN kernel,
 aten::mkldnn_rnn_layer, without a formula: 0 (conventions/recurrent_rules.py).
 On the meta device (`archcalc check`) the math path always runs, and every product counts.
@@ -33,10 +38,33 @@ _NOT_REGISTERED = zero("no flop formula for its aten ops")
 _DATA = zero("data movement")
 
 
+def _scaled_dot_product(v) -> int:
+    """The CPU's flash kernel takes 4-D q, k, v only; any other rank runs the math path (two bmm)."""
+    rank = len(v.ins[0]) + (0 if v.attrs.get("batch_merged") else 1)
+    return 0 if rank == 4 and not _broadcast_heads(v) else 2 * product_macs(v)
+
+
 def _attention(v) -> int:
     if fast_path(v):
         return 0
     return 2 * projection_macs(v) + (2 * product_macs(v) if mask_tensor(v) else 0)
+
+
+def _broadcast_heads(v) -> bool:
+    """k and v with one head broadcast over the query's several (not enable_gqa), where the CPU math path runs."""
+    q, k = v.ins[0], v.ins[1]
+    return len(q) > 2 and not v.attrs["enable_gqa"] and not v.attrs.get("batch_merged") and k[-3] == 1 and q[-3] != 1 and _torch_before(2, 14)
+
+
+def _torch_before(major: int, minor: int) -> bool:
+    """Whether the installed torch is older than major.minor (no torch installed: the profile's 2.13)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        parts = version("torch").split("+")[0].split(".")
+    except PackageNotFoundError:
+        return True
+    return (int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)) < (major, minor)
 
 
 TABLE = {
@@ -45,7 +73,10 @@ TABLE = {
     "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),
-    "scaled_dot_product_attention": zero("the CPU's flash kernel has no flop formula"),
+    "scaled_dot_product_attention": Rule(_scaled_dot_product, "4-D q, k, v: 0 (the CPU's flash kernel has no "
+                                         "formula), except k and v of one head broadcast over more query heads "
+                                         "(no enable_gqa) before torch 2.14; any other rank: 2 x QKᵀ's and A·V's "
+                                         "MACs (math path)"),
 }
 
 

@@ -36,8 +36,9 @@ from archcalc.layers import LayerType
 
 def _conv(v) -> dict[str, int]:
     """(weights + bias) * N * prod(output spatial). Weight-normed convs (torch.nn.utils.weight_norm) name
-    their weights weight_g and weight_v, which torchinfo takes for an RNN's: params * N * C_out each."""
-    weights = v.params - (v.out[0] if v.bias else 0)
+    their weights weight_g and weight_v, which torchinfo takes for an RNN's: params * N * C_out each. A scaled
+    standardised conv's `gain` is neither weight nor bias: not counted."""
+    weights = v.params - (v.out[0] if v.bias else 0) - (v.out[0] if v.attrs.get("standardize") == "scaled" else 0)
     bias = v.out_elems if v.bias else 0
     if v.attrs.get("weight_norm"):
         return {"macs": weights * v.batch * v.out[0], "bias": bias}
@@ -69,6 +70,9 @@ TABLE = {
     "multi_head_attention": Rule(_attention, "nn.MultiheadAttention (children, never run): 0; the general build: "
                                              "its nn.Linear params x N (+ bias table x L)"),
     "multiscale_attention": multiscale.ATTENTION["torchinfo"],
+    "linear_norm": Rule(lambda v: {**_linear(v), "norm": 2 * v.out_elems}, "its leaves: nn.Linear (n_in n_out + "
+                        "bias n_out) x N, BatchNorm1d on the flattened [N·L, E] rows: 2E x N·L"),
+    "blur_pool2d": zero("no parameters (its filter is a buffer), and torchinfo counts parameters"),
     "grid_positions": multiscale.GRID_POSITIONS_TORCHINFO,
     "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),
     "window_attention_v2": Rule(lambda v: position_mlp_links(v)[1], "only the bias MLP's nn.Linear leaves run: "

@@ -28,6 +28,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
+from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.stacked import front_stack, only_reduced, reduction_of
@@ -105,10 +106,12 @@ class Mapper:
         traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
         self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch,
                                    traced if trace.method == "torch.fx" else None)
+        self.layouts: dict[int, Layout] = {}  # outputs whose batch is not in front (layout.py)
+        self.guessed: set[int] = set()  # outputs of unmapped calls: a leading 2 there may not be the batch
 
     def sample(self, t: torch.Tensor) -> tuple[int, ...] | None:
         """The shape without the batch axis, or None for a tensor without one."""
-        return tuple(t.shape[1:]) if t.dim() >= 2 and t.shape[0] == self.batch else None
+        return sample_shape(tuple(t.shape), self.layouts.get(id(t), FRONT), self.batch)
 
     def run(self) -> list[Node]:
         for call in self.trace.calls:
@@ -128,9 +131,12 @@ class Mapper:
             if base is not None:  # a parameter reshaped for the call that uses it: that call holds it
                 self.bases[id(call.output)] = base
                 continue
+            self.planned: dict[int, Layout] = {}
             try:
                 self.mapped(call, outputs)
             except CannotMap as exc:
+                self.layouts.update(self.planned)  # unmapped, its outputs still hold the batch where it was followed
+                self.guessed.update(id(t) for t in outputs if id(t) not in self.planned)
                 self.unsupported(call, outputs, str(exc))
         return self.nodes
 
@@ -190,12 +196,20 @@ class Mapper:
         extra: list[torch.Tensor] = []
         if several and any(r.other_outputs for r in rules):  # nn.LSTM's (output, (h_n, c_n)): the output
             outputs, extra, several = outputs[:1], outputs[1:], False
+        plan = follow(call.target, call.is_module, call.args, call.kwargs, activations,
+                      [self.layouts.get(id(t), FRONT) for t in activations], outputs, self.batch,
+                      self.guessed)  # fmt: skip
+        self.planned = {id(t): layout for t, layout in zip(outputs, plan.outputs) if not layout.front}
+        if self.planned and any(id(t) in self.guessed for t in activations):
+            raise CannotMap("an operand comes from a call archcalc could not map, so where its batch is is unknown")
+        if plan.target is not None:  # per sample, a reshape (layout.py)
+            target, rules = plan.target, self.table.function_rules(plan.target)
         shapes = [self.sample(t) for t in activations]
-        out_shapes = [self.sample(t) for t in outputs]
+        out_shapes = [sample_shape(tuple(t.shape), layout, self.batch) for t, layout in zip(outputs, plan.outputs)]
         if any(shape is None for shape in shapes + out_shapes):
-            raise CannotMap(f"a tensor has no batch axis of {self.batch} in front")
-        view = Call(target, call.args, call.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
-                    [t for t in operands if id(t) not in self.producer])
+            raise CannotMap(plan.reason or f"a tensor has no batch axis of {self.batch} in front")
+        view = Call(target, plan.args, plan.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
+                    [t for t in operands if id(t) not in self.producer], plan.input.axis, plan.input.merged)
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -243,6 +257,8 @@ class Mapper:
         form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
         for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
             name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
+            if not plan.outputs[position].front:
+                self.layouts[id(output)] = plan.outputs[position]
         for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
             self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
 

@@ -17,6 +17,8 @@ scaled_dot_product_attention (F.scaled_dot_product_attention on [*, L, D], [*, S
     output       [*, L, D_v];  params 0
     macs         B·L·S·(D + D_v), B = the leading sizes of the query (heads)
     flops        scaling, QKᵀ, mask, softmax and A·V as above
+    k and v with one head ([1, S, D]) broadcast over the query's heads as torch broadcasts them (multi-query
+    attention, MobileNetV5's): counted as GQA with one key/value head, with or without enable_gqa.
 
 Receptive field: attention mixes every position (None). Training: the projections as linear layers
 (weight and input gradients), the two products twice (a gradient for each operand), the rest about the
@@ -299,6 +301,8 @@ class ScaledDotProductAttention(_Attention):
         Attr("scale", Float(), None, "the score scale; default 1/√D (changes no count)"),
         Attr("flash", Bool(), False, "a fused kernel that never stores the score matrix (memory only)"),
         Attr("dropout", Float(0.0, 1.0), 0.0, "dropout_p on the attention weights (identity at inference)"),
+        Attr("batch_merged", Bool(), False, "the model merges the batch into the first axis (window attention's "
+             "[B·nW, h, N, d]): torch sees one axis fewer, which picks its CPU kernel (the torch convention)"),
     )
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
@@ -311,7 +315,9 @@ class ScaledDotProductAttention(_Attention):
                                 "(k needs q's features, v k's length)")  # fmt: skip
         lead_q, lead_k = q[:-2], k[:-2]
         heads, kv_heads = (lead_q[-1], lead_k[-1]) if lead_q else (1, 1)
-        gqa = a["enable_gqa"] and lead_q and heads != kv_heads
+        # k and v with one head, broadcast over the query's (MobileNetV5's multi-query attention): GQA with one group
+        broadcast = bool(lead_q) and kv_heads == 1 and lead_k[:-1] == lead_q[:-1]
+        gqa = (a["enable_gqa"] or broadcast) and lead_q and heads != kv_heads
         if lead_k != v[:-2] or (lead_q != lead_k and not gqa) or (gqa and (lead_q[:-1] != lead_k[:-1]
                                                                            or heads % kv_heads)):  # fmt: skip
             raise ArchcalcError(f"scaled_dot_product_attention: the leading axes of q {list(q)}, k {list(k)} and "
@@ -345,7 +351,7 @@ class ScaledDotProductAttention(_Attention):
             if b["attn_mask"] is not None:
                 raise CannotMap("takes an explicit mask tensor (not counted)")
             return {"causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]), "scale": b["scale"],
-                    "dropout": b["dropout_p"]}  # fmt: skip
+                    "dropout": b["dropout_p"], "batch_merged": call.batch_merged or None}  # fmt: skip
 
         def mine(call) -> dict:
             m = call.module

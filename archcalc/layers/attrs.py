@@ -167,10 +167,10 @@ def per_axis(layer: str, name: str, value: int | tuple[int, ...], rank: int) -> 
     return tuple(value)
 
 
-def Padding(rank: int = 2) -> Kind:
+def Padding(rank: int = 2, minimum: int | None = 0) -> Kind:
     """int | one per axis | (before, after) per axis | 'same' | 'valid' -> 'same' or flat (before, after, ...).
 
-    For two axes: int, [h, w] or [top, bottom, left, right]."""
+    For two axes: int, [h, w] or [top, bottom, left, right]. `minimum` None: negative sides (crops) allowed."""
     axes, per_side = _AXES_TEXT.get(rank, f"{rank} integers"), _SIDES_TEXT.get(rank, f"{2 * rank} integers")
 
     def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str | tuple[int, ...]:
@@ -180,14 +180,14 @@ def Padding(rank: int = 2) -> Kind:
         if value in ("same", "valid"):
             return "same" if value == "same" else (0,) * (2 * rank)
         if isinstance(value, (list, tuple)):
-            sides = [_as_int(name, _resolve(v, scope), 0) for v in value]
+            sides = [_as_int(name, _resolve(v, scope), minimum) for v in value]
             if len(sides) == rank:
                 return tuple(side for size in sides for side in (size, size))
             if len(sides) == 2 * rank:
                 return tuple(sides)
             raise ArchcalcError(f"attribute '{name}' takes an int, {axes}, {per_side}, 'same' or 'valid'; "
                                 f"got {brief(value)}")  # fmt: skip
-        p = _as_int(name, value, 0)
+        p = _as_int(name, value, minimum)
         return (p,) * (2 * rank)
 
     def dump(value: Any) -> Any:
@@ -198,7 +198,7 @@ def Padding(rank: int = 2) -> Kind:
         befores, afters = value[0::2], value[1::2]
         return list(befores) if befores == afters else list(value)
 
-    one = {"oneOf": [{"type": "integer", "minimum": 0}, _EXPR]}
+    one = {"oneOf": [{"type": "integer"} | ({} if minimum is None else {"minimum": minimum}), _EXPR]}
     # anyOf: "same" is both a keyword and a string (which an expression also is)
     schema = {"anyOf": [one, {"enum": ["same", "valid"]},
                         {"type": "array", "items": one, "minItems": rank, "maxItems": 2 * rank}]}  # fmt: skip

@@ -19,6 +19,15 @@ are read (prod(k) = k_h k_w for conv2d, k for conv1d, k_d k_h k_w for conv3d); b
     d = 2). MACs, FLOPs and connections are the conv's: the weight is recomputed once per forward pass,
     not per sample, and inference folds it into w (fvcore has no handle for aten::_weight_norm,
     FlopCounterMode no formula).
+    With `standardize` (weight standardisation, Qiao et al. 2019: timm's StdConv2d, BiT's and the
+    NF-Nets'), each output map's W = C_in/g * prod(k) weights are normalised to zero mean and unit
+    variance before the convolution (F.batch_norm over the weight viewed as [1, C_out, W]), once per
+    call whatever the batch (`per_call`: a batch of B costs B * conv + this, as torch runs it):
+        std      FLOPs + 5 per weight (as a norm without affine: mean 1 add; variance subtract, square,
+                 add; scale 1)
+        scaled   (NF-Nets' ScaledStdConv2d) params + C_out (a trained gain per map); FLOPs + 6 per
+                 weight (the gain as the affine scale) + C_out (gain times the 1/sqrt(W) scale)
+    MACs and connections are the conv's: the standardisation multiplies no activation.
     RF           per axis: kernel k, stride s, dilation d, padding p_before.
 
 Training (backward per sample): the weight gradient costs the forward MACs again and the input gradient
@@ -68,6 +77,8 @@ class _Conv(LayerType):
             Attr("table", Table(), None, "connection table: for each output map, the input maps it reads"),
             Attr("weight_norm", Bool(), False, "weight normalisation (Salimans & Kingma; the TCN's): the weight "
                  "as g v / ||v||, one trained g per output map"),
+            Attr("standardize", Choice("none", "std", "scaled"), "none", "weight standardisation once per "
+                 "call: 'std' (timm's StdConv2d), 'scaled' (ScaledStdConv2d: plus a trained gain per output map)"),
             Attr("weight_norm_dim", Int(0), 0, "weight_norm's axis of the weight [C_out, C_in/groups, *kernel] "
                  "that keeps one g per index (torch's `dim`): 0 per output map, 2 per tap of a 1-D kernel"),
         )
@@ -86,6 +97,10 @@ class _Conv(LayerType):
             a["out_channels"] = len(table)
             if a["weight_norm"]:
                 raise ArchcalcError(f"{self.name}: weight_norm with a connection table is not supported")
+            if a["standardize"] != "none":
+                raise ArchcalcError(f"{self.name}: standardize with a connection table is not supported")
+        if a["weight_norm"] and a["standardize"] != "none":
+            raise ArchcalcError(f"{self.name}: weight_norm and standardize together are not supported")
         if a["weight_norm_dim"] > self.spatial_rank + 1:
             raise ArchcalcError(f"{self.name}: weight_norm_dim {a['weight_norm_dim']} is not an axis of the "
                                 f"{self.spatial_rank + 2}-axis weight")  # fmt: skip
@@ -120,8 +135,13 @@ class _Conv(LayerType):
             return sum(len(row) for row in a["table"]) * taps
         return ins[0][0] // a["groups"] * taps * a["out_channels"]
 
+    def kernel_weights(self, a: Attrs, ins: list[Shape]) -> int:
+        """Elements of the kernel tensor (C_out * C_in/g * prod(k); with a table, its links * prod(k))."""
+        return self._fan_in_total(a, ins)
+
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        extra = (out[0] if a["bias"] else 0) + (self._gains(a, ins) if a["weight_norm"] else 0)
+        gain = self._gains(a, ins) if a["weight_norm"] else (out[0] if a["standardize"] == "scaled" else 0)
+        extra = (out[0] if a["bias"] else 0) + gain
         return Params(trainable=self._fan_in_total(a, ins) + extra)
 
     def _gains(self, a: Attrs, ins: list[Shape]) -> int:
@@ -129,12 +149,19 @@ class _Conv(LayerType):
         axes = [a["out_channels"], ins[0][0] // a["groups"], *a["kernel"]]
         return axes[a["weight_norm_dim"]]
 
+    def per_call(self, a: Attrs, ins: list[Shape], out: Shape) -> tuple[int, int]:
+        """The weight standardisation runs once per call, whatever the batch (see the module docstring)."""
+        if a["standardize"] == "none":
+            return 0, 0
+        weights = self._fan_in_total(a, ins)
+        return 0, (6 * weights + out[0] if a["standardize"] == "scaled" else 5 * weights)
+
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out[1:]) * self._fan_in_total(a, ins)
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         bias = 1 if a["bias"] else 0  # per map: 2 K_j - 1 + bias
-        return numel(out[1:]) * (2 * self._fan_in_total(a, ins) + (bias - 1) * out[0])
+        return numel(out[1:]) * (2 * self._fan_in_total(a, ins) + (bias - 1) * out[0]) + self.per_call(a, ins, out)[1]
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         bias = 1 if a["bias"] else 0
@@ -162,13 +189,23 @@ class _Conv(LayerType):
         elif a["weight_norm"]:
             params = params + Term("G", self._gains(a, ins))
             notes = {"params": f"+ G: weight norm's g, one per index of the weight's axis {a['weight_norm_dim']}"}
+        flops = Group(plus_one_if(fan_in + adds, a["bias"])) * outputs
+        if a["standardize"] != "none":
+            scaled = a["standardize"] == "scaled"
+            weights = Term("W", self._fan_in_total(a, ins))
+            flops = flops + ((6 * weights + Term("C_out", out[0])) if scaled else 5 * weights)
+            if scaled:
+                params, notes = params + Term("C_out", out[0]), {"params": "+ C_out: the gain, one per output map"}
         return counts(
             params=params,
             macs=fan_in * outputs,
-            flops=Group(plus_one_if(fan_in + adds, a["bias"])) * outputs,
+            flops=flops,
             connections=(per_output if a["bias"] else fan_in) * outputs,
             notes=notes | {"FLOPs": "per output: K multiplies + (K − 1) adds" + (" + 1 bias add" if a["bias"] else "")
-                           + f", K = {symbols}×C_in" + ("/g" if a["groups"] != 1 else "")},
+                           + f", K = {symbols}×C_in" + ("/g" if a["groups"] != 1 else "")
+                           + ("; once per call, the standardisation of the W = K×C_out weights: 5 per weight"
+                              + (" + 1 gain, + C_out" if a["standardize"] == "scaled" else "")
+                              if a["standardize"] != "none" else "")},
         )  # fmt: skip
 
     def _explain_table(self, a: Attrs, out: Shape) -> list[Formula]:
@@ -207,6 +244,10 @@ class _Conv(LayerType):
         )  # fmt: skip
         if a["weight_norm"]:
             conv = tm.weight_normed(conv, a["weight_norm_dim"])
+        if a["standardize"] != "none":
+            from archcalc.torch_convs import standardized
+
+            conv = standardized(conv, a["standardize"])
         return conv if symmetric else tm.Padded(window.pads, a["padding_mode"], conv)
 
     def torch_import(self) -> tuple:
@@ -219,7 +260,7 @@ class _Conv(LayerType):
             return {"out_channels": m.out_channels, "kernel": m.kernel_size, "stride": m.stride, "padding": padding,
                     "dilation": m.dilation, "groups": m.groups, "bias": m.bias is not None,
                     "padding_mode": m.padding_mode, "weight_norm": tm.is_weight_normed(m),
-                    "weight_norm_dim": norm_dim(m)}  # fmt: skip
+                    "weight_norm_dim": norm_dim(m), "standardize": getattr(m, "standardize", "none")}  # fmt: skip
 
         def norm_dim(m) -> int | None:
             dim = tm.weight_norm_dim(m) if tm.is_weight_normed(m) else None
@@ -240,8 +281,11 @@ class _Conv(LayerType):
                     "padding": spec_sides(call.module.pad, rank), "dilation": first.dilation,
                     "bias": first.bias is not None}  # fmt: skip
 
+        from archcalc.layers.conv_timm import standardized_conv_rules
+
         return (
             ImportRule(self.name, modules=(cls,), read=lambda call: conv(call.module)),
+            *standardized_conv_rules(self.name, rank, conv),
             ImportRule(self.name, modules=(tm.Padded,), read=padded, note=f"around a {cls.__name__}",
                        when=lambda call: isinstance(call.module.inner, cls)),
             ImportRule(self.name, modules=(tm.TableConv,), read=table, note=f"of {cls.__name__}s",

@@ -158,6 +158,9 @@ class Slice(LayerType):
 
         def function(call) -> dict:
             b = call.bind("input", "dim", "start", "length")
+            if call.batch_axis or call.batch_merged:  # the batch is not in front (importer/layout.py)
+                axis = call.axis(b["dim"]) % len(call.in_shapes[0])
+                return {"axis": axis, "start": b["start"], "end": b["start"] + b["length"]}
             return span(b["dim"], b["start"], b["length"], len(call.in_shapes[0]))
 
         def pieces(call) -> list[dict]:
@@ -194,14 +197,10 @@ class Slice(LayerType):
 def sliced_axes(call) -> list | None:
     """[(sample axis, slice), ...] for an index made of slices with step 1 (x[:, a:b], x[..., :h, :w]), the
     cut axes only; None for any other index (integers, tensors, None, steps, the batch axis cut)."""
-    index = call.args[1] if len(call.args) > 1 else None
-    rank = len(call.in_shapes[0]) if call.in_shapes else 0
-    items = list(index) if isinstance(index, tuple) else [index]
-    full = slice(None)
-    if items.count(Ellipsis) == 1:
-        at = items.index(Ellipsis)
-        items = items[:at] + [full] * (rank + 1 - (len(items) - 1)) + items[at + 1 :]
-    if not rank or len(items) > rank + 1 or not all(isinstance(item, slice) for item in items):
+    from archcalc.layers.strided_slice import slice_items
+
+    items, full = slice_items(call), slice(None)
+    if items is None:
         return None
     cut = [(position - 1, item) for position, item in enumerate(items) if item != full]
     if not cut or cut[0][0] < 0 or any(item.step not in (None, 1) or not all(
@@ -236,6 +235,9 @@ def cropped(call, check: bool = True) -> dict | None:
 
 
 def plain_index(call) -> bool:
-    """An index that neither slice nor crop nor reshape reads (select reads it, or says why not)."""
-    return sliced_axis(call, check=False) is None and cropped(call, check=False) is None and not new_axes(call)
+    """An index that neither slice, crop, reshape nor strided_slice reads (select reads it, or says why not)."""
+    from archcalc.layers.strided_slice import strided
+
+    return (sliced_axis(call, check=False) is None and cropped(call, check=False) is None and not new_axes(call)
+            and strided(call) is None)
 

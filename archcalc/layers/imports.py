@@ -35,6 +35,10 @@ class Call:
     # The operands that are parameters or buffers, or reshaped views of one (`gamma.reshape(1, -1, 1, 1)`),
     # as the call received them (weight_operands rules).
     weights: list = field(default_factory=list)
+    # Where the first input holds the batch (archcalc/importer/layout.py): an axis, merged as the outermost
+    # factor of that axis or standalone. Shapes above are per sample either way; `axis()` translates dims.
+    batch_axis: int = 0
+    batch_merged: bool = False
 
     @property
     def module(self) -> Any:
@@ -61,6 +65,14 @@ class Call:
 
     def axis(self, dim: int, rank: int | None = None) -> int:
         """A torch dim (counting the batch axis) as a sample axis; the batch axis itself cannot map."""
+        if self.batch_axis or self.batch_merged:  # the batch is not in front: through the layout
+            rank = len(self.in_shapes[0]) + (not self.batch_merged)
+            if not -rank <= dim < rank:
+                raise CannotMap(f"dim {dim} is out of range")
+            if dim % rank == self.batch_axis:
+                raise CannotMap("works across the batch axis" + (" (merged into that axis)" if self.batch_merged
+                                                                else ""))  # fmt: skip
+            return dim % rank - (not self.batch_merged and dim % rank > self.batch_axis)
         rank = (len(self.in_shapes[0]) if self.in_shapes else len(self.out_shape)) + 1 if rank is None else rank
         if not -rank <= dim < rank:
             raise CannotMap(f"dim {dim} is out of range")
@@ -128,8 +140,12 @@ def spec_sides(torch_pad: Any, rank: int = 2) -> list[int]:
     (before, after) per spatial axis, first axis first: [top, bottom, left, right] for two axes.
 
     A pad that names fewer axes leaves the leading spatial axes unpadded; one that pads more than `rank`
-    axes (channels or batch) cannot map.
+    axes (channels or batch) cannot map, unless it pads them by nothing (Swin's
+    `F.pad(x, (0, 0, 0, pad_w, 0, pad_h))` and CoaT's `(0, 0, 1, 0, 0, 0)` name an axis with zeros).
     """
+    torch_pad = list(torch_pad)
+    while len(torch_pad) > 2 * rank and len(torch_pad) % 2 == 0 and not any(torch_pad[-2:]):
+        torch_pad = torch_pad[:-2]
     if len(torch_pad) % 2 or len(torch_pad) > 2 * rank:
         raise CannotMap(f"pads {len(torch_pad) // 2} axes; only the {rank} spatial axes map")
     pairs = [(int(torch_pad[i]), int(torch_pad[i + 1])) for i in range(0, len(torch_pad), 2)]

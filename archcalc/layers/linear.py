@@ -124,9 +124,24 @@ class Linear(_LastAxis):
             """transformers' Conv1D (GPT-2): a linear layer whose weight is stored transposed, always biased."""
             return {"out_features": call.module.nf, "in_features": call.module.nx, "bias": True}
 
+        def by_weight(call) -> dict:
+            """x @ W with W an [n_in, n_out] parameter (SwiftFormer's `query @ self.w_g`): a linear without bias."""
+            weight = call.weights[0]
+            if call.is_module or len(call.args) != 2 or call.args[1] is not weight or weight.dim() != 2:
+                raise CannotMap("multiplies by a parameter that is not the right-hand [n_in, n_out] matrix")
+            return {"out_features": weight.shape[1], "in_features": weight.shape[0], "bias": False}
+
+        import operator
+
+        import torch
+
+        products = (operator.matmul, torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__)
         return (ImportRule(self.name, modules=(nn.Linear,), read=read),
                 ImportRule(self.name, functions=(F.linear,), read=function, weight_operands=True,
                            note="weight and bias: the model's parameters"),
+                ImportRule(self.name, functions=products, read=by_weight, weight_operands=True,
+                           when=lambda call: len(call.in_shapes) == 1 and len(call.weights) == 1,
+                           note="x @ an [n_in, n_out] parameter"),
                 ImportRule(self.name, foreign=("transformers.pytorch_utils.Conv1D",), read=conv1d))
 
 

@@ -1,7 +1,9 @@
 """Spatial padding over 1, 2 or 3 spatial axes: pad1d, pad (two axes) and pad3d, as torch's
 ZeroPad*d, ConstantPad*d, ReflectionPad*d, ReplicationPad*d, CircularPad*d and F.pad.
 
-Padding only moves data: no FLOPs and no connections.
+Padding only moves data: no FLOPs and no connections. A negative side crops that many rows or columns
+(zero and constant mode: torch's F.pad and ZeroPad2d accept it; NASNet's ZeroPad2d((-1, 1, -1, 1))
+shifts the map by one position).
 
     shape        per axis: in + pad_before + pad_after (reflect needs each pad <= size - 1, circular
                  <= size, as torch's F.pad)
@@ -31,7 +33,8 @@ class _Pad(LayerType):
     @classmethod
     def rank_attrs(cls, rank: int) -> tuple[Attr, ...]:
         return (
-            Attr("padding", Padding(rank), doc=_SIDES[rank]),
+            Attr("padding", Padding(rank, minimum=None), doc=_SIDES[rank] + "; a negative side crops (zero and "
+                 "constant mode, as torch's F.pad and ZeroPad2d((-1, 1, -1, 1)) in NASNet)"),
             Attr("mode", Choice("zero", "constant", "reflect", "replicate", "circular"), "zero"),
             Attr("value", Float(), 0.0, "fill value for constant mode"),
         )
@@ -41,8 +44,13 @@ class _Pad(LayerType):
         if a["padding"] == "same":
             raise ArchcalcError(f"{self.name}: padding 'same' has no meaning here; give the sides")
         check_border_padding(self.name, a["mode"], a["padding"], ins[0][1:])
-        return (ins[0][0],) + tuple(size + before + after for size, (before, after) in
-                                    zip(ins[0][1:], sides(a["padding"])))  # fmt: skip
+        if min(a["padding"]) < 0 and a["mode"] not in ("zero", "constant"):
+            raise ArchcalcError(f"{self.name}: negative padding (a crop) needs mode zero or constant, not {a['mode']}")
+        out = tuple(size + before + after for size, (before, after) in zip(ins[0][1:], sides(a["padding"])))
+        if min(out) < 1:
+            raise ArchcalcError(f"{self.name}: padding {list(a['padding'])} leaves nothing of the input "
+                                f"{list(ins[0])} (output {[ins[0][0], *out]})")  # fmt: skip
+        return (ins[0][0],) + out
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         formulas = [Formula("C_out", Term("C", ins[0][0]))]

@@ -56,6 +56,13 @@ def aligned(weight: Shape, sample: Shape) -> Shape:
     return shape or (1,)
 
 
+def unexpanded(weight: Any) -> Shape:
+    """The shape a parameter broadcasts with: an axis `expand` stretched (stride 0: every index reads the same
+    elements) counts as 1, so CaiT's class token `cls_token.expand(B, -1, -1)` added to the residual is the
+    [1, 1, C] parameter it is."""
+    return tuple(1 if stride == 0 else size for size, stride in zip(weight.shape, weight.stride()))
+
+
 def _fits(layer: str, shape: Shape, sample: Shape) -> None:
     if len(shape) > len(sample) or broadcast(layer, [sample, shape]) != tuple(sample):
         raise ArchcalcError(f"{layer}: a parameter of shape {list(shape)} does not broadcast into the input "
@@ -118,7 +125,7 @@ class ParameterOp(_Learned):
             if call.kwargs:
                 raise CannotMap(f"argument {next(iter(call.kwargs))!r} is not understood")
             return {"op": "mul" if call.target in products else "add",
-                    "shape": list(aligned(call.weights[0].shape, call.in_shapes[0]))}
+                    "shape": list(aligned(unexpanded(call.weights[0]), call.in_shapes[0]))}
 
         def one_parameter(call: Any) -> bool:
             return len(call.in_shapes) == 1 and len(call.weights) == 1

@@ -27,6 +27,7 @@ from archcalc.layers.base import (Attrs, LayerType, Params, RFStep, Shape, eleme
 from archcalc.layers.formula import Expr, Formula, Group, Term, counts, product
 from archcalc.layers.geometry import (Window, befores, kernel_terms, real_window_total, resolve_padding, sides,
                                       window_formulas, windows_out)  # fmt: skip
+from archcalc.layers.conv_timm import same_pool_rules
 from archcalc.layers.imports import CannotMap, ImportRule, spec_sides
 
 
@@ -161,6 +162,7 @@ class _MaxPool(_Window):
             ImportRule(self.name, modules=(tm.Padded,), read=padded, note=f"around {article} {cls.__name__}",
                        when=lambda call: isinstance(call.module.inner, cls)),
             ImportRule(self.name, functions=(getattr(F, f"max_pool{rank}d"),), read=function),
+            *(same_pool_rules(self.name, "Max", lambda call: module(call.module)) if rank == 2 else ()),
         )  # fmt: skip
 
 
@@ -236,6 +238,7 @@ class _AvgPool(_Window):
             ImportRule(self.name, modules=(tm.Padded,), read=padded, note=f"around an {cls.__name__}",
                        when=lambda call: isinstance(call.module.inner, cls)),
             ImportRule(self.name, functions=(getattr(F, f"avg_pool{rank}d"),), read=function),
+            *(same_pool_rules(self.name, "Avg", lambda call: module(call.module)) if rank == 2 else ()),
         )  # fmt: skip
 
 

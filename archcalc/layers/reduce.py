@@ -1,4 +1,5 @@
-"""Reductions over given axes: mean, sum and var (x.mean(dim), x.sum(dim), x.var(dim), one axis or several).
+"""Reductions over given axes: mean, sum, var and amax (x.mean(dim), x.sum(dim), x.var(dim), x.amax(dim), one axis
+or several).
 
     {type: mean}                          the first axis averaged away ([L, E] tokens -> [E])
     {type: mean, axis: [0, 1]}            x.mean((1, 2)) on channels-last [H, W, C] -> [C] (MambaOut)
@@ -19,12 +20,15 @@ var (the variance, timm's EvoNorm group_std: `x.var(dim=(2, 3, 4), unbiased=Fals
     flops        4 * numel(in): per output, the mean (N − 1 adds + 1 divide), N subtractions, N squares,
                  N − 1 adds and 1 divide
     connections  numel(in)
+amax (the maximum, Hiera's mask-unit pooling: `x.view(B, 4, -1, C).amax(dim=1)`)
+    flops        numel(in) − numel(out): per output, N − 1 comparisons
+    connections  numel(in)
 
 Receptive field: None (a token axis is not a spatial map), except over the channels of a map with keepdim
 (axis 0 alone), which keeps the positions: identity.
 
-Peers: fvcore and torch's FlopCounterMode have no handle for aten::mean / sum / var over given axes (0);
-ptflops does not patch Tensor.mean / sum / var (0); thop and torchinfo see no module with parameters (0). A mean
+Peers: fvcore and torch's FlopCounterMode have no handle for aten::mean / sum / var / amax over given axes (0);
+ptflops does not patch Tensor.mean / sum / var / amax (0); thop and torchinfo see no module with parameters (0). A mean
 over every spatial axis of a map is global_avg_pool's (layers/pool_global.py), which the peers count.
 """
 
@@ -113,6 +117,8 @@ class _Reduce(LayerType):
             return tt.Mean(dims[0] if len(dims) == 1 else dims, a["keepdim"])
         if self.name == "var":
             return tp.Var(dims, a["keepdim"], a["correction"])
+        if self.name == "amax":
+            return tp.Amax(dims, a["keepdim"])
         return tp.Sum(dims, a["keepdim"])
 
     def bound(self, call) -> tuple[Any, dict]:
@@ -141,7 +147,7 @@ class _Reduce(LayerType):
             return {"axis": [d - 1 for d in dims], "keepdim": m.keepdim} | (
                 {"correction": m.correction} if self.name == "var" else {})
 
-        module = {"mean": tt.Mean, "sum": tp.Sum, "var": tp.Var}[self.name]
+        module = {"mean": tt.Mean, "sum": tp.Sum, "var": tp.Var, "amax": tp.Amax}[self.name]
         functions = (getattr(torch, self.name), getattr(torch.Tensor, self.name))
         return (ImportRule(self.name, modules=(module,), read=built),
                 ImportRule(self.name, functions=functions, read=read, note="over given axes"))
@@ -178,6 +184,19 @@ class Sum(_Reduce):
         kept = product(Term(f"{name}_out", size) for name, size in zip(_names(out), out)) if out else 1
         return counts(flops=every - kept, connections=every, notes={"FLOPs": "per output: N − 1 adds"})
 
+
+
+@register
+class Amax(Sum):
+    name = "amax"
+    summary = "maximum over one axis or several (x.amax(dim)): Hiera's mask-unit max pooling"
+    flops_rule = "in - out: N - 1 comparisons per output"
+    verb = "reduced to its maximum"
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        every = product(Term(name, size) for name, size in zip(_names(ins[0]), ins[0]))
+        kept = product(Term(f"{name}_out", size) for name, size in zip(_names(out), out)) if out else 1
+        return counts(flops=every - kept, connections=every, notes={"FLOPs": "per output: N − 1 comparisons"})
 
 
 @register

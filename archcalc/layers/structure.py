@@ -32,12 +32,20 @@ def new_axes(call) -> bool:
 
 def keeps_everything(call) -> bool:
     """x[:, 0:, :], x[..., :]: an index of slices that all keep every element (Hugging Face's LM heads slice
-    the hidden states with `slice(-logits_to_keep, None)`, which is 0: everything)."""
+    the hidden states with `slice(-logits_to_keep, None)`, which is 0: everything; Swin's and DaViT's
+    `x[:, :H, :W, :]` after a padding of nothing stops at the axes' ends)."""
     index = call.args[1] if len(call.args) > 1 else None
     items = list(index) if isinstance(index, tuple) else [index]
-    return len(call.in_shapes) == 1 and bool(items) and all(
-        item is Ellipsis or (isinstance(item, slice) and item.start in (None, 0) and item.stop is None
-                             and item.step in (None, 1)) for item in items)  # fmt: skip
+    if len(call.in_shapes) != 1 or not items:
+        return False
+    # the axis each item cuts (the batch first, then the sample's): known only without an Ellipsis. One
+    # bounded axis stays the slice type's (GhostNet's x[:, :out_chs] is a `slice`, whole or not).
+    bounded = sum(isinstance(item, slice) and item.stop is not None for item in items)
+    sizes = [None, *call.in_shapes[0]] if Ellipsis not in items and bounded > 1 else []
+    return all(item is Ellipsis or (isinstance(item, slice) and item.start in (None, 0) and item.step in (None, 1)
+                                    and (item.stop is None or (isinstance(item.stop, int) and position < len(sizes)
+                                         and sizes[position] is not None and item.stop >= sizes[position])))
+               for position, item in enumerate(items))  # fmt: skip
 
 
 @register

@@ -11,8 +11,9 @@ tensors, and index buffers must hold real indices), in eval mode, and run on one
 - torch: `FlopCounterMode` around one forward of the CPU model, as people run inference (and as
   archcalc's `--convention torch` describes, archcalc/conventions/torch_rules.py): there torch takes its
   fused attention and recurrent kernels (nn.MultiheadAttention's native path, CPU flash attention, oneDNN
-  LSTM), which FlopCounterMode does not count; on the meta device the math path runs and counts them. On
-  meta only when the CPU forward fails.
+  LSTM), which FlopCounterMode does not count; on the meta device the math path runs and counts them. When
+  the CPU forward fails under no_grad (torch 2.14's FlopCounterMode stops with "Expected gradient function
+  to be set" inside timm's PiT), once more with gradients on, then on meta.
 Outputs that are dicts or lists (segmentation, detection, Hugging Face) are flattened to a tuple of
 tensors for fvcore's trace, which changes no count.
 """
@@ -76,11 +77,11 @@ class _Skipped(Exception):
     pass
 
 
-def _flop_counter(model, x) -> int:
+def _flop_counter(model, x, gradients: bool = False) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.set_grad_enabled(gradients), FlopCounterMode(display=False) as counter:
         model(x)
     return int(counter.get_total_flops())
 
@@ -161,17 +162,22 @@ def measure(path: str, shape: tuple[int, ...], tokens: int, initialise: bool = F
     out["fvcore_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    try:
-        out["torch"] = _flop_counter(model, x)
-        out["torch_device"] = "cpu"
-    except Exception as cpu_failure:  # noqa: BLE001 - a tool failing on a model is a result
+    cpu_failure = ""
+    for gradients, device in ((False, "cpu"), (True, "cpu, gradients on")):
+        try:
+            out["torch"] = _flop_counter(model, x, gradients)
+            out["torch_device"] = device
+            break
+        except Exception as exc:  # noqa: BLE001 - a tool failing on a model is a result
+            cpu_failure = cpu_failure or _one_line(exc)
+    if "torch" not in out:
         try:
             with torch.device("meta"):
                 meta_model = build().eval()
             out["torch"] = _flop_counter(meta_model, _example(shape, tokens, "meta"))
             out["torch_device"] = "meta"
         except Exception as exc:  # noqa: BLE001
-            out["torch_error"] = f"{_one_line(exc)} (on the CPU: {_one_line(cpu_failure)[:150]})"
+            out["torch_error"] = f"{_one_line(exc)} (on the CPU: {cpu_failure[:150]})"
     out["torch_s"] = time.perf_counter() - started
     return out
 

@@ -23,7 +23,7 @@ class Residual(nn.Module):
 
 
 class HandNet(nn.Module):
-    """Two residual blocks, a concatenated branch, torch.roll (no rule), a learned scale (a parameter
+    """Two residual blocks, a concatenated branch, torch.flip (no rule), a learned scale (a parameter
     operand: no rule), nearest upsampling, a spatial mean and a classifier."""
 
     def __init__(self) -> None:
@@ -38,14 +38,14 @@ class HandNet(nn.Module):
         x = F.relu(self.stem(x))
         x = self.blocks(x)
         x = torch.cat([x, self.branch(x)], dim=1)
-        x = torch.roll(x, shifts=1, dims=3)
+        x = torch.flip(x, dims=(3,))
         x = x * self.gamma
         x = F.interpolate(x, scale_factor=2, mode="nearest")
         x = x.mean((2, 3))
         return self.fc(x.flatten(1))
 
 
-# What HandNet computes, as a spec, without the roll, which archcalc cannot count (it keeps the shape).
+# What HandNet computes, as a spec, without the flip, which archcalc cannot count (it keeps the shape).
 # The learned [1, C, 1, 1] scale is a layer_scale. Layer names are the ones the importer gives.
 HANDNET_SPEC = """
 input: [3, 16, 16]

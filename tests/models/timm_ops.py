@@ -221,6 +221,35 @@ class MambaOutHead(nn.Module):
         return self.fc(self.norm(x.permute(0, 2, 3, 1).mean((1, 2))))
 
 
+class HieraPoolProjection(nn.Module):
+    """timm/models/hiera.py HieraBlock: the residual projected, then max-pooled over the query stride
+    `x.view(B, q_stride, -1, C).amax(dim=1)` (its attention's queries pool the same way, on [B, heads, ...])."""
+
+    def __init__(self, dim: int = 6, dim_out: int = 8, q_stride: int = 4) -> None:
+        super().__init__()
+        self.q_stride = q_stride
+        self.proj = nn.Linear(dim, dim_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        return x.view(x.shape[0], self.q_stride, -1, x.shape[-1]).amax(dim=1)
+
+
+class CaitClassResidual(nn.Module):
+    """timm/models/cait.py: the class token `cls_token.expand(B, -1, -1)` is the residual stream of the class
+    blocks, `x_cls = x_cls + gamma_1 * attn(cat(x_cls, x))` (here a linear on the first token stands in for the
+    class attention)."""
+
+    def __init__(self, dim: int = 8) -> None:
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cls_tokens = self.cls_token.expand(x.shape[0], -1, -1)
+        return cls_tokens + self.fc(torch.cat((cls_tokens, x), dim=1)[:, :1])
+
+
 class ResMlpAffine(nn.Module):
     """timm/models/mlp_mixer.py: Affine, torch.addcmul(beta, alpha, x) on [B, L, E] tokens."""
 
@@ -313,6 +342,8 @@ MODELS = {
     "split_attention": (SplitAttn, (8, 6, 6)),
     "mambaout_head": (MambaOutHead, (8, 4, 4)),
     "resmlp_affine": (ResMlpAffine, (6, 8)),
+    "hiera_pool": (HieraPoolProjection, (16, 6)),
+    "cait_class_residual": (CaitClassResidual, (5, 8)),
     "evonorm_s0": (EvoNorm2dS0, (8, 4, 4)),
     "parallel_vit_block": (ParallelThingsBlock, (5, 8)),
     "crossvit_heads": (CrossVitHeads, (5, 8)),
