@@ -34,6 +34,7 @@ from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import ROOT, Alias, Ref, Resolver, Scope
+from archcalc.spec.plain import NOT_ATTRIBUTES, expand_plain
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
 from archcalc.spec.source import line_at as _line
 from archcalc.spec.work import REPEAT_INDEX, list_items, literal_key, uses_index
@@ -50,8 +51,6 @@ BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
 FREE_ITEMS, ITEMS_PER_STEP = 64, 10
-# Keys of a layer entry that are not attributes of its type (a set: asked for every key of every layer).
-NOT_ATTRIBUTES = frozenset(COMMON_KEYS + LAYER_KEYS + ("type",))
 
 class Expander:
     def __init__(self, doc: Any, file: str | None, overrides: Mapping[str, Any], limits: Limits,
@@ -63,6 +62,7 @@ class Expander:
         self.globals: dict[str, Any] = {}
         self.work = 0  # layers, groups, block instances, dropped entries and list items (see above) so far
         self.resolved: dict[tuple, tuple[dict, int]] = {}  # literal attributes -> (resolved, list items in them)
+        self.plain: dict[tuple, tuple] = {}  # the same, for entries with the default call: what spec/plain.py needs
 
     def fail(self, message: str, line: int | None = None, path: str | None = None) -> ArchcalcError:
         return ArchcalcError(message, file=self.file, line=line, path=path)
@@ -167,6 +167,12 @@ class Expander:
         previous = first
         position = 0  # unnamed items are numbered among the kept ones, as nn.Sequential numbers its modules
         for index, item in enumerate(items):
+            if type(item) is LineDict:  # most entries of a big spec: see spec/plain.py
+                path = expand_plain(self, item, position, scope, prefix, previous)
+                if path is not None:
+                    previous = path
+                    position += 1
+                    continue
             item_line = _line(items, index) or line
             if isinstance(item, str):
                 item = LineDict(type=item)
@@ -293,6 +299,8 @@ class Expander:
         except ArchcalcError as exc:
             raise exc.located(file=self.file, line=_line(item, "call"), path=path) from None
         self._charge((), line, path, extra=known[1])
+        if literal is not None and "call" not in item:
+            self.plain.setdefault(literal, (rule, known[0], known[1], call))
         count = len(inputs)
         if count < rule.min_inputs or (rule.max_inputs is not None and count > rule.max_inputs):
             wanted = f"at least {rule.min_inputs}" if rule.max_inputs is None else str(rule.max_inputs)
