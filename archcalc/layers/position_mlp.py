@@ -23,7 +23,7 @@ from archcalc.layers.formula import Expr, Group, Term, product
 ATTRS = (
     Attr("mlp", IntList(), None, "[r, h]: the table is Linear(r, h), ReLU, Linear(h, H) of a [T, r] coordinate "
                                  "buffer (timm's RelPosMlp); default: the table is a parameter"),
-    Attr("mlp_bias", IntList(), [1, 1], "whether each of the MLP's two linears has a bias (1) or not (0)"),
+    Attr("mlp_bias", IntList(0), [1, 1], "whether each of the MLP's two linears has a bias (1) or not (0)"),
 )
 
 
