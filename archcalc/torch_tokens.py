@@ -209,11 +209,12 @@ class RelativePositionBias(nn.Module):
     `attention_biases[:, attention_bias_idxs]`): the table's `axis` is indexed, the gathered axis moves last and
     the result takes the bias shape. Added with `+`, as timm and torchvision do (ptflops patches only torch.add).
     With `mlp` = [r, h] the [T, H] table is Linear(r, h), ReLU, Linear(h, H) of a [T, r] coordinate buffer, run on
-    every call (timm's RelPosMlp)."""
+    every call (timm's RelPosMlp); `mlp_gain` g makes the bias g·sigmoid(it) (Swin V2's 16·sigmoid)."""
 
     def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None = None,
-                 mlp: list | None = None, mlp_bias: list | None = None) -> None:  # fmt: skip
+                 mlp: list | None = None, mlp_bias: list | None = None, mlp_gain: int | None = None) -> None:  # fmt: skip
         super().__init__()
+        self.mlp_gain = mlp_gain
         self.axis, self.bias_shape, self.head, self.table_shape = axis, bias, head, tuple(table)
         self.mlp, self.mlp_bias = (list(mlp), list(mlp_bias or [1, 1])) if mlp is not None else (None, None)
         if mlp is None:
@@ -238,7 +239,8 @@ class RelativePositionBias(nn.Module):
     def bias(self) -> torch.Tensor:
         gathered = self.table().index_select(self.axis, self.relative_position_index.view(-1))
         gathered = gathered.movedim(self.axis, -1)
-        return (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
+        bias = (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
+        return bias if self.mlp_gain is None else self.mlp_gain * torch.sigmoid(bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.bias()
@@ -249,8 +251,8 @@ class RelativePositionAttention(RelativePositionBias):
 
     def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None, causal: bool,
                  enable_gqa: bool, scale: float | None, dropout: float, mlp: list | None = None,
-                 mlp_bias: list | None = None) -> None:  # fmt: skip
-        super().__init__(table, index, axis, bias, head, mlp, mlp_bias)
+                 mlp_bias: list | None = None, mlp_gain: int | None = None) -> None:  # fmt: skip
+        super().__init__(table, index, axis, bias, head, mlp, mlp_bias, mlp_gain)
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]

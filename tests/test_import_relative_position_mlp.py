@@ -24,6 +24,7 @@ CASES = {
     "swin_biases": (lambda: rpm.RelPosAttention(fused=True, bias=(True, False)), (9, 8),
                     "relative_position_attention", [1, 0]),
     "module_alone": (rpm.RelPosMlp, (2, 9, 9), "relative_position_bias", [1, 1]),
+    "swin_v2_sigmoid": (rpm.SigmoidRelPosMlp, (2, 9, 9), "relative_position_bias", [1, 0]),
 }  # fmt: skip
 
 
@@ -43,6 +44,7 @@ def test_the_bias_mlp_imports_complete_and_counts_once_per_call(case):
     _, _, layer_type, mlp_bias = CASES[case]
     [node] = [n for n in graph.nodes if n.type.startswith("relative_position_")]
     assert node.type == layer_type
+    assert node.attrs.get("mlp_gain") == (16 if case == "swin_v2_sigmoid" else None)
     assert [list(node.attrs[key]) for key in ("mlp", "mlp_bias", "table")] == [[2, 8], mlp_bias, [25, 2]]
     reports = [analyse(graph, batch=batch) for batch in (1, 3)]
     for report in reports:
@@ -82,9 +84,16 @@ def test_the_bias_mlp_round_trips_and_checks(case):
     assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
 
 
-def test_a_sigmoid_of_the_mlp_bias_is_unsupported_not_zero():
-    """Mode 'swin' (16·sigmoid of the gathered bias) is no pattern a rule reads: said, weights still counted."""
-    model = _model(rpm.SigmoidRelPosMlp)
+def test_sigmoid_and_gain_count_once_per_call():
+    """16·sigmoid over the H·N² gathered bias: 5 FLOPs an element, once per call (fvcore and torch: none)."""
+    plain, squashed = (analyse(_imported(case)[2], batch=2) for case in ("module_alone", "swin_v2_sigmoid"))
+    # the swin variant's second linear has no bias: 25·2 fewer FLOPs in the MLP
+    assert squashed.totals.flops - plain.totals.flops == 5 * 2 * 9 * 9 - 25 * 2
+
+
+def test_an_unread_squashing_of_the_mlp_bias_is_unsupported_not_zero():
+    """tanh of the gathered bias is no pattern a rule reads: said, weights still counted."""
+    model = _model(rpm.TanhRelPosMlp)
     report = analyse(import_model(model, (2, 9, 9)).graph)
     assert not report.complete
     assert report.totals.params == sum(p.numel() for p in model.parameters())

@@ -42,6 +42,8 @@ from archcalc.layers import REGISTRY
 
 T = torch.Tensor
 _GETITEM = (operator.getitem, T.__getitem__)
+_SIGMOID = (torch.sigmoid, T.sigmoid)
+_MUL = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Gathered:
     heads_first: bool = False
     head: int | None = None  # the head `bias[h]` took
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
+    gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
@@ -89,6 +92,8 @@ class WeightDerived:
                 self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
                 return True
             return False
+        if call.target in _SIGMOID + _MUL and len(operands) == 1 and id(operands[0]) in self.values:
+            return self._squashed(call, self.values[id(operands[0])], out)
         if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
             return self._head(self.values[id(call.args[0])], call.args[1], out)
         if call.target not in _GETITEM or len(call.args) != 2 or call.kwargs:
@@ -98,6 +103,19 @@ class WeightDerived:
             return False
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape))
         return True
+
+    def _squashed(self, call: Any, gathered: Gathered, out: torch.Tensor) -> bool:
+        """Swin V2's `16 * torch.sigmoid(bias)` on a bias an MLP computed: the gain and the sigmoid."""
+        if gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
+            return False
+        if call.target in _SIGMOID and gathered.gain is None and len(call.args) == 1:
+            self.values[id(out)] = replace(gathered, gain=1, heads_first=False)
+            return True
+        gains = [a for a in call.args if isinstance(a, int) and not isinstance(a, bool)]
+        if call.target in _MUL and gathered.gain == 1 and len(call.args) == 2 and len(gains) == 1 and gains[0] > 0:
+            self.values[id(out)] = replace(gathered, gain=gains[0])
+            return True
+        return False
 
     def _module(self, module: Any, operands: list[torch.Tensor], out: torch.Tensor) -> bool:
         """A step of a position-bias MLP on a coordinate buffer, or a pass-through module on a gathered bias."""

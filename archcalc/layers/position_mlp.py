@@ -5,7 +5,9 @@ log-spaced coordinates [*, r] on every call, and gathers the [T, H] result (the 
     params       r·h + b₁·h + h·H + b₂·H (the linears; b₁, b₂ = `mlp_bias`)
     buffers      T·r (the coordinates) + Π index
     macs         T·h·(r + H)
-    flops        T·h·(2r − 1 + b₁) + T·h (ReLU) + T·H·(2h − 1 + b₂)
+    flops        T·h·(2r − 1 + b₁) + T·h (ReLU) + T·H·(2h − 1 + b₂) [+ (4 + 1)·Π bias: g·sigmoid, `mlp_gain`
+                 (Swin V2's 16·sigmoid of the gathered bias); fvcore skips aten::sigmoid and aten::mul,
+                 FlopCounterMode registers neither]
     connections  T·h·(r + b₁) + T·H·(h + b₂)
 These are work done once per call, whatever the batch (`per_call`): a batch of B runs the MLP once, as torch
 does. fvcore counts aten::linear's MACs (T·h·(r + H)), FlopCounterMode twice that: the MLP runs on [*, T', r]
@@ -16,7 +18,7 @@ parameters.
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, IntList
+from archcalc.layers.attrs import Attr, Int, IntList
 from archcalc.layers.base import Attrs, numel
 from archcalc.layers.formula import Expr, Group, Term, product
 
@@ -24,16 +26,20 @@ ATTRS = (
     Attr("mlp", IntList(), None, "[r, h]: the table is Linear(r, h), ReLU, Linear(h, H) of a [T, r] coordinate "
                                  "buffer (timm's RelPosMlp); default: the table is a parameter"),
     Attr("mlp_bias", IntList(0), [1, 1], "whether each of the MLP's two linears has a bias (1) or not (0)"),
+    Attr("mlp_gain", Int(1), None, "g: the bias is g·sigmoid(the gathered MLP output) (Swin V2: 16); default "
+                                   "neither"),
 )
 
 
 def check(layer: str, a: Attrs) -> None:
     if a["mlp"] is None:
+        if a["mlp_gain"] is not None:
+            raise ArchcalcError(f"{layer}: mlp_gain needs an mlp table")
         return
     if len(a["mlp"]) != 2 or min(a["mlp"]) < 1 or len(a["mlp_bias"]) != 2 or set(a["mlp_bias"]) - {0, 1}:
         raise ArchcalcError(f"{layer}: mlp must be [r, h] (positive) and mlp_bias two 0/1 flags, got "
                             f"{list(a['mlp'])} and {list(a['mlp_bias'])}")  # fmt: skip
-    if len(a["table"]) != 2 or a["axis"] != 0 or a["head"] is not None:
+    if len(a["table"]) != 2 or a["axis"] != 0 or a["head"] is not None or a["mlp_gain"] is not None and a["mlp"] is None:
         raise ArchcalcError(f"{layer}: an MLP table is [T, heads] indexed along axis 0, got {list(a['table'])} "
                             f"along axis {a['axis']}")  # fmt: skip
 
@@ -56,8 +62,22 @@ def cost(a: Attrs) -> tuple[int, int, int]:
     if a["mlp"] is None:
         return 0, 0, 0
     r, h, rows, heads, b1, b2 = sizes(a)
-    return (rows * h * (r + heads), rows * h * (2 * r - 1 + b1) + rows * h + rows * heads * (2 * h - 1 + b2),
-            rows * h * (r + b1) + rows * heads * (h + b2))  # fmt: skip
+    return (rows * h * (r + heads), rows * h * (2 * r - 1 + b1) + rows * h + rows * heads * (2 * h - 1 + b2)
+            + squash(a), rows * h * (r + b1) + rows * heads * (h + b2))  # fmt: skip
+
+
+def squash(a: Attrs) -> int:
+    """g·sigmoid over the gathered bias: 4 FLOPs per element for the sigmoid, 1 for the gain (g ≠ 1)."""
+    if a["mlp_gain"] is None:
+        return 0
+    return (4 + int(a["mlp_gain"] != 1)) * numel(a["bias"])
+
+
+def squash_term(a: Attrs) -> Expr | int:
+    if a["mlp_gain"] is None:
+        return 0
+    bias = Group(product([Term(f"b_{axis}", size) for axis, size in enumerate(a["bias"])]))
+    return (5 if a["mlp_gain"] != 1 else 4) * bias
 
 
 def terms(a: Attrs) -> dict[str, Expr | int]:
@@ -70,5 +90,5 @@ def terms(a: Attrs) -> dict[str, Expr | int]:
     tr, th, tT, tH = Term("r", r), Term("h", h), Term("T", rows), Term("H", heads)
     return {"params": tr * th + b1 * th + th * tH + b2 * tH, "buffers": tT * tr + index,
             "macs": tT * th * Group(tr + tH),
-            "flops": tT * th * Group(2 * tr - 1 + b1) + tT * th + tT * tH * Group(2 * th - 1 + b2),
+            "flops": tT * th * Group(2 * tr - 1 + b1) + tT * th + tT * tH * Group(2 * th - 1 + b2) + squash_term(a),
             "connections": tT * th * Group(tr + b1) + tT * tH * Group(th + b2)}  # fmt: skip

@@ -147,7 +147,7 @@ class RelativePositionBias(LayerType):
 
         self.checked(a)
         return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["mlp"],
-                                       a["mlp_bias"])  # fmt: skip
+                                       a["mlp_bias"], a["mlp_gain"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
@@ -155,7 +155,8 @@ class RelativePositionBias(LayerType):
         def mine(call) -> dict:
             m = call.module
             return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape), "axis": m.axis,
-                    "bias": list(m.bias_shape), "head": m.head, "mlp": m.mlp, "mlp_bias": m.mlp_bias}  # fmt: skip
+                    "bias": list(m.bias_shape), "head": m.head, "mlp": m.mlp, "mlp_bias": m.mlp_bias,
+                    "mlp_gain": m.mlp_gain}  # fmt: skip
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value)."""
@@ -175,7 +176,8 @@ class RelativePositionBias(LayerType):
 def _read_gathered(bias) -> dict:
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
     return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
-            "bias": list(bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias}  # fmt: skip
+            "bias": list(bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
+            "mlp_gain": bias.gain}  # fmt: skip
 
 
 @register
@@ -238,7 +240,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
         self.geometry(a, ins)
         return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["causal"],
                                             a["enable_gqa"], a["scale"], a["dropout"], a["mlp"],
-                                            a["mlp_bias"])  # fmt: skip
+                                            a["mlp_bias"], a["mlp_gain"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         import torch.nn.functional as F
@@ -249,7 +251,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
             m = call.module
             return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape),
                     "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
-                    "mlp": m.mlp, "mlp_bias": m.mlp_bias,
+                    "mlp": m.mlp, "mlp_bias": m.mlp_bias, "mlp_gain": m.mlp_gain,
                     "enable_gqa": m.enable_gqa,
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 

@@ -83,7 +83,18 @@ class RelPosAttention(nn.Module):
 
 
 class SigmoidRelPosMlp(RelPosMlp):
-    """RelPosMlp in mode 'swin': 16·sigmoid of the gathered bias (not a pattern the import rules cover)."""
+    """timm/models/swin_transformer_v2.py WindowAttention (and RelPosMlp in mode 'swin'): 16·sigmoid of the
+    gathered bias, with cpb_mlp's Linear(2, h), ReLU, Linear(h, H, bias=False)."""
+
+    def __init__(self) -> None:
+        super().__init__(bias=(True, False))
 
     def get_bias(self) -> torch.Tensor:
         return 16 * torch.sigmoid(super().get_bias())
+
+
+class TanhRelPosMlp(RelPosMlp):
+    """A squashing no rule reads (tanh): the import must say so."""
+
+    def get_bias(self) -> torch.Tensor:
+        return torch.tanh(super().get_bias())
