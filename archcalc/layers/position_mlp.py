@@ -88,7 +88,9 @@ def terms(a: Attrs) -> dict[str, Expr | int]:
         return {"params": table, "buffers": index, "macs": 0, "flops": 0, "connections": 0}
     r, h, rows, heads, b1, b2 = sizes(a)
     tr, th, tT, tH = Term("r", r), Term("h", h), Term("T", rows), Term("H", heads)
-    return {"params": tr * th + b1 * th + th * tH + b2 * tH, "buffers": tT * tr + index,
-            "macs": tT * th * Group(tr + tH),
+    first, second = (tr + 1 if b1 else tr), (th + 1 if b2 else th)  # fan-in with the bias
+    params = tr * th + th if b1 else tr * th
+    params = params + th * tH + tH if b2 else params + th * tH
+    return {"params": params, "buffers": tT * tr + index, "macs": tT * th * Group(tr + tH),
             "flops": tT * th * Group(2 * tr - 1 + b1) + tT * th + tT * tH * Group(2 * th - 1 + b2) + squash_term(a),
-            "connections": tT * th * Group(tr + b1) + tT * tH * Group(th + b2)}  # fmt: skip
+            "connections": tT * th * Group(first) + tT * tH * Group(second)}  # fmt: skip
