@@ -207,25 +207,40 @@ class PatchMerge(nn.Module):
 class RelativePositionBias(nn.Module):
     """x + a bias gathered from a parameter table by an index buffer on every call (timm's RelPosBias, LeViT's
     `attention_biases[:, attention_bias_idxs]`): the table's `axis` is indexed, the gathered axis moves last and
-    the result takes the bias shape. Added with `+`, as timm and torchvision do (ptflops patches only torch.add)."""
+    the result takes the bias shape. Added with `+`, as timm and torchvision do (ptflops patches only torch.add).
+    With `mlp` = [r, h] the [T, H] table is Linear(r, h), ReLU, Linear(h, H) of a [T, r] coordinate buffer, run on
+    every call (timm's RelPosMlp); `mlp_gain` g makes the bias g·sigmoid(it) (Swin V2's 16·sigmoid)."""
 
-    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None = None) -> None:
+    def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None = None,
+                 mlp: list | None = None, mlp_bias: list | None = None, mlp_gain: int | None = None) -> None:  # fmt: skip
         super().__init__()
-        self.axis, self.bias_shape, self.head = axis, bias, head
-        self.relative_position_bias_table = nn.Parameter(torch.zeros(table))
+        self.mlp_gain = mlp_gain
+        self.axis, self.bias_shape, self.head, self.table_shape = axis, bias, head, tuple(table)
+        self.mlp, self.mlp_bias = (list(mlp), list(mlp_bias or [1, 1])) if mlp is not None else (None, None)
+        if mlp is None:
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(table))
+        else:
+            (r, h), (b1, b2) = self.mlp, self.mlp_bias
+            self.position_mlp = nn.Sequential(nn.Linear(r, h, bias=bool(b1)), nn.ReLU(),
+                                              nn.Linear(h, table[1], bias=bool(b2)))  # fmt: skip
+            self.register_buffer("coordinates", torch.zeros(table[0], r))
         self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
         self.reset_index_buffers()
 
     def reset_index_buffers(self) -> None:
         """Valid indices (torch_build.to_empty refills them after moving the module without initialising it)."""
-        rows, index = self.relative_position_bias_table.shape[self.axis], self.relative_position_index
+        rows, index = self.table_shape[self.axis], self.relative_position_index
         with torch.no_grad():
             index.copy_(torch.arange(index.numel(), device=index.device).remainder(rows).view(index.shape))
 
+    def table(self) -> torch.Tensor:
+        return self.relative_position_bias_table if self.mlp is None else self.position_mlp(self.coordinates)
+
     def bias(self) -> torch.Tensor:
-        gathered = self.relative_position_bias_table.index_select(self.axis, self.relative_position_index.view(-1))
+        gathered = self.table().index_select(self.axis, self.relative_position_index.view(-1))
         gathered = gathered.movedim(self.axis, -1)
-        return (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
+        bias = (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
+        return bias if self.mlp_gain is None else self.mlp_gain * torch.sigmoid(bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.bias()
@@ -235,8 +250,9 @@ class RelativePositionAttention(RelativePositionBias):
     """F.scaled_dot_product_attention(q, k, v, attn_mask=the gathered bias) (timm's CoAtNet, TinyViT)."""
 
     def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None, causal: bool,
-                 enable_gqa: bool, scale: float | None, dropout: float) -> None:  # fmt: skip
-        super().__init__(table, index, axis, bias, head)
+                 enable_gqa: bool, scale: float | None, dropout: float, mlp: list | None = None,
+                 mlp_bias: list | None = None, mlp_gain: int | None = None) -> None:  # fmt: skip
+        super().__init__(table, index, axis, bias, head, mlp, mlp_bias, mlp_gain)
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]

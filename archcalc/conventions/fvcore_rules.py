@@ -41,7 +41,7 @@ from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, projection_macs
 from archcalc.conventions import multiscale
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
-from archcalc.layers import LayerType
+from archcalc.layers import LayerType, position_mlp
 
 
 def _batchnorm(v) -> int:
@@ -101,8 +101,12 @@ TABLE = {
                                  "native MHA path (self-attention, even heads, biases, no mask): 0; otherwise the "
                                  "projections' MACs (aten::linear), QKᵀ and A·V unseen (no handle for "
                                  "aten::scaled_dot_product_attention)"),
-    **same_for(("scaled_dot_product_attention", "relative_position_attention"),
-               zero("no handle for aten::scaled_dot_product_attention")),
+    "scaled_dot_product_attention": zero("no handle for aten::scaled_dot_product_attention"),
+    "relative_position_attention": Rule(lambda v: position_mlp.cost(v.attrs)[0], "no handle for "
+                                        "aten::scaled_dot_product_attention; a position-bias MLP's aten::linear "
+                                        "MACs, once per call"),
+    "relative_position_bias": Rule(lambda v: position_mlp.cost(v.attrs)[0], "aten::add skipped; a position-bias "
+                                   "MLP's aten::linear MACs, once per call"),
     "window_attention": Rule(lambda v: v.macs, "aten::linear and aten::matmul: all MACs"),
     "matmul": Rule(lambda v: v.macs, "aten::matmul: MACs"),
     "multiscale_attention": multiscale.ATTENTION["fvcore"],

@@ -31,7 +31,7 @@ from __future__ import annotations
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, mask_tensor, product_macs, projection_macs
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
-from archcalc.layers import LayerType
+from archcalc.layers import LayerType, position_mlp
 
 _TWICE_MACS = Rule(lambda v: 2 * v.macs, "2 x MACs, no bias")
 _NOT_REGISTERED = zero("no flop formula for its aten ops")
@@ -83,8 +83,12 @@ TABLE = {
                                          "formula), except k and v of one head broadcast over more query heads "
                                          "(no enable_gqa) before torch 2.14; any other rank: 2 x QKᵀ's and A·V's "
                                          "MACs (math path)"),
-    "relative_position_attention": Rule(_biased_dot_product, "4-D q, k, v and a 4-D bias: 0 (the CPU's flash "
-                                        "kernel); otherwise 2 x QKᵀ's and A·V's MACs (math path)"),
+    "relative_position_attention": Rule(lambda v: _biased_dot_product(v) + 2 * position_mlp.cost(v.attrs)[0],
+                                        "4-D q, k, v and a 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
+                                        "QKᵀ's and A·V's MACs (math path); + 2 x a position-bias MLP's MACs, once "
+                                        "per call"),
+    "relative_position_bias": Rule(lambda v: 2 * position_mlp.cost(v.attrs)[0], "aten::add not registered; 2 x a "
+                                   "position-bias MLP's MACs (aten::addmm / aten::mm), once per call"),
 }
 
 

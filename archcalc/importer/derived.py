@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
+from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
@@ -41,6 +42,8 @@ from archcalc.layers import REGISTRY
 
 T = torch.Tensor
 _GETITEM = (operator.getitem, T.__getitem__)
+_SIGMOID = (torch.sigmoid, T.sigmoid)
+_MUL = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ class Gathered:
     # where `bias[h]` is head h's bias (EfficientViT's cascaded heads); None after anything rearranges it.
     heads_first: bool = False
     head: int | None = None  # the head `bias[h]` took
+    mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
+    gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
+
+    def weights(self) -> tuple[torch.Tensor, ...]:
+        """The parameters and buffers the bias is computed from."""
+        table = self.mlp.weights if self.mlp is not None else (self.gathered_from,)
+        return table + (self.index,)
 
 
 class WeightDerived:
@@ -63,19 +73,27 @@ class WeightDerived:
                  constants: Any) -> None:  # fmt: skip
         self.producer, self.bases, self.buffer_ids, self.constants = producer, bases, buffer_ids, constants
         self.values: dict[int, Gathered] = {}
+        self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
         operands = tensors((call.args, call.kwargs))
-        if call.is_module or len(outputs) != 1 or not operands or any(id(t) in self.producer for t in operands):
+        if len(outputs) != 1 or not operands or any(id(t) in self.producer for t in operands):
             return False
         out = outputs[0]
+        if call.is_module:
+            return self._module(call.target, operands, out)
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
             if len(own) == 1 and id(own[0]) in self.values:
                 self.values[id(out)] = replace(self.values[id(own[0])], shape=tuple(out.shape), heads_first=False)
                 return True
+            if len(own) == 1 and id(own[0]) in self.mlps:
+                self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
+                return True
             return False
+        if call.target in _SIGMOID + _MUL and len(operands) == 1 and id(operands[0]) in self.values:
+            return self._squashed(call, self.values[id(operands[0])], out)
         if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
             return self._head(self.values[id(call.args[0])], call.args[1], out)
         if call.target not in _GETITEM or len(call.args) != 2 or call.kwargs:
@@ -86,12 +104,47 @@ class WeightDerived:
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape))
         return True
 
+    def _squashed(self, call: Any, gathered: Gathered, out: torch.Tensor) -> bool:
+        """Swin V2's `16 * torch.sigmoid(bias)` on a bias an MLP computed: the gain and the sigmoid."""
+        if gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
+            return False
+        if call.target in _SIGMOID and gathered.gain is None and len(call.args) == 1:
+            self.values[id(out)] = replace(gathered, gain=1, heads_first=False)
+            return True
+        gains = [a for a in call.args if isinstance(a, int) and not isinstance(a, bool)]
+        if call.target in _MUL and gathered.gain == 1 and len(call.args) == 2 and len(gains) == 1 and gains[0] > 0:
+            self.values[id(out)] = replace(gathered, gain=gains[0])
+            return True
+        return False
+
+    def _module(self, module: Any, operands: list[torch.Tensor], out: torch.Tensor) -> bool:
+        """A step of a position-bias MLP on a coordinate buffer, or a pass-through module on a gathered bias."""
+        if len(operands) != 1:
+            return False
+        source = operands[0]
+        if id(source) in self.values and passes(module):  # timm's bias_act = nn.Identity()
+            self.values[id(out)] = replace(self.values[id(source)], shape=tuple(out.shape), heads_first=False)
+            return True
+        base = self.bases.get(id(source))
+        coordinates = base is not None and id(base) in self.buffer_ids
+        followed = step(module, source, coordinates, self.mlps.get(id(source)), out)
+        if followed is None:
+            return False
+        self.mlps[id(out)] = followed
+        return True
+
     def _gather(self, source: Any, key: Any) -> Gathered | None:
-        if not isinstance(source, torch.Tensor) or id(source) not in self.bases:
+        mlp = self.mlps.get(id(source)) if isinstance(source, torch.Tensor) else None
+        if mlp is not None:
+            if not mlp.complete() or len(mlp.shape) != 2:
+                return None
+            table = source
+        elif not isinstance(source, torch.Tensor) or id(source) not in self.bases:
             return None
-        table = self.bases[id(source)]
-        if id(table) in self.buffer_ids:
-            return None  # a fixed table is a buffer lookup, not a learned bias
+        else:
+            table = self.bases[id(source)]
+            if id(table) in self.buffer_ids:
+                return None  # a fixed table is a buffer lookup, not a learned bias
         keys = key if isinstance(key, tuple) else (key,)
         found = [axis for axis, k in enumerate(keys) if isinstance(k, torch.Tensor)]
         full = all(k == slice(None) for k in keys if not isinstance(k, torch.Tensor))
@@ -111,8 +164,10 @@ class WeightDerived:
             return None
         if len(buffers) != 1 or buffers[0].numel() != index.numel():
             return None
+        if mlp is not None and found[0] != 0:
+            return None
         heads_first = len(source.shape) == 2 and found[0] == 1
-        return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first)
+        return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
 
     def _head(self, gathered: Gathered, key: Any, out: torch.Tensor) -> bool:
         """`bias[h]` on LeViT-style biases [H, *index]: head h's bias."""
@@ -129,8 +184,7 @@ class WeightDerived:
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         """The tables and index buffers behind the gathered operands (an unsupported reader holds them)."""
-        return [w for t in operands if id(t) in self.values
-                for w in (self.values[id(t)].gathered_from, self.values[id(t)].index)]  # fmt: skip
+        return [w for t in operands if id(t) in self.values for w in self.values[id(t)].weights()]
 
     def map(self, mapper: Any, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> None:
         """The call combining activations with gathered values, through a rule that accepts them."""
@@ -162,7 +216,7 @@ class WeightDerived:
             raise CannotMap(f"{rule.layer}: {exc.message}") from None
         if shape != out:
             raise CannotMap(f"the {rule.layer} rule gives shape {list(shape)}, torch gives {list(out)}")
-        weights = list({id(w): w for g in gathered for w in (g.gathered_from, g.index)}.values())
+        weights = list({id(w): w for g in gathered for w in g.weights()}.values())
         use = mapper.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)
         form = rule.form or call_form(call.target)
         form = form if form in layer.calls else "module"

@@ -48,8 +48,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from archcalc.errors import ArchcalcError
+from archcalc.layers import position_mlp
 from archcalc.layers.attention import ScaledDotProductAttention
-from archcalc.layers.attention_cost import AttentionGeometry
+from archcalc.layers.attention_cost import AttentionGeometry, term_formulas
 from archcalc.layers.attrs import Attr, Int, IntList
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.elementwise import addition_functions, broadcast
@@ -82,7 +83,7 @@ class RelativePositionBias(LayerType):
         Attr("bias", IntList(), doc="the shape of the gathered bias as added ([1, H, N, N])"),
         Attr("head", Int(0), None, "only this row of the table's other axis (one head's bias, EfficientViT's "
                                    "`attn_bias[head_idx]`); default all"),
-    )
+    ) + position_mlp.ATTRS
     flops_rule = "out: one add per element (the gather is bookkeeping)"
     connections_rule = "2 * out: the input element and one table entry"
 
@@ -99,23 +100,32 @@ class RelativePositionBias(LayerType):
         if numel(bias) != gathered:
             raise ArchcalcError(f"{self.name}: gathering {list(index)} from a table {list(table)} along axis {axis} "
                                 f"gives {gathered} elements, the bias {list(bias)} has {numel(bias)}")  # fmt: skip
+        position_mlp.check(self.name, a)
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         self.checked(a)
         return broadcast(self.name, [ins[0], added_shape(self.name, ins[0], a["bias"])])
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=numel(a["table"]), buffers=numel(a["index"]))
+        trainable, buffers = position_mlp.params(a)
+        return Params(trainable=trainable, buffers=buffers)
 
     def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        """The table is a (relative) position embedding."""
-        return numel(a["table"])
+        """The table is a (relative) position embedding (one an MLP computes is not)."""
+        return numel(a["table"]) if a["mlp"] is None else 0
+
+    def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return position_mlp.cost(a)[0]
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(out)
+        return numel(out) + position_mlp.cost(a)[1]
+
+    def per_call(self, a: Attrs, ins: list[Shape], out: Shape) -> tuple[int, int]:
+        """A position-bias MLP runs once per call (position_mlp.py)."""
+        return position_mlp.cost(a)[:2]
 
     def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return 2 * numel(out)
+        return 2 * numel(out) + position_mlp.cost(a)[2]
 
     def receptive_field(self, a: Attrs, ins: list[Shape], out: Shape):
         return IDENTITY
@@ -125,26 +135,28 @@ class RelativePositionBias(LayerType):
                 for axis, size in enumerate(out)]  # fmt: skip
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        table = product([Term(f"t_{axis}", size) for axis, size in enumerate(a["table"])])
-        index = product([Term(f"i_{axis}", size) for axis, size in enumerate(a["index"])])
-        return counts(params=table, buffers=index, flops=elements(out, "_out"),
-                      connections=2 * elements(out, "_out"),
-                      notes={"FLOPs": "one add per element; gathering the bias is per call, not per sample",
-                             "buffers": "the index (not a weight)"})  # fmt: skip
+        t = position_mlp.terms(a)
+        return counts(params=t["params"], buffers=t["buffers"], macs=t["macs"], flops=elements(out, "_out") + t["flops"],
+                      connections=2 * elements(out, "_out") + t["connections"],
+                      notes={"FLOPs": "one add per element (+ the MLP, once per call); gathering the bias is per "
+                                      "call, not per sample",
+                             "buffers": "the index (not a weight; + the MLP's coordinates)"})  # fmt: skip
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_tokens as tt
 
         self.checked(a)
-        return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"], a["head"])
+        return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["mlp"],
+                                       a["mlp_bias"], a["mlp_gain"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.relative_position_bias_table.shape), "index": list(m.relative_position_index.shape),
-                    "axis": m.axis, "bias": list(m.bias_shape), "head": m.head}  # fmt: skip
+            return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape), "axis": m.axis,
+                    "bias": list(m.bias_shape), "head": m.head, "mlp": m.mlp, "mlp_bias": m.mlp_bias,
+                    "mlp_gain": m.mlp_gain}  # fmt: skip
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value)."""
@@ -162,8 +174,10 @@ class RelativePositionBias(LayerType):
 
 
 def _read_gathered(bias) -> dict:
+    mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
     return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
-            "bias": list(bias.shape), "head": bias.head}  # fmt: skip
+            "bias": list(bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
+            "mlp_gain": bias.gain}  # fmt: skip
 
 
 @register
@@ -185,21 +199,48 @@ class RelativePositionAttention(ScaledDotProductAttention):
         return replace(g, biased_scores=True)
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=numel(a["table"]), buffers=numel(a["index"]))
+        trainable, buffers = position_mlp.params(a)
+        return Params(trainable=trainable, buffers=buffers)
 
     def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(a["table"])
+        return numel(a["table"]) if a["mlp"] is None else 0
+
+    def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return super().macs(a, ins, out) + position_mlp.cost(a)[0]
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return super().flops(a, ins, out) + position_mlp.cost(a)[1]
+
+    def per_call(self, a: Attrs, ins: list[Shape], out: Shape) -> tuple[int, int]:
+        """A position-bias MLP runs once per call (position_mlp.py)."""
+        return position_mlp.cost(a)[:2]
+
+    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return super().connections(a, ins, out) + position_mlp.cost(a)[2]
 
     def explain_params(self, a: Attrs, ins: list[Shape]) -> tuple:
-        table = product([Term(f"t_{axis}", size) for axis, size in enumerate(a["table"])])
-        return table, product([Term(f"i_{axis}", size) for axis, size in enumerate(a["index"])])
+        t = position_mlp.terms(a)
+        return t["params"], t["buffers"]
+
+    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        """The attention's terms, plus the position-bias MLP's once per call (`MACs[position_mlp]`)."""
+        if a["mlp"] is None:
+            return super().explain_counts(a, ins, out)
+        t = position_mlp.terms(a)
+        defs, macs, flops = term_formulas(self.geometry(a, ins).terms())
+        params, buffers = self.explain_params(a, ins)
+        return counts(params=params, buffers=buffers, macs=macs + t["macs"], flops=flops + t["flops"],
+                      connections=self.connections(a, ins, out), defs=defs,
+                      notes={"MACs": "QKᵀ and A·V, + the position-bias MLP once per call",
+                             "FLOPs": "every term, + the MLP (ReLU included) once per call"})  # fmt: skip
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_tokens as tt
 
         self.geometry(a, ins)
         return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["causal"],
-                                            a["enable_gqa"], a["scale"], a["dropout"])  # fmt: skip
+                                            a["enable_gqa"], a["scale"], a["dropout"], a["mlp"],
+                                            a["mlp_bias"], a["mlp_gain"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         import torch.nn.functional as F
@@ -208,8 +249,9 @@ class RelativePositionAttention(ScaledDotProductAttention):
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.relative_position_bias_table.shape), "index": list(m.relative_position_index.shape),
+            return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape),
                     "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
+                    "mlp": m.mlp, "mlp_bias": m.mlp_bias, "mlp_gain": m.mlp_gain,
                     "enable_gqa": m.enable_gqa,
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
