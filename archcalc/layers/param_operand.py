@@ -123,8 +123,6 @@ class ParameterOp(_Learned):
         return tp.ParameterOp(a["op"], tuple(a["shape"]), a["buffer"])
 
     def torch_import(self) -> tuple:
-        from torch import nn
-
         from archcalc import torch_pointwise as tp
 
         products = _multiplications()
@@ -132,10 +130,11 @@ class ParameterOp(_Learned):
         def read(call: Any) -> dict:
             if call.kwargs:
                 raise CannotMap(f"argument {next(iter(call.kwargs))!r} is not understood")
-            weight = call.weights[0]
-            return {"op": "mul" if call.target in products else "add",
-                    "shape": list(aligned(unexpanded(weight), call.in_shapes[0])),
-                    "buffer": not isinstance(weight if weight._base is None else weight._base, nn.Parameter)}
+            shape = aligned(unexpanded(call.weights[0]), call.in_shapes[0])
+            fixed = call.buffer_parts.get(id(call.weights[0]), 0)  # its elements held in buffers
+            if 0 < fixed < numel(shape):
+                raise CannotMap("the operand is partly a parameter and partly a buffer")
+            return {"op": "mul" if call.target in products else "add", "shape": list(shape), "buffer": fixed > 0}
 
         def one_parameter(call: Any) -> bool:
             return len(call.in_shapes) == 1 and len(call.weights) == 1
