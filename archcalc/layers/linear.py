@@ -80,14 +80,16 @@ class Linear(_LastAxis):
     backward_rule = WEIGHTS_BACKWARD_RULE
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        if a["bias_buffer"] and (not a["bias"] or a["bias_buffer"] > a["out_features"]):
-            raise ArchcalcError(f"{self.name}: bias_buffer is {a['bias_buffer']} but the bias has "
+        fixed = a.get("bias_buffer", 0)  # linear_norm, a linear too, has no such attribute
+        if fixed and (not a["bias"] or fixed > a["out_features"]):
+            raise ArchcalcError(f"{self.name}: bias_buffer is {fixed} but the bias has "
                                 f"{a['out_features'] if a['bias'] else 0} elements")  # fmt: skip
         return super().shape(a, ins)
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         held = (ins[0][-1] + (1 if a["bias"] else 0)) * a["out_features"]
-        return Params(trainable=held - a["bias_buffer"], buffers=a["bias_buffer"])
+        fixed = a.get("bias_buffer", 0)
+        return Params(trainable=held - fixed, buffers=fixed)
 
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self._lead(ins) * ins[0][-1] * a["out_features"]
@@ -102,7 +104,7 @@ class Linear(_LastAxis):
         n_in, n_out = Term("n_in", ins[0][-1]), Term("n_out", a["out_features"])
         per_output = Group(n_in + 1) if a["bias"] else n_in
         multiply_add = n_in + Group(n_in - 1)
-        fixed = a["bias_buffer"]
+        fixed = a.get("bias_buffer", 0)
         return counts(
             params=per_output * n_out - Term("z", fixed) if fixed else per_output * n_out,
             buffers=Term("z", fixed) if fixed else None,
