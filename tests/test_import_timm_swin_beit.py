@@ -125,6 +125,23 @@ def test_a_join_that_is_not_of_whole_1d_weights_is_not_followed():
     assert not report.complete and report.totals.params == 32
 
 
+def test_a_linear_whose_weight_is_a_buffer_says_so():
+    """A fixed weight (timm's csatv2 calls F.linear with a buffer) is not a linear layer's trained weight."""
+    from torch import nn
+
+    class FixedWeight(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("weight", torch.ones(4, 8))
+
+        def forward(self, x):
+            return torch.nn.functional.linear(x, self.weight)
+
+    report = analyse(import_model(FixedWeight, (8,)).graph)
+    [gap] = report.unsupported
+    assert "the weight is a buffer" in gap.reason and report.totals.buffers == 32
+
+
 @pytest.mark.parametrize("type_, attrs, shape", [
     ("linear", {"out_features": 6, "bias_buffer": 2}, (4,)),
     ("parameter_op", {"op": "add", "shape": [3, 1], "buffer": True}, (3, 5)),

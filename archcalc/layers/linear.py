@@ -30,7 +30,7 @@ from archcalc.layers.attrs import Attr, Bool, Int
 from archcalc.layers.base import (WEIGHTS_BACKWARD_RULE, Attrs, LayerType, Params, Shape, axis_names, numel, register,
                                   weights_backward)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, plus_one_if
-from archcalc.layers.imports import ImportRule
+from archcalc.layers.imports import CannotMap, ImportRule
 
 
 class _LastAxis(LayerType):
