@@ -113,6 +113,21 @@ class RBF(nn.Module):
         return ((x.unsqueeze(-2) - self.weight) ** 2).sum(-1)
 
 
+class PartlyFixedBiasLinear(nn.Module):
+    """A linear layer whose bias ends in `fixed` elements held in a buffer of zeros (BEiT's qkv, whose bias is
+    torch.cat((q_bias, k_bias, v_bias)) with k_bias a zero buffer): F.linear with the joined bias, as timm calls it."""
+
+    def __init__(self, in_features: int, out_features: int, fixed: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features - fixed))
+        self.register_buffer("fixed_bias", torch.zeros(fixed))
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight, torch.cat((self.bias, self.fixed_bias)))
+
+
 class SpatialPyramidPool(nn.Module):
     """One pool per level, each flattened, all concatenated (He et al., SPP-net)."""
 

@@ -113,13 +113,14 @@ class ParameterOp(nn.Module):
     scale and bias of StarReLU and LearnableAffineBlock, a [C, 1, 1] bias). Named weight / bias as torch names
     a per-channel scale and shift."""
 
-    def __init__(self, op: str, shape: tuple[int, ...]) -> None:
+    def __init__(self, op: str, shape: tuple[int, ...], buffer: bool = False) -> None:
         super().__init__()
-        self.op = op
-        if op == "mul":
-            self.weight = nn.Parameter(torch.ones(shape))
+        self.op, self.buffer = op, buffer
+        value = torch.ones(shape) if op == "mul" else torch.zeros(shape)
+        if buffer:  # a fixed operand (Swin's shifted-window attention mask)
+            self.register_buffer("weight" if op == "mul" else "bias", value)
         else:
-            self.bias = nn.Parameter(torch.zeros(shape))
+            setattr(self, "weight" if op == "mul" else "bias", nn.Parameter(value))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.weight if self.op == "mul" else x + self.bias

@@ -186,6 +186,10 @@ CASES = [
          {"params": 1, "flops": 24, "connections": 24, "receptive_field": [1, 1]}),
     Case("parameter_op-channel-bias", {"type": "parameter_op", "op": "add", "shape": [2, 1, 1]}, (2, 3, 4), None,
          {"params": 2, "flops": 24}),
+    Case("parameter_op-buffer-mask", {"type": "parameter_op", "op": "add", "shape": [2, 1, 4], "buffer": True},
+         (2, 3, 4), None, {"params": 0, "buffers": 8, "flops": 24}),  # Swin's shifted-window mask
+    Case("linear-bias-buffer", {"type": "linear", "out_features": 6, "bias_buffer": 2}, (3, 4), None,
+         {"trainable_params": 28, "buffers": 2, "macs": 72, "flops": 3 * 6 * 8}),  # BEiT's zero key bias
     Case("affine", {"type": "affine", "shape": [4]}, (2, 3, 4), None, {"params": 8, "flops": 48, "connections": 24}),
     Case("sum", {"type": "sum"}, (2, 3, 4), None, {"output_shape": [3, 4], "flops": 12, "connections": 24}),
     Case("sum-spatial-keepdim", {"type": "sum", "axis": [1, 2], "keepdim": True}, (2, 3, 4), None,

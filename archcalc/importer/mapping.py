@@ -36,6 +36,7 @@ from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, quali
 from archcalc.importer.stacked import front_stack, only_reduced, reduction_of
 from archcalc.importer.trace import Trace, Traced
 from archcalc.importer.unused import unused_weights
+from archcalc.importer.joined_weights import joined_of
 from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
 
@@ -53,6 +54,7 @@ class Mapper:
         self.stacks: dict[int, list[torch.Tensor]] = {}  # torch.stack(branches) in front of the batch axis
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
         self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
+        self.joined: dict[int, list[torch.Tensor]] = {}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
         self.constants = Constants(self.producer, self.bases, self.buffer_ids, batch,
@@ -83,6 +85,10 @@ class Mapper:
                                                        call.output)  # fmt: skip
             if base is not None:  # a parameter reshaped for the call that uses it: that call holds it
                 self.bases[id(call.output)] = base
+                continue
+            parts = None if call.is_module else joined_of(call.target, call.args, call.kwargs, self.bases, self.joined)
+            if parts is not None:  # parameters and buffers joined end to end (BEiT's qkv bias): joined_weights.py
+                self.joined[id(call.output)] = parts
                 continue
             self.planned: dict[int, Layout] = {}
             if self.derived.absorb(call, outputs):
@@ -140,11 +146,11 @@ class Mapper:
         if self.derived.reads(operands):
             return self.derived.map(self, call, outputs, operands)
         activations = [t for t in operands if id(t) in self.producer]
-        weights = list({id(w): w for w in (self.weight_of(t) for t in operands if id(t) not in self.producer
-                                           and not self.constants.is_constant(t)) if w is not None}.values())  # fmt: skip
+        weights = list({id(w): w for t in operands if id(t) not in self.producer and not self.constants.is_constant(t)
+                        for w in self.weights_of(t)}.values())  # fmt: skip
         constants = [t for t in operands if self.constants.is_constant(t)]
         for t in operands:
-            if id(t) not in self.producer and self.weight_of(t) is None and not self.constants.is_constant(t):
+            if id(t) not in self.producer and not self.weights_of(t) and not self.constants.is_constant(t):
                 raise CannotMap(self.unknown_operand(t))
         if constants and not any(r.constant_operands for r in rules):
             raise CannotMap("an operand is made inside forward from the input's shape or a buffer (positions, a "
@@ -166,7 +172,9 @@ class Mapper:
         if any(shape is None for shape in shapes + out_shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {self.batch} in front")
         view = Call(target, plan.args, plan.kwargs, call.is_module, shapes, out_shapes[0], out_shapes,  # type: ignore
-                    [t for t in operands if id(t) not in self.producer], plan.input.axis, plan.input.merged)
+                    [t for t in operands if id(t) not in self.producer], plan.input.axis, plan.input.merged,
+                    {id(t): sum(w.numel() for w in self.weights_of(t) if id(w) in self.buffer_ids) for t in operands
+                     if id(t) not in self.producer})  # fmt: skip
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -304,6 +312,13 @@ class Mapper:
         base = t._base
         return self.bases.get(id(base)) if base is not None else None
 
+    def weights_of(self, t: torch.Tensor) -> list[torch.Tensor]:
+        """The parameters and buffers `t` is, is a view of, or joins (joined_weights.py)."""
+        if id(t) in self.joined:
+            return self.joined[id(t)]
+        weight = self.weight_of(t)
+        return [] if weight is None else [weight]
+
     def unknown_operand(self, t: torch.Tensor) -> str:
         if id(t) in self.unmodelled:
             return f"an operand is {self.unmodelled[id(t)]}, which archcalc does not model as an output"
@@ -336,7 +351,7 @@ class Mapper:
     def unsupported(self, call: Traced, outputs: list[torch.Tensor], reason: str) -> None:
         """An `unsupported` layer per output tensor; the first one carries the parameters the call owns."""
         owned = list(call.target.parameters()) + list(call.target.buffers()) if call.is_module else []
-        owned += [w for t in tensors((call.args, call.kwargs)) if (w := self.weight_of(t)) is not None]
+        owned += [w for t in tensors((call.args, call.kwargs)) for w in self.weights_of(t)]
         owned += self.constants.sources(tensors((call.args, call.kwargs)))  # index buffers behind constants
         owned += self.derived.sources(tensors((call.args, call.kwargs)))  # the table and index of a gathered bias
         owned += [self.constants.tables[id(t)].weight for t in tensors((call.args, call.kwargs))

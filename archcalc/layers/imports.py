@@ -39,6 +39,9 @@ class Call:
     # factor of that axis or standalone. Shapes above are per sample either way; `axis()` translates dims.
     batch_axis: int = 0
     batch_merged: bool = False
+    # Per weight operand (by id): how many of its elements are buffers, not parameters (a buffer: all; BEiT's
+    # torch.cat((q_bias, k_bias, v_bias)) with k_bias a buffer: k_bias's; importer/joined_weights.py).
+    buffer_parts: dict = field(default_factory=dict)
 
     @property
     def module(self) -> Any:

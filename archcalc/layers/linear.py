@@ -5,6 +5,9 @@ L = elements of the input / n_in (1 for a flat vector); b = 1 with a bias.
 
 linear
     params       (n_in + b) * n_out                           (the seeds' (n_in + 1) * n_out)
+                 with `bias_buffer: z`, z of the bias elements are a buffer (fixed zeros: BEiT's
+                 `F.linear(x, qkv.weight, torch.cat((q_bias, k_bias, v_bias)))`, k_bias a buffer): params
+                 (n_in + 1) * n_out - z, buffers z; the counts below do not change
     macs         L * n_in * n_out
     flops        L * n_out * (n_in multiplies + (n_in - 1) adds + b) = L * n_out * (2 n_in - 1 + b)
     connections  L * n_out * (n_in + b)
@@ -27,7 +30,7 @@ from archcalc.layers.attrs import Attr, Bool, Int
 from archcalc.layers.base import (WEIGHTS_BACKWARD_RULE, Attrs, LayerType, Params, Shape, axis_names, numel, register,
                                   weights_backward)  # fmt: skip
 from archcalc.layers.formula import Const, Expr, Formula, Group, Term, counts, plus_one_if
-from archcalc.layers.imports import ImportRule
+from archcalc.layers.imports import CannotMap, ImportRule
 
 
 class _LastAxis(LayerType):
@@ -70,13 +73,23 @@ class Linear(_LastAxis):
         Attr("out_features", Int(), doc="output units", aliases=("out",)),
         Attr("bias", Bool(), True),
         Attr("in_features", Int(), None, "optional check of the input size"),
+        Attr("bias_buffer", Int(0), 0, "bias elements held in a buffer, not trained (BEiT's zero key bias)"),
     )
     flops_rule = "L * n_out * (2 n_in - 1 + bias)"
     connections_rule = "L * n_out * (n_in + bias)"
     backward_rule = WEIGHTS_BACKWARD_RULE
 
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        fixed = a.get("bias_buffer", 0)  # linear_norm, a linear too, has no such attribute
+        if fixed and (not a["bias"] or fixed > a["out_features"]):
+            raise ArchcalcError(f"{self.name}: bias_buffer is {fixed} but the bias has "
+                                f"{a['out_features'] if a['bias'] else 0} elements")  # fmt: skip
+        return super().shape(a, ins)
+
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=(ins[0][-1] + (1 if a["bias"] else 0)) * a["out_features"])
+        held = (ins[0][-1] + (1 if a["bias"] else 0)) * a["out_features"]
+        fixed = a.get("bias_buffer", 0)
+        return Params(trainable=held - fixed, buffers=fixed)
 
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return self._lead(ins) * ins[0][-1] * a["out_features"]
@@ -91,12 +104,15 @@ class Linear(_LastAxis):
         n_in, n_out = Term("n_in", ins[0][-1]), Term("n_out", a["out_features"])
         per_output = Group(n_in + 1) if a["bias"] else n_in
         multiply_add = n_in + Group(n_in - 1)
+        fixed = a.get("bias_buffer", 0)
         return counts(
-            params=per_output * n_out,
+            params=per_output * n_out - Term("z", fixed) if fixed else per_output * n_out,
+            buffers=Term("z", fixed) if fixed else None,
             macs=self._with_lead(n_in * n_out, ins),
             flops=self._with_lead(Group(plus_one_if(multiply_add, a["bias"])) * n_out, ins),
             connections=self._with_lead(per_output * n_out, ins),
-            notes={"FLOPs": "per output: n_in multiplies + (n_in − 1) adds" + (" + 1 bias add" if a["bias"] else "")},
+            notes={"FLOPs": "per output: n_in multiplies + (n_in − 1) adds" + (" + 1 bias add" if a["bias"] else ""),
+                   **({"buffers": "z bias elements held in a buffer"} if fixed else {})},
         )
 
     def backward(self, a: Attrs, ins: list[Shape], out: Shape, input_grad: bool) -> tuple[int, int]:
@@ -105,6 +121,10 @@ class Linear(_LastAxis):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from torch import nn
 
+        if a["bias_buffer"]:
+            from archcalc import torch_modules as tm
+
+            return tm.PartlyFixedBiasLinear(ins[0][-1], a["out_features"], a["bias_buffer"])
         return nn.Linear(ins[0][-1], a["out_features"], a["bias"])
 
     def torch_import(self) -> tuple:
@@ -118,7 +138,11 @@ class Linear(_LastAxis):
         def function(call) -> dict:
             b = call.bind("input", "weight", "bias", bias=None)
             out_features, in_features = b["weight"].shape
-            return {"out_features": out_features, "bias": b["bias"] is not None, "in_features": in_features}
+            if call.buffer_parts.get(id(b["weight"])):
+                raise CannotMap("the weight is a buffer, not a parameter")
+            fixed = call.buffer_parts.get(id(b["bias"]), 0) if b["bias"] is not None else 0
+            return {"out_features": out_features, "bias": b["bias"] is not None, "in_features": in_features,
+                    "bias_buffer": fixed}
 
         def conv1d(call) -> dict:
             """transformers' Conv1D (GPT-2): a linear layer whose weight is stored transposed, always biased."""
@@ -136,7 +160,15 @@ class Linear(_LastAxis):
         import torch
 
         products = (operator.matmul, torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__)
+        def partly_fixed(call) -> dict:
+            m = call.module
+            return {"out_features": m.weight.shape[0], "in_features": m.weight.shape[1], "bias": True,
+                    "bias_buffer": m.fixed_bias.numel()}
+
+        from archcalc import torch_modules as tm
+
         return (ImportRule(self.name, modules=(nn.Linear,), read=read),
+                ImportRule(self.name, modules=(tm.PartlyFixedBiasLinear,), read=partly_fixed),
                 ImportRule(self.name, functions=(F.linear,), read=function, weight_operands=True,
                            note="weight and bias: the model's parameters"),
                 ImportRule(self.name, functions=products, read=by_weight, weight_operands=True,

@@ -12,7 +12,8 @@ bias`, HGNetV2's LearnableAffineBlock `scale * x + bias`), a [C, 1, 1] bias (Evo
 `shape` is the parameter's shape aligned to the sample's trailing axes, as torch broadcasts it (leading axes
 of size 1 beyond the sample's rank, the batch's, are dropped: a [1, C, 1, 1] parameter is [C, 1, 1]).
 
-    params       numel(shape)
+    params       numel(shape); with `buffer: true` (the operand is a buffer: Swin's shifted-window attention
+                 mask `attn.view(-1, nW, H, N, N) + mask.unsqueeze(1).unsqueeze(0)`) numel(shape) buffers instead
     MACs         0
     flops        out (one multiply or add per output element)
     connections  out (one link from the input element; the parameter is not a unit, as for layer_scale)
@@ -38,7 +39,7 @@ import operator
 from typing import Any
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, Choice, IntList
+from archcalc.layers.attrs import Attr, Bool, Choice, IntList
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register, same_shape
 from archcalc.layers.elementwise import addition_functions, broadcast
 from archcalc.layers.formula import Const, Formula, counts
@@ -99,22 +100,27 @@ class ParameterOp(_Learned):
     name = "parameter_op"
     summary = "x * weight or x + bias with a learned tensor of any broadcastable shape ([1]-shaped scale and bias)"
     attrs = (Attr("op", Choice("mul", "add"), doc="mul (a learned scale) or add (a learned bias)"),
-             Attr("shape", IntList(), doc="the parameter's shape, aligned to the input's trailing axes"))  # fmt: skip
+             Attr("shape", IntList(), doc="the parameter's shape, aligned to the input's trailing axes"),
+             Attr("buffer", Bool(), False, doc="the operand is a buffer, a fixed tensor (Swin's shifted-window "
+                                               "attention mask): counted as buffers, not parameters"))  # fmt: skip
     flops_rule = "out (one multiply or add per element)"
     connections_rule = "out (one link from the input element)"
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(trainable=numel(a["shape"]))
+        return Params(buffers=numel(a["shape"])) if a["buffer"] else Params(trainable=numel(a["shape"]))
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        return counts(params=Const(numel(a["shape"])), flops=elements(out), connections=elements(out),
+        held = Const(numel(a["shape"]))
+        kind = "buffers" if a["buffer"] else "params"
+        return counts(params=0 if a["buffer"] else held, buffers=held if a["buffer"] else None,
+                      flops=elements(out), connections=elements(out),
                       notes={"FLOPs": f"one {'multiply' if a['op'] == 'mul' else 'add'} per element",
-                             "params": f"the parameter of shape {list(a['shape'])}"})  # fmt: skip
+                             kind: f"the {'buffer' if a['buffer'] else 'parameter'} of shape {list(a['shape'])}"})
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_pointwise as tp
 
-        return tp.ParameterOp(a["op"], tuple(a["shape"]))
+        return tp.ParameterOp(a["op"], tuple(a["shape"]), a["buffer"])
 
     def torch_import(self) -> tuple:
         from archcalc import torch_pointwise as tp
@@ -124,15 +130,18 @@ class ParameterOp(_Learned):
         def read(call: Any) -> dict:
             if call.kwargs:
                 raise CannotMap(f"argument {next(iter(call.kwargs))!r} is not understood")
-            return {"op": "mul" if call.target in products else "add",
-                    "shape": list(aligned(unexpanded(call.weights[0]), call.in_shapes[0]))}
+            shape = aligned(unexpanded(call.weights[0]), call.in_shapes[0])
+            fixed = call.buffer_parts.get(id(call.weights[0]), 0)  # its elements held in buffers
+            if 0 < fixed < numel(shape):
+                raise CannotMap("the operand is partly a parameter and partly a buffer")
+            return {"op": "mul" if call.target in products else "add", "shape": list(shape), "buffer": fixed > 0}
 
         def one_parameter(call: Any) -> bool:
             return len(call.in_shapes) == 1 and len(call.weights) == 1
 
         def built(call: Any) -> dict:
             m = call.module
-            return {"op": m.op, "shape": list((m.weight if m.op == "mul" else m.bias).shape)}
+            return {"op": m.op, "shape": list((m.weight if m.op == "mul" else m.bias).shape), "buffer": m.buffer}
 
         return (ImportRule(self.name, modules=(tp.ParameterOp,), read=built),
                 ImportRule(self.name, functions=products + addition_functions(), read=read, when=one_parameter,
