@@ -41,7 +41,7 @@ def test_shell_completion_through_typer():
     specs = run_completion("archcalc report resnet1", 2)
     assert specs.stdout.split() == ["resnet101", "resnet152", "resnet18"]
     show = runner.invoke(app, ["--show-completion", "bash"])
-    assert show.exit_code == 0 and "_ARCHCALC_COMPLETE" in show.stdout
+    assert show.exit_code == 0 and "_ARCHCALC_COMPLETE" in show.stdout, (show.exception, show.output)
 
 
 def test_internal_error_says_where_debug_goes():
