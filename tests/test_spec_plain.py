@@ -56,6 +56,8 @@ def test_repeated_entries_are_the_same(monkeypatch):
     ("  - {name: a, type: relu}", "duplicate name"),
     ("  - {name: e, type: add, inputs: [a]}", "takes at least 2"),
     ("  - {name: e.f, type: relu}", "bad layer name"),
+    ("  - {name: e, type: []}", "unknown layer type"),  # hostile: an unhashable type (it crashed, exit 3)
+    ("  - {name: e, type: {relu: 1}}", "unknown layer type"),
 ])  # fmt: skip
 def test_errors_of_seen_entries_name_their_line(line, message):
     with pytest.raises(ArchcalcError) as caught:

@@ -31,8 +31,8 @@ LONG_PATH = 100  # paths this long or longer are charged as work (Expander._one)
 def expand_plain(expander: Any, item: dict, index: int, scope: Scope, prefix: str, previous: Any) -> str | None:
     """Expand `item` (an entry of a `layers` list, numbered `index` among the kept ones) into one node and
     return its path, or return None, having changed nothing, when it is not a plain entry seen before."""
-    if "type" not in item or not SPECIAL_KEYS.isdisjoint(item):
-        return None
+    if type(item.get("type")) is not str or not SPECIAL_KEYS.isdisjoint(item):
+        return None  # a type written as a list or mapping (hostile input) is the general path's error
     if "name" in item:
         local = item["name"]
         if type(local) is not str or not local or "." in local or local.startswith(ROOT) or local == INPUT:
