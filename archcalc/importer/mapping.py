@@ -33,7 +33,7 @@ from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.names import Names, factory, pruning_masks
 from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
-from archcalc.importer.stacked import front_stack, only_reduced, reduction_of
+from archcalc.importer.stacked import map_stacked
 from archcalc.importer.trace import Trace, Traced
 from archcalc.importer.unused import unused_weights
 from archcalc.importer.joined_weights import joined_of
@@ -79,7 +79,7 @@ class Mapper:
                 continue
             if all(t.numel() == 0 for t in outputs):
                 continue  # an empty tensor (an empty KV cache) holds nothing to count; its users see a constant
-            if self.stacked(call, outputs):
+            if map_stacked(self, call, outputs):
                 continue
             base = None if call.is_module else view_of(call.target, tensors((call.args, call.kwargs)), self.bases,
                                                        call.output)  # fmt: skip
@@ -100,26 +100,6 @@ class Mapper:
                 self.guessed.update(id(t) for t in outputs if id(t) not in self.planned)
                 self.unsupported(call, outputs, str(exc))
         return self.nodes
-
-    def stacked(self, call: Traced, outputs: list[torch.Tensor]) -> bool:
-        """torch.stack(branches) in front of the batch axis is held back; its sum or mean over that axis is an add
-        of the branches (and a division by their number): importer/stacked.py."""
-        branches = None if call.is_module else front_stack(call, self.producer)
-        if branches is not None and len(outputs) == 1 and only_reduced(outputs[0], branches, self.trace.calls,
-                                                                        tensors(self.trace.output)):  # fmt: skip
-            self.stacks[id(outputs[0])] = branches
-            return True
-        reduced = None if call.is_module or len(outputs) != 1 else reduction_of(call, self.stacks)
-        if reduced is None:
-            return False
-        kind, branches = reduced
-        add = REGISTRY["add"].resolve_attrs({}, {})
-        self.add(call, "add", add, [self.producer[id(t)] for t in branches], outputs[0], form="operator")
-        if kind == "mean":
-            share = {"op": "div", "value": float(len(branches)), "side": "right", "inplace": False}
-            divide = REGISTRY["scalar"].resolve_attrs(share, {})
-            self.add(call, "scalar", divide, [self.producer[id(outputs[0])]], outputs[0], form="operator")
-        return True
 
     def name(self, call: Traced) -> str:
         if call.is_module:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from archcalc.importer.outputs import tensors
+from archcalc.layers import REGISTRY
 
 _STACKS = (torch.stack,)
 _REDUCTIONS = {torch.sum: "sum", torch.Tensor.sum: "sum", torch.mean: "mean", torch.Tensor.mean: "mean"}
@@ -55,3 +56,24 @@ def only_reduced(stacked: torch.Tensor, branches: list[torch.Tensor], calls: lis
         return False
     readers = [call for call in calls if any(t is stacked for t in tensors((call.args, call.kwargs)))]
     return bool(readers) and all(reduction_of(call, {id(stacked): branches}) for call in readers)
+
+
+def map_stacked(mapper, call, outputs: list[torch.Tensor]) -> bool:
+    """The dispatcher's (mapping.Mapper) step for stacks: torch.stack(branches) in front of the batch axis is held
+    back; its sum or mean over that axis is an add of the branches (and a division by their number)."""
+    branches = None if call.is_module else front_stack(call, mapper.producer)
+    if branches is not None and len(outputs) == 1 and only_reduced(outputs[0], branches, mapper.trace.calls,
+                                                                    tensors(mapper.trace.output)):  # fmt: skip
+        mapper.stacks[id(outputs[0])] = branches
+        return True
+    reduced = None if call.is_module or len(outputs) != 1 else reduction_of(call, mapper.stacks)
+    if reduced is None:
+        return False
+    kind, branches = reduced
+    add = REGISTRY["add"].resolve_attrs({}, {})
+    mapper.add(call, "add", add, [mapper.producer[id(t)] for t in branches], outputs[0], form="operator")
+    if kind == "mean":
+        share = {"op": "div", "value": float(len(branches)), "side": "right", "inplace": False}
+        divide = REGISTRY["scalar"].resolve_attrs(share, {})
+        mapper.add(call, "scalar", divide, [mapper.producer[id(outputs[0])]], outputs[0], form="operator")
+    return True

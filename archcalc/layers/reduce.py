@@ -179,10 +179,12 @@ class Sum(_Reduce):
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(ins[0]) - numel(out)
 
+    step = "adds"  # what each of the N − 1 operations per output is
+
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         every = product(Term(name, size) for name, size in zip(_names(ins[0]), ins[0]))
         kept = product(Term(f"{name}_out", size) for name, size in zip(_names(out), out)) if out else 1
-        return counts(flops=every - kept, connections=every, notes={"FLOPs": "per output: N − 1 adds"})
+        return counts(flops=every - kept, connections=every, notes={"FLOPs": f"per output: N − 1 {self.step}"})
 
 
 
@@ -192,11 +194,7 @@ class Amax(Sum):
     summary = "maximum over one axis or several (x.amax(dim)): Hiera's mask-unit max pooling"
     flops_rule = "in - out: N - 1 comparisons per output"
     verb = "reduced to its maximum"
-
-    def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        every = product(Term(name, size) for name, size in zip(_names(ins[0]), ins[0]))
-        kept = product(Term(f"{name}_out", size) for name, size in zip(_names(out), out)) if out else 1
-        return counts(flops=every - kept, connections=every, notes={"FLOPs": "per output: N − 1 comparisons"})
+    step = "comparisons"
 
 
 @register
