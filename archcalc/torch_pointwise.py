@@ -181,4 +181,5 @@ class Expand(nn.Module):
         self.shape = shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.expand(x.shape[0], *self.shape)
+        new_axes = len(self.shape) - (x.dim() - 1)  # leading axes of the sample, after the batch
+        return x.reshape(x.shape[:1] + (1,) * new_axes + x.shape[1:]).expand(x.shape[0], *self.shape)
