@@ -14,6 +14,7 @@ import builtins
 from pathlib import Path
 
 import pytest
+import torch
 
 import archcalc
 
@@ -53,3 +54,25 @@ def test_the_check_finds_an_exception_that_was_never_imported():
     """The bug it guards against: linear.py raised CannotMap without importing it."""
     source = "from archcalc.layers.imports import ImportRule\n\ndef read(call):\n    raise CannotMap('no')\n"
     assert unbound_names(source) == [(4, "CannotMap")]
+
+
+def test_a_matmul_with_a_parameter_the_rule_refuses_says_why():
+    """The path that raised the NameError in gemma4_vit: `x.matmul(table)` with a parameter that is not an
+    [n_in, n_out] matrix reaches linear's CannotMap, which must read as a reason, not as a failed rule."""
+    from torch import nn
+
+    from archcalc import analyse
+    from archcalc.importer import import_model
+
+    class MatmulByTable(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Parameter(torch.zeros(2, 8, 4))
+
+        def forward(self, x):
+            return x.matmul(self.table)
+
+    report = analyse(import_model(MatmulByTable(), (2, 5, 8)).graph)
+    [gap] = report.unsupported
+    assert "not the right-hand [n_in, n_out] matrix" in gap.reason and "failed" not in gap.reason
+    assert report.totals.params == 64
