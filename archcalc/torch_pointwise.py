@@ -90,6 +90,18 @@ class Clamp(nn.Module):
         return f"min={self.low}, max={self.high}, form={self.form}"
 
 
+class BufferClamp(nn.Module):
+    """torch.clamp(x, low, high) with 0-dim buffers as the bounds (layers/clamp_buffers.py); ±inf as built."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("low", torch.full((), -float("inf")))
+        self.register_buffer("high", torch.full((), float("inf")))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(x, self.low, self.high)
+
+
 # The tensor operations of layers/elementwise_binary.py, param_operand.py, reduce.py and stack.py.
 BINARY = {"sub": operator.sub, "div": operator.truediv}
 

@@ -122,6 +122,7 @@ CASES = [
                                                      "square")),
     case("clamp-both", IMAGE, {"type": "clamp", "min": -1, "max": 1}),
     case("clamp-max", IMAGE, {"type": "clamp", "max": 0.5}),
+    case("clamp_buffers", IMAGE, {"type": "clamp_buffers"}),
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(case(f"{op}-broadcast", IMAGE, {"name": "pooled", "type": "global_avg_pool", "keep_dims": True},
            {"type": op, "inputs": ["input", "pooled"]}) for op in ("sub", "div")),

@@ -179,6 +179,8 @@ CASES = [
     Case("clamp-both", {"type": "clamp", "min": 0, "max": 6}, (2, 3, 4), None,
          {"flops": 48, "connections": 0}),
     Case("clamp-min", {"type": "clamp", "min": 1e-6}, (2, 3), None, {"flops": 6}),
+    Case("clamp_buffers", {"type": "clamp_buffers"}, (2, 3, 4), None,
+         {"flops": 48, "connections": 0, "buffers": 2, "params": 0, "receptive_field": [1, 1]}),
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(Case(op, {"type": op, "inputs": ["input", "input"]}, (2, 3, 4), None, {"flops": 24, "connections": 48})
       for op in ("sub", "div")),
