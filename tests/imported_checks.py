@@ -41,3 +41,19 @@ def assert_round_trips_and_check_passes(factory: Callable[[], nn.Module], shape:
     assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
     outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
     assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+
+
+def block_tests(cases: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]]) -> tuple[Callable, Callable]:
+    """The two parametrised tests over `cases` (name -> (factory, input shape)), for a test module to bind:
+    `test_imports_complete_and_equal_to_the_tools, test_round_trips_and_check_passes = block_tests(CASES)`."""
+    import pytest
+
+    @pytest.mark.parametrize("case", list(cases))
+    def complete_and_equal(case):
+        assert_complete_and_equal_to_the_tools(*cases[case])
+
+    @pytest.mark.parametrize("case", list(cases))
+    def round_trips(case):
+        assert_round_trips_and_check_passes(*cases[case])
+
+    return complete_and_equal, round_trips

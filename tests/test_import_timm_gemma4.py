@@ -11,7 +11,7 @@ import pytest
 from archcalc import analyse, load_spec_text
 from archcalc.errors import ArchcalcError
 from archcalc.importer import import_model
-from tests.imported_checks import assert_complete_and_equal_to_the_tools, assert_round_trips_and_check_passes, seeded
+from tests.imported_checks import block_tests, seeded
 from tests.models import timm_gemma4 as g4
 
 CASES = {
@@ -21,14 +21,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_imports_complete_and_equal_to_torch_and_the_tools(case):
-    assert_complete_and_equal_to_the_tools(*CASES[case])
-
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_round_trips_and_check_passes(case):
-    assert_round_trips_and_check_passes(*CASES[case])
+test_imports_complete_and_equal_to_the_tools, test_round_trips_and_check_passes = block_tests(CASES)
 
 
 def test_each_clamp_holds_its_two_bounds():
