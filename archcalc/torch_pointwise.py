@@ -102,6 +102,19 @@ class BufferClamp(nn.Module):
         return torch.clamp(x, self.low, self.high)
 
 
+class ConstantOp(nn.Module):
+    """`x * table` or `x + table` with a table made in forward, not held (layers/constant_operand.py)."""
+
+    def __init__(self, op: str, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.op, self.shape = op, shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.op == "mul":
+            return x * torch.ones(self.shape, device=x.device, dtype=x.dtype)
+        return x + torch.zeros(self.shape, device=x.device, dtype=x.dtype)
+
+
 # The tensor operations of layers/elementwise_binary.py, param_operand.py, reduce.py and stack.py.
 BINARY = {"sub": operator.sub, "div": operator.truediv}
 

@@ -1,8 +1,13 @@
-"""Gemma 4's clippable linears (tests/models/timm_gemma4.py, copied from timm 1.0.31): `torch.clamp(x, min, max)`
-with 0-dim buffers as the bounds imports as clamp_buffers (archcalc/layers/clamp_buffers.py), holding the two
-buffers; the gated MLP built of them is complete, its params and buffers equal torch's, `--convention fvcore` /
-`--convention torch` equal fvcore and FlopCounterMode, and the exported spec round trips and passes `check`.
-Bounds that are parameters or per-feature buffers stay unsupported, saying why."""
+"""Gemma 4's vision encoder pieces (tests/models/timm_gemma4.py, copied from timm 1.0.31).
+
+Clippable linears: `torch.clamp(x, min, max)` with 0-dim buffers as the bounds imports as clamp_buffers
+(archcalc/layers/clamp_buffers.py), holding the two buffers. RoPE written out in the model's code: `x * cos`
+with cos a constant made in forward from the patch grid and the `inv_freq` buffer imports as constant_op
+(archcalc/layers/constant_operand.py). The gated MLP and the attention are complete, their params and buffers
+equal torch's, `--convention fvcore` / `--convention torch` equal fvcore and FlopCounterMode, and the exported
+spec round trips and passes `check`. Left: timm's rotary table is made with a matrix product (`inv_freq @
+positions`) that both tools count and archcalc, which makes no layer of a constant, does not (asserted exactly
+below, so that it shows). Bounds that are parameters or per-feature buffers stay unsupported, saying why."""
 
 from __future__ import annotations
 
@@ -18,6 +23,9 @@ CASES = {
     "gated_mlp_clipped": (g4.Gemma4GatedMlp, (5, 16)),
     "gated_mlp_unclipped": (lambda: g4.Gemma4GatedMlp(use_clipped=False), (5, 16)),
     "clippable_linear_on_a_map": (lambda: g4.Gemma4ClippableLinear(8, 4), (3, 6, 8)),
+    "attention_rope_2d": (lambda: g4.Gemma4Attention(by_matmul=False), (12, 32)),
+    "attention_rope_2d_4_heads": (lambda: g4.Gemma4Attention(dim=24, num_heads=4, head_dim=8, grid=(4, 5),
+                                                             by_matmul=False), (20, 24)),
 }
 
 
@@ -48,4 +56,36 @@ def test_other_tensor_bounds_are_unsupported_saying_why(module, reason):
 def test_a_bound_in_the_spec_is_a_one_line_error():
     text = "name: t\ninput: [3, 4]\nlayers:\n  - {name: c, type: clamp_buffers, min: 0}\n"
     with pytest.raises(ArchcalcError, match="clamp_buffers"):
+        analyse(load_spec_text(text))
+
+
+def test_the_rope_products_are_constant_ops_and_the_first_holds_inv_freq():
+    """12 tokens, 2 heads of 16 features: per head feature half (2 parts of 8), x * cos and rotate_half(x) * sin
+    for q and k: 8 constant_op layers, each [12, 2, 8], the table [12, 1, 8] (one row per token)."""
+    report = analyse(import_model(seeded(lambda: g4.Gemma4Attention(by_matmul=False)), (12, 32)).graph)
+    products = [layer for layer in report.layers if layer.type == "constant_op"]
+    assert len(products) == 8 and all(layer.attributes == {"op": "mul", "shape": (12, 1, 8)} for layer in products)
+    assert [layer.output_shape for layer in products] == [[12, 2, 8]] * 8
+    assert [layer.flops for layer in products] == [12 * 2 * 8] * 8
+    assert [layer.buffers for layer in products] == [4] + [0] * 7  # inv_freq: head_dim / 4 angles
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_what_is_left_is_the_rotary_tables_matrix_product(batch):
+    """timm's own table: fvcore counts inv_freq [B, 4, 1] @ positions [B, 1, 12] for each of the 2 axes (4·12 MACs
+    each), FlopCounterMode twice that; archcalc counts the rest exactly and says nothing of it yet."""
+    from archcalc.conventions.peers import run_peer
+
+    model = seeded(g4.Gemma4Attention)
+    graph = import_model(model, (12, 32)).graph
+    assert analyse(graph).complete
+    table_macs = batch * 2 * (16 // 4) * 12
+    ours = {c: analyse(graph, batch=batch, convention=c).convention.total for c in ("fvcore", "torch")}
+    assert run_peer("fvcore", model, (12, 32), batch=batch) - ours["fvcore"] == table_macs
+    assert run_peer("torch", model, (12, 32), batch=batch) - ours["torch"] == 2 * table_macs
+
+
+def test_a_constant_table_that_would_enlarge_the_input_is_a_one_line_error():
+    text = "name: t\ninput: [3, 4]\nlayers:\n  - {name: c, type: constant_op, op: mul, shape: [5, 4]}\n"
+    with pytest.raises(ArchcalcError, match="constant_op"):
         analyse(load_spec_text(text))

@@ -184,6 +184,9 @@ CASES = [
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(Case(op, {"type": op, "inputs": ["input", "input"]}, (2, 3, 4), None, {"flops": 24, "connections": 48})
       for op in ("sub", "div")),
+    Case("constant_op-mul", {"type": "constant_op", "op": "mul", "shape": [2, 1, 4]}, (2, 3, 4), None,
+         {"params": 0, "buffers": 0, "flops": 24, "connections": 24, "receptive_field": [1, 1]}),
+    Case("constant_op-add", {"type": "constant_op", "op": "add", "shape": [4]}, (2, 3, 4), None, {"flops": 24}),
     Case("parameter_op-scalar", {"type": "parameter_op", "op": "mul", "shape": [1]}, (2, 3, 4), None,
          {"params": 1, "flops": 24, "connections": 24, "receptive_field": [1, 1]}),
     Case("parameter_op-channel-bias", {"type": "parameter_op", "op": "add", "shape": [2, 1, 1]}, (2, 3, 4), None,
