@@ -177,6 +177,11 @@ class Amax(Sum):
         return x.amax(self.dim, keepdim=self.keepdim)
 
 
+class VectorNorm(Sum):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.norm(p=2, dim=self.dim, keepdim=self.keepdim)
+
+
 class Stack(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()

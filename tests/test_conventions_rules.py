@@ -126,6 +126,7 @@ CASES = [
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(case(f"{op}-broadcast", IMAGE, {"name": "pooled", "type": "global_avg_pool", "keep_dims": True},
            {"type": op, "inputs": ["input", "pooled"]}) for op in ("sub", "div")),
+    case("vector_norm", IMAGE, {"type": "vector_norm", "axis": [1, 2], "keepdim": True}),
     case("constant_op-mul", IMAGE, {"type": "constant_op", "op": "mul", "shape": [6, 1]}),
     case("constant_op-add", IMAGE, {"type": "constant_op", "op": "add", "shape": [4, 1, 6]}),
     case("parameter_op-scalar", IMAGE, {"type": "parameter_op", "op": "mul", "shape": [1]}),

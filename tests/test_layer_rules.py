@@ -184,6 +184,9 @@ CASES = [
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(Case(op, {"type": op, "inputs": ["input", "input"]}, (2, 3, 4), None, {"flops": 24, "connections": 48})
       for op in ("sub", "div")),
+    Case("vector_norm-spatial", {"type": "vector_norm", "axis": [0, 1], "keepdim": True}, (3, 4, 5), None,
+         {"output_shape": [1, 1, 5], "flops": 120, "connections": 60, "params": 0}),
+    Case("vector_norm-last", {"type": "vector_norm", "axis": -1}, (3, 4), None, {"output_shape": [3], "flops": 24}),
     Case("constant_op-mul", {"type": "constant_op", "op": "mul", "shape": [2, 1, 4]}, (2, 3, 4), None,
          {"params": 0, "buffers": 0, "flops": 24, "connections": 24, "receptive_field": [1, 1]}),
     Case("constant_op-add", {"type": "constant_op", "op": "add", "shape": [4]}, (2, 3, 4), None, {"flops": 24}),
