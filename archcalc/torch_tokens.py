@@ -44,6 +44,22 @@ class PositionalEmbedding(nn.Module):
         return x + table
 
 
+class OneHotPositionEmbedding(nn.Module):
+    """x + (one_hot @ table).sum(dim=1), as Gemma 4's patch embedding (layers/one_hot_position.py); every token at
+    position 0 of each axis: the values change no count."""
+
+    def __init__(self, axes: int, positions: int, dim: int) -> None:
+        super().__init__()
+        self.positions = positions
+        self.position_embedding_table = nn.Parameter(torch.zeros(axes, positions, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axes = self.position_embedding_table.shape[0]
+        ids = torch.zeros(x.shape[0], axes, x.shape[1], dtype=torch.long, device=x.device)
+        one_hot = F.one_hot(ids, num_classes=self.positions).to(self.position_embedding_table)
+        return x + (one_hot @ self.position_embedding_table).sum(dim=1)
+
+
 class TokenTypeEmbedding(nn.Module):
     """BERT's token-type (segment) table: every token adds the row of segment `segment` (BertModel: 0)."""
 

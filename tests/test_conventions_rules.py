@@ -127,6 +127,7 @@ CASES = [
     *(case(f"{op}-broadcast", IMAGE, {"name": "pooled", "type": "global_avg_pool", "keep_dims": True},
            {"type": op, "inputs": ["input", "pooled"]}) for op in ("sub", "div")),
     case("vector_norm", IMAGE, {"type": "vector_norm", "axis": [1, 2], "keepdim": True}),
+    case("one_hot_position_embedding", (5, 6), {"type": "one_hot_position_embedding", "positions": 9, "axes": 3}),
     case("constant_op-mul", IMAGE, {"type": "constant_op", "op": "mul", "shape": [6, 1]}),
     case("constant_op-add", IMAGE, {"type": "constant_op", "op": "add", "shape": [4, 1, 6]}),
     case("parameter_op-scalar", IMAGE, {"type": "parameter_op", "op": "mul", "shape": [1]}),

@@ -23,6 +23,8 @@ CASES = {
     "gated_mlp_clipped": (g4.Gemma4GatedMlp, (5, 16)),
     "gated_mlp_unclipped": (lambda: g4.Gemma4GatedMlp(use_clipped=False), (5, 16)),
     "clippable_linear_on_a_map": (lambda: g4.Gemma4ClippableLinear(8, 4), (3, 6, 8)),
+    "patch_embed": (g4.Gemma4PatchEmbed, (3, 12, 16)),
+    "patch_embed_p2": (lambda: g4.Gemma4PatchEmbed(patch_size=2, embed_dim=8, position_embedding_size=7), (3, 8, 6)),
     "attention_rope_2d": (lambda: g4.Gemma4Attention(by_matmul=False), (12, 32)),
     "attention_rope_2d_4_heads": (lambda: g4.Gemma4Attention(dim=24, num_heads=4, head_dim=8, grid=(4, 5),
                                                              by_matmul=False), (20, 24)),
@@ -89,3 +91,19 @@ def test_a_constant_table_that_would_enlarge_the_input_is_a_one_line_error():
     text = "name: t\ninput: [3, 4]\nlayers:\n  - {name: c, type: constant_op, op: mul, shape: [5, 4]}\n"
     with pytest.raises(ArchcalcError, match="constant_op"):
         analyse(load_spec_text(text))
+
+
+def test_the_patch_embedding_counts_the_dense_one_hot_product():
+    """12x16 image, 4x4 patches: 12 tokens of 16 features; the [2, 10, 16] table read by a [2, 12, 10] one-hot."""
+    report = analyse(import_model(seeded(g4.Gemma4PatchEmbed), (3, 12, 16)).graph)
+    [table] = [layer for layer in report.layers if layer.type == "one_hot_position_embedding"]
+    assert table.attributes == {"positions": 10, "axes": 2} and table.params == 2 * 10 * 16
+    assert table.macs == 2 * 12 * 10 * 16 and table.flops == 2 * table.macs + 2 * 12 * 16
+
+
+def test_a_lookup_not_summed_over_its_axes_is_unsupported_saying_why():
+    model = g4.OneHotLookupOnly()
+    report = analyse(import_model(model, (12, 16)).graph)
+    assert not report.complete and report.totals.params == 320
+    assert any("one-hot" in gap.reason or "gathered" in gap.reason for gap in report.unsupported), \
+        [gap.reason for gap in report.unsupported]

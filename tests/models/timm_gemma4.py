@@ -181,3 +181,56 @@ class Gemma4Attention(nn.Module):
         x = F.scaled_dot_product_attention(q, k, v, scale=1.0)
         x = x.transpose(1, 2).reshape(B, N, -1)
         return self.o_proj(x)
+
+
+class Gemma4PatchEmbed(nn.Module):
+    """gemma4_vit.py: Gemma4PatchEmbed on a raw [B, C, H, W] image with the default grid (naflexvit.py's
+    batch_patchify, channels_last=False, inline): a linear projection of C-Ph-Pw patches plus, per token, its
+    x row and its y row of a [2, P, D] position table looked up by a one-hot matrix product."""
+
+    def __init__(self, patch_size: int = 4, in_chans: int = 3, embed_dim: int = 16,
+                 position_embedding_size: int = 10) -> None:  # fmt: skip
+        super().__init__()
+        self.patch_size = (patch_size, patch_size)
+        self.position_embedding_size = position_embedding_size
+        self.input_proj = nn.Linear(in_chans * patch_size * patch_size, embed_dim, bias=False)
+        self.position_embedding_table = nn.Parameter(torch.randn(2, position_embedding_size, embed_dim) * 0.02)
+
+    def _default_patch_coord(self, batch_size: int, pH: int, pW: int, device):
+        ys = torch.arange(pH, device=device)
+        xs = torch.arange(pW, device=device)
+        grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+        patch_coord = torch.stack([grid_y.flatten(), grid_x.flatten()], dim=-1)
+        patch_coord = patch_coord.unsqueeze(0).expand(batch_size, -1, -1)
+        patch_valid = torch.ones(batch_size, pH * pW, dtype=torch.bool, device=device)
+        return patch_coord, patch_valid
+
+    def _position_embeddings(self, position_ids: torch.Tensor) -> torch.Tensor:
+        clamped_positions = position_ids.clamp(min=0)
+        one_hot = F.one_hot(clamped_positions, num_classes=self.position_embedding_size)
+        one_hot = one_hot.permute(0, 2, 1, 3).to(self.position_embedding_table)
+        position_embeddings = one_hot @ self.position_embedding_table
+        return position_embeddings.sum(dim=1)
+
+    def forward(self, x: torch.Tensor):
+        ph, pw = self.patch_size
+        B, C, H, W = x.shape
+        patch_coord, _ = self._default_patch_coord(B, H // ph, W // pw, x.device)
+        nh, nw = H // ph, W // pw  # naflexvit.py: batch_patchify(x, (ph, pw), pad=False, channels_last=False)
+        x = x.view(B, C, nh, ph, nw, pw).permute(0, 2, 4, 1, 3, 5).reshape(B, nh * nw, ph * pw * C)
+        x = 2 * (x - 0.5)
+        x = self.input_proj(x.to(self.input_proj.weight.dtype))
+        position_ids = patch_coord.flip(dims=(-1,))
+        return x + self._position_embeddings(position_ids)
+
+
+class OneHotLookupOnly(nn.Module):
+    """Not Gemma's: the one-hot product used without the sum over the axes (a [2, N, D] tensor) is refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(2, 10, 16))
+
+    def forward(self, x: torch.Tensor):
+        ids = torch.zeros(x.shape[0], 2, x.shape[1], dtype=torch.long, device=x.device)
+        return x.unsqueeze(1) + F.one_hot(ids, num_classes=10).to(self.table) @ self.table
