@@ -128,6 +128,8 @@ CASES = [
            {"type": op, "inputs": ["input", "pooled"]}) for op in ("sub", "div")),
     case("vector_norm", IMAGE, {"type": "vector_norm", "axis": [1, 2], "keepdim": True}),
     case("one_hot_position_embedding", (5, 6), {"type": "one_hot_position_embedding", "positions": 9, "axes": 3}),
+    case("axial_rope_table", (5, 6), {"type": "axial_rope_table", "head_dim": 12, "fn": "cos", "angles": True}),
+    case("axial_rope_table-sin", (5, 6), {"type": "axial_rope_table", "head_dim": 12, "fn": "sin"}),
     case("constant_op-mul", IMAGE, {"type": "constant_op", "op": "mul", "shape": [6, 1]}),
     case("constant_op-add", IMAGE, {"type": "constant_op", "op": "add", "shape": [4, 1, 6]}),
     case("parameter_op-scalar", IMAGE, {"type": "parameter_op", "op": "mul", "shape": [1]}),

@@ -5,18 +5,24 @@ Clippable linears: `torch.clamp(x, min, max)` with 0-dim buffers as the bounds i
 with cos a constant made in forward from the patch grid and the `inv_freq` buffer imports as constant_op
 (archcalc/layers/constant_operand.py). The gated MLP and the attention are complete, their params and buffers
 equal torch's, `--convention fvcore` / `--convention torch` equal fvcore and FlopCounterMode, and the exported
-spec round trips and passes `check`. Left: timm's rotary table is made with a matrix product (`inv_freq @
-positions`) that both tools count and archcalc, which makes no layer of a constant, does not (asserted exactly
-below, so that it shows). Bounds that are parameters or per-feature buffers stay unsupported, saying why."""
+spec round trips and passes `check`. timm's rotary module (Gemma4RotaryEmbedding2D) maps whole, as its cos and
+sin tables (archcalc/layers/rope_table.py), counting the angle products `inv_freq @ positions` both tools count;
+a look-alike module of another class leaves its tables constants, and those products uncounted (asserted
+exactly, so that it shows). The patch embedding's one-hot table lookup is a one_hot_position_embedding.
+Bounds that are parameters or per-feature buffers stay unsupported, saying why."""
 
 from __future__ import annotations
+
+import sys
+import types
 
 import pytest
 
 from archcalc import analyse, load_spec_text
 from archcalc.errors import ArchcalcError
 from archcalc.importer import import_model
-from tests.imported_checks import block_tests, seeded
+from tests.imported_checks import (assert_complete_and_equal_to_the_tools, assert_round_trips_and_check_passes,
+                                   block_tests, seeded)
 from tests.models import timm_gemma4 as g4
 
 CASES = {
@@ -32,6 +38,12 @@ CASES = {
 
 
 test_imports_complete_and_equal_to_the_tools, test_round_trips_and_check_passes = block_tests(CASES)
+
+ROTARY = {
+    "attention_timm_rotary": (g4.Gemma4Attention, (12, 32)),
+    "attention_timm_rotary_4_heads": (lambda: g4.Gemma4Attention(dim=24, num_heads=4, head_dim=8, grid=(4, 5)),
+                                      (20, 24)),
+}
 
 
 def test_each_clamp_holds_its_two_bounds():
@@ -72,10 +84,33 @@ def test_the_rope_products_are_constant_ops_and_the_first_holds_inv_freq():
     assert [layer.buffers for layer in products] == [4] + [0] * 7  # inv_freq: head_dim / 4 angles
 
 
+@pytest.fixture
+def timm_installed(monkeypatch):
+    """The rotary module's rule is keyed on timm's class by dotted name: the stand-in takes that name."""
+    gemma4 = types.ModuleType("timm.models.gemma4_vit")
+    gemma4.Gemma4RotaryEmbedding2D = g4.Gemma4RotaryEmbedding2D
+    monkeypatch.setitem(sys.modules, "timm.models.gemma4_vit", gemma4)
+
+
+@pytest.mark.parametrize("case", ["attention_timm_rotary", "attention_timm_rotary_4_heads"])
+def test_timms_rotary_module_maps_whole_and_its_angle_products_count(timm_installed, case):
+    """With timm's class, Gemma4RotaryEmbedding2D maps as its cos and sin tables (axial_rope_table), the first
+    counting the angle products inv_freq @ positions that fvcore and FlopCounterMode count: exact."""
+    factory, shape = ROTARY[case]
+    assert_complete_and_equal_to_the_tools(factory, shape)
+    assert_round_trips_and_check_passes(factory, shape)
+    report = analyse(import_model(seeded(factory), shape).graph)
+    cos, sin = [layer for layer in report.layers if layer.type == "axial_rope_table"]
+    head_dim, tokens = cos.output_shape[1], cos.output_shape[0]
+    assert (cos.attributes["fn"], cos.macs, cos.buffers) == ("cos", 2 * (head_dim // 4) * tokens, head_dim // 4)
+    assert (sin.attributes["fn"], sin.macs, sin.buffers) == ("sin", 0, 0)
+    assert "constant_op" not in {layer.type for layer in report.layers}  # q·cos and k·sin: broadcast products
+
+
 @pytest.mark.parametrize("batch", [1, 2])
-def test_what_is_left_is_the_rotary_tables_matrix_product(batch):
-    """timm's own table: fvcore counts inv_freq [B, 4, 1] @ positions [B, 1, 12] for each of the 2 axes (4·12 MACs
-    each), FlopCounterMode twice that; archcalc counts the rest exactly and says nothing of it yet."""
+def test_without_timms_class_the_angle_products_are_what_is_left(batch):
+    """A look-alike rotary module (not timm's class): its tables are constants, and the products fvcore and
+    FlopCounterMode count in them (2 axes x 4 angles x 12 tokens per image) are missing, exactly."""
     from archcalc.conventions.peers import run_peer
 
     model = seeded(g4.Gemma4Attention)

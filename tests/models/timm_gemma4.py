@@ -115,7 +115,7 @@ class Gemma4RotaryEmbedding2D(nn.Module):
 
     def __init__(self, head_dim: int, rope_theta: float = 100.0, by_matmul: bool = True) -> None:
         super().__init__()
-        self.by_matmul = by_matmul
+        self.head_dim, self.rope_theta, self.by_matmul = head_dim, rope_theta, by_matmul
         spatial_dim = head_dim // 2
         inv_freq = 1.0 / (rope_theta ** (torch.arange(0, spatial_dim, 2, dtype=torch.float) / spatial_dim))
         self.register_buffer("inv_freq", inv_freq, persistent=False)
