@@ -2,7 +2,8 @@
 `x.norm(p=2, dim=(1, 2), keepdim=True)` imports as vector_norm (archcalc/layers/reduce_norm.py); the GRN in
 both layouts and the channels-last MLP around it are complete, params equal torch's, `--convention fvcore` /
 `--convention torch` equal fvcore and FlopCounterMode, and the exported spec round trips and passes `check`.
-Another p-norm is refused, saying so."""
+Another p-norm is refused, saying so. CSATv2's per-channel buffers (its stem's denormalisation) are fixed operands
+(parameter_op with buffer), not a learned layer scale."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ CASES = {
     "grn_channels_first": (lambda: grn.GlobalResponseNorm(6, channels_last=False), (6, 5, 4)),
     "csatv2_mlp": (grn.ChannelsLastMlpGrn, (8, 6, 6)),
     "linalg_vector_norm": (grn.NormByLinalg, (3, 7)),
+    "csatv2_denormalize": (grn.Denormalize, (3, 4, 4)),
 }
 
 test_imports_complete_and_equal_to_the_tools, test_round_trips_and_check_passes = block_tests(CASES)
@@ -40,3 +42,9 @@ def test_a_bad_axis_is_a_one_line_error():
     text = "name: t\ninput: [3, 4]\nlayers:\n  - {name: n, type: vector_norm, axis: 5}\n"
     with pytest.raises(ArchcalcError, match="vector_norm"):
         analyse(load_spec_text(text))
+
+
+def test_a_per_channel_buffer_is_a_fixed_operand_not_a_layer_scale():
+    report = analyse(import_model(grn.Denormalize(), (3, 4, 4)).graph)
+    ops = [(layer.type, layer.attributes.get("buffer"), layer.buffers) for layer in report.layers][:2]
+    assert ops == [("parameter_op", True, 3), ("parameter_op", True, 3)]

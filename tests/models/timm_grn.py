@@ -53,3 +53,16 @@ class NormOne(nn.Module):
 
     def forward(self, x):
         return x.norm(p=1, dim=-1)
+
+
+class Denormalize(nn.Module):
+    """csatv2.py: LearnableDct2d._denormalize, `x.mul(self.imagenet_std).add_(self.imagenet_mean) * 255`: per-channel
+    buffers [3, 1, 1], a fixed scale and shift, not a learned layer scale."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("imagenet_mean", torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1), persistent=False)
+        self.register_buffer("imagenet_std", torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1), persistent=False)
+
+    def forward(self, x):
+        return x.mul(self.imagenet_std).add_(self.imagenet_mean) * 255
