@@ -28,19 +28,17 @@ from typing import Any
 
 from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Choice, IntList
-from archcalc.layers.base import Attrs, Shape, elements, register
+from archcalc.layers.base import Attrs, LayerType, Shape, elements, numel, register, same_shape
 from archcalc.layers.elementwise import addition_functions, broadcast
 from archcalc.layers.formula import Formula, counts
 from archcalc.layers.imports import CannotMap, ImportRule
-from archcalc.layers.param_operand import _Learned
 
 
 @register
-class ConstantOp(_Learned):
-    """Shaped, counted and explained as parameter_op (one operation and one link per element), holding nothing."""
-
+class ConstantOp(LayerType):
     name = "constant_op"
     summary = "x * table or x + table with a constant made in forward from the input's shape and buffers (RoPE)"
+    category = "elementwise"
     attrs = (Attr("op", Choice("mul", "add"), doc="mul (x * table) or add (x + table)"),
              Attr("shape", IntList(), doc="the table's per-sample shape, aligned to the input's trailing axes"))
     flops_rule = "out (one multiply or add per element)"
@@ -52,6 +50,15 @@ class ConstantOp(_Learned):
             raise ArchcalcError(f"constant_op: a table of shape {list(table)} does not broadcast into the input "
                                 f"{list(ins[0])} (it must not enlarge it)")  # fmt: skip
         return ins[0]
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return numel(out)  # one multiply or add per element
+
+    def connections(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return numel(out)  # one link from the input element; the table is no unit
+
+    def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
+        return same_shape(ins[0])
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return counts(flops=elements(out), connections=elements(out),
@@ -83,7 +90,12 @@ class ConstantOp(_Learned):
             return {"op": "mul" if call.target in products else "add", "shape": list(shape)}
 
         def one_table(call: Any) -> bool:
-            return len(call.in_shapes) == 1 and len(call.weights) == 1
+            """One constant operand: no parameter nor a view of one (those are parameter_op's and layer_scale's,
+            whichever order the rules come in)."""
+            if len(call.in_shapes) != 1 or len(call.weights) != 1:
+                return False
+            table = call.weights[0]
+            return not isinstance(table, torch.nn.Parameter) and not isinstance(table._base, torch.nn.Parameter)
 
         return (ImportRule(self.name, modules=(tp.ConstantOp,),
                            read=lambda call: {"op": call.module.op, "shape": list(call.module.shape)}),
