@@ -48,3 +48,10 @@ def test_a_per_channel_buffer_is_a_fixed_operand_not_a_layer_scale():
     report = analyse(import_model(grn.Denormalize(), (3, 4, 4)).graph)
     ops = [(layer.type, layer.attributes.get("buffer"), layer.buffers) for layer in report.layers][:2]
     assert ops == [("parameter_op", True, 3), ("parameter_op", True, 3)]
+
+
+def test_csatv2s_attention_across_the_batch_is_unsupported_saying_so():
+    """Its cost grows with the square of the batch: no per-sample count can be right, so it is refused."""
+    report = analyse(import_model(grn.ScalarAttentionAcrossTheBatch(), (49, 1)).graph)
+    assert not report.complete and report.totals.params == 3
+    assert "mixes samples" in report.unsupported[0].reason, [gap.reason for gap in report.unsupported]

@@ -157,6 +157,9 @@ def _moved(target: Any, is_module: bool, args: tuple, kwargs: dict, source: torc
         bound = dict(zip(names, args)) | kwargs
         first, second = int(bound["dim0"]) % rank, int(bound["dim1"]) % rank
         if layout.axis in (first, second) and first != second:
+            if rank == 2 and layout.front:  # CSATv2's `q @ k.transpose(-1, -2)` on [B, N]: a [B, B] product
+                raise CannotMap("transposes a [B, N] tensor (one vector per sample): a product with it runs across "
+                                "the batch and mixes samples, which no per-sample layer expresses")  # fmt: skip
             raise CannotMap(f"swaps the batch axis ({layout.describe()}) with axis "
                             f"{second if layout.axis == first else first}: write it as a permute")  # fmt: skip
         return Plan(layout, [layout], args, kwargs)

@@ -66,3 +66,17 @@ class Denormalize(nn.Module):
 
     def forward(self, x):
         return x.mul(self.imagenet_std).add_(self.imagenet_mean) * 255
+
+
+class ScalarAttentionAcrossTheBatch(nn.Module):
+    """csatv2.py: SpatialTransformerBlock's attention with 1-dim q/k/v: `q, k, v = qkv.unbind(-1)` are [B, N], so
+    `q @ k.transpose(-1, -2)` is [B, B]: every image attends to every other image of the batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(1, 3, bias=False)
+
+    def forward(self, x):  # [B, N, 1]
+        q, k, v = self.qkv(x).unbind(-1)
+        attn = (q @ k.transpose(-1, -2)).softmax(dim=-1)
+        return (attn @ v).unsqueeze(-1)
