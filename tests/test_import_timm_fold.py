@@ -1,0 +1,101 @@
+"""timm's sliding-window blocks (tests/models/timm_fold.py, copied from timm 1.0.31) import complete and exact:
+VOLO's outlook attention (nn.Unfold, F.fold) and its token-label head (`x_aux.max(1)[0]`), TNT's pixel embedding
+(nn.Unfold), and F.unfold / F.fold called as functions. Params and buffers equal torch's, `--convention fvcore` /
+`--convention torch` equal fvcore and FlopCounterMode on the model itself at batch 1 and 2, and the exported spec
+loads back to the same totals and passes `check`."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from archcalc import analyse, load_spec_text
+from archcalc.check import CheckOptions, check
+from archcalc.conventions.peers import run_peer
+from archcalc.importer import import_model
+from archcalc.spec.export import export_spec
+from tests.models import timm_fold as tf
+
+CASES = {
+    "volo_outlooker": (tf.Outlooker, (6, 6, 16)),
+    "volo_outlooker_strided": (lambda: tf.Outlooker(stride=2), (7, 6, 16)),
+    "volo_aux_head": (tf.VoloAuxHead, (10, 16)),
+    "tnt_pixel_embed": (tf.PixelEmbed, (3, 32, 32)),
+    "unfold_fold_functions": (tf.UnfoldFold, (3, 7, 6)),
+}
+LAYERS = {  # the types the calls of interest import as
+    "volo_outlooker": {"unfold", "fold"},
+    "volo_outlooker_strided": {"unfold", "fold"},
+    "volo_aux_head": {"amax"},
+    "tnt_pixel_embed": {"unfold"},
+    "unfold_fold_functions": {"unfold", "fold"},
+}
+
+
+def _model(factory):
+    torch.manual_seed(0)
+    return factory().eval()
+
+
+def _weights(model) -> tuple[int, int]:
+    return sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers())
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_imports_complete_and_equal_to_torch_and_the_tools(case):
+    factory, shape = CASES[case]
+    graph = import_model(_model(factory), shape).graph
+    report = analyse(graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    assert LAYERS[case] <= {layer.type for layer in report.layers}
+    model = _model(factory)
+    assert (report.totals.params, report.totals.buffers) == _weights(model)
+    with torch.no_grad():
+        out = model(torch.randn(2, *shape))
+    assert out.numel() == 2 * math.prod(report.layers[-1].output_shape)  # TNT merges its patches into the batch
+    for batch in (1, 2):
+        for convention in ("fvcore", "torch"):
+            ours = analyse(graph, batch=batch, convention=convention).convention.total
+            assert ours == run_peer(convention, model, shape, batch=batch), (convention, batch)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_round_trips_and_check_passes(case):
+    factory, shape = CASES[case]
+    graph = import_model(_model(factory), shape).graph
+    spec = load_spec_text(export_spec(graph))
+    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
+    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
+    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+
+
+def test_fold_counts_the_adds_torch_does():
+    """fold's FLOPs: a position receiving n > 0 column elements takes n − 1 adds (ones folded give n)."""
+    report = analyse(import_model(_model(tf.Outlooker), (6, 6, 16)).graph)
+    [fold] = [layer for layer in report.layers if layer.type == "fold"]
+    columns = torch.ones(1, 16 * 9, 36)
+    counts = F.fold(columns, (6, 6), 3, padding=1)
+    assert fold.connections == int(counts.sum()) == 16 * 16 * 16  # 6 + 4 + 6 taps per row, squared, per channel
+    assert fold.flops == int(counts.sum()) - int((counts > 0).sum())
+    assert fold.macs == 0
+
+
+def test_max_with_a_dim_imports_as_amax_and_other_forms_stay_unsupported():
+    class Both(torch.nn.Module):
+        def forward(self, x):
+            values, indices = x.max(1)
+            return values + indices
+
+    report = analyse(import_model(Both, (4, 5)).graph)
+    assert not report.complete
+    assert any("indices" in gap.reason for gap in report.unsupported), [gap.reason for gap in report.unsupported]
+
+    class Everything(torch.nn.Module):
+        def forward(self, x):
+            return x * x.max()
+
+    report = analyse(import_model(Everything, (4, 5)).graph)
+    assert [gap.op for gap in report.unsupported][0] == "torch.Tensor.max"  # the maximum of the whole batch
