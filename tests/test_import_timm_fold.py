@@ -1,6 +1,7 @@
 """timm's sliding-window blocks (tests/models/timm_fold.py, copied from timm 1.0.31) import complete and exact:
 VOLO's outlook attention (nn.Unfold, F.fold) and its token-label head (`x_aux.max(1)[0]`), TNT's pixel embedding
-(nn.Unfold), and F.unfold / F.fold called as functions. Params and buffers equal torch's, `--convention fvcore` /
+(nn.Unfold), F.unfold / F.fold called as functions, and HaloNet's HaloAttn (`kv.unfold(2, ...).unfold(3, ...)` on
+maps whose batch is merged with the heads, relative-position keys as matmul operands). Params and buffers equal torch's, `--convention fvcore` /
 `--convention torch` equal fvcore and FlopCounterMode on the model itself at batch 1 and 2, and the exported spec
 loads back to the same totals and passes `check`."""
 
@@ -25,6 +26,11 @@ CASES = {
     "volo_aux_head": (tf.VoloAuxHead, (10, 16)),
     "tnt_pixel_embed": (tf.PixelEmbed, (3, 32, 32)),
     "unfold_fold_functions": (tf.UnfoldFold, (3, 7, 6)),
+    "halo_attn": (tf.HaloAttn, (16, 8, 8)),
+    "halo_attn_scaled_pos": (lambda: tf.HaloAttn(num_heads=4, halo_size=2, qk_ratio=0.5, scale_pos_embed=True),
+                             (16, 8, 8)),
+    "halo_attn_stride2_avg": (lambda: tf.HaloAttn(dim=8, dim_out=16, stride=2, block_size=3, qkv_bias=True),
+                              (8, 6, 6)),
 }
 LAYERS = {  # the types the calls of interest import as
     "volo_outlooker": {"unfold", "fold"},
@@ -32,6 +38,9 @@ LAYERS = {  # the types the calls of interest import as
     "volo_aux_head": {"amax"},
     "tnt_pixel_embed": {"unfold"},
     "unfold_fold_functions": {"unfold", "fold"},
+    "halo_attn": {"unfold_axis", "matmul"},
+    "halo_attn_scaled_pos": {"unfold_axis", "matmul"},
+    "halo_attn_stride2_avg": {"unfold_axis", "avg_pool2d"},
 }
 
 
@@ -99,3 +108,24 @@ def test_max_with_a_dim_imports_as_amax_and_other_forms_stay_unsupported():
 
     report = analyse(import_model(Everything, (4, 5)).graph)
     assert [gap.op for gap in report.unsupported][0] == "torch.Tensor.max"  # the maximum of the whole batch
+
+
+def test_windows_across_the_batch_axis_stay_unsupported():
+    class AcrossBatch(torch.nn.Module):
+        def forward(self, x):
+            return x.unfold(0, 2, 1)
+
+    report = analyse(import_model(AcrossBatch, (4, 5)).graph)
+    assert [gap.op for gap in report.unsupported] == ["torch.Tensor.unfold"]
+    assert "batch" in report.unsupported[0].reason
+
+
+def test_unfold_axis_imports_with_its_sample_axis():
+    class Windows(torch.nn.Module):
+        def forward(self, x):
+            return x.unfold(-1, 3, 2).unfold(1, 2, 2)
+
+    report = analyse(import_model(Windows, (4, 6, 7)).graph)
+    assert report.complete and [layer.type for layer in report.layers] == ["unfold_axis", "unfold_axis"]
+    assert [layer.attributes["axis"] for layer in report.layers] == [-1, 0]
+    assert report.layers[-1].output_shape == list(torch.zeros(1, 4, 6, 7).unfold(-1, 3, 2).unfold(1, 2, 2).shape[1:])
