@@ -1,9 +1,9 @@
 """timm's sliding-window blocks (tests/models/timm_fold.py, copied from timm 1.0.31) import complete and exact:
 VOLO's outlook attention (nn.Unfold, F.fold) and its token-label head (`x_aux.max(1)[0]`), TNT's pixel embedding
 (nn.Unfold), F.unfold / F.fold called as functions, and HaloNet's HaloAttn (`kv.unfold(2, ...).unfold(3, ...)` on
-maps whose batch is merged with the heads, relative-position keys as matmul operands). Params and buffers equal torch's, `--convention fvcore` /
-`--convention torch` equal fvcore and FlopCounterMode on the model itself at batch 1 and 2, and the exported spec
-loads back to the same totals and passes `check`."""
+maps whose batch is merged with the heads, relative-position keys as matmul operands); each as
+tests/import_exact.py requires (complete, params and buffers, fvcore and FlopCounterMode at batch 1 and 2, round
+trip and `check`)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from archcalc import analyse, load_spec_text
-from archcalc.check import CheckOptions, check
-from archcalc.conventions.peers import run_peer
+from archcalc import analyse
 from archcalc.importer import import_model
-from archcalc.spec.export import export_spec
+from tests.import_exact import assert_complete_and_exact, assert_round_trip_and_check
+from tests.import_exact import seeded as _model
 from tests.models import timm_fold as tf
 
 CASES = {
@@ -44,41 +43,19 @@ LAYERS = {  # the types the calls of interest import as
 }
 
 
-def _model(factory):
-    torch.manual_seed(0)
-    return factory().eval()
-
-
-def _weights(model) -> tuple[int, int]:
-    return sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers())
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_imports_complete_and_equal_to_torch_and_the_tools(case):
     factory, shape = CASES[case]
-    graph = import_model(_model(factory), shape).graph
-    report = analyse(graph)
-    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    report = assert_complete_and_exact(factory, shape)
     assert LAYERS[case] <= {layer.type for layer in report.layers}
-    model = _model(factory)
-    assert (report.totals.params, report.totals.buffers) == _weights(model)
     with torch.no_grad():
-        out = model(torch.randn(2, *shape))
+        out = _model(factory)(torch.randn(2, *shape))
     assert out.numel() == 2 * math.prod(report.layers[-1].output_shape)  # TNT merges its patches into the batch
-    for batch in (1, 2):
-        for convention in ("fvcore", "torch"):
-            ours = analyse(graph, batch=batch, convention=convention).convention.total
-            assert ours == run_peer(convention, model, shape, batch=batch), (convention, batch)
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_round_trips_and_check_passes(case):
-    factory, shape = CASES[case]
-    graph = import_model(_model(factory), shape).graph
-    spec = load_spec_text(export_spec(graph))
-    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
-    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
-    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+    assert_round_trip_and_check(*CASES[case])
 
 
 def test_fold_counts_the_adds_torch_does():
@@ -87,7 +64,7 @@ def test_fold_counts_the_adds_torch_does():
     [fold] = [layer for layer in report.layers if layer.type == "fold"]
     columns = torch.ones(1, 16 * 9, 36)
     counts = F.fold(columns, (6, 6), 3, padding=1)
-    assert fold.connections == int(counts.sum()) == 16 * 16 * 16  # 6 + 4 + 6 taps per row, squared, per channel
+    assert fold.connections == int(counts.sum()) == 16 * 16 * 16  # per axis 6 windows x 3 taps - 2 on the padding
     assert fold.flops == int(counts.sum()) - int((counts > 0).sum())
     assert fold.macs == 0
 
