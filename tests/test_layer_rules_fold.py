@@ -79,3 +79,15 @@ def test_fold_counts_what_col2im_sums(size, kernel, stride, padding, dilation):
 def test_bad_attributes_are_one_line_errors(layer, shape, message):
     with pytest.raises(ArchcalcError, match=message.replace("[", r"\[").replace("]", r"\]")):
         analyse(load_spec_text(json.dumps({"input": list(shape), "layers": [layer]})))
+
+
+@pytest.mark.parametrize(("layer", "fragments"), [
+    ("{name: f, type: fold, output_size: 5, kernel: 3, padding: 1}", ("spec.yaml:4", "layer f", "36 columns")),
+    ("{name: f, type: fold, output_size: [5], kernel: 3}", ("spec.yaml:4", "layer f", "'output_size'")),
+    ("{name: w, type: unfold_axis, axis: 0, size: 2}", ("spec.yaml:4", "layer w", "'step'")),
+])  # fmt: skip
+def test_bad_specs_exit_2_with_one_line(tmp_path, layer, fragments):
+    from tests.hostile_support import error_line, report, write
+
+    spec = "input: [4, 6, 6]\nlayers:\n  - {name: u, type: unfold, kernel: 3, padding: 1}\n  - " + layer + "\n"
+    error_line(report(write(tmp_path, "spec.yaml", spec)), *fragments)
