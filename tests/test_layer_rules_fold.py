@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+import hypothesis.strategies as st
 import pytest
 import torch
+from hypothesis import given
 import torch.nn.functional as F
 from torch import nn
 
@@ -63,6 +65,30 @@ def test_fold_counts_what_col2im_sums(size, kernel, stride, padding, dilation):
     assert fold.output_shape == list(sums.shape[1:])
     assert fold.connections == int(sums.sum())
     assert fold.flops == int(sums.sum()) - int((sums > 0).sum())
+
+
+sizes = st.one_of(st.integers(1, 4), st.lists(st.integers(1, 4), min_size=2, max_size=2))
+pads = st.one_of(st.integers(0, 3), st.lists(st.integers(0, 3), min_size=2, max_size=2))
+
+
+@given(map_size=st.lists(st.integers(1, 9), min_size=2, max_size=2), kernel=sizes, stride=sizes, padding=pads,
+       dilation=sizes)  # fmt: skip
+def test_random_unfold_fold_pairs_agree_with_torch_or_both_reject(map_size, kernel, stride, padding, dilation):
+    """Random geometries: archcalc's unfold and fold shapes, and fold's counts, equal torch's (col2im summing
+    ones), or both refuse the geometry."""
+    window = {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    spec = {"input": [2, *map_size], "layers": [{"type": "unfold", **window},
+                                                {"type": "fold", "output_size": map_size, **window}]}  # fmt: skip
+    try:
+        columns = F.unfold(torch.ones(1, 2, *map_size), kernel, dilation, padding, stride)
+        sums = F.fold(columns, map_size, kernel, dilation, padding, stride)
+    except RuntimeError:
+        with pytest.raises(ArchcalcError, match="collapses"):
+            analyse(load_spec_text(json.dumps(spec)))
+        return
+    unfold, fold = analyse(load_spec_text(json.dumps(spec))).layers
+    assert unfold.output_shape == list(columns.shape[1:]) and fold.output_shape == list(sums.shape[1:])
+    assert fold.connections == int(sums.sum()) and fold.flops == int(sums.sum()) - int((sums > 0).sum())
 
 
 @pytest.mark.parametrize(("layer", "shape", "message"), [
