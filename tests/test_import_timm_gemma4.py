@@ -21,8 +21,8 @@ import pytest
 from archcalc import analyse, load_spec_text
 from archcalc.errors import ArchcalcError
 from archcalc.importer import import_model
-from tests.imported_checks import (assert_complete_and_equal_to_the_tools, assert_round_trips_and_check_passes,
-                                   block_tests, seeded)
+from tests.import_exact import assert_complete_and_exact, assert_round_trip_and_check, seeded
+from tests.imported_checks import block_tests
 from tests.models import timm_gemma4 as g4
 
 CASES = {
@@ -37,7 +37,7 @@ CASES = {
 }
 
 
-test_imports_complete_and_equal_to_the_tools, test_round_trips_and_check_passes = block_tests(CASES)
+test_imports_complete_and_exact, test_round_trips_and_check_passes = block_tests(CASES)
 
 ROTARY = {
     "attention_timm_rotary": (g4.Gemma4Attention, (12, 32)),
@@ -97,8 +97,8 @@ def test_timms_rotary_module_maps_whole_and_its_angle_products_count(timm_instal
     """With timm's class, Gemma4RotaryEmbedding2D maps as its cos and sin tables (axial_rope_table), the first
     counting the angle products inv_freq @ positions that fvcore and FlopCounterMode count: exact."""
     factory, shape = ROTARY[case]
-    assert_complete_and_equal_to_the_tools(factory, shape)
-    assert_round_trips_and_check_passes(factory, shape)
+    assert_complete_and_exact(factory, shape)
+    assert_round_trip_and_check(factory, shape)
     report = analyse(import_model(seeded(factory), shape).graph)
     cos, sin = [layer for layer in report.layers if layer.type == "axial_rope_table"]
     head_dim, tokens = cos.output_shape[1], cos.output_shape[0]
