@@ -183,8 +183,9 @@ class LayerScale(LayerType):
         def one_parameter(call) -> bool:
             """One per-channel parameter; any other shape, or a buffer (CSATv2's `x.mul(self.imagenet_std)`), is
             parameter_op's (layers/param_operand.py)."""
-            return (len(call.in_shapes) == 1 and len(call.weights) == 1 and not call.buffer_parts.get(id(call.weights[0]))
-                    and readable(operand, call))  # fmt: skip
+            if len(call.in_shapes) != 1 or len(call.weights) != 1:
+                return False
+            return not call.buffer_parts.get(id(call.weights[0])) and readable(operand, call)
 
         T = torch.Tensor
         products = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)

@@ -160,7 +160,8 @@ class RelativePositionBias(LayerType):
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value; not a one-hot lookup)."""
-            return len(call.in_shapes) == 1 and len(call.weights) == 1 and not getattr(call.weights[0], "one_hot", False)
+            one = len(call.in_shapes) == 1 and len(call.weights) == 1
+            return one and not getattr(call.weights[0], "one_hot", False)
 
         def added(call) -> dict:
             if call.kwargs or len(call.args) != 2:

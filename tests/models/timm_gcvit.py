@@ -6,7 +6,6 @@ is its global query expanded along a new axis of nW (archcalc/layers/stack.py, e
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from tests.models.relative_position import RelPosBias
