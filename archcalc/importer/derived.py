@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
+from archcalc.importer.derived_math import Computed, further, fresh, row_of, step_of
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.outputs import tensors
@@ -61,6 +62,7 @@ class Gathered:
     head: int | None = None  # the head `bias[h]` took
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
+    kind: str = "gathered"  # what the reading rules look for (derived_math.Computed is "computed")
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
@@ -72,7 +74,7 @@ class WeightDerived:
     def __init__(self, producer: dict[int, str], bases: dict[int, torch.Tensor], buffer_ids: set[int],
                  constants: Any) -> None:  # fmt: skip
         self.producer, self.bases, self.buffer_ids, self.constants = producer, bases, buffer_ids, constants
-        self.values: dict[int, Gathered] = {}
+        self.values: dict[int, Gathered | Computed] = {}  # gathered biases; tensors computed from a parameter
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
@@ -86,14 +88,19 @@ class WeightDerived:
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
             if len(own) == 1 and id(own[0]) in self.values:
-                self.values[id(out)] = replace(self.values[id(own[0])], shape=tuple(out.shape), heads_first=False)
+                known = self.values[id(own[0])]
+                self.values[id(out)] = (further(known, None, out) if isinstance(known, Computed)
+                                        else replace(known, shape=tuple(out.shape), heads_first=False))  # fmt: skip
                 return True
             if len(own) == 1 and id(own[0]) in self.mlps:
                 self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
                 return True
             return False
-        if call.target in _SIGMOID + _MUL and len(operands) == 1 and id(operands[0]) in self.values:
-            return self._squashed(call, self.values[id(operands[0])], out)
+        known = self.values.get(id(operands[0])) if len(operands) == 1 else None
+        if isinstance(known, Computed) or (known is None and len(operands) == 1 and self._parameter(operands[0])):
+            return self._computed(call, known, operands[0], out)
+        if call.target in _SIGMOID + _MUL and known is not None:
+            return self._squashed(call, known, out)
         if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
             return self._head(self.values[id(call.args[0])], call.args[1], out)
         if call.target not in _GETITEM or len(call.args) != 2 or call.kwargs:
@@ -104,9 +111,27 @@ class WeightDerived:
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape))
         return True
 
-    def _squashed(self, call: Any, gathered: Gathered, out: torch.Tensor) -> bool:
+    def _parameter(self, t: torch.Tensor) -> bool:
+        """A parameter, or a reshaped view of one (weight_views.py)."""
+        base = self.bases.get(id(t))
+        return base is not None and id(base) not in self.buffer_ids and base.is_floating_point()
+
+    def _computed(self, call: Any, known: Computed | None, operand: torch.Tensor, out: torch.Tensor) -> bool:
+        """A function of a parameter, or of a tensor computed from one, or a row of it (derived_math.py)."""
+        if call.target in _GETITEM:
+            row = row_of(known, call.args[1], operand, out) if known is not None and len(call.args) == 2 else None
+            if row is not None:
+                self.values[id(out)] = row
+            return row is not None
+        name = step_of(call.target, call.args, call.kwargs, operand)
+        if name is None or not out.is_floating_point():
+            return False
+        self.values[id(out)] = further(known, name, out) if known is not None else fresh(self.bases[id(operand)], name, out)
+        return True
+
+    def _squashed(self, call: Any, gathered: Gathered | Computed, out: torch.Tensor) -> bool:
         """Swin V2's `16 * torch.sigmoid(bias)` on a bias an MLP computed: the gain and the sigmoid."""
-        if gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
+        if isinstance(gathered, Computed) or gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
             return False
         if call.target in _SIGMOID and gathered.gain is None and len(call.args) == 1:
             self.values[id(out)] = replace(gathered, gain=1, heads_first=False)
@@ -169,9 +194,9 @@ class WeightDerived:
         heads_first = len(source.shape) == 2 and found[0] == 1
         return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
 
-    def _head(self, gathered: Gathered, key: Any, out: torch.Tensor) -> bool:
+    def _head(self, gathered: Gathered | Computed, key: Any, out: torch.Tensor) -> bool:
         """`bias[h]` on LeViT-style biases [H, *index]: head h's bias."""
-        if not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
+        if isinstance(gathered, Computed) or not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
             return False
         heads = gathered.table_shape[0]
         if not -heads <= key < heads:

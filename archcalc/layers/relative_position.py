@@ -160,7 +160,7 @@ class RelativePositionBias(LayerType):
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value)."""
-            return len(call.in_shapes) == 1 and len(call.weights) == 1
+            return len(call.in_shapes) == 1 and len(call.weights) == 1 and call.weights[0].kind == "gathered"
 
         def added(call) -> dict:
             if call.kwargs or len(call.args) != 2:
@@ -256,7 +256,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
         def masked(call) -> bool:
-            return len(call.in_shapes) == 3 and len(call.weights) == 1
+            return len(call.in_shapes) == 3 and len(call.weights) == 1 and call.weights[0].kind == "gathered"
 
         def read(call) -> dict:
             b = call.bind("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa",

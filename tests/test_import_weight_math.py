@@ -1,0 +1,115 @@
+"""Tensors computed from a parameter before use (tests/models/weight_math.py, copied from timm 1.0.31) import
+complete and exact: Swin V2's `clamp(logit_scale, max=log 100).exp()` becomes a parameter_op with
+`fn: [clamp_max, exp]`, whose functions are counted once per call whatever the batch; params and buffers equal
+torch's, `--convention fvcore` / `--convention torch` equal fvcore and FlopCounterMode on the model itself, and
+the exported spec loads back to the same totals and passes `check`. What is left says why."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from archcalc import analyse, load_spec_text
+from archcalc.check import CheckOptions, check
+from archcalc.conventions.peers import run_peer
+from archcalc.errors import ArchcalcError
+from archcalc.importer import import_model
+from archcalc.layers import REGISTRY
+from archcalc.spec.export import export_spec
+from tests.models import weight_math as wm
+
+# case: (factory, input shape, the parameter_op layers' (fn, rows, shape) in order)
+CASES = {
+    "logit_scale": (wm.LogitScale, (3, 5, 5), [(("clamp_max", "exp"), None, (3, 1, 1))]),
+    "swin_v2_attention": (wm.SwinV2WindowAttention, (16, 16), [(("clamp_max", "exp"), None, (2, 1, 1))]),
+}  # fmt: skip
+
+
+def _model(factory):
+    torch.manual_seed(0)
+    return factory().eval()
+
+
+def _weights(model) -> tuple[int, int]:
+    return sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers())
+
+
+def _imported(case):
+    factory, shape, _ = CASES[case]
+    return _model(factory), shape, import_model(_model(factory), shape).graph
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_imports_complete_with_the_functions_named(case):
+    model, shape, graph = _imported(case)
+    report = analyse(graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    assert (report.totals.params, report.totals.buffers) == _weights(model)
+    found = [(n.attrs["fn"], n.attrs["rows"], tuple(n.attrs["shape"])) for n in graph.nodes if n.type == "parameter_op"]
+    assert found == CASES[case][2]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_conventions_equal_the_tools(case):
+    model, shape, graph = _imported(case)
+    for batch in (1, 2):
+        for convention in ("fvcore", "torch"):
+            ours = analyse(graph, batch=batch, convention=convention).convention.total
+            assert ours == run_peer(convention, model, shape, batch=batch), (case, convention, batch)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_round_trips_and_check_passes(case):
+    _, _, graph = _imported(case)
+    text = export_spec(graph)
+    assert "fn: [" in text
+    spec = load_spec_text(text)
+    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
+    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
+    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+
+
+def test_the_functions_are_counted_once_per_call():
+    """clamp (1) and exp (1) on the 3 elements of logit_scale, whatever the batch; the multiply per element."""
+    _, _, graph = _imported("logit_scale")
+    flops = [analyse(graph, batch=batch).totals.flops for batch in (1, 4)]
+    assert flops == [3 * 25 + 2 * 3, 4 * 3 * 25 + 2 * 3]
+
+
+@pytest.mark.parametrize("factory, reason", [
+    (wm.TanhScale, "no batch axis"),
+    (wm.ComputedScaleIntoLinear, "computed from"),
+])  # fmt: skip
+def test_what_no_rule_reads_is_unsupported_and_still_holds_the_parameter(factory, reason):
+    model = _model(factory)
+    report = analyse(import_model(model, (3, 5, 5)).graph)
+    assert not report.complete and any(reason in gap.reason for gap in report.unsupported), \
+        [gap.reason for gap in report.unsupported]  # fmt: skip
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def _parameter_op(**attrs):
+    entry = REGISTRY["parameter_op"]
+    resolved = entry.resolve_attrs({"op": "mul", "shape": [3, 1, 1], **attrs}, {})
+    return entry, resolved
+
+
+def test_spec_rows_and_functions_count_as_documented():
+    entry, a = _parameter_op(fn=["sigmoid", "rsub"], rows=4)
+    ins, out = [(3, 5, 5)], (3, 5, 5)
+    assert entry.params(a, ins, out).trainable == 4 * 3
+    assert entry.per_call(a, ins, out) == (0, (4 + 1) * 3)
+    assert entry.flops(a, ins, out) == 75 + 15
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"fn": ["tanh"]}, "not one of"),
+    ({"fn": "exp"}, "must be a list"),
+    ({"fn": [3]}, "not one of"),
+    ({"rows": 0}, "must be positive"),
+    ({"fn": ["exp"], "buffer": True}, "not a buffer"),
+])  # fmt: skip
+def test_bad_function_attributes_are_one_clear_error(attrs, message):
+    with pytest.raises(ArchcalcError, match=message):
+        entry, a = _parameter_op(**attrs)
+        entry.shape(a, [(3, 5, 5)])
