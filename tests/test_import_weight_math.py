@@ -22,6 +22,8 @@ from tests.models import weight_math as wm
 CASES = {
     "logit_scale": (wm.LogitScale, (3, 5, 5), [(("clamp_max", "exp"), None, (3, 1, 1))]),
     "swin_v2_attention": (wm.SwinV2WindowAttention, (16, 16), [(("clamp_max", "exp"), None, (2, 1, 1))]),
+    "swin_v2_cr_attention": (wm.SwinV2CrAttention, (9, 16), [(("clamp_max", "exp"), None, (2, 1, 1))]),
+    "convit_gates": (wm.Gates, (4, 5, 5), [(("sigmoid", "rsub"), None, (4, 1, 1)), (("sigmoid",), None, (4, 1, 1))]),
 }  # fmt: skip
 
 
@@ -69,6 +71,22 @@ def test_round_trips_and_check_passes(case):
     assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
 
 
+def test_an_mlp_table_added_whole_is_a_bias_without_index():
+    """Swin V2-CR's meta_mlp over the N² = 81 coordinates, [81, 2] transposed to [1, 2, 9, 9]: no index buffer,
+    the MLP's T·h·(r + H) = 81·24·4 MACs once per call."""
+    _, _, graph = _imported("swin_v2_cr_attention")
+    [node] = [n for n in graph.nodes if n.type == "relative_position_bias"]
+    assert (node.attrs["index"], list(node.attrs["table"]), list(node.attrs["mlp"])) == (None, [81, 2], [2, 24])
+    macs = [analyse(graph, batch=batch).totals.macs for batch in (1, 3)]
+    assert macs[1] - 81 * 24 * 4 == 3 * (macs[0] - 81 * 24 * 4)
+
+
+def test_a_whole_table_needs_an_mlp():
+    entry = REGISTRY["relative_position_bias"]
+    with pytest.raises(ArchcalcError, match="without an index the table must be an MLP"):
+        entry.shape(entry.resolve_attrs({"table": [81, 2], "bias": [1, 2, 9, 9]}, {}), [(2, 9, 9)])
+
+
 def test_the_functions_are_counted_once_per_call():
     """clamp (1) and exp (1) on the 3 elements of logit_scale, whatever the batch; the multiply per element."""
     _, _, graph = _imported("logit_scale")
@@ -113,3 +131,17 @@ def test_bad_function_attributes_are_one_clear_error(attrs, message):
     with pytest.raises(ArchcalcError, match=message):
         entry, a = _parameter_op(**attrs)
         entry.shape(a, [(3, 5, 5)])
+
+
+def test_a_buffer_the_forward_replaces_counts_as_handed_over():
+    """ConViT's GPSA puts a [1, N, N, 3] table it makes from the input's shape in place of its [1, 1, 1, 3]
+    placeholder buffer: the model has 3 buffer elements (torch's count before any forward), not 1 + 3·N²;
+    the table is computed in the forward (no buffer of any layer) and the placeholder is unused, said so."""
+    model = _model(wm.GPSA)
+    handed = _weights(model)
+    result = import_model(model, (16, 16))
+    report = analyse(result.graph)
+    assert (report.totals.params, report.totals.buffers) == handed == (1060, 3)
+    assert [(u.name, u.buffers) for u in result.graph.unused] == [("rel_indices", 3)]
+    assert any("the forward replaced 1 weight" in note for note in result.notes)
+    assert all(layer.buffers == 0 for layer in report.layers)

@@ -26,6 +26,7 @@ table and index.
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,7 +54,7 @@ class Gathered:
 
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
-    index: torch.Tensor  # the buffer the index is (or is made from)
+    index: torch.Tensor | None  # the buffer the index is (or is made from); None: the whole MLP table, no gather
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
     # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
@@ -67,7 +68,7 @@ class Gathered:
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
         table = self.mlp.weights if self.mlp is not None else (self.gathered_from,)
-        return table + (self.index,)
+        return table + ((self.index,) if self.index is not None else ())
 
 
 class WeightDerived:
@@ -204,16 +205,29 @@ class WeightDerived:
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape), heads_first=False, head=key % heads)
         return True
 
+    def value(self, t: torch.Tensor) -> Gathered | Computed | None:
+        """What `t` is: a gathered bias, a tensor computed from a parameter, or a position-bias MLP's whole output
+        (Swin V2-CR's `meta_mlp(coordinates).transpose(1, 0).reshape(H, N, N)`: no index gathers it, a
+        `Gathered` without one); None for anything else."""
+        if id(t) in self.values:
+            return self.values[id(t)]
+        mlp = self.mlps.get(id(t))
+        if mlp is None or mlp.steps != ("linear", "relu", "linear"):  # complete, however it is rearranged
+            return None
+        heads = mlp.linears[1][1]
+        rows = math.prod(mlp.coordinates.shape) // mlp.linears[0][0]
+        return Gathered(mlp.coordinates, (rows, heads), None, 0, tuple(t.shape), mlp=mlp)
+
     def reads(self, operands: list[torch.Tensor]) -> bool:
-        return any(id(t) in self.values for t in operands)
+        return any(self.value(t) is not None for t in operands)
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         """The tables and index buffers behind the gathered operands (an unsupported reader holds them)."""
-        return [w for t in operands if id(t) in self.values for w in self.values[id(t)].weights()]
+        return [w for t in operands for w in (self.value(t).weights() if self.value(t) is not None else ())]
 
     def map(self, mapper: Any, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> None:
         """The call combining activations with gathered values, through a rule that accepts them."""
-        gathered = [self.values[id(t)] for t in operands if id(t) in self.values]
+        gathered = [found for found in map(self.value, operands) if found is not None]
         activations = [t for t in operands if id(t) in self.producer]
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
             raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone), "

@@ -35,7 +35,7 @@ from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.stacked import map_stacked
 from archcalc.importer.trace import Trace, Traced
-from archcalc.importer.unused import unused_weights
+from archcalc.importer.unused import made_in_forward, unused_weights
 from archcalc.importer.joined_weights import joined_of
 from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
@@ -45,7 +45,10 @@ class Mapper:
     def __init__(self, trace: Trace, batch: int, table: RuleTable, model: torch.nn.Module) -> None:
         self.trace, self.batch, self.table, self.model = trace, batch, table, model
         self.producer: dict[int, str] = {id(trace.input): INPUT}
-        self.buffer_ids = {id(t) for t in model.buffers()}
+        # A buffer the forward put in place of the one handed over (ConViT's rel_indices, made from the input's
+        # shape) is a constant it made, not a weight; the replaced one counts as unused (unused.py).
+        self.made, self.replaced = made_in_forward(model, trace.handed)
+        self.buffer_ids = {id(t) for t in model.buffers() if id(t) not in self.made}
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
@@ -53,7 +56,7 @@ class Mapper:
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
         self.stacks: dict[int, list[torch.Tensor]] = {}  # torch.stack(branches) in front of the batch axis
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
-        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
+        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers()) if id(t) not in self.made}
         self.joined: dict[int, list[torch.Tensor]] = {}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
@@ -310,7 +313,12 @@ class Mapper:
 
     def unused(self, model: torch.nn.Module) -> tuple[UnusedWeights, ...]:
         """Weights no call read (aux heads in eval mode): the totals count them, the report lists them."""
-        found = unused_weights(model, self.counted)
+        found = unused_weights(model, self.counted | self.made, self.replaced)
+        if self.replaced:
+            names = list(self.replaced)
+            self.notes.append(f"the forward replaced {len(names)} weight{'s' * (len(names) > 1)} with tensors it made "
+                              f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}): archcalc counts the "
+                              "model as handed over, and the tensors made as computed in the forward")  # fmt: skip
         if found:
             elements = sum(u.params + u.buffers for u in found)
             self.notes.append(f"{elements:,} parameter and buffer elements of the model are not used by its forward "

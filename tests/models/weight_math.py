@@ -108,3 +108,112 @@ class ComputedScaleIntoLinear(LogitScale):
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
         return scores @ self.logit_scale.exp().expand(-1, scores.shape[-1], scores.shape[-1])
+
+
+class SwinV2CrAttention(nn.Module):
+    """timm/models/swin_transformer_v2_cr.py: WindowMultiHeadAttention (no dropout), on [B·nW, N, C] windows:
+    cosine scores times exp(clamp(logit_scale)) ([1, H, 1, 1]), plus the meta_mlp of the N² relative
+    log-coordinates, transposed and reshaped to [1, H, N, N] (no index gathers it)."""
+
+    def __init__(self, dim: int = 16, num_heads: int = 2, window_size: tuple[int, int] = (3, 3),
+                 meta_hidden_dim: int = 24) -> None:  # fmt: skip
+        from tests.models.relative_position_mlp import Mlp
+
+        super().__init__()
+        self.window_size, self.num_heads = window_size, num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=True)
+        self.proj = nn.Linear(dim, dim, bias=True)
+        self.meta_mlp = Mlp(2, meta_hidden_dim, num_heads)
+        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones(num_heads)))
+        coordinates = torch.stack(ndgrid(torch.arange(window_size[0], dtype=torch.float32),
+                                         torch.arange(window_size[1], dtype=torch.float32))).flatten(1)  # fmt: skip
+        relative_coordinates = coordinates[:, :, None] - coordinates[:, None, :]
+        relative_coordinates = relative_coordinates.permute(1, 2, 0).reshape(-1, 2).float()
+        relative_coordinates_log = torch.sign(relative_coordinates) * torch.log(1.0 + relative_coordinates.abs())
+        self.register_buffer("relative_coordinates_log", relative_coordinates_log, persistent=False)
+
+    def _relative_positional_encodings(self) -> torch.Tensor:
+        window_area = self.window_size[0] * self.window_size[1]
+        relative_position_bias = self.meta_mlp(self.relative_coordinates_log)
+        relative_position_bias = relative_position_bias.transpose(1, 0).reshape(
+            self.num_heads, window_area, window_area
+        )
+        return relative_position_bias.unsqueeze(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        Bw, L, C = x.shape
+        qkv = self.qkv(x).view(Bw, L, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        query, key, value = qkv.unbind(0)
+        attn = (F.normalize(query, dim=-1) @ F.normalize(key, dim=-1).transpose(-2, -1))
+        logit_scale = torch.clamp(self.logit_scale.reshape(1, self.num_heads, 1, 1), max=math.log(1. / 0.01)).exp()
+        attn = attn * logit_scale
+        attn = attn + self._relative_positional_encodings()
+        attn = attn.softmax(dim=-1)
+        x = (attn @ value).transpose(1, 2).reshape(Bw, L, -1)
+        return self.proj(x)
+
+
+class GPSA(nn.Module):
+    """timm/models/convit.py: GPSA (no dropout): patch attention and a positional attention from `rel_indices`,
+    a [1, N, N, 3] table the forward makes from the input's shape and puts in place of the [1, 1, 1, 3]
+    placeholder buffer, gated per head by sigmoid(gating_param)."""
+
+    def __init__(self, dim: int = 16, num_heads: int = 4, qkv_bias: bool = False) -> None:
+        super().__init__()
+        self.num_heads, self.dim = num_heads, dim
+        self.scale = (dim // num_heads) ** -0.5
+        self.qk = nn.Linear(dim, dim * 2, bias=qkv_bias)
+        self.v = nn.Linear(dim, dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.pos_proj = nn.Linear(3, num_heads)
+        self.gating_param = nn.Parameter(torch.ones(self.num_heads))
+        self.register_buffer("rel_indices", torch.zeros(1, 1, 1, 3), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, C = x.shape
+        if self.rel_indices is None or self.rel_indices.shape[1] != N:
+            self.rel_indices = self.get_rel_indices(N)
+        attn = self.get_attention(x)
+        v = self.v(x).reshape(B, N, self.num_heads, C // self.num_heads).permute(0, 2, 1, 3)
+        x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+        return self.proj(x)
+
+    def get_attention(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, C = x.shape
+        qk = self.qk(x).reshape(B, N, 2, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k = qk[0], qk[1]
+        pos_score = self.rel_indices.expand(B, -1, -1, -1)
+        pos_score = self.pos_proj(pos_score).permute(0, 3, 1, 2)
+        patch_score = (q @ k.transpose(-2, -1)) * self.scale
+        patch_score = patch_score.softmax(dim=-1)
+        pos_score = pos_score.softmax(dim=-1)
+        gating = self.gating_param.view(1, -1, 1, 1)
+        attn = (1. - torch.sigmoid(gating)) * patch_score + torch.sigmoid(gating) * pos_score
+        attn /= attn.sum(dim=-1).unsqueeze(-1)
+        return attn
+
+    def get_rel_indices(self, num_patches: int) -> torch.Tensor:
+        img_size = int(num_patches ** .5)
+        rel_indices = torch.zeros(1, num_patches, num_patches, 3)
+        ind = (torch.arange(img_size, dtype=torch.float32).view(1, -1)
+               - torch.arange(img_size, dtype=torch.float32).view(-1, 1))  # fmt: skip
+        indx = ind.repeat(img_size, img_size)
+        indy = ind.repeat_interleave(img_size, dim=0).repeat_interleave(img_size, dim=1)
+        indd = indx ** 2 + indy ** 2
+        rel_indices[:, :, :, 2] = indd.unsqueeze(0)
+        rel_indices[:, :, :, 1] = indy.unsqueeze(0)
+        rel_indices[:, :, :, 0] = indx.unsqueeze(0)
+        return rel_indices.to(device=self.qk.weight.device, dtype=self.qk.weight.dtype)
+
+
+class Gates(nn.Module):
+    """The gating of GPSA alone, on two [H, N, N] maps: `(1 - sigmoid(g)) * a + sigmoid(g) * b`."""
+
+    def __init__(self, num_heads: int = 4) -> None:
+        super().__init__()
+        self.gating_param = nn.Parameter(torch.ones(num_heads))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        patch_score, pos_score = x.softmax(dim=-1), x.sigmoid()
+        gating = self.gating_param.view(1, -1, 1, 1)
+        return (1. - torch.sigmoid(gating)) * patch_score + torch.sigmoid(gating) * pos_score
