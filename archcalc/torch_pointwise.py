@@ -116,9 +116,10 @@ class ParameterOp(nn.Module):
     parameter neither weight nor bias (Swin V2's logit_scale, EfficientViM's alpha)."""
 
     def __init__(self, op: str, shape: tuple[int, ...], buffer: bool = False, fn: tuple[str, ...] = (),
-                 rows: int | None = None) -> None:  # fmt: skip
+                 rows: int | None = None, reused: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.op, self.shape, self.buffer, self.fn, self.rows = op, tuple(shape), buffer, tuple(fn), rows
+        self.reused = reused  # recorded for the import rule; a build computes the chain either way
         full = self.shape if rows is None else (rows,) + self.shape
         value = torch.ones(full) if op == "mul" else torch.zeros(full)
         self.name = "source" if fn or rows is not None else "weight" if op == "mul" else "bias"
@@ -130,7 +131,7 @@ class ParameterOp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from archcalc.layers.weight_fn import apply
 
-        operand = apply(self.fn, getattr(self, self.name))
+        operand = apply(self.fn, getattr(self, self.name), 0 if self.rows is not None else -1)
         operand = operand if self.rows is None else operand[0]
         return x * operand if self.op == "mul" else x + operand
 

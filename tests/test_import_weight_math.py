@@ -24,6 +24,8 @@ CASES = {
     "swin_v2_attention": (wm.SwinV2WindowAttention, (16, 16), [(("clamp_max", "exp"), None, (2, 1, 1))]),
     "swin_v2_cr_attention": (wm.SwinV2CrAttention, (9, 16), [(("clamp_max", "exp"), None, (2, 1, 1))]),
     "convit_gates": (wm.Gates, (4, 5, 5), [(("sigmoid", "rsub"), None, (4, 1, 1)), (("sigmoid",), None, (4, 1, 1))]),
+    "efficientvim_gates": (wm.EfficientVimGates, (8, 6, 6), [(("sigmoid",), 4, (8, 1, 1))] * 4
+                           + [(("softmax",), 2, (1,))] * 2),
 }  # fmt: skip
 
 
@@ -87,6 +89,17 @@ def test_a_whole_table_needs_an_mlp():
         entry.shape(entry.resolve_attrs({"table": [81, 2], "bias": [1, 2, 9, 9]}, {}), [(2, 9, 9)])
 
 
+def test_a_result_read_as_rows_is_computed_once():
+    """EfficientViM: sigmoid over the 4·8 elements of alpha once (4 FLOPs each), read as 4 rows; softmax over the
+    2 head weights once (3·2 − 1), read as 2 rows. ConViT calls torch.sigmoid twice: both readers count it."""
+    for case, reused, once in (("efficientvim_gates", [False, True, True, True, False, True], 4 * 32 + 5),
+                               ("convit_gates", [False, False], (4 + 1) * 4 + 4 * 4)):  # fmt: skip
+        _, _, graph = _imported(case)
+        assert [n.attrs["reused"] for n in graph.nodes if n.type == "parameter_op"] == reused
+        flops = [analyse(graph, batch=batch).totals.flops for batch in (1, 3)]
+        assert flops[1] - once == 3 * (flops[0] - once), case
+
+
 def test_the_functions_are_counted_once_per_call():
     """clamp (1) and exp (1) on the 3 elements of logit_scale, whatever the batch; the multiply per element."""
     _, _, graph = _imported("logit_scale")
@@ -116,8 +129,12 @@ def test_spec_rows_and_functions_count_as_documented():
     entry, a = _parameter_op(fn=["sigmoid", "rsub"], rows=4)
     ins, out = [(3, 5, 5)], (3, 5, 5)
     assert entry.params(a, ins, out).trainable == 4 * 3
-    assert entry.per_call(a, ins, out) == (0, (4 + 1) * 3)
-    assert entry.flops(a, ins, out) == 75 + 15
+    assert entry.per_call(a, ins, out) == (0, (4 + 1) * 4 * 3)  # on the whole [4, 3, 1, 1] parameter
+    assert entry.flops(a, ins, out) == 75 + 60
+    entry, a = _parameter_op(fn=["softmax"], rows=4, shape=[1])
+    assert entry.per_call(a, [(5,)], (5,)) == (0, 3 * 4 - 1)
+    entry, a = _parameter_op(fn=["exp"], reused=True)
+    assert entry.per_call(a, ins, out) == (0, 0)
 
 
 @pytest.mark.parametrize("attrs, message", [
@@ -126,6 +143,7 @@ def test_spec_rows_and_functions_count_as_documented():
     ({"fn": [3]}, "not one of"),
     ({"rows": 0}, "must be positive"),
     ({"fn": ["exp"], "buffer": True}, "not a buffer"),
+    ({"reused": True}, "reused needs"),
 ])  # fmt: skip
 def test_bad_function_attributes_are_one_clear_error(attrs, message):
     with pytest.raises(ArchcalcError, match=message):

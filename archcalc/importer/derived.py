@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
-from archcalc.importer.derived_math import Computed, further, fresh, row_of, step_of
+from archcalc.importer.derived_math import Computed, further, fresh, row_of, softmax_group, step_of
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.outputs import tensors
@@ -77,6 +77,7 @@ class WeightDerived:
         self.producer, self.bases, self.buffer_ids, self.constants = producer, bases, buffer_ids, constants
         self.values: dict[int, Gathered | Computed] = {}  # gathered biases; tensors computed from a parameter
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
+        self.chains: set[int] = set()  # the computed tensors (derived_math.Computed.chain) a reader counted
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
@@ -124,10 +125,12 @@ class WeightDerived:
             if row is not None:
                 self.values[id(out)] = row
             return row is not None
-        name = step_of(call.target, call.args, call.kwargs, operand)
+        group = softmax_group(call.target, call.args, call.kwargs, operand)
+        name = "softmax" if group is not None else step_of(call.target, call.args, call.kwargs, operand)
         if name is None or not out.is_floating_point():
             return False
-        self.values[id(out)] = further(known, name, out) if known is not None else fresh(self.bases[id(operand)], name, out)
+        self.values[id(out)] = (further(known, name, out, group) if known is not None
+                                else fresh(self.bases[id(operand)], name, out, group))  # fmt: skip
         return True
 
     def _squashed(self, call: Any, gathered: Gathered | Computed, out: torch.Tensor) -> bool:
@@ -218,6 +221,12 @@ class WeightDerived:
         rows = math.prod(mlp.coordinates.shape) // mlp.linears[0][0]
         return Gathered(mlp.coordinates, (rows, heads), None, 0, tuple(t.shape), mlp=mlp)
 
+    def _paid(self, found: Gathered | Computed) -> Gathered | Computed:
+        """A computed tensor whose chain an earlier reader counted is `reused` (counted once)."""
+        if not isinstance(found, Computed):
+            return found
+        return replace(found, reused=found.chain in self.chains)
+
     def reads(self, operands: list[torch.Tensor]) -> bool:
         return any(self.value(t) is not None for t in operands)
 
@@ -227,7 +236,7 @@ class WeightDerived:
 
     def map(self, mapper: Any, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> None:
         """The call combining activations with gathered values, through a rule that accepts them."""
-        gathered = [found for found in map(self.value, operands) if found is not None]
+        gathered = [self._paid(found) for found in map(self.value, operands) if found is not None]
         activations = [t for t in operands if id(t) in self.producer]
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
             raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone), "
@@ -260,5 +269,6 @@ class WeightDerived:
         form = rule.form or call_form(call.target)
         form = form if form in layer.calls else "module"
         mapper.add(call, rule.layer, attrs, [mapper.producer[id(t)] for t in activations], outputs[0], use, form)
+        self.chains.update(g.chain for g in gathered if isinstance(g, Computed))  # counted here, once
         if not plan.outputs[0].front:
             mapper.layouts[id(outputs[0])] = plan.outputs[0]

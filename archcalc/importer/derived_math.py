@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 T = torch.Tensor
 _NUMBER = (int, float)
@@ -42,6 +43,9 @@ class Computed:
     shape: tuple[int, ...]
     broadcast_shape: tuple[int, ...]  # the shape as it broadcasts: an axis `expand` stretched counts as 1
     rows: int | None = None  # the operand is one of the parameter's `rows` rows
+    chain: int = 0  # the id of the tensor the last function returned: readers of one chain share its cost
+    softmax_group: int | None = None  # the size of the axis a softmax of the chain ran over
+    reused: bool = False  # set for the reader: an earlier reader of this chain counted it
     kind: str = "computed"
 
     def weights(self) -> tuple[torch.Tensor, ...]:
@@ -53,13 +57,26 @@ def _shapes(out: torch.Tensor) -> dict:
             "broadcast_shape": tuple(1 if stride == 0 else size for size, stride in zip(out.shape, out.stride()))}
 
 
-def fresh(parameter: torch.Tensor, step: str, out: torch.Tensor) -> Computed:
-    return Computed(parameter, (step,), **_shapes(out))
+def fresh(parameter: torch.Tensor, step: str, out: torch.Tensor, group: int | None = None) -> Computed:
+    return Computed(parameter, (step,), chain=id(out), softmax_group=group, **_shapes(out))
 
 
-def further(known: Computed, step: str | None, out: torch.Tensor) -> Computed:
-    """`known` after one more function (None: a view)."""
-    return replace(known, steps=known.steps + ((step,) if step else ()), **_shapes(out))
+def further(known: Computed, step: str | None, out: torch.Tensor, group: int | None = None) -> Computed:
+    """`known` after one more function (None: a view); `group`: a softmax's axis size."""
+    if step is None:
+        return replace(known, **_shapes(out))
+    return replace(known, steps=known.steps + (step,), chain=id(out), softmax_group=group or known.softmax_group,
+                   **_shapes(out))  # fmt: skip
+
+
+def softmax_group(target: Any, args: tuple, kwargs: dict, operand: torch.Tensor) -> int | None:
+    """The size of the axis `softmax(operand, dim)` runs over, or None when the call is no such softmax."""
+    if not (_one(target, ("softmax",)) or target is F.softmax) or set(kwargs) - {"dim"} or len(args) > 2:
+        return None
+    dim = args[1] if len(args) == 2 else kwargs.get("dim")
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -operand.dim() <= dim < operand.dim():
+        return None
+    return operand.shape[dim]
 
 
 def step_of(target: Any, args: tuple, kwargs: dict, operand: torch.Tensor) -> str | None:
@@ -102,7 +119,7 @@ def row_of(known: Computed, key: Any, source: torch.Tensor, out: torch.Tensor) -
     """`t[i]` on the first axis, matching the parameter's first axis: one of its rows."""
     if isinstance(key, bool) or not isinstance(key, int) or known.rows is not None:
         return None
-    rows = known.parameter.shape[0] if known.parameter.dim() >= 2 else 0
-    if not rows or source.dim() < 2 or source.shape[0] != rows or not -rows <= key < rows:
+    rows = known.parameter.shape[0] if known.parameter.dim() >= 1 else 0
+    if not rows or source.dim() < 1 or source.shape[0] != rows or not -rows <= key < rows:
         return None
     return replace(known, rows=rows, **_shapes(out))

@@ -54,7 +54,7 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Int, IntList
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register, same_shape
 from archcalc.layers.elementwise import addition_functions, broadcast
 from archcalc.layers import weight_fn
-from archcalc.layers.formula import Const, Formula, Term, counts
+from archcalc.layers.formula import Const, Formula, Group, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
 
 
@@ -119,14 +119,22 @@ class ParameterOp(_Learned):
                                                          "before use, in order (Swin V2's [clamp_max, exp]; "
                                                          "layers/weight_fn.py); default none"),
              Attr("rows", Int(), None, doc="the operand is one row of a parameter of `rows` rows of this shape "
-                                           "(EfficientViM's `sigmoid(alpha)[i]`); default: the whole parameter"))  # fmt: skip
+                                           "(EfficientViM's `sigmoid(alpha)[i]`); default: the whole parameter"),
+             Attr("reused", Bool(), False, doc="an earlier layer computed `fn` on this parameter and this one reads its "
+                                               "result: the functions are not counted again"))  # fmt: skip
     flops_rule = "out (one multiply or add per element) + the functions of `fn` on the parameter, once per call"
     connections_rule = "out (one link from the input element)"
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         if a["buffer"] and (a["fn"] or a["rows"] is not None):
             raise ArchcalcError(f"{self.name}: fn and rows describe a parameter, not a buffer operand")
+        if a["reused"] and not a["fn"]:
+            raise ArchcalcError(f"{self.name}: reused needs the functions it reuses (fn)")
         return super().shape(a, ins)
+
+    def softmax_group(self, a: Attrs) -> int:
+        """N of a softmax in `fn`: over the rows, or else over the last axis of shape."""
+        return a["rows"] or a["shape"][-1]
 
     def held(self, a: Attrs) -> int:
         return numel(a["shape"]) * (a["rows"] or 1)
@@ -135,8 +143,11 @@ class ParameterOp(_Learned):
         return Params(buffers=self.held(a)) if a["buffer"] else Params(trainable=self.held(a))
 
     def per_call(self, a: Attrs, ins: list[Shape], out: Shape) -> tuple[int, int]:
-        """The functions of `fn` run on the parameter once per call, whatever the batch."""
-        return 0, weight_fn.per_element(a["fn"] or ()) * numel(a["shape"])
+        """The functions of `fn` run on the whole parameter once per call, whatever the batch (not again when
+        `reused`)."""
+        if not a["fn"] or a["reused"]:
+            return 0, 0
+        return 0, weight_fn.chain_flops(a["fn"], self.held(a), self.softmax_group(a))
 
     def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return numel(out) + self.per_call(a, ins, out)[1]
@@ -145,9 +156,13 @@ class ParameterOp(_Learned):
         held = Const(numel(a["shape"])) if a["rows"] is None else Term("R", a["rows"]) * Const(numel(a["shape"]))
         kind = "buffers" if a["buffer"] else "params"
         flops, note = elements(out), f"one {'multiply' if a['op'] == 'mul' else 'add'} per element"
-        if a["fn"]:
-            flops = flops + Term("f", weight_fn.per_element(a["fn"])) * Const(numel(a["shape"]))
-            note += f"; f·numel(shape) for {weight_fn.describe(a['fn'])} on the parameter, once per call"
+        if a["fn"] and not a["reused"]:
+            size = Term("E", self.held(a))
+            flops = flops + Term("f", weight_fn.per_element(a["fn"])) * size
+            if "softmax" in a["fn"]:
+                group = Term("N", self.softmax_group(a))
+                flops = flops + Const(a["fn"].count("softmax")) * Group(size / group) * Group(3 * group - 1)
+            note += f"; for {weight_fn.describe(a['fn'])} on the E elements of the parameter, once per call"
         rows = f", one of R rows" if a["rows"] is not None else ""
         return counts(params=0 if a["buffer"] else held, buffers=held if a["buffer"] else None,
                       flops=flops, connections=elements(out),
@@ -157,7 +172,7 @@ class ParameterOp(_Learned):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_pointwise as tp
 
-        return tp.ParameterOp(a["op"], tuple(a["shape"]), a["buffer"], a["fn"] or (), a["rows"])
+        return tp.ParameterOp(a["op"], tuple(a["shape"]), a["buffer"], a["fn"] or (), a["rows"], a["reused"])
 
     def torch_import(self) -> tuple:
         from archcalc import torch_pointwise as tp
@@ -187,12 +202,15 @@ class ParameterOp(_Learned):
             shape = aligned(source.broadcast_shape, call.in_shapes[0])
             if numel(shape) * (source.rows or 1) != source.parameter.numel():
                 raise CannotMap(f"reads {numel(shape)} of the {source.parameter.numel()} elements of a parameter")
+            if "softmax" in source.steps and source.softmax_group != (source.rows or shape[-1]):
+                raise CannotMap("a softmax of the parameter over another axis than its rows or its last")
             return {"op": "mul" if call.target in products else "add", "shape": list(shape),
-                    "fn": list(source.steps) or None, "rows": source.rows}
+                    "fn": list(source.steps) or None, "rows": source.rows, "reused": source.reused}
 
         def built(call: Any) -> dict:
             m = call.module
-            return {"op": m.op, "shape": list(m.shape), "buffer": m.buffer, "fn": list(m.fn) or None, "rows": m.rows}
+            return {"op": m.op, "shape": list(m.shape), "buffer": m.buffer, "fn": list(m.fn) or None, "rows": m.rows,
+                    "reused": m.reused}
 
         return (ImportRule(self.name, modules=(tp.ParameterOp,), read=built),
                 ImportRule(self.name, functions=products + addition_functions(), read=read, when=one_parameter,

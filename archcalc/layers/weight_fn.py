@@ -16,6 +16,13 @@ elementary operation once, a transcendental function as one):
     sigmoid 4 (negate, exp, add, divide)    exp 1    log 1
     clamp_min 1, clamp_max 1 (one comparison), clamp 2 (both bounds)
     rsub 1 (c − w, a number minus the weight)    scale 1 (c·w, a number times the weight)    shift 1 (w + c)
+    softmax (E/N)·(3N − 1) for E elements in groups of N (N exps, N − 1 adds, N divides, as layer softmax),
+            over the rows (`rows`, EfficientViM's `self.weights.softmax(-1)[i]` of a [R] parameter) or else
+            over the last axis of `shape`
+
+The chain runs once on the whole parameter (E = rows·numel(shape) elements). A reader of a result an earlier
+reader computed (`reused: true`: EfficientViM's `sigmoid(alpha)` is computed once and read as four rows)
+counts none of it; ConViT computes `torch.sigmoid(gating)` twice, so both of its readers count it.
 
 The numbers c and the clamp bounds change no count, so the spec does not carry them. The peers count none of
 it: fvcore has no handle for aten::sigmoid / exp / clamp / rsub / mul (skipped), FlopCounterMode registers none,
@@ -40,6 +47,7 @@ FUNCTIONS: dict[str, tuple[int, str]] = {
     "rsub": (1, "c - w"),
     "scale": (1, "c * w"),
     "shift": (1, "w + c"),
+    "softmax": (0, "softmax(w)"),  # not per element: softmax_flops
 }
 
 
@@ -62,8 +70,18 @@ def Functions() -> Kind:
 
 
 def per_element(steps: tuple[str, ...]) -> int:
-    """FLOPs per element of the parameter for the whole chain."""
+    """FLOPs per element of the element-wise functions of the chain (softmax is counted by softmax_flops)."""
     return sum(FUNCTIONS[step][0] for step in steps)
+
+
+def softmax_flops(steps: tuple[str, ...], elements: int, group: int) -> int:
+    """(E/N)·(3N − 1) for each softmax of the chain, E elements in groups of N."""
+    return steps.count("softmax") * (elements // group) * (3 * group - 1)
+
+
+def chain_flops(steps: tuple[str, ...], elements: int, group: int) -> int:
+    """The whole chain on a parameter of `elements` elements (softmax over groups of `group`)."""
+    return per_element(steps) * elements + softmax_flops(steps, elements, group)
 
 
 def describe(steps: tuple[str, ...]) -> str:
@@ -74,7 +92,7 @@ def describe(steps: tuple[str, ...]) -> str:
     return text
 
 
-def apply(steps: tuple[str, ...], weight: Any) -> Any:
+def apply(steps: tuple[str, ...], weight: Any, softmax_dim: int = -1) -> Any:
     """The chain on a torch tensor (archcalc's builds: the numbers are placeholders, no count depends on them)."""
     import torch
 
@@ -82,5 +100,6 @@ def apply(steps: tuple[str, ...], weight: Any) -> Any:
         weight = {"sigmoid": torch.sigmoid, "exp": torch.exp, "log": torch.log,
                   "clamp_min": lambda w: torch.clamp(w, min=-4.0), "clamp_max": lambda w: torch.clamp(w, max=4.6),
                   "clamp": lambda w: torch.clamp(w, -4.0, 4.6), "rsub": lambda w: 1.0 - w,
-                  "scale": lambda w: 2.0 * w, "shift": lambda w: w + 1.0}[step](weight)  # fmt: skip
+                  "scale": lambda w: 2.0 * w, "shift": lambda w: w + 1.0,
+                  "softmax": lambda w: torch.softmax(w, dim=softmax_dim)}[step](weight)  # fmt: skip
     return weight

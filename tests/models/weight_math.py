@@ -217,3 +217,26 @@ class Gates(nn.Module):
         patch_score, pos_score = x.softmax(dim=-1), x.sigmoid()
         gating = self.gating_param.view(1, -1, 1, 1)
         return (1. - torch.sigmoid(gating)) * patch_score + torch.sigmoid(gating) * pos_score
+
+
+class EfficientVimGates(nn.Module):
+    """timm/models/efficientvim.py: EfficientViMBlock's branch gates (`alpha = torch.sigmoid(self.alpha).view(4, -1,
+    1, 1)`, then `x + alpha[i] * (branch(x) - x)`), with depthwise convs standing for its four branches, and
+    EfficientViM.forward_head's `weights = self.weights.softmax(-1)` mixing per-stage heads by `weights[i] *
+    head(x[i])`, here two heads on the pooled map."""
+
+    def __init__(self, dim: int = 8, classes: int = 5) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(nn.Conv2d(dim, dim, 3, padding=1, groups=dim) for _ in range(4))
+        self.alpha = nn.Parameter(1e-4 * torch.ones(4, dim))
+        self.heads = nn.ModuleList(nn.Linear(dim, classes) for _ in range(2))
+        self.weights = nn.Parameter(torch.ones(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        alpha = torch.sigmoid(self.alpha).view(4, -1, 1, 1)
+        for i, branch in enumerate(self.branches):
+            x = x + alpha[i] * (branch(x) - x)
+        pooled = x.mean((-2, -1))
+        weights = self.weights.softmax(-1)
+        logits = [weights[i] * head(pooled) for i, head in enumerate(self.heads)]
+        return torch.stack(logits).sum(0)
