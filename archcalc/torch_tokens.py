@@ -264,3 +264,16 @@ class RelativePositionAttention(RelativePositionBias):
         dropout = self.dropout if self.training else 0.0
         return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=dropout, is_causal=self.causal,
                                               scale=self.scale, enable_gqa=self.enable_gqa)
+
+
+class ConstantTable(nn.Module):
+    """A [shape] table made from nothing but the input's batch size, expanded over the batch (ConViT's
+    `rel_indices.expand(B, -1, -1, -1)`): its input orders it, its values are fixed."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = torch.ones((1,) + self.shape, device=x.device, dtype=x.dtype if x.is_floating_point() else None)
+        return table.expand((x.shape[0],) + self.shape)

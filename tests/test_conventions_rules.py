@@ -125,6 +125,8 @@ CASES = [
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(case(f"{op}-broadcast", IMAGE, {"name": "pooled", "type": "global_avg_pool", "keep_dims": True},
            {"type": op, "inputs": ["input", "pooled"]}) for op in ("sub", "div")),
+    case("constant_table-linear", IMAGE, {"type": "constant_table", "shape": [5, 5, 3]},
+         {"type": "linear", "out_features": 4}),  # ConViT's pos_proj(rel_indices.expand(B, -1, -1, -1))
     case("parameter_op-scalar", IMAGE, {"type": "parameter_op", "op": "mul", "shape": [1]}),
     case("parameter_op-channel-bias", IMAGE, {"type": "parameter_op", "op": "add", "shape": [4, 1, 1]}),
     case("affine", IMAGE, {"type": "affine", "shape": [6]}),

@@ -24,6 +24,7 @@ CASES = {
     "swin_v2_attention": (wm.SwinV2WindowAttention, (16, 16), [(("clamp_max", "exp"), None, (2, 1, 1))]),
     "swin_v2_cr_attention": (wm.SwinV2CrAttention, (9, 16), [(("clamp_max", "exp"), None, (2, 1, 1))]),
     "convit_gates": (wm.Gates, (4, 5, 5), [(("sigmoid", "rsub"), None, (4, 1, 1)), (("sigmoid",), None, (4, 1, 1))]),
+    "convit_gpsa": (wm.GPSA, (16, 16), [(("sigmoid", "rsub"), None, (4, 1, 1)), (("sigmoid",), None, (4, 1, 1))]),
     "efficientvim_gates": (wm.EfficientVimGates, (8, 6, 6), [(("sigmoid",), 4, (8, 1, 1))] * 4
                            + [(("softmax",), 2, (1,))] * 2),
 }  # fmt: skip
@@ -163,3 +164,15 @@ def test_a_buffer_the_forward_replaces_counts_as_handed_over():
     assert [(u.name, u.buffers) for u in result.graph.unused] == [("rel_indices", 3)]
     assert any("the forward replaced 1 weight" in note for note in result.notes)
     assert all(layer.buffers == 0 for layer in report.layers)
+
+
+def test_a_table_expanded_over_the_batch_is_a_layer_its_reader_maps_on():
+    """GPSA's `pos_proj(rel_indices.expand(B, -1, -1, -1))`: a constant_table [16, 16, 3] (no cost), then the
+    linear per sample: N²·3·H = 16·16·3·4 MACs a sample, as fvcore and FlopCounterMode count it."""
+    _, _, graph = _imported("convit_gpsa")
+    [table] = [n for n in graph.nodes if n.type == "constant_table"]
+    assert list(table.attrs["shape"]) == [16, 16, 3]
+    [reader] = [n for n in graph.nodes if table.name in n.inputs]
+    assert reader.type == "linear"
+    rows = {layer.name: layer for layer in analyse(graph, batch=2).layers}
+    assert (rows[table.name].macs, rows[table.name].flops, rows[reader.name].macs) == (0, 0, 2 * 16 * 16 * 3 * 4)

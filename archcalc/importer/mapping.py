@@ -29,6 +29,7 @@ from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, Wei
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.derived import WeightDerived
+from archcalc.importer.expanded import place_expanded
 from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.names import Names, factory, pruning_masks
 from archcalc.importer.outputs import returned_tensors, tensors
@@ -128,10 +129,12 @@ class Mapper:
             return self.table_layer(call, outputs, table, operands)
         if self.derived.reads(operands):
             return self.derived.map(self, call, outputs, operands)
+        if not any(r.constant_operands for r in rules):  # a table expanded over the batch (ConViT): expanded.py
+            place_expanded(self, call, operands)
         activations = [t for t in operands if id(t) in self.producer]
         weights = list({id(w): w for t in operands if id(t) not in self.producer and not self.constants.is_constant(t)
                         for w in self.weights_of(t)}.values())  # fmt: skip
-        constants = [t for t in operands if self.constants.is_constant(t)]
+        constants = [t for t in operands if self.constants.is_constant(t) and id(t) not in self.producer]
         for t in operands:
             if id(t) not in self.producer and not self.weights_of(t) and not self.constants.is_constant(t):
                 raise CannotMap(self.unknown_operand(t))
