@@ -22,6 +22,10 @@ that view out of the trace, and then it is known by its `_base`). `bias[h]` on L
 others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
 and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
 table and index.
+
+A parameter computed on element by element before use (Swin V2's `clamp(logit_scale, max=log 100).exp()`,
+ConViT's `sigmoid(gating)`, EfficientViM's `sigmoid(alpha).view(4, -1, 1, 1)[i]`) is the other kind of
+weight-derived value: derived_math.py records it (`Computed`), and parameter_op's rule reads it.
 """
 
 from __future__ import annotations
@@ -69,6 +73,14 @@ class Gathered:
         """The parameters and buffers the bias is computed from."""
         table = self.mlp.weights if self.mlp is not None else (self.gathered_from,)
         return table + ((self.index,) if self.index is not None else ())
+
+
+def what(found: list) -> str:
+    """The weight-derived operands in words, for a reason."""
+    if any(isinstance(f, Computed) for f in found):
+        steps = next(f.steps for f in found if isinstance(f, Computed))
+        return f"a function of a parameter ({', '.join(steps)})"
+    return "a bias gathered from a parameter table"
 
 
 class WeightDerived:
@@ -239,8 +251,8 @@ class WeightDerived:
         gathered = [self._paid(found) for found in map(self.value, operands) if found is not None]
         activations = [t for t in operands if id(t) in self.producer]
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
-            raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone), "
-                            "read together with other parameters or constants")  # fmt: skip
+            raise CannotMap(f"an operand is {what(gathered)} (computed from weights alone), read together with "
+                            "other parameters or constants")  # fmt: skip
         # where the batch is (layout.py): in front, or merged with the windows (B·nW) of Swin-style attention
         plan = follow(call.target, False, call.args, call.kwargs, activations,
                       [mapper.layouts.get(id(t), FRONT) for t in activations], outputs, mapper.batch,
@@ -254,8 +266,9 @@ class WeightDerived:
         rules = [r for r in mapper.table.function_rules(call.target)
                  if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
         if not rules:
-            raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone); "
-                            "no rule for this call reads one (an add to the scores does: relative_position_bias)")
+            raise CannotMap(f"an operand is {what(gathered)} (computed from weights alone); no rule for this call "
+                            "reads one (an add to the scores does: relative_position_bias; a product or sum with an "
+                            "activation: parameter_op)")  # fmt: skip
         rule, layer = rules[0], REGISTRY[rules[0].layer]
         try:
             attrs = layer.resolve_attrs({k: v for k, v in rule.read(view).items() if v is not None}, {})
