@@ -176,3 +176,18 @@ def test_a_table_expanded_over_the_batch_is_a_layer_its_reader_maps_on():
     assert reader.type == "linear"
     rows = {layer.name: layer for layer in analyse(graph, batch=2).layers}
     assert (rows[table.name].macs, rows[table.name].flops, rows[reader.name].macs) == (0, 0, 2 * 16 * 16 * 3 * 4)
+
+
+@pytest.mark.parametrize(("layer", "fragments"), [
+    ("{name: s, type: parameter_op, op: mul, shape: [3, 1, 1], fn: [tanh]}", ("spec.yaml:3", "layer s", "'fn'")),
+    ("{name: s, type: parameter_op, op: mul, shape: [3, 1, 1], rows: -2}", ("spec.yaml:3", "layer s", "'rows'")),
+    ("{name: s, type: parameter_op, op: mul, shape: [3, 1, 1], reused: true}", ("spec.yaml:3", "layer s", "reused")),
+    ("{name: c, type: constant_table, shape: [4, 0]}", ("spec.yaml:3", "layer c", "'shape'")),
+    ("{name: b, type: relative_position_bias, table: [25, 3], bias: [1, 3, 5, 5]}",
+     ("spec.yaml:3", "layer b", "without an index")),
+])  # fmt: skip
+def test_bad_specs_exit_2_with_one_line(tmp_path, layer, fragments):
+    from tests.hostile_support import error_line, report, write
+
+    spec = "input: [3, 5, 5]\nlayers:\n  - " + layer + "\n"
+    error_line(report(write(tmp_path, "spec.yaml", spec)), *fragments)
