@@ -109,7 +109,7 @@ def test_the_functions_are_counted_once_per_call():
 
 
 @pytest.mark.parametrize("factory, reason", [
-    (wm.TanhScale, "no batch axis"),
+    (wm.TanhScale, "computes on parameters alone with a function archcalc does not follow"),
     (wm.ComputedScaleIntoLinear, "computed from"),
 ])  # fmt: skip
 def test_what_no_rule_reads_is_unsupported_and_still_holds_the_parameter(factory, reason):

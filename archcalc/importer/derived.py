@@ -239,6 +239,16 @@ class WeightDerived:
             return found
         return replace(found, reused=found.chain in self.chains)
 
+    def reason(self, call: Any, reason: str) -> str:
+        """A clearer reason for a call that computes on a parameter alone with a function not followed
+        (`torch.tanh(self.scale)`): it has no batch axis because no input reaches it, not because of a layout."""
+        operands = tensors((call.args, call.kwargs))
+        if call.is_module or "no batch axis" not in reason or not operands or any(
+                not self._parameter(t) and not isinstance(self.values.get(id(t)), Computed) for t in operands):  # fmt: skip
+            return reason
+        return ("computes on parameters alone with a function archcalc does not follow on weights (it follows "
+                "sigmoid, exp, log, clamp, softmax, c - w, c * w and w + c of one parameter: docs/import.md)")
+
     def reads(self, operands: list[torch.Tensor]) -> bool:
         return any(self.value(t) is not None for t in operands)
 

@@ -102,7 +102,7 @@ class Mapper:
             except CannotMap as exc:
                 self.layouts.update(self.planned)  # unmapped, its outputs still hold the batch where it was followed
                 self.guessed.update(id(t) for t in outputs if id(t) not in self.planned)
-                self.unsupported(call, outputs, str(exc))
+                self.unsupported(call, outputs, self.derived.reason(call, str(exc)))
         return self.nodes
 
     def name(self, call: Traced) -> str:
