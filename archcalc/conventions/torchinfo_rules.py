@@ -86,6 +86,9 @@ TABLE = {
                     "'bias', which torchinfo counts as an RNN's (x output_size[:2])")),
     **same_for(("positional_embedding", "class_token", "layer_scale"),
                zero("its parameter is not named weight or bias")),
+    "parameter_op": Rule(lambda v: 0 if v.attrs.get("fn") or v.attrs.get("rows") else v.params * v.batch,
+                         "its parameter x N; 0 with fn or rows (a parameter computed on before use, Swin V2's "
+                         "logit_scale: named neither weight nor bias)"),
 }
 
 
