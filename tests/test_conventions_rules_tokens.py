@@ -35,6 +35,13 @@ CASES = [
     case("embedding", (6,), {"type": "embedding", "num_embeddings": 10, "embedding_dim": 4}, dtype="int64"),
     case("positional-learned", TOKENS, {"type": "positional_embedding", "max_len": 10}),
     case("positional-sinusoidal", TOKENS, {"type": "positional_embedding", "mode": "sinusoidal"}),
+    *(case(f"resized-position-{name}", (12, 8), {"type": "resized_position_embedding", "grid": [4, 3], **attrs})
+      for name, attrs in (("bicubic-aa", {"table": [2, 2], "mode": "bicubic", "antialias": True}),
+                          ("bilinear", {"table": [3, 5], "mode": "bilinear", "align_corners": True}),
+                          ("nearest", {"table": [2, 2], "mode": "nearest"}),
+                          ("factorized", {"table": [2, 5], "factorized": True, "mode": "linear"}),
+                          ("factorized-as-is", {"table": [4, 3], "factorized": True}),
+                          ("window", {"table": [2, 2], "mode": "bilinear", "window": [2, 3]}))),
     case("token-type", TOKENS, {"type": "token_type_embedding"}),
     case("rotary", (2, 6, 8), {"type": "rotary_embedding"}),
     case("class-token", TOKENS, {"type": "class_token"}),

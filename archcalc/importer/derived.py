@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from archcalc.errors import ArchcalcError
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
+from archcalc.importer.derived_tables import TableFollower
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
@@ -50,6 +51,7 @@ _MUL = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)
 class Gathered:
     """A tensor gathered from a parameter table by an index buffer (then perhaps rearranged)."""
 
+    kind: ClassVar[str] = "gathered"  # the import rules taking it name this (ImportRule.gathered_operands)
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
     index: torch.Tensor  # the buffer the index is (or is made from)
@@ -74,6 +76,7 @@ class WeightDerived:
         self.producer, self.bases, self.buffer_ids, self.constants = producer, bases, buffer_ids, constants
         self.values: dict[int, Gathered] = {}
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
+        self.tables = TableFollower(self.values, bases, buffer_ids)  # position tables resized: derived_tables.py
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
@@ -83,6 +86,10 @@ class WeightDerived:
         out = outputs[0]
         if call.is_module:
             return self._module(call.target, operands, out)
+        if self.tables.absorb(call, operands, out, is_view_call(call.target)):
+            return True
+        if any(id(t) in self.values and not isinstance(self.values[id(t)], Gathered) for t in operands):
+            return False
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
             if len(own) == 1 and id(own[0]) in self.values:
@@ -203,8 +210,13 @@ class WeightDerived:
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
+        kinds = {g.kind for g in gathered}
+        kind = kinds.pop() if len(kinds) == 1 else None
         rules = [r for r in mapper.table.function_rules(call.target)
-                 if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
+                 if _takes(r.gathered_operands, kind) and (r.when is None or r.when(view))]
+        if not rules and kind == "position_table":
+            raise CannotMap("an operand is a position table made from parameters in forward (interpolated or tiled: "
+                            "derived_tables.py); no rule for this call reads one (an add to [L, E] tokens does)")
         if not rules:
             raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone); "
                             "no rule for this call reads one (an add to the scores does: relative_position_bias)")
@@ -223,3 +235,8 @@ class WeightDerived:
         mapper.add(call, rule.layer, attrs, [mapper.producer[id(t)] for t in activations], outputs[0], use, form)
         if not plan.outputs[0].front:
             mapper.layouts[id(outputs[0])] = plan.outputs[0]
+
+
+def _takes(accepted: bool | str, kind: str | None) -> bool:
+    """Whether a rule's `gathered_operands` takes records of this kind (True: gathered biases, derived.py)."""
+    return kind is not None and (accepted == kind or (accepted is True and kind == "gathered"))

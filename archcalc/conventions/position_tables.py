@@ -1,0 +1,39 @@
+"""How the peer tools count resized_position_embedding (layers/resized_position.py): a learned position table
+interpolated (F.interpolate) or tiled to the token grid once per call, on a batch of one, then added to the
+tokens with `+` (no tool counts aten::add or aten::tile).
+
+    fvcore      aten::upsample_bilinear2d 4 per output element, aten::upsample_nearest2d 1 (a 2-D grid table, not
+                antialiased); the antialiased kernels, 1-D and 3-D interpolation have no handle: 0
+    ptflops     the patched F.interpolate: output elements of each interpolated table (E·L for a grid table,
+                E·g_i per factorised axis), per analysed sample
+    torchinfo   0: the tables are not named weight or bias
+FlopCounterMode registers no interpolation (its default: 0); thop hooks no such module (0).
+"""
+
+from __future__ import annotations
+
+from archcalc.conventions.base import Rule, zero
+from archcalc.layers import numel
+
+
+def _fvcore(v) -> int:
+    a = v.attrs
+    if a["factorized"] or a["antialias"] or len(a["grid"]) != 2:
+        return 0
+    return {"bilinear": 4, "nearest": 1}.get(a["mode"], 0) * numel(a["grid"]) * v.ins[0][-1]
+
+
+def _ptflops(v) -> int:
+    a, width = v.attrs, v.ins[0][-1]
+    if a["mode"] is None:
+        return 0
+    outputs = sum(a["grid"]) if a["factorized"] else numel(a["grid"])
+    return outputs * width * v.batch
+
+
+RULES = {
+    "fvcore": Rule(_fvcore, "once per call: aten::upsample_bilinear2d 4 per table element, upsample_nearest2d 1 (a "
+                            "2-D grid table, not antialiased); other interpolations, tile and add: no handle"),
+    "ptflops": Rule(_ptflops, "F.interpolate (patched): the interpolated tables' output elements"),
+    "torchinfo": zero("its tables are not named weight or bias"),
+}

@@ -1,0 +1,138 @@
+"""Position tables timm makes in forward from parameters, copied from timm 1.0.31 (the lines that make them),
+around a patch-embedding conv: NaFlexViT's learned and factorised tables (timm/models/naflexvit.py,
+NaFlexEmbeds._apply_learned_pos_embed and _apply_factorized_pos_embed) and Hiera's abswin table
+(timm/models/hiera.py, Hiera._pos_embed). The inputs are small; the code paths are timm's."""
+
+from __future__ import annotations
+
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class _Patches(nn.Module):
+    """A stride-p conv to [B, L, C] tokens, then the position table, then a linear head on the mean token."""
+
+    def __init__(self, dim: int, patch: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, patch, patch)
+        self.head = nn.Linear(dim, 5)
+
+    def tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, List[int]]:
+        x = self.proj(x)
+        grid = list(x.shape[-2:])
+        return x.flatten(2).transpose(1, 2), grid
+
+
+class NaFlexLearned(_Patches):
+    """naflexvit.py NaFlexEmbeds with pos_embed='learned': a [1, h, w, C] table (timm 1.0.31, lines 729-762)."""
+
+    def __init__(self, dim: int = 16, patch: int = 4, table=(6, 6), mode: str = "bicubic",
+                 antialias: bool = True, ar_preserving: bool = False) -> None:  # fmt: skip
+        super().__init__(dim, patch)
+        self.pos_embed = nn.Parameter(torch.zeros(1, *table, dim))
+        self.pos_embed_interp_mode, self.pos_embed_antialias = mode, antialias
+        self.pos_embed_align_corners, self.pos_embed_ar_preserving = False, ar_preserving
+
+    def _apply_learned_pos_embed(self, x: torch.Tensor, grid_size: List[int]) -> None:
+        orig_h, orig_w = self.pos_embed.shape[1:3]
+        if grid_size[0] == orig_h and grid_size[1] == orig_w:
+            # No resize needed, just flatten
+            pos_embed_flat = self.pos_embed.reshape(1, orig_h * orig_w, -1)
+        else:
+            # Resize if needed - directly using F.interpolate
+            if self.pos_embed_ar_preserving:
+                L = max(grid_size)
+                _interp_size = L, L
+            else:
+                _interp_size = grid_size
+            pos_embed_flat = F.interpolate(
+                self.pos_embed.permute(0, 3, 1, 2).float(),  # B,C,H,W
+                size=_interp_size,
+                mode=self.pos_embed_interp_mode,
+                align_corners=self.pos_embed_align_corners,
+                antialias=self.pos_embed_antialias,
+            )[:, :, :grid_size[0], :grid_size[1]].flatten(2).transpose(1, 2)
+        pos_embed_flat = pos_embed_flat.to(dtype=x.dtype)
+
+        x.add_(pos_embed_flat)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, grid = self.tokens(x)
+        self._apply_learned_pos_embed(x, grid)
+        return self.head(x.mean(1))
+
+
+class NaFlexFactorized(_Patches):
+    """naflexvit.py NaFlexEmbeds with pos_embed='factorized' ('parfac'): [1, h, C] and [1, w, C] tables
+    (timm 1.0.31, lines 874-914)."""
+
+    def __init__(self, dim: int = 16, patch: int = 4, table=(6, 5), ar_preserving: bool = False) -> None:
+        super().__init__(dim, patch)
+        self.pos_embed_y = nn.Parameter(torch.zeros(1, table[0], dim))
+        self.pos_embed_x = nn.Parameter(torch.zeros(1, table[1], dim))
+        self.pos_embed_ar_preserving = ar_preserving
+
+    def _apply_factorized_pos_embed(self, x: torch.Tensor, grid_size: List[int]) -> None:
+        orig_h, orig_w = self.pos_embed_y.shape[1], self.pos_embed_x.shape[1]
+        target_h, target_w = grid_size
+
+        if self.pos_embed_ar_preserving:
+            len_y = len_x = max(target_h, target_w)
+        else:
+            len_y, len_x = target_h, target_w
+
+        def _interp1d(table: torch.Tensor, new_length: int, orig_length: int) -> torch.Tensor:
+            if new_length == orig_length:
+                return table.to(dtype=x.dtype)
+            return F.interpolate(
+                table.permute(0, 2, 1).float(),  # (1,L,C) -> (1,C,L)
+                size=new_length,
+                mode='linear',
+                align_corners=False,
+            ).permute(0, 2, 1).to(dtype=x.dtype)  # (1,L,C)
+
+        # Interpolate embeddings
+        pe_y = _interp1d(self.pos_embed_y, len_y, orig_h)[:, :target_h]  # (1,H,C)
+        pe_x = _interp1d(self.pos_embed_x, len_x, orig_w)[:, :target_w]  # (1,W,C)
+
+        # Broadcast, add and flatten to sequence layout (row major)
+        pos_embed = pe_y.unsqueeze(2) + pe_x.unsqueeze(1)  # (1, H, W, C)
+        pos_embed_flat = pos_embed.flatten(1, 2)  # (1, H*W, C)
+
+        x.add_(pos_embed_flat)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, grid = self.tokens(x)
+        self._apply_factorized_pos_embed(x, grid)
+        return self.head(x.mean(1))
+
+
+class HieraAbsWin(_Patches):
+    """hiera.py Hiera._pos_embed with abswin: a global [1, C, *g] table interpolated to the grid plus a window
+    [1, C, *w] table tiled over it (timm 1.0.31, lines 702-728)."""
+
+    def __init__(self, dim: int = 16, patch: int = 4, global_size=(3, 3), unit=(2, 2), units=(4, 4)) -> None:
+        super().__init__(dim, patch)
+        self.pos_embed = nn.Parameter(torch.zeros(1, dim, *global_size))
+        self.pos_embed_win = nn.Parameter(torch.zeros(1, dim, *unit))
+        self.mask_spatial_shape = list(units)
+
+    def _pos_embed(self, x) -> torch.Tensor:
+        pos_embed_win = self.pos_embed_win.tile(self.mask_spatial_shape)
+        pos_embed = F.interpolate(
+            self.pos_embed,
+            size=pos_embed_win.shape[-2:],
+            mode='bicubic',
+            antialias=True,
+        )
+        pos_embed = pos_embed + pos_embed_win
+        pos_embed = pos_embed.flatten(2).transpose(1, 2)
+        x = x + pos_embed
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, _ = self.tokens(x)
+        return self.head(self._pos_embed(x).mean(1))

@@ -1,0 +1,141 @@
+"""Position tables made from parameters on every call (tests/models/timm_position_tables.py, copied from timm
+1.0.31: NaFlexViT's learned and factorised tables, Hiera's abswin table) import complete as
+resized_position_embedding: params equal torch's, `--convention fvcore` / `--convention torch` equal fvcore and
+FlopCounterMode on the model itself at batch 1 and 2 (the table is made once per call), and the exported spec
+loads back to the same totals and passes `check`. What is not one of the forms stays unsupported, saying why."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archcalc import analyse, load_spec_text
+from archcalc.check import CheckOptions, check
+from archcalc.conventions.peers import run_peer
+from archcalc.importer import import_model
+from archcalc.spec.export import export_spec
+from tests.models import timm_position_tables as pt
+
+IMAGE = (3, 32, 32)  # patch 4: an 8 x 8 grid of 16-wide tokens
+CASES = {
+    "naflex_learned_bicubic_aa": pt.NaFlexLearned,
+    "naflex_learned_bilinear": lambda: pt.NaFlexLearned(mode="bilinear", antialias=False),
+    "naflex_factorized": pt.NaFlexFactorized,
+    "naflex_factorized_same_size": lambda: pt.NaFlexFactorized(table=(8, 8)),
+    "hiera_abswin": pt.HieraAbsWin,
+}
+
+
+def _model(factory):
+    torch.manual_seed(0)
+    return factory().eval()
+
+
+def _table(report):
+    [layer] = [layer for layer in report.layers if layer.type == "resized_position_embedding"]
+    return layer
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_imports_complete_and_equal_to_torch_and_the_tools(case):
+    graph = import_model(_model(CASES[case]), IMAGE).graph
+    report = analyse(graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    model = _model(CASES[case])
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    for batch in (1, 2):
+        for convention in ("fvcore", "torch"):
+            ours = analyse(graph, batch=batch, convention=convention).convention.total
+            assert ours == run_peer(convention, model, IMAGE, batch=batch), (convention, batch)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_round_trips_and_check_passes(case):
+    graph = import_model(_model(CASES[case]), IMAGE).graph
+    spec = load_spec_text(export_spec(graph))
+    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
+    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
+    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+
+
+def test_the_forms_and_their_counts():
+    """8x8 grid, E = 16, L = 64: one add per token element per sample, the table made once per call."""
+    learned = _table(analyse(import_model(_model(pt.NaFlexLearned), IMAGE).graph, batch=2))
+    assert list(learned.attributes["grid"]) == [8, 8] and list(learned.attributes["table"]) == [6, 6]
+    assert learned.attributes["mode"] == "bicubic" and learned.attributes["antialias"]
+    assert learned.params == 6 * 6 * 16 and learned.flops == 2 * 64 * 16 + 31 * 64 * 16
+    factorized = _table(analyse(import_model(_model(pt.NaFlexFactorized), IMAGE).graph))
+    assert factorized.attributes["factorized"] and list(factorized.attributes["table"]) == [6, 5]
+    assert factorized.params == (6 + 5) * 16
+    assert factorized.flops == 64 * 16 + 3 * 16 * 8 * 2 + 64 * 16  # add, two 1-D linear, the broadcast sum
+    hiera = _table(analyse(import_model(_model(pt.HieraAbsWin), IMAGE).graph))
+    assert list(hiera.attributes["window"]) == [2, 2] and list(hiera.attributes["table"]) == [3, 3]
+    assert hiera.params == (9 + 4) * 16 and hiera.flops == 64 * 16 + 31 * 64 * 16 + 64 * 16
+
+
+def test_the_forward_hooks_trace_follows_them_too(monkeypatch):
+    import archcalc.importer.trace as trace
+
+    def untraceable(*args, **kwargs):
+        raise RuntimeError("torch.fx refuses this model")
+
+    monkeypatch.setattr(trace, "trace_fx", untraceable)
+    for factory in CASES.values():
+        result = import_model(_model(factory), IMAGE)
+        assert result.method == "forward hooks"
+        assert analyse(result.graph).complete
+
+
+class _Doubled(pt._Patches):
+    """A table interpolated, then scaled: not a form resized_position_embedding counts."""
+
+    def __init__(self) -> None:
+        super().__init__(16, 4)
+        self.pos_embed = nn.Parameter(torch.zeros(1, 16, 6, 6))
+
+    def forward(self, x):
+        x, grid = self.tokens(x)
+        table = F.interpolate(self.pos_embed, size=grid, mode="bilinear") * 2
+        return x + table.flatten(2).transpose(1, 2)
+
+
+class _Transposed(pt._Patches):
+    """An interpolated table added to channels-first maps, not to tokens."""
+
+    def __init__(self) -> None:
+        super().__init__(16, 4)
+        self.pos_embed = nn.Parameter(torch.zeros(1, 16, 6, 6))
+
+    def forward(self, x):
+        x = self.proj(x)
+        return x + F.interpolate(self.pos_embed, size=x.shape[-2:], mode="bilinear")
+
+
+@pytest.mark.parametrize("factory", [_Doubled, _Transposed], ids=["scaled-table", "added-to-maps"])
+def test_what_is_left_says_why_and_keeps_the_weights(factory):
+    report = analyse(import_model(_model(factory), IMAGE).graph)
+    assert not report.complete
+    assert report.totals.params == sum(p.numel() for p in _model(factory).parameters())
+    assert all(gap.reason for gap in report.unsupported)
+
+
+@pytest.mark.parametrize("attrs, fragment", [
+    ({"grid": [4, 4], "table": [8, 8], "mode": "bicubic", "antialias": True}, "no axis shrinking"),
+    ({"grid": [4, 4], "table": [2, 2]}, "needs a mode"),
+    ({"grid": [4, 4], "table": [4, 4]}, "that is a positional_embedding"),
+    ({"grid": [4, 4], "table": [2, 2], "mode": "linear"}, "mode linear interpolates 1 axes"),
+    ({"grid": [4, 4], "table": [2, 2], "factorized": True, "mode": "bilinear"}, "factorised tables have 1"),
+    ({"grid": [4, 4], "table": [2, 2], "mode": "bilinear", "window": [3, 3]}, "must tile the grid"),
+    ({"grid": [4, 3], "table": [2, 2], "mode": "bilinear"}, "L = Π grid = 12"),
+    ({"grid": [4, 4], "table": [2, 2], "mode": "nearest", "align_corners": True}, "align_corners does not apply"),
+])  # fmt: skip
+def test_bad_spec_attributes_are_one_line_exit_2(tmp_path, attrs, fragment):
+    import json
+
+    from tests.hostile_support import error_line, report, write
+
+    layer = {"name": "pos", "type": "resized_position_embedding", **attrs}
+    spec = write(tmp_path, "spec.yaml", "input: [16, 8]\nlayers:\n  - " + json.dumps(layer) + "\n")
+    error_line(report(spec), "spec.yaml:3", "layer pos", fragment)
