@@ -46,3 +46,32 @@ class ResizedPositionEmbedding(nn.Module):
                 reps = tuple(g // w for g, w in zip(self.grid, self.window))
                 pos = pos + self.pos_embed_win.tile(reps)
         return x + pos.flatten(2).transpose(1, 2)
+
+
+class FourierPositionEncoding(nn.Module):
+    """timm's PositionalEncodingFourier (xcit.py / edgenext.py) for a fixed [H, W] grid: the sines and cosines of
+    the normalised coordinates, projected by a 1x1 conv (`token_projection`); `once`: made on a batch of one and
+    repeated over the batch (XCiT), else made for every sample (EdgeNeXt). The input is read for its batch only."""
+
+    def __init__(self, grid: tuple[int, int], hidden_dim: int, dim: int, temperature: float, bias: bool,
+                 once: bool) -> None:  # fmt: skip
+        super().__init__()
+        self.token_projection = nn.Conv2d(hidden_dim * 2, dim, kernel_size=1, bias=bias)
+        self.grid, self.hidden_dim, self.dim, self.temperature, self.once = grid, hidden_dim, dim, temperature, once
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import math
+
+        batch = x.shape[0]
+        height, width = self.grid
+        ones = torch.ones((1 if self.once else batch, height, width), device=x.device)
+        y_embed, x_embed = ones.cumsum(1), ones.cumsum(2)
+        y_embed = y_embed / (y_embed[:, -1:, :] + 1e-6) * (2 * math.pi)
+        x_embed = x_embed / (x_embed[:, :, -1:] + 1e-6) * (2 * math.pi)
+        dim_t = torch.arange(self.hidden_dim, device=x.device).to(torch.float32)
+        dim_t = self.temperature ** (2 * torch.div(dim_t, 2, rounding_mode="floor") / self.hidden_dim)
+        pos_x, pos_y = x_embed[:, :, :, None] / dim_t, y_embed[:, :, :, None] / dim_t
+        pos_x = torch.stack((pos_x[:, :, :, 0::2].sin(), pos_x[:, :, :, 1::2].cos()), dim=4).flatten(3)
+        pos_y = torch.stack((pos_y[:, :, :, 0::2].sin(), pos_y[:, :, :, 1::2].cos()), dim=4).flatten(3)
+        pos = self.token_projection(torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2))
+        return pos.repeat(batch, 1, 1, 1) if self.once else pos

@@ -35,6 +35,10 @@ CASES = [
     case("embedding", (6,), {"type": "embedding", "num_embeddings": 10, "embedding_dim": 4}, dtype="int64"),
     case("positional-learned", TOKENS, {"type": "positional_embedding", "max_len": 10}),
     case("positional-sinusoidal", TOKENS, {"type": "positional_embedding", "mode": "sinusoidal"}),
+    case("fourier-position", (12, 8), {"type": "fourier_position_encoding", "grid": [3, 4], "hidden_dim": 4,
+                                       "dim": 6}),
+    case("fourier-position-once-no-bias", (3, 5, 5), {"type": "fourier_position_encoding", "grid": [2, 3],
+                                                       "hidden_dim": 2, "dim": 3, "bias": False, "once": True}),
     *(case(f"resized-position-{name}", (12, 8), {"type": "resized_position_embedding", "grid": [4, 3], **attrs})
       for name, attrs in (("bicubic-aa", {"table": [2, 2], "mode": "bicubic", "antialias": True}),
                           ("bilinear", {"table": [3, 5], "mode": "bilinear", "align_corners": True}),

@@ -139,3 +139,38 @@ def test_bad_spec_attributes_are_one_line_exit_2(tmp_path, attrs, fragment):
     layer = {"name": "pos", "type": "resized_position_embedding", **attrs}
     spec = write(tmp_path, "spec.yaml", "input: [16, 8]\nlayers:\n  - " + json.dumps(layer) + "\n")
     error_line(report(spec), "spec.yaml:3", "layer pos", fragment)
+
+
+@pytest.fixture
+def as_timm(monkeypatch):
+    """The copied PositionalEncodingFourier stands where timm keeps it (the import rule names timm's class)."""
+    import sys
+    import types
+
+    fake = types.ModuleType("timm.models.edgenext")
+    fake.PositionalEncodingFourier = pt.PositionalEncodingFourier
+    monkeypatch.setitem(sys.modules, "timm.models.edgenext", fake)
+
+
+def test_edgenext_fourier_encoding_imports_complete_and_exact(as_timm):
+    graph = import_model(_model(pt.EdgeNeXtXca), IMAGE).graph
+    report = analyse(graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    model = _model(pt.EdgeNeXtXca)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    [encoding] = [layer for layer in report.layers if layer.type == "fourier_position_encoding"]
+    assert list(encoding.output_shape) == [16, 8, 8] and encoding.macs == 64 * 16 * 16
+    for batch in (1, 2):
+        for convention in ("fvcore", "torch"):
+            ours = analyse(graph, batch=batch, convention=convention).convention.total
+            assert ours == run_peer(convention, model, IMAGE, batch=batch), (convention, batch)
+    spec = load_spec_text(export_spec(graph))
+    assert analyse(spec).totals == report.totals
+    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
+    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+
+
+def test_without_timm_the_encoding_is_unsupported_saying_why():
+    """The copy alone (not timm's class) is traced through: its tensor factory stays unsupported, as before."""
+    report = analyse(import_model(_model(pt.EdgeNeXtXca), IMAGE).graph)
+    assert not report.complete and any("tensor factory" in gap.reason for gap in report.unsupported)

@@ -85,6 +85,13 @@ CASES = [
     Case("resized-position-factorized", {"type": "resized_position_embedding", "grid": [4, 3], "table": [2, 5],
                                          "factorized": True, "mode": "linear"}, (12, 8), None,
          {"params": 7 * 8, "flops": 96 + 3 * 8 * (4 + 3) + 96}),
+    # the Fourier encoding of a 3 x 4 grid (h = 4: 8 features), projected to 6 channels by a 1x1 conv
+    Case("fourier-position", {"type": "fourier_position_encoding", "grid": [3, 4], "hidden_dim": 4, "dim": 6},
+         (12, 8), None, {"params": 9 * 6, "macs": 12 * 8 * 6, "output_shape": [6, 3, 4],
+                         "flops": 12 * 6 * 16 + 6 * 12 + 16 * 12 + 16, "connections": 12 * 6 * 9}),
+    Case("fourier-position-once-no-bias", {"type": "fourier_position_encoding", "grid": [2, 2], "hidden_dim": 2,
+                                           "dim": 3, "bias": False, "once": True}, (5, 5), None,
+         {"params": 12, "macs": 4 * 4 * 3}),
     Case("resized-position-window", {"type": "resized_position_embedding", "grid": [4, 4], "table": [4, 4],
                                      "window": [2, 2]}, (16, 8), None, {"params": 20 * 8, "flops": 2 * 128}),
     Case("rotary", {"type": "rotary_embedding"}, (2, 6, 8), None, {"flops": 3 * 2 * 6 * 8, "params": 0}),

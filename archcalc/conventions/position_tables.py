@@ -8,6 +8,10 @@ tokens with `+` (no tool counts aten::add or aten::tile).
                 E·g_i per factorised axis), per analysed sample
     torchinfo   0: the tables are not named weight or bias
 FlopCounterMode registers no interpolation (its default: 0); thop hooks no such module (0).
+
+fourier_position_encoding (layers/fourier_position.py) is a 1x1 nn.Conv2d on features made from the grid: every
+tool counts that conv by its defaults for dense convs, except torchinfo, whose conv rule multiplies the weights and
+bias by the conv's output positions and its *output's* batch, which is 1 for the form made once per call (`once`).
 """
 
 from __future__ import annotations
@@ -37,3 +41,15 @@ RULES = {
     "ptflops": Rule(_ptflops, "F.interpolate (patched): the interpolated tables' output elements"),
     "torchinfo": zero("its tables are not named weight or bias"),
 }
+
+
+def _fourier_torchinfo(v) -> dict[str, int]:
+    """(weights + bias) x N x H·W, N the conv's own batch (1 when made once per call)."""
+    batch = 1 if v.attrs["once"] else v.batch
+    positions = v.out[1] * v.out[2]
+    bias = v.attrs["dim"] if v.attrs["bias"] else 0
+    return {"macs": (v.params - bias) * positions * batch, "bias": bias * positions * batch}
+
+
+FOURIER_TORCHINFO = Rule(_fourier_torchinfo, "the 1x1 conv: (weights + bias) x N x output positions, N = 1 when "
+                                             "made once per call")

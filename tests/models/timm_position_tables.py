@@ -1,11 +1,13 @@
 """Position tables timm makes in forward from parameters, copied from timm 1.0.31 (the lines that make them),
 around a patch-embedding conv: NaFlexViT's learned and factorised tables (timm/models/naflexvit.py,
 NaFlexEmbeds._apply_learned_pos_embed and _apply_factorized_pos_embed) and Hiera's abswin table
-(timm/models/hiera.py, Hiera._pos_embed). The inputs are small; the code paths are timm's."""
+(timm/models/hiera.py, Hiera._pos_embed), and EdgeNeXt's Fourier position encoding made from the grid's shape
+(timm/models/edgenext.py, PositionalEncodingFourier). The inputs are small; the code paths are timm's."""
 
 from __future__ import annotations
 
-from typing import List
+import math
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -136,3 +138,61 @@ class HieraAbsWin(_Patches):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, _ = self.tokens(x)
         return self.head(self._pos_embed(x).mean(1))
+
+
+class PositionalEncodingFourier(nn.Module):
+    """edgenext.py PositionalEncodingFourier (timm 1.0.31, lines 42-83), as is."""
+
+    def __init__(self, hidden_dim: int = 32, dim: int = 768, temperature: float = 10000.) -> None:
+        super().__init__()
+        self.token_projection = nn.Conv2d(hidden_dim * 2, dim, kernel_size=1)
+        self.scale = 2 * math.pi
+        self.temperature = temperature
+        self.hidden_dim = hidden_dim
+        self.dim = dim
+
+    def forward(self, shape: Tuple[int, int, int]):
+        device = self.token_projection.weight.device
+        dtype = self.token_projection.weight.dtype
+        inv_mask = ~torch.zeros(shape).to(device=device, dtype=torch.bool)
+        y_embed = inv_mask.cumsum(1, dtype=torch.float32)
+        x_embed = inv_mask.cumsum(2, dtype=torch.float32)
+        eps = 1e-6
+        y_embed = y_embed / (y_embed[:, -1:, :] + eps) * self.scale
+        x_embed = x_embed / (x_embed[:, :, -1:] + eps) * self.scale
+
+        dim_t = torch.arange(self.hidden_dim, dtype=torch.int64, device=device).to(torch.float32)
+        dim_t = self.temperature ** (2 * torch.div(dim_t, 2, rounding_mode='floor') / self.hidden_dim)
+
+        pos_x = x_embed[:, :, :, None] / dim_t
+        pos_y = y_embed[:, :, :, None] / dim_t
+        pos_x = torch.stack(
+            (pos_x[:, :, :, 0::2].sin(),
+             pos_x[:, :, :, 1::2].cos()), dim=4).flatten(3)
+        pos_y = torch.stack(
+            (pos_y[:, :, :, 0::2].sin(),
+             pos_y[:, :, :, 1::2].cos()), dim=4).flatten(3)
+        pos = torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)
+        pos = self.token_projection(pos.to(dtype))
+
+        return pos
+
+
+class EdgeNeXtXca(nn.Module):
+    """The position-encoding lines of edgenext.py SplitTransposeBlock.forward (timm 1.0.31, lines 255-260) between
+    a stride-4 conv and a linear head: x + pos_embd((B, H, W)) on the flattened tokens."""
+
+    def __init__(self, dim: int = 16, hidden_dim: int = 8) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, 4, 4)
+        self.pos_embd = PositionalEncodingFourier(hidden_dim=hidden_dim, dim=dim)
+        self.head = nn.Linear(dim, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        B, C, H, W = x.shape
+        x = x.reshape(B, C, H * W).permute(0, 2, 1)
+        if self.pos_embd is not None:
+            pos_encoding = self.pos_embd((B, H, W)).reshape(B, -1, x.shape[1]).permute(0, 2, 1)
+            x = x + pos_encoding
+        return self.head(x.mean(1))
