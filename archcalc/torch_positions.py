@@ -1,5 +1,5 @@
 """The torch module of layers/resized_position.py: a learned position table resized to the token grid on every
-call (as timm's NaFlexViT and Hiera compute theirs), added to [B, L, E] tokens."""
+call (as timm's NaFlexViT and Hiera compute theirs), added to [B, L, E] tokens or a channels-last [B, *grid, E] map."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ class ResizedPositionEmbedding(nn.Module):
             if self.pos_embed_win is not None:
                 reps = tuple(g // w for g, w in zip(self.grid, self.window))
                 pos = pos + self.pos_embed_win.tile(reps)
-        return x + pos.flatten(2).transpose(1, 2)
+        if x.dim() == 3:  # [B, L, E] tokens
+            return x + pos.flatten(2).transpose(1, 2)
+        return x + pos.movedim(1, -1)  # a channels-last map [B, *grid, E]
 
 
 class FourierPositionEncoding(nn.Module):

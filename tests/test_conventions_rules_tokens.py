@@ -46,6 +46,8 @@ CASES = [
                           ("factorized", {"table": [2, 5], "factorized": True, "mode": "linear"}),
                           ("factorized-as-is", {"table": [4, 3], "factorized": True}),
                           ("window", {"table": [2, 2], "mode": "bilinear", "window": [2, 3]}))),
+    case("resized-position-channels-last", (4, 3, 8), {"type": "resized_position_embedding", "grid": [4, 3],
+                                                       "table": [2, 2], "mode": "bicubic", "window": [2, 1]}),
     case("token-type", TOKENS, {"type": "token_type_embedding"}),
     case("rotary", (2, 6, 8), {"type": "rotary_embedding"}),
     case("class-token", TOKENS, {"type": "class_token"}),

@@ -25,6 +25,7 @@ CASES = {
     "naflex_factorized": pt.NaFlexFactorized,
     "naflex_factorized_same_size": lambda: pt.NaFlexFactorized(table=(8, 8)),
     "hiera_abswin": pt.HieraAbsWin,
+    "sam2_channels_last": pt.Sam2PosEmbed,
 }
 
 
@@ -73,6 +74,9 @@ def test_the_forms_and_their_counts():
     hiera = _table(analyse(import_model(_model(pt.HieraAbsWin), IMAGE).graph))
     assert list(hiera.attributes["window"]) == [2, 2] and list(hiera.attributes["table"]) == [3, 3]
     assert hiera.params == (9 + 4) * 16 and hiera.flops == 64 * 16 + 31 * 64 * 16 + 64 * 16
+    sam2 = _table(analyse(import_model(_model(pt.Sam2PosEmbed), IMAGE).graph))
+    assert list(sam2.output_shape) == [8, 8, 16] and not sam2.attributes["antialias"]
+    assert list(sam2.attributes["window"]) == [4, 4] and sam2.params == (9 + 16) * 16
 
 
 def test_the_forward_hooks_trace_follows_them_too(monkeypatch):

@@ -1,6 +1,6 @@
 """resized_position_embedding: a learned position table resized to the token grid on every call, then added to
-[L, E] tokens (L = Π grid). The table is computed from weights alone: torch computes it once per call, for the
-whole batch, and adds it to every sample.
+[L, E] tokens (L = Π grid) or to a channels-last map [*grid, E] (SAM2's Hiera). The table is computed from
+weights alone: torch computes it once per call, for the whole batch, and adds it to every sample.
 
     {type: resized_position_embedding, grid: [24, 24], table: [16, 16], mode: bicubic, antialias: true}
         timm's NaFlexViT learned table [1, 16, 16, E] interpolated to the 24×24 patch grid
@@ -71,8 +71,9 @@ class ResizedPositionEmbedding(LayerType):
 
     def checked(self, a: Attrs, tokens: Shape) -> None:
         grid, table, mode, window = tuple(a["grid"]), tuple(a["table"]), a["mode"], a["window"]
-        if len(tokens) != 2 or tokens[0] != numel(grid):
-            raise ArchcalcError(f"{self.name}: needs [L, E] tokens with L = Π grid = {numel(grid)}, got shape "
+        if not (len(tokens) == 2 and tokens[0] == numel(grid) or tuple(tokens[:-1]) == grid):
+            raise ArchcalcError(f"{self.name}: needs [L, E] tokens with L = Π grid = {numel(grid)}, or a channels-"
+                                f"last map [{', '.join(map(str, grid))}, E], got shape "
                                 f"{list(tokens)}")  # fmt: skip
         if len(table) != len(grid):
             raise ArchcalcError(f"{self.name}: table {list(table)} and grid {list(grid)} differ in rank")
@@ -191,9 +192,9 @@ class ResizedPositionEmbedding(LayerType):
 def read_table(table, tokens: Shape) -> dict:
     """The attributes of a position table the importer followed from parameters (importer/derived_tables.py:
     `parts`, each one learned table [1, C, *t] interpolated or tiled to [1, C, *size], and the grid axis of a
-    factorised table), when it is one of the forms this type counts and fits the [L, E] tokens."""
+    factorised table), when it is one of the forms this type counts (the layer's shape rule checks the tokens)."""
     parts, width = table.parts, tokens[-1]
-    if tuple(s for s in table.shape if s != 1) != tuple(s for s in tokens if s != 1) or len(tokens) != 2:
+    if tuple(s for s in table.shape if s != 1) != tuple(s for s in tokens if s != 1):
         raise CannotMap(f"a position table of shape {list(table.shape)} is added to tokens {list(tokens)}, not one "
                         "entry per token")  # fmt: skip
     if any(p.channels != width for p in parts):

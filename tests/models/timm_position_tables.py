@@ -196,3 +196,29 @@ class EdgeNeXtXca(nn.Module):
             pos_encoding = self.pos_embd((B, H, W)).reshape(B, -1, x.shape[1]).permute(0, 2, 1)
             x = x + pos_encoding
         return self.head(x.mean(1))
+
+
+class Sam2PosEmbed(nn.Module):
+    """hieradet_sam2.py Hiera._pos_embed (timm 1.0.31, lines 437-445) on a channels-last [B, H, W, C] map after a
+    stride-4 conv (the patch embedding's permute)."""
+
+    def __init__(self, dim: int = 16, global_size=(3, 3), window: int = 4) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, 4, 4)
+        self.pos_embed = nn.Parameter(torch.zeros(1, dim, *global_size))
+        self.pos_embed_window = nn.Parameter(torch.zeros(1, dim, window, window))
+        self.head = nn.Linear(dim, 5)
+
+    def _pos_embed(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[1:3]
+        window_embed = self.pos_embed_window
+        pos_embed = F.interpolate(self.pos_embed, size=(h, w), mode="bicubic")
+        tile_h = pos_embed.shape[-2] // window_embed.shape[-2]
+        tile_w = pos_embed.shape[-1] // window_embed.shape[-1]
+        pos_embed = pos_embed + window_embed.tile((tile_h, tile_w))
+        pos_embed = pos_embed.permute(0, 2, 3, 1)
+        return x + pos_embed
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x).permute(0, 2, 3, 1)
+        return self.head(self._pos_embed(x).mean((1, 2)))
