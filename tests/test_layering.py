@@ -2,7 +2,7 @@
 
     cli / notebook → render → analysis / check / conventions / importer / bench / spec / graph_source (one way in) /
         torch_build → layers (+ torch_modules, torch_tokens, torch_attention, torch_window, torch_mvit,
-        torch_pointwise, torch_convs) → graph / expr / limits / errors /
+        torch_pointwise, torch_convs, torch_positions) → graph / expr / limits / errors /
         units / io
 
 Every import is read from the source with `ast`, module-level and function-level (lazy) imports

@@ -22,6 +22,10 @@ that view out of the trace, and then it is known by its `_base`). `bias[h]` on L
 others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
 and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
 table and index.
+
+Position tables interpolated or tiled from parameters on every call (NaFlexViT, Hiera) are weight-derived values
+too, of another kind (`kind`): derived_tables.py follows them into the same record, and only rules naming that
+kind (ImportRule.gathered_operands) read them.
 """
 
 from __future__ import annotations
