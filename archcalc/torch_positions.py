@@ -38,7 +38,9 @@ class ResizedPositionEmbedding(nn.Module):
             for axis, table in enumerate(self.axis_tables):
                 along = [1] * rank
                 along[axis] = self.grid[axis]
-                part = self._resized(table, (self.grid[axis],)).reshape(1, table.shape[1], *along)
+                if table.shape[-1] != self.grid[axis]:  # a table of the right length is left as it is
+                    table = self._resized(table, (self.grid[axis],))
+                part = table.reshape(1, table.shape[1], *along)
                 pos = part if pos is None else pos + part
         else:
             pos = self._resized(self.pos_embed, self.grid)

@@ -6,15 +6,18 @@ loads back to the same totals and passes `check`. What is not one of the forms s
 
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
 from torch import nn
 
 from archcalc import analyse, load_spec_text
 from archcalc.check import CheckOptions, check
 from archcalc.conventions.peers import run_peer
 from archcalc.importer import import_model
+from archcalc.layers import numel
 from archcalc.spec.export import export_spec
 from tests.models import timm_position_tables as pt
 
@@ -24,6 +27,7 @@ CASES = {
     "naflex_learned_bilinear": lambda: pt.NaFlexLearned(mode="bilinear", antialias=False),
     "naflex_factorized": pt.NaFlexFactorized,
     "naflex_factorized_same_size": lambda: pt.NaFlexFactorized(table=(8, 8)),
+    "naflex_factorized_one_axis": lambda: pt.NaFlexFactorized(table=(8, 3)),
     "hiera_abswin": pt.HieraAbsWin,
     "sam2_channels_last": pt.Sam2PosEmbed,
 }
@@ -178,3 +182,46 @@ def test_without_timm_the_encoding_is_unsupported_saying_why():
     """The copy alone (not timm's class) is traced through: its tensor factory stays unsupported, as before."""
     report = analyse(import_model(_model(pt.EdgeNeXtXca), IMAGE).graph)
     assert not report.complete and any("tensor factory" in gap.reason for gap in report.unsupported)
+
+
+@st.composite
+def timm_table(draw):
+    """One of the copied timm position tables with a random width, patch grid (sides of 2 or more: a factorised
+    table of one row broadcasts ambiguously, and stays unsupported) and table sizes: (image, factory, whether a
+    table is resized; NaFlexViT adds a table of the grid's own size as it is: a positional_embedding)."""
+    dim = draw(st.integers(2, 9))
+    grid = (draw(st.integers(2, 6)), draw(st.integers(2, 6)))
+    image = (3, 2 * grid[0], 2 * grid[1])
+    kind = draw(st.sampled_from(["learned", "factorized", "hiera", "sam2"]))
+    if kind == "learned":  # upsampling when antialiased (downsampling with antialias is refused, saying so)
+        mode = draw(st.sampled_from(["bicubic", "bilinear"]))  # timm passes align_corners, which nearest refuses
+        antialias = draw(st.booleans())
+        table = tuple(draw(st.integers(1, g if antialias else 8)) for g in grid)
+        return image, lambda: pt.NaFlexLearned(dim, 2, table, mode, antialias), table != grid
+    if kind == "factorized":
+        table = (draw(st.integers(1, 8)), draw(st.integers(1, 8)))
+        return image, lambda: pt.NaFlexFactorized(dim, 2, table), True
+    global_size = tuple(draw(st.integers(1, g)) for g in grid)
+    if kind == "hiera":
+        unit = tuple(draw(st.sampled_from([d for d in range(1, g + 1) if g % d == 0])) for g in grid)
+        units = tuple(g // u for g, u in zip(grid, unit))
+        return image, lambda: pt.HieraAbsWin(dim, 2, global_size, unit, units), True
+    window = draw(st.sampled_from([d for d in range(1, grid[0] + 1) if grid[0] % d == 0]))
+    return (3, 4 * grid[0], 4 * grid[0]), lambda: pt.Sam2PosEmbed(dim, global_size, window), True
+
+
+@settings(max_examples=max(settings().max_examples // 12, 5))
+@given(timm_table())
+def test_random_timm_tables_import_complete_and_exact(drawn):
+    """Any width (also one equal to a grid side), grid and table sizes: complete, params as torch's, FlopCounterMode
+    as `--convention torch`, and the table made once per call (a second sample adds only the per-sample add)."""
+    image, factory, resized = drawn
+    graph = import_model(_model(factory), image).graph
+    one, two = analyse(graph), analyse(graph, batch=2)
+    assert one.complete, [(gap.op, gap.reason) for gap in one.unsupported]
+    model = _model(factory)
+    assert one.totals.params == sum(p.numel() for p in model.parameters())
+    assert analyse(graph, batch=2, convention="torch").convention.total == run_peer("torch", model, image, batch=2)
+    if resized:
+        table = _table(one)
+        assert _table(two).flops - table.flops == numel(table.output_shape)

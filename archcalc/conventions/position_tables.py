@@ -5,7 +5,7 @@ tokens with `+` (no tool counts aten::add or aten::tile).
     fvcore      aten::upsample_bilinear2d 4 per output element, aten::upsample_nearest2d 1 (a 2-D grid table, not
                 antialiased); the antialiased kernels, 1-D and 3-D interpolation have no handle: 0
     ptflops     the patched F.interpolate: output elements of each interpolated table (E·L for a grid table,
-                E·g_i per factorised axis), per analysed sample
+                E·g_i per resized factorised axis), per analysed sample
     torchinfo   0: the tables are not named weight or bias
 FlopCounterMode registers no interpolation (its default: 0); thop hooks no such module (0).
 
@@ -31,7 +31,8 @@ def _ptflops(v) -> int:
     a, width = v.attrs, v.ins[0][-1]
     if a["mode"] is None:
         return 0
-    outputs = sum(a["grid"]) if a["factorized"] else numel(a["grid"])
+    resized = [g for g, t in zip(a["grid"], a["table"]) if g != t]  # a factorised table of the right length: as is
+    outputs = sum(resized) if a["factorized"] else numel(a["grid"])
     return outputs * width * v.batch
 
 

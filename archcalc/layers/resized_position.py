@@ -12,13 +12,14 @@ weights alone: torch computes it once per call, for the whole batch, and adds it
         Hiera's abswin: the global table interpolated to the grid plus a window table tiled over it
         (grid / window times along each axis)
 
-`mode` None: no interpolation (each table already has the grid's size); with a mode every table is interpolated
-(F.interpolate, even to its own size, as Hiera does). Let r = rank of the grid, E = the token width, n = the
+`mode` None: no interpolation (each table already has the grid's size); with a mode a grid table is interpolated
+(F.interpolate, even to its own size, as Hiera does), and each factorised table whose length differs from the
+grid's (NaFlexViT leaves a table of the right length as it is: a non-square grid may resize one axis only). Let r = rank of the grid, E = the token width, n = the
 taps of one output (linear, bilinear, trilinear: 2 per interpolated axis; bicubic: 4 per axis; nearest: 0).
 
     params       E · Π table (factorised: E · Σ table) [+ E · Π window]
     flops        L·E (one add per token element) + once per call (`per_call`, whatever the batch):
-                 interpolation (2n − 1)·E·L (factorised: (2·2 − 1)·E·grid_i per axis, linear), the broadcast sum
+                 interpolation (2n − 1)·E·L (factorised: (2n − 1)·E·g_i per resized axis, n = 2 for linear), the broadcast sum
                  of the factorised tables (r − 1)·E·L, the tiled window's add E·L
     macs         0;  connections 2·L·E (the input element and one table entry, as positional_embedding)
 
@@ -137,8 +138,9 @@ class ResizedPositionEmbedding(LayerType):
         held: Expr = sum(table[1:], table[0]) if a["factorized"] else product(table)  # type: ignore[assignment]
         made: list[Expr] = []
         if a["factorized"]:
-            if a["mode"] is not None:
-                made += [(2 * taps(a["mode"], 1) - 1) * width * g for g in grid]
+            if taps(a["mode"], 1):
+                made += [(2 * taps(a["mode"], 1) - 1) * width * g
+                         for g, size, length in zip(grid, a["grid"], a["table"]) if size != length]
             made.append((len(grid) - 1) * width * positions)
         elif taps(a["mode"], len(grid)):
             made.append((2 * taps(a["mode"], len(grid)) - 1) * width * positions)
@@ -200,13 +202,15 @@ def read_table(table, tokens: Shape) -> dict:
     if any(p.channels != width for p in parts):
         raise CannotMap(f"a position table of {parts[0].channels} channels is added to tokens of width {width}")
     resized = [p for p in parts if not p.tiled]
-    modes = {(p.mode, p.antialias, p.align_corners) for p in resized}
+    modes = {(p.mode, p.antialias, p.align_corners) for p in resized if p.mode is not None or not table.factorized}
     if len(modes) > 1:
         raise CannotMap("its position tables are interpolated in different ways")
     mode, antialias, align_corners = modes.pop() if modes else (None, False, None)
     common = {"mode": mode, "antialias": antialias or None, "align_corners": align_corners}
     if table.factorized:
         order = sorted(parts, key=lambda p: p.axis)
+        if any(p.mode is not None and p.table == p.size for p in parts):
+            raise CannotMap("interpolates a factorised table to its own length (modelled: left as it is)")
         return {"grid": [p.size[0] for p in order], "table": [p.table[0] for p in order], "factorized": True,
                 **common}  # fmt: skip
     tiled = [p for p in parts if p.tiled]
