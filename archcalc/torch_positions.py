@@ -15,7 +15,7 @@ class ResizedPositionEmbedding(nn.Module):
 
     def __init__(self, grid: tuple[int, ...], table: tuple[int, ...], width: int, factorized: bool,
                  mode: str | None, antialias: bool, align_corners: bool | None,
-                 window: tuple[int, ...] | None) -> None:  # fmt: skip
+                 window: tuple[int, ...] | None, prefix: int = 0) -> None:  # fmt: skip
         super().__init__()
         self.grid, self.table, self.factorized, self.mode = grid, table, factorized, mode
         self.antialias, self.align_corners, self.window = antialias, align_corners, window
@@ -24,6 +24,8 @@ class ResizedPositionEmbedding(nn.Module):
         else:
             self.pos_embed = nn.Parameter(torch.zeros(1, width, *table))
         self.pos_embed_win = nn.Parameter(torch.zeros(1, width, *window)) if window is not None else None
+        self.prefix = prefix  # rows kept as they are in front (a ViT's class token)
+        self.pos_prefix = nn.Parameter(torch.zeros(1, prefix, width)) if prefix else None
 
     def _resized(self, table: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
         if self.mode is None:
@@ -48,7 +50,8 @@ class ResizedPositionEmbedding(nn.Module):
                 reps = tuple(g // w for g, w in zip(self.grid, self.window))
                 pos = pos + self.pos_embed_win.tile(reps)
         if x.dim() == 3:  # [B, L, E] tokens
-            return x + pos.flatten(2).transpose(1, 2)
+            tokens = pos.flatten(2).transpose(1, 2)
+            return x + (torch.cat((self.pos_prefix, tokens), dim=1) if self.pos_prefix is not None else tokens)
         return x + pos.movedim(1, -1)  # a channels-last map [B, *grid, E]
 
 

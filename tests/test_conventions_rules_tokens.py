@@ -47,6 +47,8 @@ CASES = [
                           ("factorized-as-is", {"table": [4, 3], "factorized": True}),
                           ("factorized-one-axis", {"table": [4, 6], "factorized": True, "mode": "linear"}),
                           ("window", {"table": [2, 2], "mode": "bilinear", "window": [2, 3]}))),
+    case("resized-position-prefix", (13, 8), {"type": "resized_position_embedding", "grid": [4, 3], "table": [2, 2],
+                                              "mode": "bilinear", "prefix": 1}),
     case("resized-position-channels-last", (4, 3, 8), {"type": "resized_position_embedding", "grid": [4, 3],
                                                        "table": [2, 2], "mode": "bicubic", "window": [2, 1]}),
     case("token-type", TOKENS, {"type": "token_type_embedding"}),

@@ -30,6 +30,8 @@ CASES = {
     "naflex_factorized_one_axis": lambda: pt.NaFlexFactorized(table=(8, 3)),
     "hiera_abswin": pt.HieraAbsWin,
     "sam2_channels_last": pt.Sam2PosEmbed,
+    "vit_dynamic_class_row": pt.DynamicViT,
+    "vit_dynamic_no_embed_class": lambda: pt.DynamicViT(no_embed_class=True),
 }
 
 
@@ -78,6 +80,8 @@ def test_the_forms_and_their_counts():
     hiera = _table(analyse(import_model(_model(pt.HieraAbsWin), IMAGE).graph))
     assert list(hiera.attributes["window"]) == [2, 2] and list(hiera.attributes["table"]) == [3, 3]
     assert hiera.params == (9 + 4) * 16 and hiera.flops == 64 * 16 + 31 * 64 * 16 + 64 * 16
+    vit = _table(analyse(import_model(_model(pt.DynamicViT), IMAGE).graph))
+    assert vit.attributes["prefix"] == 1 and list(vit.output_shape) == [65, 16] and vit.params == 37 * 16
     sam2 = _table(analyse(import_model(_model(pt.Sam2PosEmbed), IMAGE).graph))
     assert list(sam2.output_shape) == [8, 8, 16] and not sam2.attributes["antialias"]
     assert list(sam2.attributes["window"]) == [4, 4] and sam2.params == (9 + 16) * 16
@@ -136,8 +140,10 @@ def test_what_is_left_says_why_and_keeps_the_weights(factory):
     ({"grid": [4, 4], "table": [2, 2], "mode": "linear"}, "mode linear interpolates 1 axes"),
     ({"grid": [4, 4], "table": [2, 2], "factorized": True, "mode": "bilinear"}, "factorised tables have 1"),
     ({"grid": [4, 4], "table": [2, 2], "mode": "bilinear", "window": [3, 3]}, "must tile the grid"),
-    ({"grid": [4, 3], "table": [2, 2], "mode": "bilinear"}, "L = Π grid = 12"),
+    ({"grid": [4, 3], "table": [2, 2], "mode": "bilinear"}, "L = prefix + Π grid = 12"),
     ({"grid": [4, 4], "table": [2, 2], "mode": "nearest", "align_corners": True}, "align_corners does not apply"),
+    ({"grid": [4, 4], "table": [2, 2], "mode": "bilinear", "prefix": 1}, "L = prefix + Π grid = 17"),
+    ({"grid": [4, 4], "table": [2, 2], "mode": "bilinear", "prefix": -1}, "'prefix' must be"),
 ])  # fmt: skip
 def test_bad_spec_attributes_are_one_line_exit_2(tmp_path, attrs, fragment):
     import json
@@ -192,7 +198,11 @@ def timm_table(draw):
     dim = draw(st.integers(2, 9))
     grid = (draw(st.integers(2, 6)), draw(st.integers(2, 6)))
     image = (3, 2 * grid[0], 2 * grid[1])
-    kind = draw(st.sampled_from(["learned", "factorized", "hiera", "sam2"]))
+    kind = draw(st.sampled_from(["learned", "factorized", "hiera", "sam2", "vit"]))
+    if kind == "vit":  # the default grid's table upsampled to this grid (antialiased: shrinking is refused)
+        table = tuple(draw(st.integers(1, g)) for g in grid)
+        no_embed_class = draw(st.booleans())
+        return image, lambda: pt.DynamicViT(dim, table, no_embed_class, patch=2), table != grid
     if kind == "learned":  # upsampling when antialiased (downsampling with antialias is refused, saying so)
         mode = draw(st.sampled_from(["bicubic", "bilinear"]))  # timm passes align_corners, which nearest refuses
         antialias = draw(st.booleans())

@@ -7,6 +7,9 @@ weights alone: torch computes it once per call, for the whole batch, and adds it
     {type: resized_position_embedding, grid: [24, 24], table: [16, 16], factorized: true, mode: linear}
         NaFlexViT's factorised tables ('parfac'): one [1, t_i, E] table per axis, each interpolated along its axis
         (1-D), then summed by broadcasting (pe_y[:, :, None] + pe_x[:, None])
+    {type: resized_position_embedding, grid: [24, 24], table: [14, 14], mode: bicubic, antialias: true, prefix: 1}
+        a timm ViT with dynamic_img_size at 384 px: the class token's row as it is, the 14×14 table resized
+        (resample_abs_pos_embed), [1 + 576, E] tokens
     {type: resized_position_embedding, grid: [64, 64], table: [14, 14], mode: bicubic, antialias: true,
      window: [8, 8]}
         Hiera's abswin: the global table interpolated to the grid plus a window table tiled over it
@@ -17,7 +20,7 @@ weights alone: torch computes it once per call, for the whole batch, and adds it
 grid's (NaFlexViT leaves a table of the right length as it is: a non-square grid may resize one axis only). Let r = rank of the grid, E = the token width, n = the
 taps of one output (linear, bilinear, trilinear: 2 per interpolated axis; bicubic: 4 per axis; nearest: 0).
 
-    params       E · Π table (factorised: E · Σ table) [+ E · Π window]
+    params       E · Π table (factorised: E · Σ table) [+ E · Π window] [+ E · k, the prefix rows]
     flops        L·E (one add per token element) + once per call (`per_call`, whatever the batch):
                  interpolation (2n − 1)·E·L (factorised: (2n − 1)·E·g_i per resized axis, n = 2 for linear), the broadcast sum
                  of the factorised tables (r − 1)·E·L, the tiled window's add E·L
@@ -36,7 +39,7 @@ no parameter not named weight or bias (0).
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, Bool, Choice, IntList
+from archcalc.layers.attrs import Attr, Bool, Choice, Int, IntList
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, numel, register
 from archcalc.layers.embedding import kept_shape, tokens_of
 from archcalc.layers.imports import CannotMap, ImportRule
@@ -65,6 +68,8 @@ class ResizedPositionEmbedding(LayerType):
         Attr("antialias", Bool(), False, "F.interpolate's antialias (bilinear and bicubic, no axis shrinking)"),
         Attr("align_corners", Bool(), None, "F.interpolate's align_corners (not for nearest)"),
         Attr("window", IntList(), None, "a second table of this grid, tiled over the grid and added (Hiera)"),
+        Attr("prefix", Int(0), 0, "k: rows of the table kept as they are in front of the grid's (a ViT's class "
+                                   "token): [k + L, E] tokens"),
     )
     flops_rule = ("L·E + once per call: (2n − 1)·E per interpolated output, (r − 1)·E·L for factorised tables, "
                   "E·L for a tiled window")
@@ -72,9 +77,10 @@ class ResizedPositionEmbedding(LayerType):
 
     def checked(self, a: Attrs, tokens: Shape) -> None:
         grid, table, mode, window = tuple(a["grid"]), tuple(a["table"]), a["mode"], a["window"]
-        if not (len(tokens) == 2 and tokens[0] == numel(grid) or tuple(tokens[:-1]) == grid):
-            raise ArchcalcError(f"{self.name}: needs [L, E] tokens with L = Π grid = {numel(grid)}, or a channels-"
-                                f"last map [{', '.join(map(str, grid))}, E], got shape "
+        rows = a["prefix"] + numel(grid)
+        if not (len(tokens) == 2 and tokens[0] == rows or tuple(tokens[:-1]) == grid and not a["prefix"]):
+            raise ArchcalcError(f"{self.name}: needs [L, E] tokens with L = prefix + Π grid = {rows}, or a channels-"
+                                f"last map [{', '.join(map(str, grid))}, E] (no prefix), got shape "
                                 f"{list(tokens)}")  # fmt: skip
         if len(table) != len(grid):
             raise ArchcalcError(f"{self.name}: table {list(table)} and grid {list(grid)} differ in rank")
@@ -109,7 +115,7 @@ class ResizedPositionEmbedding(LayerType):
     def table_elements(self, a: Attrs) -> int:
         """Positions the learned tables hold (times E: the parameters)."""
         held = sum(a["table"]) if a["factorized"] else numel(a["table"])
-        return held + (numel(a["window"]) if a["window"] is not None else 0)
+        return held + (numel(a["window"]) if a["window"] is not None else 0) + a["prefix"]
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         return Params(trainable=self.table_elements(a) * ins[0][-1])
@@ -147,6 +153,8 @@ class ResizedPositionEmbedding(LayerType):
         if a["window"] is not None:
             held = held + product(Term(f"w_{axis}", size) for axis, size in enumerate(a["window"]))
             made.append(width * positions)
+        if a["prefix"]:
+            held = held + Term("k", a["prefix"])
         return {"params": width * held, "flops": sum(made[1:], made[0]) if made else Const(0)}
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
@@ -165,7 +173,8 @@ class ResizedPositionEmbedding(LayerType):
         self.checked(a, ins[0])
         return tp.ResizedPositionEmbedding(tuple(a["grid"]), tuple(a["table"]), ins[0][-1], a["factorized"],
                                            a["mode"], a["antialias"], a["align_corners"],
-                                           tuple(a["window"]) if a["window"] is not None else None)  # fmt: skip
+                                           tuple(a["window"]) if a["window"] is not None else None,
+                                           a["prefix"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         from archcalc import torch_positions as tp
@@ -175,7 +184,7 @@ class ResizedPositionEmbedding(LayerType):
             m = call.module
             return {"grid": list(m.grid), "table": list(m.table), "factorized": m.factorized, "mode": m.mode,
                     "antialias": m.antialias, "align_corners": m.align_corners,
-                    "window": list(m.window) if m.window is not None else None}  # fmt: skip
+                    "window": list(m.window) if m.window is not None else None, "prefix": m.prefix}  # fmt: skip
 
         def computed(call) -> bool:
             return len(call.in_shapes) == 1 and len(call.weights) == 1
@@ -196,6 +205,8 @@ def read_table(table, tokens: Shape) -> dict:
     `parts`, each one learned table [1, C, *t] interpolated or tiled to [1, C, *size], and the grid axis of a
     factorised table), when it is one of the forms this type counts (the layer's shape rule checks the tokens)."""
     parts, width = table.parts, tokens[-1]
+    if not parts or table.pieces and not table.prefix:
+        raise CannotMap("an operand is a slice of a parameter's rows, not a whole position table")
     if tuple(s for s in table.shape if s != 1) != tuple(s for s in tokens if s != 1):
         raise CannotMap(f"a position table of shape {list(table.shape)} is added to tokens {list(tokens)}, not one "
                         "entry per token")  # fmt: skip
@@ -219,4 +230,5 @@ def read_table(table, tokens: Shape) -> dict:
     window = list(tiled[0].table) if tiled else None
     if mode is None and window is None:
         raise CannotMap("a tiled table alone (nothing interpolated)")
-    return {"grid": list(resized[0].size), "table": list(resized[0].table), "window": window, **common}
+    return {"grid": list(resized[0].size), "table": list(resized[0].table), "window": window, **common,
+            "prefix": table.prefix or None}

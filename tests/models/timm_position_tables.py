@@ -2,12 +2,13 @@
 around a patch-embedding conv: NaFlexViT's learned and factorised tables (timm/models/naflexvit.py,
 NaFlexEmbeds._apply_learned_pos_embed and _apply_factorized_pos_embed) and Hiera's abswin table
 (timm/models/hiera.py, Hiera._pos_embed), and EdgeNeXt's Fourier position encoding made from the grid's shape
-(timm/models/edgenext.py, PositionalEncodingFourier). The inputs are small; the code paths are timm's."""
+(timm/models/edgenext.py, PositionalEncodingFourier), and a ViT's table resampled to the input's grid
+(timm/layers/pos_embed.py, resample_abs_pos_embed). The inputs are small; the code paths are timm's."""
 
 from __future__ import annotations
 
 import math
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -222,3 +223,85 @@ class Sam2PosEmbed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.proj(x).permute(0, 2, 3, 1)
         return self.head(self._pos_embed(x).mean((1, 2)))
+
+
+def resample_abs_pos_embed(
+        posemb: torch.Tensor,
+        new_size: List[int],
+        old_size: Optional[List[int]] = None,
+        num_prefix_tokens: int = 1,
+        interpolation: str = 'bicubic',
+        antialias: bool = True,
+        verbose: bool = False,
+        align_corners: Optional[bool] = None,
+):
+    """timm/layers/pos_embed.py resample_abs_pos_embed (timm 1.0.31, lines 20-65; the export check and the log
+    line left out)."""
+    # sort out sizes, assume square if old size not provided
+    num_pos_tokens = posemb.shape[1]
+    num_new_tokens = new_size[0] * new_size[1] + num_prefix_tokens
+    if num_new_tokens == num_pos_tokens:
+        if old_size is not None and old_size[0] == new_size[0] and old_size[1] == new_size[1]:
+            return posemb
+        if old_size is None and new_size[0] == new_size[1]:
+            return posemb
+
+    if old_size is None:
+        hw = int(math.sqrt(num_pos_tokens - num_prefix_tokens))
+        old_size = hw, hw
+
+    if num_prefix_tokens:
+        posemb_prefix, posemb = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
+    else:
+        posemb_prefix, posemb = None, posemb
+
+    # do the interpolation
+    embed_dim = posemb.shape[-1]
+    orig_dtype = posemb.dtype
+    posemb = posemb.float()  # interpolate needs float32
+    posemb = posemb.reshape(1, old_size[0], old_size[1], -1).permute(0, 3, 1, 2)
+    posemb = F.interpolate(posemb, size=new_size, mode=interpolation, align_corners=align_corners, antialias=antialias)
+    posemb = posemb.permute(0, 2, 3, 1).reshape(1, -1, embed_dim)
+    posemb = posemb.to(orig_dtype)
+
+    # add back extra (class, etc) prefix tokens
+    if posemb_prefix is not None:
+        posemb = torch.cat([posemb_prefix, posemb], dim=1)
+    return posemb
+
+
+class DynamicViT(nn.Module):
+    """vision_transformer.py VisionTransformer._pos_embed with dynamic_img_size=True (timm 1.0.31, lines 1088-1125)
+    after a stride-4 patch conv to [B, H, W, C]: the table of the default grid resampled to the input's grid;
+    `no_embed_class` adds it before the class token is put in front, else after (its row kept as it is)."""
+
+    def __init__(self, dim: int = 16, grid=(6, 6), no_embed_class: bool = False, patch: int = 4) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, patch, patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.no_embed_class, self.num_prefix_tokens, self.grid_size = no_embed_class, 1, grid
+        rows = grid[0] * grid[1] + (0 if no_embed_class else 1)
+        self.pos_embed = nn.Parameter(torch.zeros(1, rows, dim))
+        self.head = nn.Linear(dim, 5)
+
+    def _pos_embed(self, x: torch.Tensor) -> torch.Tensor:
+        to_cat = [self.cls_token.expand(x.shape[0], -1, -1)]
+        B, H, W, C = x.shape
+        pos_embed = resample_abs_pos_embed(
+            self.pos_embed,
+            new_size=(H, W),
+            old_size=self.grid_size,
+            num_prefix_tokens=0 if self.no_embed_class else self.num_prefix_tokens,
+        )
+        x = x.view(B, -1, C)
+        if self.no_embed_class:
+            x = x + pos_embed
+            x = torch.cat(to_cat + [x], dim=1)
+        else:
+            x = torch.cat(to_cat + [x], dim=1)
+            x = x + pos_embed
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x).permute(0, 2, 3, 1)
+        return self.head(self._pos_embed(x)[:, 0])
