@@ -235,3 +235,44 @@ def test_random_timm_tables_import_complete_and_exact(drawn):
     if resized:
         table = _table(one)
         assert _table(two).flops - table.flops == numel(table.output_shape)
+
+
+@pytest.mark.parametrize("start", [0, 3])
+def test_rows_of_a_table_added_to_the_tokens_are_a_positional_embedding(start):
+    """`x + pos_embed[:, :L]` (or any L rows of it) adds one row per token of a [1, R, E] table: a learned
+    positional_embedding of R rows, exact against torch and the tools, round trip and check."""
+
+    class Sliced(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+            self.table = nn.Parameter(torch.zeros(1, 20, 8))
+
+        def forward(self, x):
+            return self.lin(x) + self.table[:, start:start + x.shape[1]]
+
+    graph = import_model(_model(Sliced), (16, 8)).graph
+    report = analyse(graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    [table] = [layer for layer in report.layers if layer.type == "positional_embedding"]
+    assert table.attributes["max_len"] == 20 and table.params == 160 and report.totals.params == 160 + 72
+    for convention in ("fvcore", "torch"):
+        assert analyse(graph, batch=2, convention=convention).convention.total == \
+            run_peer(convention, _model(Sliced), (16, 8), batch=2)  # fmt: skip
+    spec = load_spec_text(export_spec(graph))
+    assert analyse(spec).totals == report.totals
+    assert check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0)).agrees
+
+
+def test_a_slice_used_otherwise_says_so_and_keeps_the_weights():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(10))
+
+        def forward(self, x):
+            return x * self.scale[:8]
+
+    report = analyse(import_model(_model(Scaled), (8,)).graph)
+    [gap] = report.unsupported
+    assert "a slice of a parameter" in gap.reason and report.totals.params == 10

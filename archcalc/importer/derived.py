@@ -219,8 +219,7 @@ class WeightDerived:
         rules = [r for r in mapper.table.function_rules(call.target)
                  if _takes(r.gathered_operands, kind) and (r.when is None or r.when(view))]
         if not rules and kind == "position_table":
-            raise CannotMap("an operand is a position table made from parameters in forward (interpolated or tiled: "
-                            "derived_tables.py); no rule for this call reads one (an add to [L, E] tokens does)")
+            raise CannotMap(f"{gathered[0].what()}; no rule for this call reads one (an add to [L, E] tokens does)")
         if not rules:
             raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone); "
                             "no rule for this call reads one (an add to the scores does: relative_position_bias)")

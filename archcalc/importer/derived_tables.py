@@ -70,6 +70,12 @@ class PositionTable:
     def weights(self) -> tuple[torch.Tensor, ...]:
         return tuple(p.weight for p in self.parts) + tuple(weight for weight, _ in self.pieces)
 
+    def what(self) -> str:
+        """The operand in words, for a call no rule maps."""
+        if not self.parts:
+            return "an operand is a slice of a parameter (its rows kept as they are, computed from weights alone)"
+        return "an operand is a position table made from parameters in forward (interpolated or tiled)"
+
 
 def _slices(key: Any, shape: tuple[int, ...]) -> list[bool] | None:
     """Per axis of a key of step-1 slices, whether it keeps the whole axis; None for any other key."""

@@ -187,7 +187,8 @@ class ResizedPositionEmbedding(LayerType):
                     "window": list(m.window) if m.window is not None else None, "prefix": m.prefix}  # fmt: skip
 
         def computed(call) -> bool:
-            return len(call.in_shapes) == 1 and len(call.weights) == 1
+            """One activation and one table made from parameters (a mere slice of one is positional_embedding's)."""
+            return len(call.in_shapes) == 1 and len(call.weights) == 1 and bool(getattr(call.weights[0], "parts", ()))
 
         def added(call) -> dict:
             if call.kwargs or len(call.args) != 2:
