@@ -102,6 +102,7 @@ TABLE = {
                                  "projections' MACs (aten::linear), QKᵀ and A·V unseen (no handle for "
                                  "aten::scaled_dot_product_attention)"),
     "scaled_dot_product_attention": zero("no handle for aten::scaled_dot_product_attention"),
+    "fold": zero("no handle for aten::col2im: fold's adds (n - 1 per position reached by n taps) are not counted"),
     "relative_position_attention": Rule(lambda v: position_mlp.cost(v.attrs)[0], "no handle for "
                                         "aten::scaled_dot_product_attention; a position-bias MLP's aten::linear "
                                         "MACs, once per call"),
@@ -110,6 +111,7 @@ TABLE = {
                                    "MLP's aten::linear MACs, once per call"),
     "window_attention": Rule(lambda v: v.macs, "aten::linear and aten::matmul: all MACs"),
     "matmul": Rule(lambda v: v.macs, "aten::matmul: MACs"),
+    "axial_rope_table": Rule(lambda v: v.macs, "aten::matmul: the angle products' MACs (cos and sin: no handle)"),
     "multiscale_attention": multiscale.ATTENTION["fvcore"],
     "einsum": Rule(_einsum, "aten::einsum: numpy's optimised count, printed to 4 digits, / 2 (about the MACs)"),
     "instancenorm": _STATS_NORM,

@@ -76,6 +76,8 @@ def _torch_before(major: int, minor: int) -> bool:
 TABLE = {
     **UNKNOWN,
     **recurrent_rules.TORCH,
+    "fold": zero("no flop formula for aten::col2im: fold's adds (n - 1 per position reached by n taps) are not "
+                 "counted"),
     "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),
@@ -87,6 +89,8 @@ TABLE = {
                                         "4-D q, k, v and a 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
                                         "QKᵀ's and A·V's MACs (math path); + 2 x a position-bias MLP's MACs, once "
                                         "per call"),
+    "axial_rope_table": Rule(lambda v: 2 * v.macs, "aten::bmm: 2 x the angle products' MACs (cos and sin: not "
+                                                   "registered)"),
     "relative_position_bias": Rule(lambda v: 2 * position_mlp.cost(v.attrs)[0], "aten::add not registered; 2 x a "
                                    "position-bias MLP's MACs (aten::addmm / aten::mm), once per call"),
 }

@@ -38,8 +38,9 @@ import torch
 
 from archcalc.errors import ArchcalcError
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
-from archcalc.importer.derived_tables import TableFollower
+from archcalc.importer.derived_tables import PositionTable, TableFollower
 from archcalc.importer.layout import FRONT, follow, sample_shape
+from archcalc.importer.one_hot_table import one_hot_step
 from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
 from archcalc.importer.weight_views import is_view_call
@@ -88,12 +89,16 @@ class WeightDerived:
         if len(outputs) != 1 or not operands or any(id(t) in self.producer for t in operands):
             return False
         out = outputs[0]
+        lookup = one_hot_step(call, self.values, self.constants, self.bases, out)  # Gemma 4's position table
+        if lookup is not None:
+            self.values[id(out)] = lookup
+            return True
         if call.is_module:
             return self._module(call.target, operands, out)
         if self.tables.absorb(call, operands, out, is_view_call(call.target)):
             return True
-        if any(id(t) in self.values and not isinstance(self.values[id(t)], Gathered) for t in operands):
-            return False
+        if any(isinstance(self.values.get(id(t)), PositionTable) for t in operands):
+            return False  # a position table nothing above follows
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
             if len(own) == 1 and id(own[0]) in self.values:
@@ -214,7 +219,7 @@ class WeightDerived:
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
-        kinds = {g.kind for g in gathered}
+        kinds = {getattr(g, "kind", "gathered") for g in gathered}
         kind = kinds.pop() if len(kinds) == 1 else None
         rules = [r for r in mapper.table.function_rules(call.target)
                  if _takes(r.gathered_operands, kind) and (r.when is None or r.when(view))]
