@@ -185,9 +185,12 @@ def test_edgenext_fourier_encoding_imports_complete_and_exact(as_timm):
 
 
 def test_without_timm_the_encoding_is_unsupported_saying_why():
-    """The copy alone (not timm's class) is traced through: its tensor factory stays unsupported, as before."""
+    """The copy alone (not timm's class) is traced through: the features it makes from the grid's shape are
+    constants, and the 1x1 conv that reads them stays unsupported, saying so."""
     report = analyse(import_model(_model(pt.EdgeNeXtXca), IMAGE).graph)
-    assert not report.complete and any("tensor factory" in gap.reason for gap in report.unsupported)
+    assert not report.complete
+    assert any("made inside forward" in gap.reason or "tensor factory" in gap.reason for gap in report.unsupported)
+    assert report.totals.params == sum(p.numel() for p in _model(pt.EdgeNeXtXca).parameters())
 
 
 @st.composite
