@@ -26,6 +26,9 @@ table and index.
 A parameter computed on element by element before use (Swin V2's `clamp(logit_scale, max=log 100).exp()`,
 ConViT's `sigmoid(gating)`, EfficientViM's `sigmoid(alpha).view(4, -1, 1, 1)[i]`) is the other kind of
 weight-derived value: derived_math.py records it (`Computed`), and parameter_op's rule reads it.
+Position tables interpolated or tiled from parameters on every call (NaFlexViT, Hiera) are weight-derived values
+too, of another kind (`kind`): derived_tables.py follows them into the same record, and only rules naming that
+kind (ImportRule.gathered_operands) read them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import torch
 from archcalc.errors import ArchcalcError
 from archcalc.importer.derived_math import Computed, further, fresh, row_of, softmax_group, step_of
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
+from archcalc.importer.derived_tables import PositionTable, TableFollower
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.one_hot_table import one_hot_step
 from archcalc.importer.outputs import tensors
@@ -91,6 +95,7 @@ class WeightDerived:
         self.values: dict[int, Gathered | Computed] = {}  # gathered biases; tensors computed from a parameter
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
         self.chains: set[int] = set()  # the computed tensors (derived_math.Computed.chain) a reader counted
+        self.tables = TableFollower(self.values, bases, buffer_ids)  # position tables resized: derived_tables.py
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
@@ -104,6 +109,10 @@ class WeightDerived:
             return True
         if call.is_module:
             return self._module(call.target, operands, out)
+        if self.tables.absorb(call, operands, out, is_view_call(call.target)):
+            return True
+        if any(isinstance(self.values.get(id(t)), PositionTable) for t in operands):
+            return False  # a position table nothing above follows
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
             if len(own) == 1 and id(own[0]) in self.values:
@@ -278,8 +287,11 @@ class WeightDerived:
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
+        kinds = {getattr(g, "kind", "gathered") for g in gathered}
         rules = [r for r in mapper.table.function_rules(call.target)
-                 if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
+                 if _takes(r.gathered_operands, kinds) and (r.when is None or r.when(view))]
+        if not rules and kinds == {"position_table"}:
+            raise CannotMap(f"{gathered[0].what()}; no rule for this call reads one (an add to [L, E] tokens does)")
         if not rules:
             raise CannotMap(f"an operand is {what(gathered)} (computed from weights alone); no rule for this call "
                             "reads one (an add to the scores does: relative_position_bias; a product or sum with an "
@@ -300,3 +312,11 @@ class WeightDerived:
         self.chains.update(g.chain for g in gathered if isinstance(g, Computed))  # counted here, once
         if not plan.outputs[0].front:
             mapper.layouts[id(outputs[0])] = plan.outputs[0]
+
+
+def _takes(accepted: bool | str, kinds: set[str]) -> bool:
+    """Whether a rule's `gathered_operands` takes records of these kinds (True: gathered biases and tensors computed
+    from a parameter, whose rules' `when` tells them apart; a name: only records of that kind, derived_tables.py)."""
+    if accepted is True:
+        return kinds <= {"gathered", "computed"}
+    return bool(accepted) and kinds == {accepted}

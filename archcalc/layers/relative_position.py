@@ -165,7 +165,8 @@ class RelativePositionBias(LayerType):
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value; not a one-hot lookup)."""
             one = len(call.in_shapes) == 1 and len(call.weights) == 1
-            return one and call.weights[0].kind == "gathered" and not getattr(call.weights[0], "one_hot", False)
+            weight = call.weights[0] if one else None
+            return one and getattr(weight, "kind", None) == "gathered" and not getattr(weight, "one_hot", False)
 
         def added(call) -> dict:
             if call.kwargs or len(call.args) != 2:
