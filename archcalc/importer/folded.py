@@ -10,6 +10,7 @@ asks them again about one slice `[C, H, W]` and writes the layer with `over: 1` 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from archcalc.importer.layout import Layout
 from archcalc.layers.imports import Call
@@ -29,3 +30,22 @@ def folded_view(view: Call, shapes: list[tuple[int, ...]], layouts: list[Layout]
     outs = [shape[1:] for shape in view.out_shapes]
     return replace(view, in_shapes=[shape[1:] for shape in shapes], out_shape=outs[0], out_shapes=outs,
                    batch_axis=0, batch_merged=False)  # fmt: skip
+
+
+def reads_lead(layer: Any, layers: list, shapes: list[tuple[int, ...]]) -> bool:
+    """Whether the type's rules read the leading axis of the whole sample as theirs (a batch norm's channels, a
+    conv's, an LSTM's steps): its output's other axes or its parameters change with that axis's size, or the rules
+    refuse another size. Elementwise and last-axis layers (relu, linear, layernorm) do not: for them the whole sample
+    and each slice are the same computation, and they stay as they are; so do the types that only move data (a
+    reshape or permute of the whole sample moves the same elements)."""
+    if layer.data_movement:
+        return False
+    attrs, out = layers[0]
+    grown = [(shape[0] + 1,) + tuple(shape[1:]) for shape in shapes]
+    try:
+        shape = tuple(layer.shape(attrs, grown))
+        if len(shape) != len(out) or shape[1:] != tuple(out[1:]):
+            return True
+        return layer.params(attrs, grown, shape) != layer.params(attrs, shapes, out)
+    except Exception:  # noqa: BLE001 - a rule that refuses the other size reads that axis
+        return True
