@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from archcalc.importer.layout import Layout
-from archcalc.layers.imports import Call
+from archcalc.layers.imports import Call, CannotMap
 
 FOLDED = Layout(0, merged=True)
 
@@ -49,3 +49,32 @@ def reads_lead(layer: Any, layers: list, shapes: list[tuple[int, ...]]) -> bool:
         return layer.params(attrs, grown, shape) != layer.params(attrs, shapes, out)
     except Exception:  # noqa: BLE001 - a rule that refuses the other size reads that axis
         return True
+
+
+def whole_or_sliced(mapper: Any, call: Any, view: Call, sliced: Call | None, rules: list, activations: list,
+                    choice: dict) -> tuple[int, tuple, Any]:  # fmt: skip
+    """(over, what `Mapper.chosen` found, the weight use) for the call read as a whole sample (over 0) or, when the
+    batch is folded into axis 0 (`sliced`), as one slice (over 1): the slice when the whole is refused or its
+    rules would read the folded axis as theirs. CannotMap when neither maps, naming both reasons."""
+    found: list[tuple[int, tuple]] = []
+    failure = None
+    try:
+        found.append((0, mapper.chosen(view, rules, activations, 0, **choice)))
+    except CannotMap as exc:
+        if sliced is None:
+            raise
+        failure = exc
+    if sliced is not None and (not found or reads_lead(found[0][1][1], found[0][1][2], found[0][1][4])):
+        try:
+            found.insert(0, (1, mapper.chosen(sliced, rules, activations, 1, **choice)))
+        except CannotMap as exc:
+            if not found:
+                raise CannotMap(f"{failure}; per slice of the windows or heads folded into axis 0: {exc}") from None
+    for position, (over, chosen) in enumerate(found):
+        rule, layer, layers, _, shapes = chosen
+        try:
+            return over, chosen, mapper.held(call, choice["weights"], layer, layers, shapes, rule.layer)
+        except CannotMap:
+            if position == len(found) - 1:
+                raise
+    raise AssertionError("unreachable: found is never empty here")

@@ -29,7 +29,7 @@ from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, Wei
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.derived import WeightDerived
-from archcalc.importer.folded import folded_view, reads_lead
+from archcalc.importer.folded import folded_view, whole_or_sliced
 from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.names import Names, factory, pruning_masks
 from archcalc.importer.outputs import returned_tensors, tensors
@@ -162,26 +162,8 @@ class Mapper:
         # applied over the leading axis of the sample [s, C, H, W] (`over: 1`, layers/over.py), when the type's
         # rules refuse the whole sample or would read its leading axis as theirs (importer/folded.py).
         sliced = folded_view(view, shapes, [self.layouts.get(id(t), FRONT) for t in activations], plan.outputs)
-        found: list[tuple[int, tuple]] = []
-        try:
-            found.append((0, self.chosen(view, rules, activations, 0, **choice)))
-        except CannotMap as exc:
-            if sliced is None:
-                raise
-            failure = exc
-        if sliced is not None and (not found or reads_lead(*found[0][1][1:3], found[0][1][4])):
-            try:
-                found.insert(0, (1, self.chosen(sliced, rules, activations, 1, **choice)))
-            except CannotMap as exc:
-                if not found:
-                    raise CannotMap(f"{failure}; per slice of the windows or heads folded into axis 0: {exc}") from None
-        for position, (over, (rule, layer, layers, activations, shapes)) in enumerate(found):
-            try:
-                use = self.held(call, weights, layer, layers, shapes, rule.layer)
-                break
-            except CannotMap:
-                if position == len(found) - 1:
-                    raise
+        over, (rule, layer, layers, activations, shapes), use = whole_or_sliced(self, call, view, sliced, rules,
+                                                                                activations, choice)  # fmt: skip
         use = self.hold_tables(use, constants)
         inputs = [self.producer[id(t)] for t in activations]
         form = rule.form or form
