@@ -5,7 +5,9 @@ and FlopCounterMode layer by layer; the conventions equal the real tools; export
 
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given
 from typer.testing import CliRunner
 
 import archcalc.cli
@@ -14,6 +16,7 @@ from archcalc.analysis.explain import explain_layers
 from archcalc.errors import ArchcalcError
 from archcalc.spec.export import export_spec
 from tests.cli_errors import assert_one_line_error
+from tests.reference_layers_nd import one_layer
 
 FOLDED = """
 name: folded
@@ -133,3 +136,47 @@ def test_inputs_with_different_leading_sizes_are_refused():
             "  - {name: sum, type: add, inputs: [a, d], over: 1}\n")  # fmt: skip
     with pytest.raises(ArchcalcError, match=r"over: 1 needs every input to lead with the same sizes \[2\]"):
         analyse(load_spec_text(text))
+
+
+BATCH = 2  # torch's batch: B·S slices
+
+
+def torch_params(module) -> tuple[int, int, int]:
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    fixed = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    return trainable, fixed, sum(b.numel() for b in module.buffers())
+
+
+def _over_spec(shape: tuple[int, ...], layer: dict, over: int) -> str:
+    import json
+
+    return f"name: drawn\ninput: {list(shape)}\nlayers:\n  - {json.dumps({'name': 'layer', **layer, 'over': over})}\n"
+
+
+@given(one_layer(), st.integers(1, 3))
+def test_any_layer_over_a_leading_axis_agrees_with_torch_on_the_folded_batch(drawn, slices):
+    """A conv, transposed conv, pool, adaptive pool, norm, pad or upsample of any rank on [S, *sample]: torch runs it on
+    the batch [B·S, *sample]; archcalc's shape and params must equal torch's, its counts S times one slice's, or
+    both refuse."""
+    import torch
+
+    shape, layer = drawn
+    try:
+        module = layer.make((BATCH * slices, *shape)).eval()
+        with torch.no_grad():
+            out = module(torch.zeros((BATCH * slices, *shape)))
+        expected = (slices, *out.shape[1:]), torch_params(module)
+        refused = out.numel() == 0
+    except Exception:  # noqa: BLE001 - any torch refusal
+        refused = True
+    try:
+        report = analyse(load_spec_text(_over_spec((slices, *shape), layer.spec, 1)))
+    except ArchcalcError:
+        assert refused, f"archcalc refuses {layer} over [{slices}, {shape}], torch runs it"
+        return
+    assert not refused, f"torch refuses {layer} over [{slices}, {shape}], archcalc gives {report.layers[0].output_shape}"
+    ours = report.layers[0]
+    assert (tuple(ours.output_shape), (ours.trainable_params, ours.non_trainable_params, ours.buffers)) == expected
+    single = analyse(load_spec_text(_over_spec(shape, layer.spec, 0))).layers[0]
+    assert (ours.macs, ours.flops, ours.connections) == (slices * single.macs, slices * single.flops,
+                                                         slices * single.connections)  # fmt: skip
