@@ -180,3 +180,14 @@ def test_any_layer_over_a_leading_axis_agrees_with_torch_on_the_folded_batch(dra
     single = analyse(load_spec_text(_over_spec(shape, layer.spec, 0))).layers[0]
     assert (ours.macs, ours.flops, ours.connections) == (slices * single.macs, slices * single.flops,
                                                          slices * single.connections)  # fmt: skip
+
+
+def test_the_report_shows_over_beside_the_hyper_parameters(tmp_path):
+    spec = tmp_path / "folded.yaml"
+    spec.write_text(FOLDED)
+    table = CliRunner().invoke(archcalc.cli.app, ["report", str(spec), "--format", "markdown"])
+    assert table.exit_code == 0 and "over 1 k3 p1" in table.output, table.output
+    shown = CliRunner().invoke(archcalc.cli.app, ["report", str(spec)])
+    assert "over n: applied to each slice of n leading axes" in shown.output
+    report = analyse(load_spec_text(FOLDED))
+    assert report.layer("conv").attributes["over"] == 1 and "over" not in report.layer("tokens").attributes
