@@ -191,3 +191,10 @@ def test_the_report_shows_over_beside_the_hyper_parameters(tmp_path):
     assert "over n: applied to each slice of n leading axes" in shown.output
     report = analyse(load_spec_text(FOLDED))
     assert report.layer("conv").attributes["over"] == 1 and "over" not in report.layer("tokens").attributes
+
+
+def test_explain_says_why_the_receptive_field_ends():
+    graph = load_spec_text(FOLDED)
+    [conv] = [layer for layer in explain_layers(graph) if layer.name == "conv"]
+    assert not conv.receptive_field and "each slice of 1 leading axis" in conv.rf_note
+    assert conv.shape[0].name == "S1_out" and conv.shape[0].value == 3
