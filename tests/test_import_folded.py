@@ -29,6 +29,8 @@ def timm_installed(monkeypatch):
 
 
 CASES = {  # factory, input shape, {layer type: how many calls map over a folded axis}
+    # 4 windows of 7x7; the depthwise ConvNorms' BatchNorm2d(4) has as many channels as there are windows, which the
+    # whole sample [4, 4, 7, 7] would read as its channels: it must still be read per window
     "efficientvit_window_attention": (fd.LocalWindowAttention, (32, 14, 14), {"conv2d": 9, "batchnorm": 9}),
     "mobilevit_block": (fd.MobileVitBlock, (16, 8, 8), {"multi_head_attention": 2}),
     "sequencer_lstm2d": (fd.LSTM2d, (6, 5, 16), {"lstm": 2}),

@@ -70,11 +70,14 @@ def whole_or_sliced(mapper: Any, call: Any, view: Call, sliced: Call | None, rul
         except CannotMap as exc:
             if not found:
                 raise CannotMap(f"{failure}; per slice of the windows or heads folded into axis 0: {exc}") from None
-    for position, (over, chosen) in enumerate(found):
+    def held(chosen: tuple) -> Any:
         rule, layer, layers, _, shapes = chosen
+        return mapper.held(call, choice["weights"], layer, layers, shapes, rule.layer)
+
+    for over, chosen in found[:-1]:  # the slice first; its weights may still not fit (then the whole sample)
         try:
-            return over, chosen, mapper.held(call, choice["weights"], layer, layers, shapes, rule.layer)
+            return over, chosen, held(chosen)
         except CannotMap:
-            if position == len(found) - 1:
-                raise
-    raise AssertionError("unreachable: found is never empty here")
+            pass
+    over, chosen = found[-1]
+    return over, chosen, held(chosen)
