@@ -36,6 +36,7 @@ CASES = {  # factory, input shape, {layer type: how many calls map over a folded
     "sequencer_lstm2d": (fd.LSTM2d, (6, 5, 16), {"lstm": 2}),
     "mvitv2_pooling": (fd.MultiScaleAttention, (32, 8, 8), {"conv2d": 3}),
     "sam2_window_query_pool": (fd.WindowQueryPool, (8, 8, 16), {"max_pool2d": 1}),
+    "functions_on_windows": (fd.WindowFunctions, (8, 8, 8), {"conv2d": 1, "batchnorm": 1, "max_pool2d": 1}),
 }
 
 

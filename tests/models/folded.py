@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tests.models.timm_blocks import Block
+from tests.models.timm_blocks import BatchNormAct2d, Block
 
 
 class ConvNorm(nn.Sequential):
@@ -227,3 +227,18 @@ class WindowQueryPool(nn.Module):
         q = self.q_pool(q).permute(0, 2, 3, 1)
         return self.proj(q)
 
+
+
+class WindowFunctions(nn.Module):
+    """Functions on windows ([B·nW, C, w, w]): F.batch_norm inside timm's BatchNormAct2d (its copy in
+    tests/models/timm_blocks.py) and F.max_pool2d, after an nn.Conv2d."""
+
+    def __init__(self, dim: int = 8, window: int = 4) -> None:
+        super().__init__()
+        self.window = window
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.norm = BatchNormAct2d(dim)
+
+    def forward(self, x):  # [B, C, H, W]
+        x = window_partition(x.permute(0, 2, 3, 1), self.window).permute(0, 3, 1, 2)
+        return F.max_pool2d(self.norm(self.conv(x)), 2)
