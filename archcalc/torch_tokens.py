@@ -44,6 +44,47 @@ class PositionalEmbedding(nn.Module):
         return x + table
 
 
+class OneHotPositionEmbedding(nn.Module):
+    """x + (one_hot @ table).sum(dim=1), as Gemma 4's patch embedding (layers/one_hot_position.py); every token at
+    position 0 of each axis: the values change no count."""
+
+    def __init__(self, axes: int, positions: int, dim: int) -> None:
+        super().__init__()
+        self.positions = positions
+        self.position_embedding_table = nn.Parameter(torch.zeros(axes, positions, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axes = self.position_embedding_table.shape[0]
+        ids = torch.zeros(x.shape[0], axes, x.shape[1], dtype=torch.long, device=x.device)
+        one_hot = F.one_hot(ids, num_classes=self.positions).to(self.position_embedding_table)
+        return x + (one_hot @ self.position_embedding_table).sum(dim=1)
+
+
+class AxialRopeTable(nn.Module):
+    """The cos or sin [N, D] table of Gemma 4's 2-D RoPE (layers/rope_table.py), every token at position 0 (the
+    values change no count). With `angles` it makes the angles as timm does, inv_freq @ positions per axis (the
+    products the tools count), and holds inv_freq; without, by broadcasting (no tool counts that)."""
+
+    def __init__(self, head_dim: int, fn: str, angles: bool) -> None:
+        super().__init__()
+        self.head_dim, self.fn, self.angles = head_dim, fn, angles
+        if angles:
+            self.register_buffer("inv_freq", torch.zeros(head_dim // 4), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens = x.shape[0], x.shape[1]
+        positions = torch.zeros(batch, 1, tokens, device=x.device, dtype=x.dtype)
+        parts = []
+        for _ in range(2):
+            if self.angles:
+                freqs = (self.inv_freq[None, :, None].expand(batch, -1, 1) @ positions).transpose(1, 2)
+            else:
+                freqs = positions.transpose(1, 2) * torch.zeros(self.head_dim // 4, device=x.device, dtype=x.dtype)
+            parts.append(torch.cat((freqs, freqs), dim=-1))
+        angles = torch.cat(parts, dim=-1)
+        return angles.cos() if self.fn == "cos" else angles.sin()
+
+
 class TokenTypeEmbedding(nn.Module):
     """BERT's token-type (segment) table: every token adds the row of segment `segment` (BertModel: 0)."""
 
@@ -235,11 +276,14 @@ class RelativePositionBias(nn.Module):
             self.position_mlp = nn.Sequential(nn.Linear(r, h, bias=bool(b1)), nn.ReLU(),
                                               nn.Linear(h, table[1], bias=bool(b2)))  # fmt: skip
             self.register_buffer("coordinates", torch.zeros(table[0], r))
-        self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
-        self.reset_index_buffers()
+        if index is not None:  # None: the MLP's whole table is the bias (Swin V2-CR's meta_mlp)
+            self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
+            self.reset_index_buffers()
 
     def reset_index_buffers(self) -> None:
         """Valid indices (torch_build.to_empty refills them after moving the module without initialising it)."""
+        if not hasattr(self, "relative_position_index"):
+            return
         rows, index = self.table_shape[self.axis], self.relative_position_index
         with torch.no_grad():
             index.copy_(torch.arange(index.numel(), device=index.device).remainder(rows).view(index.shape))
@@ -248,7 +292,9 @@ class RelativePositionBias(nn.Module):
         return self.relative_position_bias_table if self.mlp is None else self.position_mlp(self.coordinates)
 
     def bias(self) -> torch.Tensor:
-        gathered = self.table().index_select(self.axis, self.relative_position_index.view(-1))
+        table = self.table()
+        index = getattr(self, "relative_position_index", None)
+        gathered = table if index is None else table.index_select(self.axis, index.view(-1))
         gathered = gathered.movedim(self.axis, -1)
         bias = (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
         return bias if self.mlp_gain is None else self.mlp_gain * torch.sigmoid(bias)
@@ -270,3 +316,16 @@ class RelativePositionAttention(RelativePositionBias):
         dropout = self.dropout if self.training else 0.0
         return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=dropout, is_causal=self.causal,
                                               scale=self.scale, enable_gqa=self.enable_gqa)
+
+
+class ConstantTable(nn.Module):
+    """A [shape] table made from nothing but the input's batch size, expanded over the batch (ConViT's
+    `rel_indices.expand(B, -1, -1, -1)`): its input orders it, its values are fixed."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = torch.ones((1,) + self.shape, device=x.device, dtype=x.dtype if x.is_floating_point() else None)
+        return table.expand((x.shape[0],) + self.shape)
