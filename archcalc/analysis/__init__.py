@@ -79,6 +79,8 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
         attributes = attributes_of.get(key) if key is not None else None  # type: ignore[arg-type]
         if attributes is None:
             attributes = {name: value for name, value in node.attrs.items() if value is not None}
+            if node.over:  # applied over leading axes (layers/over.py): shown with the attributes
+                attributes["over"] = node.over
             if key is not None:
                 attributes_of[key] = attributes
         # positional, in LayerResult's field order (a hundred thousand keyword calls cost a tenth of a second)

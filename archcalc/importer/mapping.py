@@ -30,6 +30,7 @@ from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.derived import WeightDerived
 from archcalc.importer.expanded import place_expanded
+from archcalc.importer.folded import folded_view, whole_or_sliced
 from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.names import Names, factory, pruning_masks
 from archcalc.importer.outputs import returned_tensors, tensors
@@ -161,6 +162,38 @@ class Mapper:
                     [t for t in operands if id(t) not in self.producer], plan.input.axis, plan.input.merged,
                     {id(t): sum(w.numel() for w in self.weights_of(t) if id(w) in self.buffer_ids) for t in operands
                      if id(t) not in self.producer})  # fmt: skip
+        choice = dict(weights=weights, several=several, extra=extra, constants=constants, outputs=outputs)
+        shapes = list(shapes)  # the view's own list may be narrowed by a rule (unique_operands)
+        # A call that reads axis 0 as its batch, given windows or heads folded into it ([B·s, C, H, W]): the layer
+        # applied over the leading axis of the sample [s, C, H, W] (`over: 1`, layers/over.py), when the type's
+        # rules refuse the whole sample or would read its leading axis as theirs (importer/folded.py).
+        sliced = folded_view(view, shapes, [self.layouts.get(id(t), FRONT) for t in activations], plan.outputs)
+        over, (rule, layer, layers, activations, shapes), use = whole_or_sliced(self, call, view, sliced, rules,
+                                                                                activations, choice)  # fmt: skip
+        use = self.hold_tables(use, constants)
+        inputs = [self.producer[id(t)] for t in activations]
+        form = rule.form or form
+        form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
+        for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
+            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form,
+                            over)  # fmt: skip
+            if not plan.outputs[position].front:
+                self.layouts[id(output)] = plan.outputs[position]
+        for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
+            self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+
+    def held(self, call: Traced, weights: list, layer: Any, layers: list, shapes: list, name: str) -> WeightUse:
+        """How the layer holds the weights of a module call or weight operands (weight_use), else none."""
+        if not (call.is_module or weights):
+            return NO_WEIGHT_USE
+        attrs, shape = layers[0]
+        return self.weight_use(call, weights, layer.params(attrs, shapes, shape), name)
+
+    def chosen(self, view: Call, rules: list, activations: list[torch.Tensor], over: int, weights: list,
+               several: bool, extra: list, constants: list, outputs: list[torch.Tensor]) -> tuple:  # fmt: skip
+        """(rule, layer type, [(attrs, shape)] per output, activations, their shapes) of the first rule that maps
+        the call as `view` sees it; `over`: the view is one slice of the leading `over` axes (layers/over.py)."""
+        shapes, out_shapes = view.in_shapes, view.out_shapes
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -174,7 +207,8 @@ class Mapper:
                                 else "no rule accepts this configuration")  # fmt: skip
             if rule.unique_operands:
                 activations = list({id(t): t for t in activations}.values())
-                view.in_shapes = shapes = [self.sample(t) for t in activations]  # type: ignore[misc]
+                shapes = [self.sample(t)[over:] for t in activations]  # type: ignore[index]
+                view.in_shapes = shapes  # type: ignore[assignment]
             layer = REGISTRY[rule.layer]
             read = rule.read(view)
             listed = read if rule.per_output else [read]
@@ -198,20 +232,7 @@ class Mapper:
         except Exception as exc:  # noqa: BLE001 - a rule broken by an odd configuration must not stop the import
             detail = " ".join(str(exc).split())[:200]
             raise CannotMap(f"its import rule failed ({type(exc).__name__}: {detail})") from None
-        use = NO_WEIGHT_USE
-        if call.is_module or weights:
-            attrs, shape = layers[0]
-            use = self.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)  # type: ignore[arg-type]
-        use = self.hold_tables(use, constants)
-        inputs = [self.producer[id(t)] for t in activations]
-        form = rule.form or form
-        form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
-        for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
-            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
-            if not plan.outputs[position].front:
-                self.layouts[id(output)] = plan.outputs[position]
-        for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
-            self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+        return rule, layer, layers, activations, shapes
 
     def buffers_as_constants(self, module: torch.nn.Module, operands: list[torch.Tensor]) -> None:
         """A buffer handed to a module from outside it (EVA's cached RoPE table, `rope.pos_embed`), or a tensor
@@ -330,12 +351,12 @@ class Mapper:
         return found
 
     def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor,
-            weights: WeightUse = NO_WEIGHT_USE, form: str = "module") -> str:  # fmt: skip
+            weights: WeightUse = NO_WEIGHT_USE, form: str = "module", over: int = 0) -> str:  # fmt: skip
         name = self.name(call)
         # A spec layer always has an input; a tensor made from nothing (torch.zeros in forward) hangs
         # off the network input, which changes no count.
         inputs = inputs or [INPUT]
-        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights, form))
+        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights, form, over))
         self.producer[id(output)] = name
         return name
 

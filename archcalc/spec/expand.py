@@ -32,6 +32,7 @@ from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, INPUT_DTYPES, NO_WEIGHT_USE, Graph, Node, topological_order
 from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
+from archcalc.layers.over import read_over
 from archcalc.limits import note
 from archcalc.spec.names import ROOT, Alias, Ref, Resolver, Scope
 from archcalc.spec.plain import NOT_ATTRIBUTES, expand_plain
@@ -45,8 +46,9 @@ from archcalc.spec.values import read_input_shape, read_value, read_variables, r
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
             "notes", "unused")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
-# On a layer entry only: how the reference implementation invokes it (graph.CALLS), and how it holds its weights.
-LAYER_KEYS = ("call", "weights")
+# On a layer entry only: how the reference implementation invokes it (graph.CALLS), how it holds its weights, and
+# over how many leading axes it is applied (layers/over.py).
+LAYER_KEYS = ("call", "weights", "over")
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
@@ -314,7 +316,11 @@ class Expander:
             weights = read_weights(item["weights"], env, self.limits) if "weights" in item else NO_WEIGHT_USE
         except ArchcalcError as exc:
             raise exc.located(file=self.file, line=_line(item, "weights"), path=path) from None
-        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file, weights, call))
+        try:
+            over = read_over(item["over"]) if "over" in item else 0
+        except ArchcalcError as exc:
+            raise exc.located(file=self.file, line=_line(item, "over"), path=path) from None
+        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file, weights, call, over))
         scope.names[local] = path
         return path
 
