@@ -4,13 +4,16 @@
   torchvision's ViT calls it), so the peer tools see the class they see in torchvision's models;
 - `Attention` is the general form (GQA/MQA, a head size of its own, RoPE, a T5-style relative-position
   table): q/k/v/o nn.Linear projections around F.scaled_dot_product_attention, as Hugging Face's Llama;
-- `ScaledDotProduct` is F.scaled_dot_product_attention as a module;
+- `ScaledDotProduct` is F.scaled_dot_product_attention as a module (an optional attn_mask input);
+- `RelativePositionProduct` is SAM's and MViTv2's einsum of the queries with gathered relative-position rows;
 Swin's window attention (torchvision's ShiftedWindowAttention, V2 and 3-D) is in torch_window.py.
 
 Every mask is built from positions at run time (a constant: no FLOP counter counts it).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -93,10 +96,26 @@ class Attention(nn.Module):
 
 
 class ScaledDotProduct(nn.Module):
+    """F.scaled_dot_product_attention; a fourth input is its attn_mask (a bias computed from the input, SAM's)."""
+
     def __init__(self, causal: bool, enable_gqa: bool, scale: float | None, dropout: float) -> None:
         super().__init__()
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
                                               is_causal=self.causal, scale=self.scale, enable_gqa=self.enable_gqa)
+
+
+class RelativePositionProduct(nn.Module):
+    """`torch.einsum(equation, x, table[index])` with the index computed in forward (SAM's and MViTv2's decomposed
+    relative positions): every index is valid (0, 1, ... wrapping around the table's rows), so no buffer."""
+
+    def __init__(self, equation: str, table: tuple, index: tuple) -> None:
+        super().__init__()
+        self.equation, self.index_shape = equation, tuple(index)
+        self.table = nn.Parameter(torch.zeros(table))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = torch.arange(math.prod(self.index_shape), device=x.device).remainder(self.table.shape[0])
+        return torch.einsum(self.equation, x, self.table[rows.view(self.index_shape)])

@@ -17,7 +17,11 @@ layer holding the table (parameters) and the index (a buffer, never a parameter)
 What qualifies as a gather: `table[index]` or `table[:, index]` (one integer tensor, every other key a full
 slice) on a parameter (or a reshaped view of one), with an index that is a buffer, or a constant made from
 exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave
-that view out of the trace, and then it is known by its `_base`). `bias[h]` on LeViT's [H, *index] gather
+that view out of the trace, and then it is known by its `_base`), or a constant made from no buffer at all:
+an index computed from sizes (SAM's and MViTv2's `rel_pos_h[dist_h.long()]` with `dist_h` from torch.arange,
+`computed`), which the layer holds as nothing (no buffer; it costs nothing per sample). SAM's and MViTv2's
+decomposed relative positions multiply such rows with the queries: `einsum("bhwc,hkc->bhwk", q, rel_h)` is a
+relative_position_product layer holding the table (layers/relative_position_product.py). `bias[h]` on LeViT's [H, *index] gather
 (EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the
 others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
 and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
@@ -61,11 +65,14 @@ class Gathered:
     head: int | None = None  # the head `bias[h]` took
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
+    # The index is computed in forward from sizes alone (SAM's and MViTv2's `arange(q)[:, None] - arange(k)[None, :]`),
+    # not read from a buffer: `index` is that tensor, and no buffer is held.
+    computed: bool = False
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
         table = self.mlp.weights if self.mlp is not None else (self.gathered_from,)
-        return table + (self.index,)
+        return table if self.computed else table + (self.index,)
 
 
 class WeightDerived:
@@ -162,9 +169,11 @@ class WeightDerived:
             buffers = self.constants.sources([index])
         else:
             return None
-        if len(buffers) != 1 or buffers[0].numel() != index.numel():
-            return None
         if mlp is not None and found[0] != 0:
+            return None
+        if not buffers and mlp is None:  # an index computed from sizes alone (arange): no buffer to hold
+            return Gathered(table, tuple(source.shape), index, found[0], (), False, computed=True)
+        if len(buffers) != 1 or buffers[0].numel() != index.numel():
             return None
         heads_first = len(source.shape) == 2 and found[0] == 1
         return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
@@ -202,7 +211,8 @@ class WeightDerived:
         out = sample_shape(tuple(outputs[0].shape), plan.outputs[0], mapper.batch)
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
-        view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
+        view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered,  # type: ignore[arg-type]
+                    plan.input.axis, plan.input.merged)
         rules = [r for r in mapper.table.function_rules(call.target)
                  if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
         if not rules:
