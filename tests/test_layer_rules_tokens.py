@@ -18,6 +18,7 @@ from torch import nn
 
 from tests.models import mvit
 from tests.models.relative_position import BiasedSelfAttention, RelPosBias
+from tests.models.timm_relpos2d import RelPosProduct
 from tests.test_layer_rules import Case, check_case
 
 
@@ -95,6 +96,10 @@ CASES = [
          {"params": 4 * 64 + 8 * 2}),
     Case("sdpa", {"type": "scaled_dot_product_attention", "inputs": ["input"] * 3}, (2, 6, 8),
          lambda: Twice(3, F.scaled_dot_product_attention), {"macs": 2 * 2 * 6 * 6 * 8}),
+    # an attn_mask computed from the input (SAM's decomposed relative-position bias): one add per score more
+    Case("sdpa-mask", {"type": "scaled_dot_product_attention", "inputs": ["input"] * 4}, (2, 6, 6),
+         lambda: Twice(4, lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m)),
+         {"macs": 2 * 2 * 6 * 6 * 6, "flops": 2 * 6 * 6 + 2 * 6 * 6 * 11 + 2 * 6 * 6 + 2 * 6 * 17 + 2 * 6 * 6 * 11}),
     Case("sdpa-causal-no-heads", {"type": "scaled_dot_product_attention", "causal": True, "inputs": ["input"] * 3},
          (6, 8), lambda: Twice(3, lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))),
     Case("window", {"type": "window_attention", "num_heads": 2, "window": 3}, (9, 9, 8), None,
@@ -145,6 +150,12 @@ CASES = [
     Case("relative-position-attention", {"type": "relative_position_attention", "table": [25, 2], "index": [81],
                                          "axis": 0, "bias": [1, 2, 9, 9], "inputs": ["input"] * 3}, (2, 9, 8),
          BiasedSelfAttention, {"params": 50, "buffers": 81, "macs": 2 * 2 * 9 * 9 * 8}),
+    # SAM's and MViTv2's decomposed relative positions: queries [heads, h, w, C] times rows [h, k, C] that a computed
+    # index gathers from a [2h - 1, C] table (tests/models/timm_relpos2d.py copies timm's get_rel_pos)
+    Case("relative-position-product", {"type": "relative_position_product", "equation": "nhwc,hkc->nhwk",
+                                       "table": [9, 8], "index": [5, 5]}, (3, 5, 5, 8), RelPosProduct,
+         {"output_shape": [3, 5, 5, 5], "params": 72, "buffers": 0, "macs": 3 * 5 * 5 * 5 * 8,
+          "flops": 3 * 5 * 5 * 5 * 15}),
     Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
     Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
     Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),

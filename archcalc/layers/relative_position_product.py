@@ -68,7 +68,10 @@ class RelativePositionProduct(Einsum):
         return [ins[0], self.rows(a)]
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        return super().shape(a, self.operands(a, ins))
+        try:
+            return super().shape(a, self.operands(a, ins))
+        except ArchcalcError as exc:  # the equation's errors name this type, not einsum
+            raise ArchcalcError(exc.message.replace("einsum:", f"{self.name}:", 1)) from None
 
     def products(self, a: Attrs, ins: list[Shape]) -> tuple[int, bool]:  # type: ignore[override]
         return super().products(a, self.operands(a, ins))

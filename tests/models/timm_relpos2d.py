@@ -195,3 +195,17 @@ class MvitAttention(nn.Module):
             x = x + q
         x = x.transpose(1, 2).reshape(B, -1, self.dim_out)
         return self.proj(x)
+
+
+class RelPosProduct(nn.Module):
+    """One product of get_decomposed_rel_pos_bias on queries [B, heads, h, w, C]: the reference of a
+    relative_position_product layer (table rows gathered by get_rel_pos's computed index)."""
+
+    def __init__(self, size: int = 5, dim: int = 8, equation: str = "bnhwc,hkc->bnhwk"):
+        super().__init__()
+        self.size, self.equation = size, equation
+        self.rel_pos_h = nn.Parameter(torch.zeros(2 * size - 1, dim))
+
+    def forward(self, q):
+        rows = get_rel_pos(self.size, self.size, self.rel_pos_h)
+        return torch.einsum(self.equation, q, rows)

@@ -1,0 +1,104 @@
+"""Decomposed relative-position attention (tests/models/timm_relpos2d.py, copied from timm 1.0.31's SAM ViT and
+MViTv2) imports complete and exact: the rows `rel_pos_h[dist.long()]` a computed index gathers are followed as a
+value computed from weights, each `einsum` of the queries with them is a relative_position_product holding the
+table, and SAM's summed bias reaches F.scaled_dot_product_attention as its attn_mask (a fourth input). Params equal
+torch's, `--convention fvcore` / `--convention torch` equal fvcore and FlopCounterMode on the model itself, and the
+exported spec loads back to the same totals and passes `check`. What is left says why."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from archcalc import analyse, load_spec_text
+from archcalc.check import CheckOptions, check
+from archcalc.cli import app
+from archcalc.conventions.peers import run_peer
+from archcalc.importer import import_model
+from archcalc.spec.export import export_spec
+from tests.cli_errors import assert_one_line_error
+from tests.models import timm_relpos2d as rp
+
+CASES = {
+    "sam_fused": (rp.SamAttention, (5, 5, 24)),
+    "sam_explicit_scores": (lambda: rp.SamAttention(fused=False), (5, 5, 24)),
+    "sam_block_windows": (rp.SamBlock, (6, 6, 24)),  # 4 windows of 3x3: the batch merged with windows and heads
+}  # fmt: skip
+
+
+def _model(factory):
+    torch.manual_seed(0)
+    return factory().eval()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_imports_complete_and_equal_to_torch_and_the_tools(case):
+    factory, shape = CASES[case]
+    graph = import_model(_model(factory), shape).graph
+    report = analyse(graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    model = _model(factory)
+    assert (report.totals.params, report.totals.buffers) == (sum(p.numel() for p in model.parameters()), 0)
+    for batch in (1, 2):
+        for convention in ("fvcore", "torch"):
+            ours = analyse(graph, batch=batch, convention=convention).convention.total
+            assert ours == run_peer(convention, model, shape, batch=batch), (convention, batch)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_round_trips_and_check_passes(case):
+    factory, shape = CASES[case]
+    graph = import_model(_model(factory), shape).graph
+    spec = load_spec_text(export_spec(graph))
+    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
+    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
+    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+
+
+def test_sam_products_hold_the_tables_and_the_bias_is_the_attention_mask():
+    """5x5 tokens, 3 heads of 8: each product is [3, 5, 5, 5] per sample (the batch merged with the heads),
+    3·5·5·5·8 MACs, holding its [9, 8] table; the attention adds the bias once per score."""
+    report = analyse(import_model(_model(rp.SamAttention), (5, 5, 24)).graph)
+    products = [layer for layer in report.layers if layer.type == "relative_position_product"]
+    assert [p.attributes["equation"] for p in products] == ["bhwc,hkc->bhwk", "bhwc,wkc->bhwk"]
+    assert all(list(p.output_shape) == [3, 5, 5, 5] and (p.params, p.buffers) == (72, 0) for p in products)
+    assert all(p.macs == 3 * 5 * 5 * 5 * 8 for p in products)
+    [attention] = [layer for layer in report.layers if layer.type == "scaled_dot_product_attention"]
+    assert len(attention.inputs) == 4
+
+
+def test_the_mask_adds_one_flop_per_score():
+    spec = ('{"input": [3, 6, 6], "layers": [{"type": "scaled_dot_product_attention", "inputs": '
+            '["input", "input", "input"%s]}]}')  # fmt: skip
+    plain, masked = (analyse(load_spec_text(spec % extra)).totals.flops for extra in ("", ', "input"'))
+    assert masked - plain == 3 * 6 * 6
+
+
+def test_a_resized_table_is_left_unsupported_saying_why_and_keeps_the_weights():
+    """A table of other rows than the grid needs is interpolated in forward (F.interpolate on the parameter):
+    not modelled, the parameters still counted."""
+    model = _model(lambda: rp.SamAttention(table_rows=7))
+    report = analyse(import_model(model, (5, 5, 24)).graph)
+    assert not report.complete
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("layer, message", [
+    ('{"type": "relative_position_product", "equation": "nhwc,hkc->nhwk", "table": [9, 8], "index": [4, 5]}',
+     "relative_position_product: axis 'h' is 5"),
+    ('{"type": "relative_position_product", "equation": "nhwc,hkc->nhwk", "table": [9, 8], "index": [5, 5, 5]}',
+     "names 3 axes"),
+    ('{"type": "relative_position_product", "equation": "nhwc,hkc->nhwk", "table": [], "index": [5, 5]}',
+     "table"),
+    ('{"type": "scaled_dot_product_attention", "inputs": ["input", "input", "input", "wide"]}', "attn_mask"),
+    ('{"type": "scaled_dot_product_attention", "causal": true, "inputs": ["input", "input", "input", "input"]}',
+     "not both"),
+], ids=["rows-mismatch", "index-rank", "empty-table", "mask-shape", "mask-and-causal"])  # fmt: skip
+def test_bad_specs_get_a_one_line_error(tmp_path, layer, message):
+    spec = tmp_path / "bad.json"
+    wide = '{"name": "wide", "type": "concat", "axis": -1, "inputs": ["input", "input"]}'
+    spec.write_text(f'{{"input": [3, 5, 5, 8], "layers": [{wide}, {layer[:-1]}, "inputs": ["input"]}}]}}'
+                    if "inputs" not in layer else f'{{"input": [3, 5, 5, 8], "layers": [{wide}, {layer}]}}')
+    result = CliRunner().invoke(app, ["report", str(spec)])
+    assert_one_line_error(result, message)
