@@ -6,6 +6,7 @@
   table): q/k/v/o nn.Linear projections around F.scaled_dot_product_attention, as Hugging Face's Llama;
 - `ScaledDotProduct` is F.scaled_dot_product_attention as a module (an optional attn_mask input);
 - `RelativePositionProduct` is SAM's and MViTv2's einsum of the queries with gathered relative-position rows;
+- `SliceScatter` is `x[:, a:, b:] = y` (MViTv2 writes its relative positions back into the scores);
 Swin's window attention (torchvision's ShiftedWindowAttention, V2 and 3-D) is in torch_window.py.
 
 Every mask is built from positions at run time (a constant: no FLOP counter counts it).
@@ -119,3 +120,17 @@ class RelativePositionProduct(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = torch.arange(math.prod(self.index_shape), device=x.device).remainder(self.table.shape[0])
         return torch.einsum(self.equation, x, self.table[rows.view(self.index_shape)])
+
+
+class SliceScatter(nn.Module):
+    """`x[:, a:, b:] = y` on a copy of x (MViTv2's `attn[:, :, sp_idx:, sp_idx:] = ...`): y fills the block at
+    `starts` (per sample axis); the copy keeps the spec's input unchanged for its other readers."""
+
+    def __init__(self, starts: list[int]) -> None:
+        super().__init__()
+        self.starts = list(starts)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        out = x.clone()
+        out[(slice(None),) + tuple(slice(s, s + n) for s, n in zip(self.starts, y.shape[1:]))] = y
+        return out
