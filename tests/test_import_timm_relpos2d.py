@@ -24,6 +24,9 @@ CASES = {
     "sam_fused": (rp.SamAttention, (5, 5, 24)),
     "sam_explicit_scores": (lambda: rp.SamAttention(fused=False), (5, 5, 24)),
     "sam_block_windows": (rp.SamBlock, (6, 6, 24)),  # 4 windows of 3x3: the batch merged with windows and heads
+    "mvit": (rp.MvitAttention, (25, 24)),
+    "mvit_class_token": (lambda: rp.MvitAttention(has_cls_token=True), (26, 24)),  # attn[:, :, 1:, 1:] = ...
+    "mvit_smaller_key_grid": (lambda: rp.MvitAttention(feat_size=(6, 6), kv_stride=2), (36, 24)),
 }  # fmt: skip
 
 
@@ -94,7 +97,11 @@ def test_a_resized_table_is_left_unsupported_saying_why_and_keeps_the_weights():
     ('{"type": "scaled_dot_product_attention", "inputs": ["input", "input", "input", "wide"]}', "attn_mask"),
     ('{"type": "scaled_dot_product_attention", "causal": true, "inputs": ["input", "input", "input", "input"]}',
      "not both"),
-], ids=["rows-mismatch", "index-rank", "empty-table", "mask-shape", "mask-and-causal"])  # fmt: skip
+    ('{"type": "slice_scatter", "starts": [0, 1, 1, 0], "inputs": ["input", "input"]}', "does not fit"),
+    ('{"type": "slice_scatter", "starts": [0, 1], "inputs": ["input", "input"]}', "2 starts"),
+    ('{"type": "slice_scatter", "starts": [0, -1, 0, 0], "inputs": ["input", "input"]}', "starts"),
+], ids=["rows-mismatch", "index-rank", "empty-table", "mask-shape", "mask-and-causal", "block-outside", "starts-rank",
+        "negative-start"])  # fmt: skip
 def test_bad_specs_get_a_one_line_error(tmp_path, layer, message):
     spec = tmp_path / "bad.json"
     wide = '{"name": "wide", "type": "concat", "axis": -1, "inputs": ["input", "input"]}'
@@ -102,3 +109,18 @@ def test_bad_specs_get_a_one_line_error(tmp_path, layer, message):
                     if "inputs" not in layer else f'{{"input": [3, 5, 5, 8], "layers": [{wide}, {layer}]}}')
     result = CliRunner().invoke(app, ["report", str(spec)])
     assert_one_line_error(result, message)
+
+
+def test_mvit_writes_the_grid_scores_back_with_a_slice_scatter():
+    """With a class token the 5x5 grid's scores [3, 25, 25] go back into [3, 26, 26] at (0, 1, 1); the products
+    gather rows of [9, 8] tables by a [5, 5] index; a key grid of 3x3 (stride 2 on 6x6) makes them [6, 3] of
+    [11, 8] tables."""
+    report = analyse(import_model(_model(lambda: rp.MvitAttention(has_cls_token=True)), (26, 24)).graph)
+    [write] = [layer for layer in report.layers if layer.type == "slice_scatter"]
+    assert list(write.attributes["starts"]) == [0, 1, 1] and list(write.output_shape) == [3, 26, 26]
+    assert write.flops == 0
+    strided = analyse(import_model(_model(lambda: rp.MvitAttention(feat_size=(6, 6), kv_stride=2)), (36, 24)).graph)
+    products = [layer for layer in strided.layers if layer.type == "relative_position_product"]
+    assert [(list(p.attributes["table"]), list(p.attributes["index"])) for p in products] == [([11, 8], [6, 3])] * 2
+    assert [p.attributes["equation"] for p in products] == ["yhwc,hkc->yhwk", "yhwc,wkc->yhwk"]
+    assert all(p.macs == 3 * 6 * 6 * 3 * 8 for p in products)

@@ -156,6 +156,10 @@ CASES = [
                                        "table": [9, 8], "index": [5, 5]}, (3, 5, 5, 8), RelPosProduct,
          {"output_shape": [3, 5, 5, 5], "params": 72, "buffers": 0, "macs": 3 * 5 * 5 * 5 * 8,
           "flops": 3 * 5 * 5 * 5 * 15}),
+    # MViTv2's `attn[:, :, 1:, 1:] = y`: here y is the whole of x, written at the origin
+    Case("slice-scatter", {"type": "slice_scatter", "inputs": ["input", "input"]}, (3, 6, 6),
+         lambda: Twice(2, lambda x, y: x.clone().index_copy(1, torch.arange(3, device=x.device), y)),
+         {"output_shape": [3, 6, 6], "flops": 0, "params": 0}),
     Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
     Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
     Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),

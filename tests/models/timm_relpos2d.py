@@ -163,10 +163,12 @@ def cal_rel_pos_type(attn, q, has_cls_token: bool, q_size: List[int], k_size: Li
 
 class MvitAttention(nn.Module):
     """mvitv2.py MultiScaleAttention (rel_pos_type 'spatial', residual_pooling) with kernels and strides of 1,
-    where timm builds no pooling: tokens [B, N, C] (a class token first with `has_cls_token`) on a feat_size grid."""
+    where timm builds no pooling: tokens [B, N, C] (a class token first with `has_cls_token`) on a feat_size grid.
+    Not timm's: `kv_stride` keeps every s-th key and value of the grid (x[:, :, ::s, ::s], standing in for the
+    strided pooling convs) so that the keys' grid is smaller than the queries', as in MViTv2's pooled stages."""
 
     def __init__(self, dim: int = 24, num_heads: int = 3, feat_size: Tuple[int, int] = (5, 5),
-                 has_cls_token: bool = False):  # fmt: skip
+                 has_cls_token: bool = False, kv_stride: int = 1):  # fmt: skip
         super().__init__()
         self.num_heads = num_heads
         self.dim_out = dim
@@ -176,7 +178,8 @@ class MvitAttention(nn.Module):
         self.feat_size = list(feat_size)
         self.qkv = nn.Linear(dim, dim * 3, bias=True)
         self.proj = nn.Linear(dim, dim)
-        rel_sp_dim = 2 * feat_size[0] - 1
+        self.kv_stride = kv_stride
+        rel_sp_dim = 2 * max(feat_size[0], -(-feat_size[0] // kv_stride)) - 1
         self.rel_pos_h = nn.Parameter(torch.zeros(rel_sp_dim, self.head_dim))
         self.rel_pos_w = nn.Parameter(torch.zeros(rel_sp_dim, self.head_dim))
         self.residual_pooling = True
@@ -187,6 +190,12 @@ class MvitAttention(nn.Module):
         qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(dim=0)
         q_size = k_size = feat_size
+        if self.kv_stride > 1:
+            s, (h, w) = self.kv_stride, feat_size
+            k = k.reshape(B, self.num_heads, h, w, -1)[:, :, ::s, ::s]
+            v = v.reshape(B, self.num_heads, h, w, -1)[:, :, ::s, ::s]
+            k_size = [k.shape[2], k.shape[3]]
+            k, v = k.reshape(B, self.num_heads, -1, self.head_dim), v.reshape(B, self.num_heads, -1, self.head_dim)
         attn = (q * self.scale) @ k.transpose(-2, -1)
         attn = cal_rel_pos_type(attn, q, self.has_cls_token, q_size, k_size, self.rel_pos_h, self.rel_pos_w)
         attn = attn.softmax(dim=-1)
