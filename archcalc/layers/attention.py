@@ -376,5 +376,6 @@ class ScaledDotProductAttention(_Attention):
             m = call.module
             return {"causal": m.causal, "enable_gqa": m.enable_gqa, "scale": m.scale, "dropout": m.dropout}
 
-        return (ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read, note="no mask tensor"),
+        return (ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read,
+                           note="no mask tensor, or a float attn_mask computed from the input: a fourth input"),
                 ImportRule(self.name, modules=(ta.ScaledDotProduct,), read=mine))  # fmt: skip
