@@ -59,6 +59,16 @@ def test_round_trips_and_check_passes(case):
     assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
 
 
+def test_an_index_torch_fx_folds_into_a_constant_is_computed_too():
+    model = _model(rp.FixedSizeRelH)
+    result = import_model(model, (3, 5, 5, 8))
+    report = analyse(result.graph)
+    assert result.method == "torch.fx" and report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    for convention in ("fvcore", "torch"):
+        assert analyse(result.graph, convention=convention).convention.total == run_peer(convention, model, (3, 5, 5, 8))
+
+
 def test_sam_products_hold_the_tables_and_the_bias_is_the_attention_mask():
     """5x5 tokens, 3 heads of 8: each product is [3, 5, 5, 5] per sample (the batch merged with the heads),
     3·5·5·5·8 MACs, holding its [9, 8] table; the attention adds the bias once per score."""

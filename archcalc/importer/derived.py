@@ -167,6 +167,8 @@ class WeightDerived:
             buffers = [base]
         elif self.constants.is_constant(index):
             buffers = self.constants.sources([index])
+        elif self.constants.folded(index):  # torch.fx ran `torch.arange(5)` while tracing: a tensor constant
+            buffers = []
         else:
             return None
         if mlp is not None and found[0] != 0:

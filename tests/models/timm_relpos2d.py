@@ -218,3 +218,18 @@ class RelPosProduct(nn.Module):
     def forward(self, q):
         rows = get_rel_pos(self.size, self.size, self.rel_pos_h)
         return torch.einsum(self.equation, q, rows)
+
+
+class FixedSizeRelH(nn.Module):
+    """Not timm's: one SAM-style product with the grid's sizes fixed in the code, which torch.fx traces (it runs
+    `torch.arange(5)` while tracing and keeps the index as a tensor constant); input [heads, h, w, C]."""
+
+    def __init__(self, size: int = 5, dim: int = 8):
+        super().__init__()
+        self.size = size
+        self.qkv = nn.Linear(dim, dim)
+        self.rel_pos_h = nn.Parameter(torch.zeros(2 * size - 1, dim))
+
+    def forward(self, x):
+        coords = torch.arange(self.size)[:, None] - torch.arange(self.size)[None, :] + (self.size - 1)
+        return torch.einsum("bnhwc,hkc->bnhwk", self.qkv(x), self.rel_pos_h[coords])
