@@ -27,6 +27,7 @@ CASES = {
     "mvit": (rp.MvitAttention, (25, 24)),
     "mvit_class_token": (lambda: rp.MvitAttention(has_cls_token=True), (26, 24)),  # attn[:, :, 1:, 1:] = ...
     "mvit_smaller_key_grid": (lambda: rp.MvitAttention(feat_size=(6, 6), kv_stride=2), (36, 24)),
+    "write_into_merged_batch": (rp.MergedWrite, (10, 8)),
 }  # fmt: skip
 
 
@@ -129,6 +130,9 @@ def test_mvit_writes_the_grid_scores_back_with_a_slice_scatter():
     [write] = [layer for layer in report.layers if layer.type == "slice_scatter"]
     assert list(write.attributes["starts"]) == [0, 1, 1] and list(write.output_shape) == [3, 26, 26]
     assert write.flops == 0
+    merged = analyse(import_model(_model(rp.MergedWrite), (10, 8)).graph)  # [B·2, 10, 10]: per sample [2, 10, 10]
+    [write] = [layer for layer in merged.layers if layer.type == "slice_scatter"]
+    assert list(write.attributes["starts"]) == [0, 1, 1] and list(write.output_shape) == [2, 10, 10]
     strided = analyse(import_model(_model(lambda: rp.MvitAttention(feat_size=(6, 6), kv_stride=2)), (36, 24)).graph)
     products = [layer for layer in strided.layers if layer.type == "relative_position_product"]
     assert [(list(p.attributes["table"]), list(p.attributes["index"])) for p in products] == [([11, 8], [6, 3])] * 2

@@ -75,15 +75,19 @@ def _read(call) -> dict:
         raise CannotMap("writes something other than a layer output into a layer output")
     x, y = call.in_shapes
     index = call.args[1]
+    rank = len(x) + (not call.batch_merged)  # the tensor's axes: the batch's own axis, or merged into one
     items = list(index) if isinstance(index, tuple) else [index]
     if items.count(Ellipsis) == 1:
         at = items.index(Ellipsis)
-        items = items[:at] + [slice(None)] * (len(x) + 2 - len(items)) + items[at + 1 :]
-    items += [slice(None)] * (len(x) + 1 - len(items))
-    if len(items) != len(x) + 1 or not all(isinstance(item, slice) for item in items) or items[0] != slice(None):
+        items = items[:at] + [slice(None)] * (rank + 1 - len(items)) + items[at + 1 :]
+    items += [slice(None)] * (rank - len(items))
+    batch = call.batch_axis
+    if len(items) != rank or not all(isinstance(item, slice) for item in items) or items[batch] != slice(None):
         raise CannotMap("writes through an index other than slices (the batch axis whole)")
+    if not call.batch_merged:
+        items = items[:batch] + items[batch + 1 :]
     starts, block = [], []
-    for item, size in zip(items[1:], x):
+    for item, size in zip(items, x):
         start, stop, step = item.indices(size)
         if step != 1:
             raise CannotMap("writes through a slice with a step")

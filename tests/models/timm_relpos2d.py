@@ -233,3 +233,22 @@ class FixedSizeRelH(nn.Module):
     def forward(self, x):
         coords = torch.arange(self.size)[:, None] - torch.arange(self.size)[None, :] + (self.size - 1)
         return torch.einsum("bnhwc,hkc->bnhwk", self.qkv(x), self.rel_pos_h[coords])
+
+
+class MergedWrite(nn.Module):
+    """Not timm's: a write-back like MViTv2's on scores whose batch is merged with the heads ([B·heads, N, N], as
+    SAM lays out its attention): `attn[:, 1:, 1:] = ...` after a class token."""
+
+    def __init__(self, dim: int = 8, heads: int = 2):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.reshape(3, B * self.heads, N, -1).unbind(0)
+        attn = q @ k.transpose(-2, -1)
+        attn[:, 1:, 1:] = attn[:, 1:, 1:] * 2
+        x = attn.softmax(-1) @ v
+        return x.reshape(B, self.heads, N, -1).transpose(1, 2).reshape(B, N, C)
