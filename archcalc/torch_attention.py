@@ -112,14 +112,18 @@ class RelativePositionProduct(nn.Module):
     """`torch.einsum(equation, x, table[index])` with the index computed in forward (SAM's and MViTv2's decomposed
     relative positions): every index is valid (0, 1, ... wrapping around the table's rows), so no buffer."""
 
-    def __init__(self, equation: str, table: tuple, index: tuple) -> None:
+    def __init__(self, equation: str, table: tuple, index: tuple, table_rows: int | None = None) -> None:
         super().__init__()
-        self.equation, self.index_shape = equation, tuple(index)
-        self.table = nn.Parameter(torch.zeros(table))
+        self.equation, self.index_shape, self.rows_needed = equation, tuple(index), table[0]
+        self.table = nn.Parameter(torch.zeros((table_rows or table[0],) + tuple(table[1:])))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = torch.arange(math.prod(self.index_shape), device=x.device).remainder(self.table.shape[0])
-        return torch.einsum(self.equation, x, self.table[rows.view(self.index_shape)])
+        table, rows = self.table, self.rows_needed
+        if table.shape[0] != rows:  # SAM's get_rel_pos: resized to the rows the grid needs
+            table = F.interpolate(table.reshape(1, table.shape[0], -1).permute(0, 2, 1), size=rows, mode="linear")
+            table = table.reshape(-1, rows).permute(1, 0)
+        index = torch.arange(math.prod(self.index_shape), device=x.device).remainder(rows)
+        return torch.einsum(self.equation, x, table[index.view(self.index_shape)])
 
 
 class SliceScatter(nn.Module):

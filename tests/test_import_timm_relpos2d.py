@@ -28,6 +28,8 @@ CASES = {
     "mvit_class_token": (lambda: rp.MvitAttention(has_cls_token=True), (26, 24)),  # attn[:, :, 1:, 1:] = ...
     "mvit_smaller_key_grid": (lambda: rp.MvitAttention(feat_size=(6, 6), kv_stride=2), (36, 24)),
     "write_into_merged_batch": (rp.MergedWrite, (10, 8)),
+    "sam_table_resized_down": (lambda: rp.SamAttention(table_rows=13), (5, 5, 24)),
+    "sam_table_resized_up": (lambda: rp.SamAttention(table_rows=7, fused=False), (5, 5, 24)),
 }  # fmt: skip
 
 
@@ -89,10 +91,18 @@ def test_the_mask_adds_one_flop_per_score():
     assert masked - plain == 3 * 6 * 6
 
 
-def test_a_resized_table_is_left_unsupported_saying_why_and_keeps_the_weights():
-    """A table of other rows than the grid needs is interpolated in forward (F.interpolate on the parameter):
-    not modelled, the parameters still counted."""
-    model = _model(lambda: rp.SamAttention(table_rows=7))
+def test_a_resized_table_is_held_with_its_own_rows():
+    """A 7-row table resized to the 9 rows a 5x5 grid needs (F.interpolate in get_rel_pos): the product gathers
+    from [9, 8] and holds the [7, 8] parameter."""
+    report = analyse(import_model(_model(lambda: rp.SamAttention(table_rows=7)), (5, 5, 24)).graph)
+    products = [layer for layer in report.layers if layer.type == "relative_position_product"]
+    assert [(list(p.attributes["table"]), p.attributes.get("table_rows"), p.params) for p in products] == [
+        ([9, 8], 7, 56), ([9, 8], None, 72)]
+
+
+def test_a_table_resized_otherwise_is_left_unsupported_and_keeps_the_weights():
+    """Only linear interpolation of the [1, C, rows] view is followed: nearest-neighbour resizing is not."""
+    model = _model(lambda: rp.SamAttention(table_rows=7, resize_mode="nearest"))
     report = analyse(import_model(model, (5, 5, 24)).graph)
     assert not report.complete
     assert report.totals.params == sum(p.numel() for p in model.parameters())
@@ -108,11 +118,13 @@ def test_a_resized_table_is_left_unsupported_saying_why_and_keeps_the_weights():
     ('{"type": "scaled_dot_product_attention", "inputs": ["input", "input", "input", "wide"]}', "attn_mask"),
     ('{"type": "scaled_dot_product_attention", "causal": true, "inputs": ["input", "input", "input", "input"]}',
      "not both"),
+    ('{"type": "relative_position_product", "equation": "nhwcd,hkcd->nhwk", "table": [9, 8, 1], "index": [5, 5], '
+     '"table_rows": 7}', "resizes a [rows, C] table"),
     ('{"type": "slice_scatter", "starts": [0, 1, 1, 0], "inputs": ["input", "input"]}', "does not fit"),
     ('{"type": "slice_scatter", "starts": [0, 1], "inputs": ["input", "input"]}', "2 starts"),
     ('{"type": "slice_scatter", "starts": [0, -1, 0, 0], "inputs": ["input", "input"]}', "starts"),
-], ids=["rows-mismatch", "index-rank", "empty-table", "mask-shape", "mask-and-causal", "block-outside", "starts-rank",
-        "negative-start"])  # fmt: skip
+], ids=["rows-mismatch", "index-rank", "empty-table", "mask-shape", "mask-and-causal", "resized-3d-table",
+        "block-outside", "starts-rank", "negative-start"])  # fmt: skip
 def test_bad_specs_get_a_one_line_error(tmp_path, layer, message):
     spec = tmp_path / "bad.json"
     wide = '{"name": "wide", "type": "concat", "axis": -1, "inputs": ["input", "input"]}'

@@ -156,6 +156,10 @@ CASES = [
                                        "table": [9, 8], "index": [5, 5]}, (3, 5, 5, 8), RelPosProduct,
          {"output_shape": [3, 5, 5, 5], "params": 72, "buffers": 0, "macs": 3 * 5 * 5 * 5 * 8,
           "flops": 3 * 5 * 5 * 5 * 15}),
+    # a 6-row table resized to the 9 rows a 5x5 grid needs (SAM's get_rel_pos interpolates it on every call)
+    Case("relative-position-product-resized", {"type": "relative_position_product", "equation": "nhwc,hkc->nhwk",
+                                               "table": [9, 8], "index": [5, 5], "table_rows": 6}, (3, 5, 5, 8),
+         partial(RelPosProduct, rows=6), {"params": 48, "macs": 3 * 5 * 5 * 5 * 8}),
     # MViTv2's `attn[:, :, 1:, 1:] = y`: here y is the whole of x, written at the origin
     Case("slice-scatter", {"type": "slice_scatter", "inputs": ["input", "input"]}, (3, 6, 6),
          lambda: Twice(2, lambda x, y: x.clone().index_copy(1, torch.arange(3, device=x.device), y)),

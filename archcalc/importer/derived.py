@@ -38,6 +38,7 @@ import torch
 
 from archcalc.errors import ArchcalcError
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
+from archcalc.importer.derived_resize import Resized, resized
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
@@ -68,6 +69,7 @@ class Gathered:
     # The index is computed in forward from sizes alone (SAM's and MViTv2's `arange(q)[:, None] - arange(k)[None, :]`),
     # not read from a buffer: `index` is that tensor, and no buffer is held.
     computed: bool = False
+    resized_from: int | None = None  # the table's own rows, resized on every call to table_shape[0] (derived_resize.py)
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
@@ -81,6 +83,7 @@ class WeightDerived:
         self.producer, self.bases, self.buffer_ids, self.constants = producer, bases, buffer_ids, constants
         self.values: dict[int, Gathered] = {}
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
+        self.resized: dict[int, Resized] = {}  # tables interpolated to other rows in forward (derived_resize.py)
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
@@ -98,7 +101,14 @@ class WeightDerived:
             if len(own) == 1 and id(own[0]) in self.mlps:
                 self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
                 return True
+            if len(own) == 1 and id(own[0]) in self.resized:
+                self.resized[id(out)] = replace(self.resized[id(own[0])], shape=tuple(out.shape))
+                return True
             return False
+        table = resized(call, operands, out, self.bases, self.buffer_ids)
+        if table is not None:
+            self.resized[id(out)] = table
+            return True
         if call.target in _SIGMOID + _MUL and len(operands) == 1 and id(operands[0]) in self.values:
             return self._squashed(call, self.values[id(operands[0])], out)
         if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
@@ -142,7 +152,12 @@ class WeightDerived:
 
     def _gather(self, source: Any, key: Any) -> Gathered | None:
         mlp = self.mlps.get(id(source)) if isinstance(source, torch.Tensor) else None
-        if mlp is not None:
+        resize = self.resized.get(id(source)) if isinstance(source, torch.Tensor) else None
+        if resize is not None:  # rows of a table resized in forward: [R, C] as the parameter [rows, C] is
+            if tuple(source.shape) != (resize.rows, resize.table.shape[1]):
+                return None
+            table = resize.table
+        elif mlp is not None:
             if not mlp.complete() or len(mlp.shape) != 2:
                 return None
             table = source
@@ -174,7 +189,10 @@ class WeightDerived:
         if mlp is not None and found[0] != 0:
             return None
         if not buffers and mlp is None:  # an index computed from sizes alone (arange): no buffer to hold
-            return Gathered(table, tuple(source.shape), index, found[0], (), False, computed=True)
+            return Gathered(table, tuple(source.shape), index, found[0], (), False, computed=True,
+                            resized_from=int(table.shape[0]) if resize is not None else None)
+        if resize is not None:
+            return None
         if len(buffers) != 1 or buffers[0].numel() != index.numel():
             return None
         heads_first = len(source.shape) == 2 and found[0] == 1

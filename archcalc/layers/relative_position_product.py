@@ -14,19 +14,23 @@ adds of activations.
 
 relative_position_product  einsum(equation, x, table[index])
     attrs        equation (two operands and the output, the batch axis left out: "hwc,hkc->hwk"; the first
-                 operand is the input, the second the gathered rows), table (the parameter's shape [rows, C]),
-                 index (the computed index's shape [q, k]): the rows are [*index, *table[1:]], the table's first
-                 axis indexed
+                 operand is the input, the second the gathered rows), table (the table's shape as indexed
+                 [rows, C]), index (the computed index's shape [q, k]): the rows are [*index, *table[1:]], the
+                 table's first axis indexed; table_rows (SAM's get_rel_pos with a table of other rows than the
+                 grid needs: the parameter has table_rows rows and is resized to table[0] by linear
+                 interpolation on every call, once per call whatever the batch, not counted: derived_resize.py)
     output       as einsum: the sizes of the output's letters
-    params       Π table (trainable; a relative-position embedding);  buffers 0 (the index is computed)
+    params       table_rows (default table[0]) · Π table[1:] (trainable; a relative-position embedding);
+                 buffers 0 (the index is computed)
     macs         P = Π of every letter's size, as einsum (one contraction: every summed letter is in both)
     flops        2P − numel(out);  connections 2P
     Gathering the rows is bookkeeping done once per call, whatever the batch: not counted (no peer does: fvcore
     has no handle for aten::index, FlopCounterMode registers none).
 Peers: fvcore's einsum handle: numpy's optimised FLOP count of the equation with the batch (2 per product),
 printed to four digits ("%.3e"), halved and floored (the rows have no batch letter, so fvcore's two exact
-equations never match); FlopCounterMode: the bmm torch.einsum runs, 2P; ptflops does not patch torch.einsum,
-thop hooks no module, torchinfo counts no parameter named otherwise than weight or bias: 0.
+equations never match); FlopCounterMode: the bmm torch.einsum runs, 2P; ptflops does not patch torch.einsum
+(but counts a resized table's F.interpolate output, table[0]·C, as every batch of one), thop hooks no module,
+torchinfo counts no parameter named otherwise than weight or bias: 0.
 
 Receptive field: mixes the whole contracted axis (None).
 """
@@ -34,7 +38,7 @@ Receptive field: mixes the whole contracted axis (None).
 from __future__ import annotations
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, IntList
+from archcalc.layers.attrs import Attr, Int, IntList
 from archcalc.layers.base import Attrs, Params, Shape, numel, register
 from archcalc.layers.formula import Formula, Group, Term, counts, product
 from archcalc.layers.imports import CannotMap, ImportRule
@@ -51,6 +55,8 @@ class RelativePositionProduct(Einsum):
                                                    "axis left out (\"hwc,hkc->hwk\")"),
         Attr("table", IntList(), doc="the relative-position table's shape [rows, C] (its first axis is indexed)"),
         Attr("index", IntList(), doc="the shape of the index computed in forward ([q, k]: one row per offset)"),
+        Attr("table_rows", Int(1), None, "the parameter's own rows when the forward resizes it to table[0] rows "
+                                         "first (SAM's get_rel_pos: linear interpolation); default table[0]"),
     )
     flops_rule = "2P - out, P = product of every letter's size (as einsum; the gather is bookkeeping)"
     connections_rule = "2P"
@@ -60,6 +66,9 @@ class RelativePositionProduct(Einsum):
         """The gathered rows' shape: the index's, then the table's other axes."""
         if not a["table"]:
             raise ArchcalcError("relative_position_product: the table needs at least one axis")
+        if a["table_rows"] is not None and len(a["table"]) != 2:
+            raise ArchcalcError(f"relative_position_product: table_rows resizes a [rows, C] table, got table "
+                                f"{list(a['table'])}")  # fmt: skip
         return tuple(a["index"]) + tuple(a["table"][1:])
 
     def operands(self, a: Attrs, ins: list[Shape]) -> list[Shape]:
@@ -76,13 +85,19 @@ class RelativePositionProduct(Einsum):
     def products(self, a: Attrs, ins: list[Shape]) -> tuple[int, bool]:  # type: ignore[override]
         return super().products(a, self.operands(a, ins))
 
+    @staticmethod
+    def weights(a: Attrs) -> int:
+        """The parameter's elements: table_rows (or table[0]) rows of the table's other axes."""
+        rows = a["table_rows"] if a["table_rows"] is not None else a["table"][0]
+        return rows * numel(tuple(a["table"][1:]))
+
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         self.rows(a)
-        return Params(trainable=numel(a["table"]))
+        return Params(trainable=self.weights(a))
 
     def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         """The table is a relative-position embedding."""
-        return numel(a["table"])
+        return self.weights(a)
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         return super().explain_shape(a, self.operands(a, ins), out)
@@ -92,7 +107,8 @@ class RelativePositionProduct(Einsum):
         every = product(Term(letter, size) for letter, size in sizes.items())
         kept = product(Term(letter, sizes[letter]) for letter in rhs)
         summed = len(rhs) < len(sizes)
-        table = product(Term(f"t{axis}", size) for axis, size in enumerate(a["table"]))
+        table = product([Term("t0", a["table_rows"] if a["table_rows"] is not None else a["table"][0])]
+                        + [Term(f"t{axis}", size) for axis, size in enumerate(a["table"]) if axis])
         return counts(params=table, macs=every if summed else 0, flops=2 * every - kept, connections=2 * every,
                       notes={"params": "the relative-position table (the index is computed: no buffer)",
                              "MACs": "one multiply-add per combination of all letters" if summed else
@@ -109,7 +125,8 @@ class RelativePositionProduct(Einsum):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_attention as ta
 
-        return ta.RelativePositionProduct(self.torch_equation(a, ins), tuple(a["table"]), tuple(a["index"]))
+        return ta.RelativePositionProduct(self.torch_equation(a, ins), tuple(a["table"]), tuple(a["index"]),
+                                          a["table_rows"])
 
     def torch_import(self) -> tuple:
         import torch
@@ -119,8 +136,9 @@ class RelativePositionProduct(Einsum):
         def mine(call) -> dict:
             m = call.module
             operands, rhs = m.equation.split("->")[0].split(","), m.equation.split("->")[1]
-            return {"equation": f"{operands[0][1:]},{operands[1]}->{rhs[1:]}", "table": list(m.table.shape),
-                    "index": list(m.index_shape)}  # fmt: skip
+            return {"equation": f"{operands[0][1:]},{operands[1]}->{rhs[1:]}",
+                    "table": [m.rows_needed] + list(m.table.shape[1:]), "index": list(m.index_shape),
+                    "table_rows": m.table.shape[0] if m.table.shape[0] != m.rows_needed else None}  # fmt: skip
 
         def gathered(call) -> bool:
             return len(call.in_shapes) == 1 and len(call.weights) == 1
@@ -138,7 +156,7 @@ class RelativePositionProduct(Einsum):
             if shapes.count(rows.shape) != 1:
                 raise CannotMap("cannot tell the gathered rows from the input by their shapes")
             return {"equation": _sample_equation(call, shapes[1] == rows.shape), "table": list(table),
-                    "index": list(index)}  # fmt: skip
+                    "index": list(index), "table_rows": rows.resized_from}  # fmt: skip
 
         return (ImportRule(self.name, modules=(ta.RelativePositionProduct,), read=mine),
                 ImportRule(self.name, functions=(torch.einsum,), read=read, when=gathered, gathered_operands=True,

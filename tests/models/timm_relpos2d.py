@@ -13,14 +13,14 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def get_rel_pos(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor:
-    """vision_transformer_sam.py get_rel_pos."""
+def get_rel_pos(q_size: int, k_size: int, rel_pos: torch.Tensor, mode: str = "linear") -> torch.Tensor:
+    """vision_transformer_sam.py get_rel_pos (`mode` is not timm's: it is always linear there)."""
     max_rel_dist = int(2 * max(q_size, k_size) - 1)
     if rel_pos.shape[0] != max_rel_dist:
         rel_pos_resized = F.interpolate(
             rel_pos.reshape(1, rel_pos.shape[0], -1).permute(0, 2, 1),
             size=max_rel_dist,
-            mode="linear",
+            mode=mode,
         )
         rel_pos_resized = rel_pos_resized.reshape(-1, max_rel_dist).permute(1, 0)
     else:
@@ -31,11 +31,12 @@ def get_rel_pos(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor
     return rel_pos_resized[relative_coords.long()]
 
 
-def get_decomposed_rel_pos_bias(q, rel_pos_h, rel_pos_w, q_size: Tuple[int, int], k_size: Tuple[int, int]):
+def get_decomposed_rel_pos_bias(q, rel_pos_h, rel_pos_w, q_size: Tuple[int, int], k_size: Tuple[int, int],
+                                mode: str = "linear"):  # fmt: skip
     """vision_transformer_sam.py get_decomposed_rel_pos_bias."""
     q_h, q_w = q_size
     k_h, k_w = k_size
-    Rh = get_rel_pos(q_h, k_h, rel_pos_h)
+    Rh = get_rel_pos(q_h, k_h, rel_pos_h, mode)
     Rw = get_rel_pos(q_w, k_w, rel_pos_w)
     B, _, dim = q.shape
     r_q = q.reshape(B, q_h, q_w, dim)
@@ -50,8 +51,9 @@ class SamAttention(nn.Module):
     F.scaled_dot_product_attention with the bias as attn_mask, else the explicit scores + bias."""
 
     def __init__(self, dim: int = 24, num_heads: int = 3, input_size: Tuple[int, int] = (5, 5), fused: bool = True,
-                 table_rows: Optional[int] = None):  # fmt: skip
+                 table_rows: Optional[int] = None, resize_mode: str = "linear"):  # fmt: skip
         super().__init__()
+        self.resize_mode = resize_mode  # not timm's (linear there): a resizing archcalc does not follow
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.scale = self.head_dim ** -0.5
@@ -71,7 +73,7 @@ class SamAttention(nn.Module):
         qkv = self.qkv(x).view(B, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.reshape(3, B * self.num_heads, N, -1).unbind(0)
         q, k = self.q_norm(q), self.k_norm(k)
-        attn_bias = get_decomposed_rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (H, W), (H, W))
+        attn_bias = get_decomposed_rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (H, W), (H, W), self.resize_mode)
         if self.fused_attn:
             x = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
         else:
@@ -210,10 +212,10 @@ class RelPosProduct(nn.Module):
     """One product of get_decomposed_rel_pos_bias on queries [B, heads, h, w, C]: the reference of a
     relative_position_product layer (table rows gathered by get_rel_pos's computed index)."""
 
-    def __init__(self, size: int = 5, dim: int = 8, equation: str = "bnhwc,hkc->bnhwk"):
+    def __init__(self, size: int = 5, dim: int = 8, equation: str = "bnhwc,hkc->bnhwk", rows: Optional[int] = None):
         super().__init__()
         self.size, self.equation = size, equation
-        self.rel_pos_h = nn.Parameter(torch.zeros(2 * size - 1, dim))
+        self.rel_pos_h = nn.Parameter(torch.zeros(rows or 2 * size - 1, dim))
 
     def forward(self, q):
         rows = get_rel_pos(self.size, self.size, self.rel_pos_h)
