@@ -150,3 +150,23 @@ def test_mvit_writes_the_grid_scores_back_with_a_slice_scatter():
     assert [(list(p.attributes["table"]), list(p.attributes["index"])) for p in products] == [([11, 8], [6, 3])] * 2
     assert [p.attributes["equation"] for p in products] == ["yhwc,hkc->yhwk", "yhwc,wkc->yhwk"]
     assert all(p.macs == 3 * 6 * 6 * 3 * 8 for p in products)
+
+
+def test_a_resized_table_read_otherwise_is_unsupported_and_held():
+    """A resized table added to tokens (no gather) is not followed: the add is unsupported, saying so, and holds
+    the parameter (no note calls it unused)."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    class ResizedAdd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Parameter(torch.zeros(7, 8))
+
+        def forward(self, x):
+            table = F.interpolate(self.table.reshape(1, 7, -1).permute(0, 2, 1), size=9, mode="linear")
+            return x + table.reshape(-1, 9).permute(1, 0)
+
+    report = analyse(import_model(ResizedAdd().eval(), (9, 8)).graph)
+    assert not report.complete and report.totals.params == 56 and not report.unused
+    assert any("resized in forward" in gap.reason for gap in report.unsupported)

@@ -209,14 +209,18 @@ class WeightDerived:
         return True
 
     def reads(self, operands: list[torch.Tensor]) -> bool:
-        return any(id(t) in self.values for t in operands)
+        return any(id(t) in self.values or id(t) in self.resized for t in operands)
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         """The tables and index buffers behind the gathered operands (an unsupported reader holds them)."""
-        return [w for t in operands if id(t) in self.values for w in self.values[id(t)].weights()]
+        return [w for t in operands if id(t) in self.values for w in self.values[id(t)].weights()] + [
+            self.resized[id(t)].table for t in operands if id(t) in self.resized]
 
     def map(self, mapper: Any, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> None:
         """The call combining activations with gathered values, through a rule that accepts them."""
+        if any(id(t) in self.resized for t in operands):
+            raise CannotMap("an operand is a table resized in forward (F.interpolate on a parameter); only rows "
+                            "gathered from it by a computed index are followed")  # fmt: skip
         gathered = [self.values[id(t)] for t in operands if id(t) in self.values]
         activations = [t for t in operands if id(t) in self.producer]
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
