@@ -69,7 +69,8 @@ def test_an_index_torch_fx_folds_into_a_constant_is_computed_too():
     assert result.method == "torch.fx" and report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     for convention in ("fvcore", "torch"):
-        assert analyse(result.graph, convention=convention).convention.total == run_peer(convention, model, (3, 5, 5, 8))
+        ours = analyse(result.graph, convention=convention).convention.total
+        assert ours == run_peer(convention, model, (3, 5, 5, 8)), convention
 
 
 def test_sam_products_hold_the_tables_and_the_bias_is_the_attention_mask():

@@ -19,13 +19,13 @@ slice) on a parameter (or a reshaped view of one), with an index that is a buffe
 exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave
 that view out of the trace, and then it is known by its `_base`), or a constant made from no buffer at all:
 an index computed from sizes (SAM's and MViTv2's `rel_pos_h[dist_h.long()]` with `dist_h` from torch.arange,
-`computed`), which the layer holds as nothing (no buffer; it costs nothing per sample). SAM's and MViTv2's
+`index` None), which the layer holds as nothing (no buffer; it costs nothing per sample). SAM's and MViTv2's
 decomposed relative positions multiply such rows with the queries: `einsum("bhwc,hkc->bhwk", q, rel_h)` is a
-relative_position_product layer holding the table (layers/relative_position_product.py). `bias[h]` on LeViT's [H, *index] gather
-(EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the
-others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
-and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
-table and index.
+relative_position_product layer holding the table (layers/relative_position_product.py). `bias[h]` on LeViT's
+[H, *index] gather (EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds
+the table, the others share it. Anything else that reads a parameter stays what it was (unsupported unless a
+rule maps it), and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and
+holding the table and index.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class Gathered:
 
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
-    index: torch.Tensor  # the buffer the index is (or is made from)
+    index: torch.Tensor | None  # the buffer the index is (or is made from); None: computed from the sizes alone
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
     # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
@@ -66,15 +66,17 @@ class Gathered:
     head: int | None = None  # the head `bias[h]` took
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
-    # The index is computed in forward from sizes alone (SAM's and MViTv2's `arange(q)[:, None] - arange(k)[None, :]`),
-    # not read from a buffer: `index` is that tensor, and no buffer is held.
-    computed: bool = False
+    computed_index: tuple[int, ...] = ()  # the index's shape when no buffer holds it (`index` None)
     resized_from: int | None = None  # the table's own rows, resized on every call to table_shape[0] (derived_resize.py)
+
+    @property
+    def index_shape(self) -> tuple[int, ...]:
+        return tuple(self.index.shape) if self.index is not None else self.computed_index
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
         table = self.mlp.weights if self.mlp is not None else (self.gathered_from,)
-        return table if self.computed else table + (self.index,)
+        return table + ((self.index,) if self.index is not None else ())
 
 
 class WeightDerived:
@@ -189,7 +191,7 @@ class WeightDerived:
         if mlp is not None and found[0] != 0:
             return None
         if not buffers and mlp is None:  # an index computed from sizes alone (arange): no buffer to hold
-            return Gathered(table, tuple(source.shape), index, found[0], (), False, computed=True,
+            return Gathered(table, tuple(source.shape), None, found[0], (), False, computed_index=tuple(index.shape),
                             resized_from=int(table.shape[0]) if resize is not None else None)
         if resize is not None:
             return None
@@ -236,7 +238,7 @@ class WeightDerived:
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered,  # type: ignore[arg-type]
-                    plan.input.axis, plan.input.merged)
+                    plan.input.axis, plan.input.merged)  # fmt: skip
         rules = [r for r in mapper.table.function_rules(call.target)
                  if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
         if not rules:

@@ -174,7 +174,7 @@ class RelativePositionBias(LayerType):
 
 
 def _read_gathered(bias) -> dict:
-    if bias.computed or bias.resized_from is not None:
+    if bias.index is None or bias.resized_from is not None:
         raise CannotMap("the bias is gathered with an index computed in forward (no index buffer); only "
                         "relative_position_product reads such rows")
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)

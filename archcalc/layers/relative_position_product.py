@@ -147,9 +147,9 @@ class RelativePositionProduct(Einsum):
             rows = call.weights[0]
             if not isinstance(call.args[0], str) or call.kwargs or len(call.args) != 3:
                 raise CannotMap("needs an equation and two operands")
-            if not rows.computed or rows.axis != 0 or rows.mlp is not None or rows.head is not None:
+            if rows.index is not None or rows.axis != 0 or rows.mlp is not None or rows.head is not None:
                 raise CannotMap("the rows are not a table's first axis gathered by an index computed in forward")
-            table, index = tuple(rows.table_shape), tuple(rows.index.shape)
+            table, index = tuple(rows.table_shape), rows.index_shape
             if rows.shape != index + table[1:]:
                 raise CannotMap(f"the gathered rows {list(rows.shape)} were rearranged after the gather")
             shapes = [tuple(t.shape) if hasattr(t, "shape") else None for t in call.args[1:]]
