@@ -134,6 +134,7 @@ TABLE = {
                                       if v.attrs["table_rows"] is not None else 0,
                                       "torch.einsum is not patched; a resized table's F.interpolate (patched): its "
                                       "output elements, once"),
+    "one_hot_position_embedding": zero("its product is the `@` operator, which ptflops does not patch"),
     "linear_norm": Rule(lambda v: {**_conv(v), "norm": 2 * v.out_elems}, "its children's hooks: nn.Linear (MACs + "
                         "bias) and BatchNorm1d (2 per element, affine)"),
     "blur_pool2d": zero("no hook (not in MODULES_MAPPING); F.pad and F.conv2d are not patched"),
