@@ -53,6 +53,11 @@ CASES = [
                                                           out_bias=True)),
     case("sdpa", (2, 6, 8), {"type": "scaled_dot_product_attention", "inputs": ["input"] * 3}),
     case("sdpa-causal", (2, 6, 8), {"type": "scaled_dot_product_attention", "causal": True, "inputs": ["input"] * 3}),
+    # torch's CPU flash kernel refuses a value head size other than the query's and a non-contiguous last axis
+    case("sdpa-wider-values", (2, 6, 8), {"name": "value", "type": "linear", "out_features": 12},
+         {"type": "scaled_dot_product_attention", "inputs": ["input", "input", "value"]}),
+    case("sdpa-strided", (2, 6, 8), {"type": "scaled_dot_product_attention", "strided": True,
+                                     "inputs": ["input"] * 3}),
     case("window", (9, 9, 8), {"type": "window_attention", "num_heads": 2, "window": 3}),
     case("window-shifted-padded", (7, 8, 8), {"type": "window_attention", "num_heads": 2, "window": 3, "shift": 1}),
     case("window-3d-fit", (1, 5, 5, 8), {"type": "window_attention", "num_heads": 2, "window": [2, 3, 3],

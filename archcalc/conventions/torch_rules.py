@@ -17,6 +17,9 @@ the CPU (torch.no_grad(), eval mode), as people do:
     an attention counts only its projections (addmm), 2 per MAC; with a mask tensor (a relative-position
     bias), or on inputs that are not 4-D (Twins' and NesT's [B, h, nW, N, d]; with `batch_merged`, the
     model's tensor has one axis fewer than batch + sample), the CPU runs the math path, whose matmuls count.
+    So it does when v's head size differs from q's (iFormer's gated attention, D_v = 2·D) and when q, k or v
+    is a view whose last axis is not contiguous (`strided`, read by the import from the tensors' strides:
+    iFormer's `q.transpose(-1, -2)`, LowFormer's and CPUBone's chunks of a permuted qkv), whatever the shapes.
     With k and v of one head broadcast over the query's without enable_gqa (multi-query attention,
     MobileNetV5's), the kernel depends on the installed torch (read from its package metadata, without
     importing it): torch 2.13's CPU flash kernel needs equal heads, so the math path's aten.bmm counts 2 x
@@ -39,9 +42,12 @@ _DATA = zero("data movement")
 
 
 def _scaled_dot_product(v) -> int:
-    """The CPU's flash kernel takes 4-D q, k, v only; any other rank runs the math path (two bmm)."""
+    """The CPU's flash kernel takes 4-D q, k, v only, with one head size (D_v = D) and each last axis contiguous
+    (sdp_utils_cpp.cpp: check_tensor_shapes, check_head_dim_size_cpp, check_last_dim_stride_equals_1_dense);
+    anything else runs the math path (two bmm)."""
     rank = len(v.ins[0]) + (0 if v.attrs.get("batch_merged") else 1)
-    return 0 if rank == 4 and not _broadcast_heads(v) else 2 * product_macs(v)
+    flash = rank == 4 and v.ins[2][-1] == v.ins[0][-1] and not v.attrs.get("strided") and not _broadcast_heads(v)
+    return 0 if flash else 2 * product_macs(v)
 
 
 def _biased_dot_product(v) -> int:
@@ -81,8 +87,9 @@ TABLE = {
                                              "mask tensor (math path)"),
     "scaled_dot_product_attention": Rule(_scaled_dot_product, "4-D q, k, v: 0 (the CPU's flash kernel has no "
                                          "formula), except k and v of one head broadcast over more query heads "
-                                         "(no enable_gqa) before torch 2.14; any other rank: 2 x QKᵀ's and A·V's "
-                                         "MACs (math path)"),
+                                         "(no enable_gqa) before torch 2.14; any other rank, a value head size "
+                                         "other than the query's, or a `strided` view: 2 x QKᵀ's and A·V's MACs "
+                                         "(math path)"),
     "relative_position_attention": Rule(lambda v: _biased_dot_product(v) + 2 * position_mlp.cost(v.attrs)[0],
                                         "4-D q, k, v and a 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
                                         "QKᵀ's and A·V's MACs (math path); + 2 x a position-bias MLP's MACs, once "
