@@ -17,7 +17,9 @@ layer holding the table (parameters) and the index (a buffer, never a parameter)
 What qualifies as a gather: `table[index]` or `table[:, index]` (one integer tensor, every other key a full
 slice) on a parameter (or a reshaped view of one), with an index that is a buffer, or a constant made from
 exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave
-that view out of the trace, and then it is known by its `_base`). `bias[h]` on LeViT's [H, *index] gather
+that view out of the trace, and then it is known by its `_base`); and T5's `nn.Embedding(buckets, H)` looked up
+with a constant [L, S] of buckets, one per query-key pair (constants.py's table, computed from the sizes alone:
+no index buffer, `index_buffer: false`), once something rearranges it. `bias[h]` on LeViT's [H, *index] gather
 (EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the
 others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
 and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
@@ -26,6 +28,7 @@ table and index.
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -52,7 +55,7 @@ class Gathered:
 
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
-    index: torch.Tensor  # the buffer the index is (or is made from)
+    index: torch.Tensor | None  # the buffer the index is (or is made from); None: computed from the sizes alone
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
     # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
@@ -61,11 +64,16 @@ class Gathered:
     head: int | None = None  # the head `bias[h]` took
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
+    computed_index: tuple[int, ...] = ()  # the index's shape when no buffer holds it (`index` None)
+
+    @property
+    def index_shape(self) -> tuple[int, ...]:
+        return tuple(self.index.shape) if self.index is not None else self.computed_index
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
         table = self.mlp.weights if self.mlp is not None else (self.gathered_from,)
-        return table + (self.index,)
+        return table + ((self.index,) if self.index is not None else ())
 
 
 class WeightDerived:
@@ -85,6 +93,8 @@ class WeightDerived:
             return self._module(call.target, operands, out)
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
+            if len(own) == 1 and id(own[0]) in self.constants.tables:
+                return self._pairwise_lookup(self.constants.tables[id(own[0])], own[0], out)
             if len(own) == 1 and id(own[0]) in self.values:
                 self.values[id(out)] = replace(self.values[id(own[0])], shape=tuple(out.shape), heads_first=False)
                 return True
@@ -168,6 +178,21 @@ class WeightDerived:
             return None
         heads_first = len(source.shape) == 2 and found[0] == 1
         return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
+
+    def _pairwise_lookup(self, table: Any, looked_up: torch.Tensor, out: torch.Tensor) -> bool:
+        """T5's relative-position bias: `nn.Embedding(buckets, H)` looked up with a constant [L, S] of buckets (one
+        per query-key pair, computed from the sizes alone, or made from one buffer of as many elements), then
+        rearranged (`.permute([2, 0, 1]).unsqueeze(0)`): a bias gathered along the table's rows. A lookup with
+        position ids ([L] or [1, L]) stays a position table (constants.py), added to the tokens."""
+        ids = tuple(looked_up.shape[:-1])
+        if len(ids) < 2 or ids[0] == 1 or len(table.buffers) > 1 or id(table.weight) in self.buffer_ids:
+            return False
+        index = table.buffers[0] if table.buffers else None
+        if index is not None and index.numel() != math.prod(ids):
+            return False
+        self.values[id(out)] = Gathered(table.weight, tuple(table.weight.shape), index, 0, tuple(out.shape),
+                                        computed_index=() if index is not None else ids)  # fmt: skip
+        return True
 
     def _head(self, gathered: Gathered, key: Any, out: torch.Tensor) -> bool:
         """`bias[h]` on LeViT-style biases [H, *index]: head h's bias."""

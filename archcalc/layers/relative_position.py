@@ -13,13 +13,15 @@ The bias is computed from weights alone: it has no batch axis and costs nothing 
 follows it as a weight-derived value, archcalc/importer/derived.py); the layer is the add that uses it.
 
 relative_position_bias  x + gather(table, axis, index) reshaped to `bias`
-    attrs        table (the parameter's shape as indexed), index (the index buffer's shape), axis (the table
+    attrs        table (the parameter's shape as indexed), index (the index buffer's shape; `index_buffer: false`:
+                 an index computed in forward from the sizes alone, T5's buckets, which no buffer holds), axis (the table
                  axis the index selects), bias (the shape added; it aligns with the input from the right, as
                  torch broadcasts, and its axes beyond the input's rank must be 1: it never spans the batch),
                  head (one row of the table's other axis: EfficientViT adds head h's bias `attn_bias[h]` in its
                  h-th cascaded head; the first such layer holds the table, the others share it)
     output       the input's shape broadcast with the bias
-    params       Π table (trainable; the table is a position embedding);  buffers Π index (an index, not a weight)
+    params       Π table (trainable; the table is a position embedding);  buffers Π index (an index, not a weight;
+                 0 without `index_buffer`)
     flops        numel(out): one add per element;  macs 0
     connections  2·numel(out): the input element and one table entry
     The gather itself is bookkeeping, computed once per call whatever the batch, and not counted: fvcore has
@@ -30,7 +32,8 @@ relative_position_bias  x + gather(table, axis, index) reshaped to `bias`
     peers count 0, as for a position table added to tokens (docs/conventions.md).
 
 relative_position_attention  F.scaled_dot_product_attention(q, k, v, attn_mask=bias) with such a bias
-    (timm's CoAtNet/MaxxViT Attention2d and AttentionCl on their fused path, TinyViT): the attributes of
+    (timm's CoAtNet/MaxxViT Attention2d and AttentionCl on their fused path, TinyViT; Hugging Face's T5, whose
+    first layer computes the bias and hands it to every later one: those share its table): the attributes of
     scaled_dot_product_attention and the four above; the bias must broadcast to the scores [*, L, S].
     params, buffers   as relative_position_bias;  macs as scaled_dot_product_attention
     flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py)
@@ -51,7 +54,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.layers import position_mlp
 from archcalc.layers.attention import ScaledDotProductAttention
 from archcalc.layers.attention_cost import AttentionGeometry, term_formulas
-from archcalc.layers.attrs import Attr, Int, IntList
+from archcalc.layers.attrs import Attr, Bool, Int, IntList
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.elementwise import addition_functions, broadcast
 from archcalc.layers.formula import Formula, Term, counts, product
@@ -79,6 +82,8 @@ class RelativePositionBias(LayerType):
         Attr("table", IntList(), doc="the bias table's shape as indexed ([(2w−1)², H] in Swin, [H, offsets] in "
                                      "LeViT)"),
         Attr("index", IntList(), doc="the index buffer's shape ([N²] or [N, N])"),
+        Attr("index_buffer", Bool(), True, "false: the index is computed in forward from the sizes alone, no buffer "
+                                          "(T5's relative-position buckets, looked up with nn.Embedding)"),
         Attr("axis", Int(0), 0, "the table axis the index selects (0 in Swin, 1 in LeViT)"),
         Attr("bias", IntList(), doc="the shape of the gathered bias as added ([1, H, N, N])"),
         Attr("head", Int(0), None, "only this row of the table's other axis (one head's bias, EfficientViT's "
@@ -147,16 +152,16 @@ class RelativePositionBias(LayerType):
 
         self.checked(a)
         return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["mlp"],
-                                       a["mlp_bias"], a["mlp_gain"])  # fmt: skip
+                                       a["mlp_bias"], a["mlp_gain"], a["index_buffer"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape), "axis": m.axis,
+            return {"table": list(m.table_shape), "index": list(m.index_shape), "axis": m.axis,
                     "bias": list(m.bias_shape), "head": m.head, "mlp": m.mlp, "mlp_bias": m.mlp_bias,
-                    "mlp_gain": m.mlp_gain}  # fmt: skip
+                    "mlp_gain": m.mlp_gain, "index_buffer": m.index_buffer}  # fmt: skip
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value)."""
@@ -175,9 +180,9 @@ class RelativePositionBias(LayerType):
 
 def _read_gathered(bias) -> dict:
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
-    return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
+    return {"table": list(bias.table_shape), "index": list(bias.index_shape), "axis": bias.axis,
             "bias": list(bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
-            "mlp_gain": bias.gain}  # fmt: skip
+            "mlp_gain": bias.gain, "index_buffer": bias.index is not None}  # fmt: skip
 
 
 @register
@@ -240,7 +245,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
         self.geometry(a, ins)
         return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["causal"],
                                             a["enable_gqa"], a["scale"], a["dropout"], a["mlp"],
-                                            a["mlp_bias"], a["mlp_gain"])  # fmt: skip
+                                            a["mlp_bias"], a["mlp_gain"], a["index_buffer"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         import torch.nn.functional as F
@@ -249,7 +254,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape),
+            return {"table": list(m.table_shape), "index": list(m.index_shape), "index_buffer": m.index_buffer,
                     "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
                     "mlp": m.mlp, "mlp_bias": m.mlp_bias, "mlp_gain": m.mlp_gain,
                     "enable_gqa": m.enable_gqa,

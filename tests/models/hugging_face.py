@@ -61,3 +61,11 @@ def wav2vec2():
                                          conv_kernel=(10, 3), num_conv_pos_embeddings=16,
                                          num_conv_pos_embedding_groups=4)  # fmt: skip
     return transformers.Wav2Vec2Model(config)
+
+
+def t5_encoder():
+    """T5's encoder: the first layer's attention computes the relative-position bias (nn.Embedding of buckets made
+    from the sizes alone) and every later layer is handed the same tensor (T5Stack shares it)."""
+    config = transformers.T5Config(d_model=32, d_kv=8, d_ff=48, num_layers=3, num_heads=4, vocab_size=50,
+                                   relative_attention_num_buckets=8, relative_attention_max_distance=16)  # fmt: skip
+    return transformers.T5EncoderModel(config)
