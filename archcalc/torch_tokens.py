@@ -262,11 +262,16 @@ class RelativePositionAttention(RelativePositionBias):
 
     def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None, causal: bool,
                  enable_gqa: bool, scale: float | None, dropout: float, mlp: list | None = None,
-                 mlp_bias: list | None = None, mlp_gain: int | None = None, index_buffer: bool = True) -> None:  # fmt: skip
+                 mlp_bias: list | None = None, mlp_gain: int | None = None, index_buffer: bool = True,
+                 mask: list | None = None) -> None:  # fmt: skip
         super().__init__(table, index, axis, bias, head, mlp, mlp_bias, mlp_gain, index_buffer)
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
+        self.mask_shape = list(mask) if mask is not None else None
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         dropout = self.dropout if self.training else 0.0
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=dropout, is_causal=self.causal,
+        bias = self.bias()
+        if self.mask_shape is not None:  # a constant made on every call (Swin's shift mask): its values count nothing
+            bias = bias + torch.zeros(self.mask_shape, device=q.device, dtype=q.dtype)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout, is_causal=self.causal,
                                               scale=self.scale, enable_gqa=self.enable_gqa)

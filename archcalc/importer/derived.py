@@ -19,7 +19,9 @@ slice) on a parameter (or a reshaped view of one), with an index that is a buffe
 exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave
 that view out of the trace, and then it is known by its `_base`); and T5's `nn.Embedding(buckets, H)` looked up
 with a constant [L, S] of buckets, one per query-key pair (constants.py's table, computed from the sizes alone:
-no index buffer, `index_buffer: false`), once something rearranges it. `bias[h]` on LeViT's [H, *index] gather
+no index buffer, `index_buffer: false`), once something rearranges it. A gathered bias plus a constant made from
+the sizes alone (Hugging Face Swin's shifted-window mask, expanded to the batch's windows) is that bias with an
+additive `mask`, which relative_position_attention reads per sample. `bias[h]` on LeViT's [H, *index] gather
 (EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the
 others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
 and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
@@ -42,6 +44,7 @@ from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
 from archcalc.importer.weight_views import is_view_call
 from archcalc.layers import REGISTRY
+from archcalc.layers.elementwise import addition_functions
 
 T = torch.Tensor
 _GETITEM = (operator.getitem, T.__getitem__)
@@ -65,6 +68,10 @@ class Gathered:
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
     computed_index: tuple[int, ...] = ()  # the index's shape when no buffer holds it (`index` None)
+    # A constant added to the bias (Hugging Face Swin's shifted-window mask, expanded to the batch): its shape as
+    # torch has it, then (in `map`) per sample; and the bias's shape before it.
+    mask: tuple[int, ...] | None = None
+    unmasked: tuple[int, ...] | None = None
 
     @property
     def index_shape(self) -> tuple[int, ...]:
@@ -102,6 +109,8 @@ class WeightDerived:
                 self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
                 return True
             return False
+        if call.target in addition_functions() and len(operands) == 2 and len(call.args) == 2 and not call.kwargs:
+            return self._masked(operands, out)
         if call.target in _SIGMOID + _MUL and len(operands) == 1 and id(operands[0]) in self.values:
             return self._squashed(call, self.values[id(operands[0])], out)
         if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
@@ -179,6 +188,18 @@ class WeightDerived:
         heads_first = len(source.shape) == 2 and found[0] == 1
         return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
 
+    def _masked(self, operands: list[torch.Tensor], out: torch.Tensor) -> bool:
+        """`bias + mask` (Hugging Face's SwinAttention: the gathered bias plus the shifted-window mask, a constant
+        made from the sizes alone and expanded to the batch's windows): the bias with an additive mask."""
+        biases = [self.values[id(t)] for t in operands if id(t) in self.values]
+        masks = [t for t in operands if self.constants.is_constant(t) and t.is_floating_point()]
+        if len(biases) != 1 or len(masks) != 1 or biases[0].mask is not None or self.constants.sources(masks):
+            return False
+        bias = biases[0]
+        self.values[id(out)] = replace(bias, shape=tuple(out.shape), heads_first=False, mask=tuple(masks[0].shape),
+                                       unmasked=bias.shape)  # fmt: skip
+        return True
+
     def _pairwise_lookup(self, table: Any, looked_up: torch.Tensor, out: torch.Tensor) -> bool:
         """T5's relative-position bias: `nn.Embedding(buckets, H)` looked up with a constant [L, S] of buckets (one
         per query-key pair, computed from the sizes alone, or made from one buffer of as many elements), then
@@ -227,7 +248,9 @@ class WeightDerived:
         out = sample_shape(tuple(outputs[0].shape), plan.outputs[0], mapper.batch)
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
-        view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
+        gathered = [_mask_per_sample(g, activations[0], plan.input, mapper.batch) for g in gathered]
+        view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered,  # type: ignore[arg-type]
+                    plan.input.axis, plan.input.merged)  # fmt: skip
         rules = [r for r in mapper.table.function_rules(call.target)
                  if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
         if not rules:
@@ -248,3 +271,21 @@ class WeightDerived:
         mapper.add(call, rule.layer, attrs, [mapper.producer[id(t)] for t in activations], outputs[0], use, form)
         if not plan.outputs[0].front:
             mapper.layouts[id(outputs[0])] = plan.outputs[0]
+
+
+def _mask_per_sample(bias: Gathered, activation: torch.Tensor, layout: Any, batch: int) -> Gathered:
+    """The additive mask's shape for one sample: its leading axis holds the batch as the activation's does (the
+    windows of every sample, B·nW, when the batch is merged into them), or it broadcasts over the batch."""
+    if bias.mask is None:
+        return bias
+    mask = bias.mask
+    if len(mask) < activation.dim():  # aligned from the right: no axis of the batch
+        return replace(bias, mask=mask)
+    if layout.axis != 0:
+        raise CannotMap("a mask added to the gathered bias, on a tensor whose batch is not in front")
+    lead = mask[0]
+    if layout.merged and lead not in (1, activation.shape[0]) or not layout.merged and lead not in (1, batch):
+        raise CannotMap(f"a mask of shape {list(mask)} added to the gathered bias does not follow the batch")
+    if layout.merged:
+        return replace(bias, mask=(lead // batch if lead > 1 else 1,) + mask[1:])
+    return replace(bias, mask=mask[1:])

@@ -36,7 +36,9 @@ relative_position_attention  F.scaled_dot_product_attention(q, k, v, attn_mask=b
     first layer computes the bias and hands it to every later one: those share its table): the attributes of
     scaled_dot_product_attention and the four above; the bias must broadcast to the scores [*, L, S].
     params, buffers   as relative_position_bias;  macs as scaled_dot_product_attention
-    flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py)
+    flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py); with a
+                 `mask` (Hugging Face Swin adds its shifted-window mask, a constant made in forward, to the bias
+                 before the call), one more add per score
     peers        counted as F.scaled_dot_product_attention: fvcore has no handle for it, ptflops
                  does not patch it, thop hooks no module: 0; FlopCounterMode sees the CPU's flash kernel (no
                  formula: 0) for 4-D q, k, v with a 4-D bias, and the math path (2 x QKᵀ's and A·V's MACs)
@@ -181,7 +183,7 @@ class RelativePositionBias(LayerType):
 def _read_gathered(bias) -> dict:
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
     return {"table": list(bias.table_shape), "index": list(bias.index_shape), "axis": bias.axis,
-            "bias": list(bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
+            "bias": list(bias.unmasked or bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
             "mlp_gain": bias.gain, "index_buffer": bias.index is not None}  # fmt: skip
 
 
@@ -189,7 +191,10 @@ def _read_gathered(bias) -> dict:
 class RelativePositionAttention(ScaledDotProductAttention):
     name = "relative_position_attention"
     summary = "F.scaled_dot_product_attention with a bias gathered from a table as attn_mask (CoAtNet, TinyViT)"
-    attrs = ScaledDotProductAttention.attrs + RelativePositionBias.attrs
+    attrs = ScaledDotProductAttention.attrs + RelativePositionBias.attrs + (
+        Attr("mask", IntList(), None, "the shape of a constant added to the bias, per sample (Hugging Face Swin's "
+                                      "shifted-window mask [nW, 1, N, N], made in forward): one more add per score"),
+    )
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
         g = super().geometry(a, ins)
@@ -197,11 +202,11 @@ class RelativePositionAttention(ScaledDotProductAttention):
         if a["causal"]:
             raise ArchcalcError(f"{self.name}: torch takes either a causal mask or a bias tensor, not both")
         scores = ins[0][:-1] + (ins[1][-2],)
-        added = added_shape(self.name, scores, a["bias"])
-        if broadcast(self.name, [scores, added]) != scores:
-            raise ArchcalcError(f"{self.name}: a bias of shape {list(a['bias'])} does not broadcast to the scores "
-                                f"{list(scores)}")  # fmt: skip
-        return replace(g, biased_scores=True)
+        for name, shape in (("bias", a["bias"]), ("mask", a["mask"])):
+            if shape is not None and broadcast(self.name, [scores, added_shape(self.name, scores, shape)]) != scores:
+                raise ArchcalcError(f"{self.name}: a {name} of shape {list(shape)} does not broadcast to the scores "
+                                    f"{list(scores)}")  # fmt: skip
+        return replace(g, biased_scores=True, masked=a["mask"] is not None)
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         trainable, buffers = position_mlp.params(a)
@@ -245,7 +250,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
         self.geometry(a, ins)
         return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["causal"],
                                             a["enable_gqa"], a["scale"], a["dropout"], a["mlp"],
-                                            a["mlp_bias"], a["mlp_gain"], a["index_buffer"])  # fmt: skip
+                                            a["mlp_bias"], a["mlp_gain"], a["index_buffer"], a["mask"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         import torch.nn.functional as F
@@ -257,7 +262,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
             return {"table": list(m.table_shape), "index": list(m.index_shape), "index_buffer": m.index_buffer,
                     "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
                     "mlp": m.mlp, "mlp_bias": m.mlp_bias, "mlp_gain": m.mlp_gain,
-                    "enable_gqa": m.enable_gqa,
+                    "enable_gqa": m.enable_gqa, "mask": m.mask_shape,
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
         def masked(call) -> bool:
@@ -270,7 +275,8 @@ class RelativePositionAttention(ScaledDotProductAttention):
             if b["attn_mask"] is None or tuple(b["attn_mask"].shape) != bias.shape:
                 raise CannotMap("the gathered bias is not its attn_mask")
             return {**_read_gathered(bias), "causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]),
-                    "scale": b["scale"], "dropout": b["dropout_p"]}  # fmt: skip
+                    "scale": b["scale"], "dropout": b["dropout_p"], "mask": list(bias.mask) if bias.mask else None,
+                    "batch_merged": call.batch_merged or None}  # fmt: skip
 
         return (ImportRule(self.name, modules=(tt.RelativePositionAttention,), read=mine),
                 ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read, when=masked,
