@@ -30,7 +30,7 @@ def real(models: dict, name: str) -> Callable[[str], torch.nn.Module]:
     return make
 
 
-def assert_round_trip_and_check(graph, name: str) -> None:
+def assert_graph_round_trips_and_checks(graph, name: str) -> None:
     """export-spec loads back to the same graph and totals, and `check` finds no difference on it."""
     again = load_spec_text(export_spec(graph), name)
     assert graph_difference(graph, again) is None

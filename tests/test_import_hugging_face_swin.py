@@ -14,7 +14,7 @@ import torch
 from archcalc import analyse
 from archcalc.conventions import count_convention
 from archcalc.importer import import_model
-from tests.model_cases import assert_round_trip_and_check
+from tests.model_cases import assert_graph_round_trips_and_checks
 from tests.models import hugging_face as hf
 from tests.peer_check import tool_totals
 
@@ -72,7 +72,7 @@ def test_swin_conventions_equal_the_tools():
 def test_swin_round_trip_and_check():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert_round_trip_and_check(_imported(), "swin")
+        assert_graph_round_trips_and_checks(_imported(), "swin")
 
 
 def test_the_shift_mask_adds_one_flop_per_score():

@@ -12,7 +12,7 @@ import warnings
 
 from archcalc import analyse
 from archcalc.importer import TRACE_BATCH
-from tests.model_cases import assert_round_trip_and_check
+from tests.model_cases import assert_graph_round_trips_and_checks
 from tests.test_import_hugging_face import TOKENS, imported
 
 NAME = "t5_encoder"
@@ -30,4 +30,4 @@ def test_t5_encoder_holds_one_bias_table_that_every_layer_shares():
 def test_t5_encoder_round_trip_and_check():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert_round_trip_and_check(imported(NAME).graph, NAME)
+        assert_graph_round_trips_and_checks(imported(NAME).graph, NAME)

@@ -15,30 +15,24 @@ import torch
 from archcalc import analyse
 from archcalc.conventions import count_convention
 from archcalc.importer import import_model
+from tests.import_exact import assert_complete_and_exact, assert_round_trip_and_check
+from tests.model_cases import imported, real
 from tests.models import timm_exact
-from tests.model_cases import assert_round_trip_and_check, imported, real
 from tests.peer_check import tool_totals
 
 NAMES = sorted(timm_exact.MODELS)
-
-
 _imported, _real = partial(imported, timm_exact.MODELS), partial(real, timm_exact.MODELS)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_imports_complete_and_conventions_equal_the_tools(name):
-    graph = _imported(name)
-    report = analyse(graph)
-    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
-    assert report.totals.params == sum(p.numel() for p in _real(name)("cpu").parameters())
-    # FlopCounterMode on the CPU: the fused attention kernels exist there only (on meta the math path runs)
-    measured = tool_totals(_real(name), timm_exact.MODELS[name][1], ("fvcore", "torch"), cpu_tools=("fvcore", "torch"))
-    assert measured == {tool: count_convention(graph, report, tool).total for tool in measured}
+    """Complete; params and buffers; fvcore's and FlopCounterMode's totals on the CPU model at batch 1 and 2."""
+    assert_complete_and_exact(*timm_exact.MODELS[name])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_export_spec_round_trip_and_check(name):
-    assert_round_trip_and_check(_imported(name), name)
+    assert_round_trip_and_check(*timm_exact.MODELS[name])
 
 
 def test_the_math_path_is_what_torch_counts():

@@ -21,7 +21,7 @@ from archcalc import analyse
 from archcalc.conventions import count_convention
 from archcalc.importer import import_model
 from tests.models import timm_ops
-from tests.model_cases import assert_round_trip_and_check, imported, real
+from tests.model_cases import assert_graph_round_trips_and_checks, imported, real
 from tests.peer_check import tool_totals
 
 NAMES = sorted(timm_ops.MODELS)
@@ -83,7 +83,7 @@ def test_conventions_equal_the_tools_on_the_model(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_export_spec_round_trip_and_check(name):
-    assert_round_trip_and_check(_imported(name), name)
+    assert_graph_round_trips_and_checks(_imported(name), name)
 
 
 def test_frozen_scale_is_counted_frozen():
