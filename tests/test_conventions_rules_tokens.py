@@ -95,6 +95,10 @@ CASES = [
     case("relative-position-attention-t5", (2, 9, 8), {"type": "relative_position_attention", "table": [8, 2],
                                                       "index": [9, 9], "axis": 0, "bias": [1, 2, 9, 9],
                                                       "index_buffer": False, "scale": 1.0, "inputs": ["input"] * 3}),
+    # one head's [L, S] bias: a 2-D attn_mask, which the CPU's flash kernel takes (a 3-D one it does not)
+    case("relative-position-attention-2d-bias", (1, 9, 8), {"type": "relative_position_attention", "table": [25, 1],
+                                                            "index": [81], "axis": 0, "bias": [9, 9],
+                                                            "inputs": ["input"] * 3}),
     # Hugging Face Swin's shifted windows: the bias plus a constant mask (no buffer), one window per sample here
     case("relative-position-attention-masked", (2, 9, 8), {"type": "relative_position_attention", "table": [25, 2],
                                                           "index": [81], "axis": 0, "bias": [1, 2, 9, 9],

@@ -51,9 +51,11 @@ def _scaled_dot_product(v) -> int:
 
 
 def _biased_dot_product(v) -> int:
-    """With a float bias as attn_mask the flash kernel also needs the mask 4-D: a 3-D [H, L, S] bias (TinyViT's
-    `attention_biases[:, idxs]`) sends 4-D q, k, v down the math path too."""
-    return _scaled_dot_product(v) if len(v.attrs["bias"]) == 4 else 2 * product_macs(v)
+    """With a float bias as attn_mask the flash kernel also needs the mask 2-D or 4-D (check_attn_mask_shape): a
+    3-D [H, L, S] bias (TinyViT's `attention_biases[:, idxs]`) sends 4-D q, k, v down the math path too. A `mask`
+    added to the bias first (Hugging Face Swin's) makes the attn_mask the rank of the larger."""
+    rank = max(len(v.attrs["bias"]), len(v.attrs.get("mask") or ()))
+    return _scaled_dot_product(v) if rank in (2, 4) else 2 * product_macs(v)
 
 
 def _attention(v) -> int:
@@ -93,7 +95,7 @@ TABLE = {
                                          "other than the query's, or a `strided` view: 2 x QKᵀ's and A·V's MACs "
                                          "(math path)"),
     "relative_position_attention": Rule(lambda v: _biased_dot_product(v) + 2 * position_mlp.cost(v.attrs)[0],
-                                        "4-D q, k, v and a 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
+                                        "4-D q, k, v and a 2-D or 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
                                         "QKᵀ's and A·V's MACs (math path); + 2 x a position-bias MLP's MACs, once "
                                         "per call"),
     "relative_position_bias": Rule(lambda v: 2 * position_mlp.cost(v.attrs)[0], "aten::add not registered; 2 x a "

@@ -41,7 +41,7 @@ relative_position_attention  F.scaled_dot_product_attention(q, k, v, attn_mask=b
                  before the call), one more add per score
     peers        counted as F.scaled_dot_product_attention: fvcore has no handle for it, ptflops
                  does not patch it, thop hooks no module: 0; FlopCounterMode sees the CPU's flash kernel (no
-                 formula: 0) for 4-D q, k, v with a 4-D bias, and the math path (2 x QKᵀ's and A·V's MACs)
+                 formula: 0) for 4-D q, k, v with a 2-D or 4-D bias, and the math path (2 x QKᵀ's and A·V's MACs)
                  otherwise (a 3-D [H, L, S] bias: TinyViT); torchinfo as above.
 
 Receptive field: relative_position_bias position-wise (identity); relative_position_attention mixes every
