@@ -274,15 +274,17 @@ class RelativePositionAttention(RelativePositionBias):
     def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None, causal: bool,
                  enable_gqa: bool, scale: float | None, dropout: float, mlp: list | None = None,
                  mlp_bias: list | None = None, mlp_gain: int | None = None, index_buffer: bool = True,
-                 mask: list | None = None) -> None:  # fmt: skip
+                 mask: list | None = None, strided: bool = False) -> None:  # fmt: skip
         super().__init__(table, index, axis, bias, head, mlp, mlp_bias, mlp_gain, index_buffer)
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
-        self.mask_shape = list(mask) if mask is not None else None
+        self.mask_shape, self.strided = (list(mask) if mask is not None else None), strided
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         dropout = self.dropout if self.training else 0.0
         bias = self.bias()
         if self.mask_shape is not None:  # a constant made on every call (Swin's shift mask): its values count nothing
             bias = bias + torch.zeros(self.mask_shape, device=q.device, dtype=q.dtype)
+        if self.strided:  # q as a view whose last axis is not contiguous, as the model hands it (the CPU's kernel)
+            q = q.transpose(-1, -2).contiguous().transpose(-1, -2)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout, is_causal=self.causal,
                                               scale=self.scale, enable_gqa=self.enable_gqa)

@@ -99,6 +99,9 @@ CASES = [
     case("relative-position-attention-2d-bias", (1, 9, 8), {"type": "relative_position_attention", "table": [25, 1],
                                                             "index": [81], "axis": 0, "bias": [9, 9],
                                                             "inputs": ["input"] * 3}),
+    case("relative-position-attention-strided", (2, 9, 8), {"type": "relative_position_attention", "table": [25, 2],
+                                                            "index": [81], "axis": 0, "bias": [1, 2, 9, 9],
+                                                            "strided": True, "inputs": ["input"] * 3}),
     # Hugging Face Swin's shifted windows: the bias plus a constant mask (no buffer), one window per sample here
     case("relative-position-attention-masked", (2, 9, 8), {"type": "relative_position_attention", "table": [25, 2],
                                                           "index": [81], "axis": 0, "bias": [1, 2, 9, 9],

@@ -250,7 +250,8 @@ class RelativePositionAttention(ScaledDotProductAttention):
         self.geometry(a, ins)
         return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["causal"],
                                             a["enable_gqa"], a["scale"], a["dropout"], a["mlp"],
-                                            a["mlp_bias"], a["mlp_gain"], a["index_buffer"], a["mask"])  # fmt: skip
+                                            a["mlp_bias"], a["mlp_gain"], a["index_buffer"], a["mask"],
+                                            a["strided"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         import torch.nn.functional as F
@@ -262,7 +263,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
             return {"table": list(m.table_shape), "index": list(m.index_shape), "index_buffer": m.index_buffer,
                     "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
                     "mlp": m.mlp, "mlp_bias": m.mlp_bias, "mlp_gain": m.mlp_gain,
-                    "enable_gqa": m.enable_gqa, "mask": m.mask_shape,
+                    "enable_gqa": m.enable_gqa, "mask": m.mask_shape, "strided": m.strided or None,
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
         def masked(call) -> bool:
@@ -276,7 +277,8 @@ class RelativePositionAttention(ScaledDotProductAttention):
                 raise CannotMap("the gathered bias is not its attn_mask")
             return {**_read_gathered(bias), "causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]),
                     "scale": b["scale"], "dropout": b["dropout_p"], "mask": list(bias.mask) if bias.mask else None,
-                    "batch_merged": call.batch_merged or None}  # fmt: skip
+                    "batch_merged": call.batch_merged or None,
+                    "strided": any(b[name].stride(-1) != 1 for name in ("query", "key", "value")) or None}  # fmt: skip
 
         return (ImportRule(self.name, modules=(tt.RelativePositionAttention,), read=mine),
                 ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read, when=masked,
