@@ -203,7 +203,11 @@ class RelativePositionAttention(ScaledDotProductAttention):
             raise ArchcalcError(f"{self.name}: torch takes either a causal mask or a bias tensor, not both")
         scores = ins[0][:-1] + (ins[1][-2],)
         for name, shape in (("bias", a["bias"]), ("mask", a["mask"])):
-            if shape is not None and broadcast(self.name, [scores, added_shape(self.name, scores, shape)]) != scores:
+            try:
+                fits = shape is None or broadcast(self.name, [scores, added_shape(self.name, scores, shape)]) == scores
+            except ArchcalcError:
+                fits = False
+            if not fits:
                 raise ArchcalcError(f"{self.name}: a {name} of shape {list(shape)} does not broadcast to the scores "
                                     f"{list(scores)}")  # fmt: skip
         return replace(g, biased_scores=True, masked=a["mask"] is not None)
