@@ -44,6 +44,47 @@ class PositionalEmbedding(nn.Module):
         return x + table
 
 
+class OneHotPositionEmbedding(nn.Module):
+    """x + (one_hot @ table).sum(dim=1), as Gemma 4's patch embedding (layers/one_hot_position.py); every token at
+    position 0 of each axis: the values change no count."""
+
+    def __init__(self, axes: int, positions: int, dim: int) -> None:
+        super().__init__()
+        self.positions = positions
+        self.position_embedding_table = nn.Parameter(torch.zeros(axes, positions, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axes = self.position_embedding_table.shape[0]
+        ids = torch.zeros(x.shape[0], axes, x.shape[1], dtype=torch.long, device=x.device)
+        one_hot = F.one_hot(ids, num_classes=self.positions).to(self.position_embedding_table)
+        return x + (one_hot @ self.position_embedding_table).sum(dim=1)
+
+
+class AxialRopeTable(nn.Module):
+    """The cos or sin [N, D] table of Gemma 4's 2-D RoPE (layers/rope_table.py), every token at position 0 (the
+    values change no count). With `angles` it makes the angles as timm does, inv_freq @ positions per axis (the
+    products the tools count), and holds inv_freq; without, by broadcasting (no tool counts that)."""
+
+    def __init__(self, head_dim: int, fn: str, angles: bool) -> None:
+        super().__init__()
+        self.head_dim, self.fn, self.angles = head_dim, fn, angles
+        if angles:
+            self.register_buffer("inv_freq", torch.zeros(head_dim // 4), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens = x.shape[0], x.shape[1]
+        positions = torch.zeros(batch, 1, tokens, device=x.device, dtype=x.dtype)
+        parts = []
+        for _ in range(2):
+            if self.angles:
+                freqs = (self.inv_freq[None, :, None].expand(batch, -1, 1) @ positions).transpose(1, 2)
+            else:
+                freqs = positions.transpose(1, 2) * torch.zeros(self.head_dim // 4, device=x.device, dtype=x.dtype)
+            parts.append(torch.cat((freqs, freqs), dim=-1))
+        angles = torch.cat(parts, dim=-1)
+        return angles.cos() if self.fn == "cos" else angles.sin()
+
+
 class TokenTypeEmbedding(nn.Module):
     """BERT's token-type (segment) table: every token adds the row of segment `segment` (BertModel: 0)."""
 
@@ -226,7 +267,10 @@ class RelativePositionBias(nn.Module):
                  mlp: list | None = None, mlp_bias: list | None = None, mlp_gain: int | None = None,
                  index_buffer: bool = True) -> None:  # fmt: skip
         super().__init__()
-        self.index_shape, self.index_buffer = tuple(index), index_buffer
+        # index None: the MLP's whole table is the bias (Swin V2-CR's meta_mlp); index_buffer False: the index is
+        # computed on every call (T5's buckets), no buffer holds it
+        self.index_shape = tuple(index) if index is not None else None
+        self.index_buffer = index_buffer
         self.mlp_gain = mlp_gain
         self.axis, self.bias_shape, self.head, self.table_shape = axis, bias, head, tuple(table)
         self.mlp, self.mlp_bias = (list(mlp), list(mlp_bias or [1, 1])) if mlp is not None else (None, None)
@@ -237,13 +281,13 @@ class RelativePositionBias(nn.Module):
             self.position_mlp = nn.Sequential(nn.Linear(r, h, bias=bool(b1)), nn.ReLU(),
                                               nn.Linear(h, table[1], bias=bool(b2)))  # fmt: skip
             self.register_buffer("coordinates", torch.zeros(table[0], r))
-        if index_buffer:
+        if index is not None and index_buffer:
             self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
             self.reset_index_buffers()
 
     def reset_index_buffers(self) -> None:
         """Valid indices (torch_build.to_empty refills them after moving the module without initialising it)."""
-        if self.index_buffer:
+        if hasattr(self, "relative_position_index"):
             index = self.relative_position_index
             with torch.no_grad():
                 index.copy_(self.computed_index(index.device))
@@ -258,8 +302,11 @@ class RelativePositionBias(nn.Module):
 
     def bias(self) -> torch.Tensor:
         table = self.table()
-        index = self.relative_position_index if self.index_buffer else self.computed_index(table.device)
-        gathered = table.index_select(self.axis, index.view(-1))
+        if self.index_shape is None:
+            gathered = table
+        else:
+            index = self.relative_position_index if self.index_buffer else self.computed_index(table.device)
+            gathered = table.index_select(self.axis, index.view(-1))
         gathered = gathered.movedim(self.axis, -1)
         bias = (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
         return bias if self.mlp_gain is None else self.mlp_gain * torch.sigmoid(bias)
@@ -288,3 +335,16 @@ class RelativePositionAttention(RelativePositionBias):
             q = q.transpose(-1, -2).contiguous().transpose(-1, -2)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout, is_causal=self.causal,
                                               scale=self.scale, enable_gqa=self.enable_gqa)
+
+
+class ConstantTable(nn.Module):
+    """A [shape] table made from nothing but the input's batch size, expanded over the batch (ConViT's
+    `rel_indices.expand(B, -1, -1, -1)`): its input orders it, its values are fixed."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = torch.ones((1,) + self.shape, device=x.device, dtype=x.dtype if x.is_floating_point() else None)
+        return table.expand((x.shape[0],) + self.shape)

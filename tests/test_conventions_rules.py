@@ -129,9 +129,18 @@ CASES = [
                                                      "square")),
     case("clamp-both", IMAGE, {"type": "clamp", "min": -1, "max": 1}),
     case("clamp-max", IMAGE, {"type": "clamp", "max": 0.5}),
+    case("clamp_buffers", IMAGE, {"type": "clamp_buffers"}),
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(case(f"{op}-broadcast", IMAGE, {"name": "pooled", "type": "global_avg_pool", "keep_dims": True},
            {"type": op, "inputs": ["input", "pooled"]}) for op in ("sub", "div")),
+    case("vector_norm", IMAGE, {"type": "vector_norm", "axis": [1, 2], "keepdim": True}),
+    case("one_hot_position_embedding", (5, 6), {"type": "one_hot_position_embedding", "positions": 9, "axes": 3}),
+    case("axial_rope_table", (5, 6), {"type": "axial_rope_table", "head_dim": 12, "fn": "cos", "angles": True}),
+    case("axial_rope_table-sin", (5, 6), {"type": "axial_rope_table", "head_dim": 12, "fn": "sin"}),
+    case("constant_op-mul", IMAGE, {"type": "constant_op", "op": "mul", "shape": [6, 1]}),
+    case("constant_op-add", IMAGE, {"type": "constant_op", "op": "add", "shape": [4, 1, 6]}),
+    case("constant_table-linear", IMAGE, {"type": "constant_table", "shape": [5, 5, 3]},
+         {"type": "linear", "out_features": 4}),  # ConViT's pos_proj(rel_indices.expand(B, -1, -1, -1))
     case("parameter_op-scalar", IMAGE, {"type": "parameter_op", "op": "mul", "shape": [1]}),
     case("parameter_op-channel-bias", IMAGE, {"type": "parameter_op", "op": "add", "shape": [4, 1, 1]}),
     case("affine", IMAGE, {"type": "affine", "shape": [6]}),

@@ -179,15 +179,39 @@ CASES = [
     Case("clamp-both", {"type": "clamp", "min": 0, "max": 6}, (2, 3, 4), None,
          {"flops": 48, "connections": 0}),
     Case("clamp-min", {"type": "clamp", "min": 1e-6}, (2, 3), None, {"flops": 6}),
+    Case("clamp_buffers", {"type": "clamp_buffers"}, (2, 3, 4), None,
+         {"flops": 48, "connections": 0, "buffers": 2, "params": 0, "receptive_field": [1, 1]}),
     # Tensor operations of timm's models (layers/elementwise_binary.py, param_operand.py, reduce.py, stack.py).
     *(Case(op, {"type": op, "inputs": ["input", "input"]}, (2, 3, 4), None, {"flops": 24, "connections": 48})
       for op in ("sub", "div")),
+    Case("vector_norm-spatial", {"type": "vector_norm", "axis": [0, 1], "keepdim": True}, (3, 4, 5), None,
+         {"output_shape": [1, 1, 5], "flops": 120, "connections": 60, "params": 0}),
+    Case("vector_norm-last", {"type": "vector_norm", "axis": -1}, (3, 4), None, {"output_shape": [3], "flops": 24}),
+    Case("one_hot_position_embedding", {"type": "one_hot_position_embedding", "positions": 7}, (6, 4), None,
+         {"params": 2 * 7 * 4, "macs": 2 * 6 * 7 * 4, "flops": 2 * (2 * 6 * 7 * 4) + 2 * 24,
+          "connections": 2 * 6 * 7 * 4 + 24, "receptive_field": [1]}),
+    Case("axial_rope_table-cos", {"type": "axial_rope_table", "head_dim": 8, "fn": "cos", "angles": True}, (6, 5),
+         None, {"output_shape": [6, 8], "buffers": 2, "macs": 2 * 2 * 6, "flops": 2 * 24 + 48, "connections": 0}),
+    Case("axial_rope_table-sin", {"type": "axial_rope_table", "head_dim": 8, "fn": "sin"}, (6, 5), None,
+         {"output_shape": [6, 8], "buffers": 0, "macs": 0, "flops": 48}),
+    Case("constant_op-mul", {"type": "constant_op", "op": "mul", "shape": [2, 1, 4]}, (2, 3, 4), None,
+         {"params": 0, "buffers": 0, "flops": 24, "connections": 24, "receptive_field": [1, 1]}),
+    Case("constant_op-add", {"type": "constant_op", "op": "add", "shape": [4]}, (2, 3, 4), None, {"flops": 24}),
     Case("parameter_op-scalar", {"type": "parameter_op", "op": "mul", "shape": [1]}, (2, 3, 4), None,
          {"params": 1, "flops": 24, "connections": 24, "receptive_field": [1, 1]}),
     Case("parameter_op-channel-bias", {"type": "parameter_op", "op": "add", "shape": [2, 1, 1]}, (2, 3, 4), None,
          {"params": 2, "flops": 24}),
     Case("parameter_op-buffer-mask", {"type": "parameter_op", "op": "add", "shape": [2, 1, 4], "buffer": True},
          (2, 3, 4), None, {"params": 0, "buffers": 8, "flops": 24}),  # Swin's shifted-window mask
+    # ConViT's rel_indices table expanded over the batch: its shape, whatever the input; no cost
+    Case("constant_table", {"type": "constant_table", "shape": [4, 4, 3]}, (2, 3, 4), None,
+         {"output_shape": [4, 4, 3], "params": 0, "flops": 0, "connections": 0}),
+    # Swin V2's exp(clamp(logit_scale)): clamp 1 + exp 1 FLOPs on each of the 2 elements, once per call
+    Case("parameter_op-logit-scale", {"type": "parameter_op", "op": "mul", "shape": [2, 1, 1],
+                                      "fn": ["clamp_max", "exp"]}, (2, 3, 4), None, {"params": 2, "flops": 24 + 4}),
+    # EfficientViM's softmax(weights)[i] of a [3] parameter: 3·3 − 1 FLOPs once, one row read
+    Case("parameter_op-softmax-row", {"type": "parameter_op", "op": "mul", "shape": [1], "fn": ["softmax"],
+                                      "rows": 3}, (2, 3, 4), None, {"params": 3, "flops": 24 + 8}),
     Case("linear-bias-buffer", {"type": "linear", "out_features": 6, "bias_buffer": 2}, (3, 4), None,
          {"trainable_params": 28, "buffers": 2, "macs": 72, "flops": 3 * 6 * 8}),  # BEiT's zero key bias
     Case("affine", {"type": "affine", "shape": [4]}, (2, 3, 4), None, {"params": 8, "flops": 48, "connections": 24}),

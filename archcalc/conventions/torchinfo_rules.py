@@ -78,12 +78,17 @@ TABLE = {
     "window_attention_v2": Rule(lambda v: position_mlp_links(v)[1], "only the bias MLP's nn.Linear leaves run: "
                                 "their params x 1 (the coordinate table's batch axis), whatever the batch"),
     **same_for(("scaled_dot_product_attention", "matmul", "einsum"), zero("no parameters")),
+    "one_hot_position_embedding": zero("its one parameter (position_embedding_table) is named neither weight nor "
+                                       "bias, the names torchinfo counts"),
     **same_for(("relative_position_bias", "relative_position_attention"),
                Rule(lambda v: v.params * v.batch * v.out[0], "its table x N x out[0]: the parameter "
                     "(relative_position_bias_table, as timm's RelPosBias) is not named weight or bias but contains "
                     "'bias', which torchinfo counts as an RNN's (x output_size[:2])")),
     **same_for(("positional_embedding", "class_token", "layer_scale"),
                zero("its parameter is not named weight or bias")),
+    "parameter_op": Rule(lambda v: 0 if v.attrs.get("fn") or v.attrs.get("rows") else v.params * v.batch,
+                         "its parameter x N; 0 with fn or rows (a parameter computed on before use, Swin V2's "
+                         "logit_scale: named neither weight nor bias)"),
 }
 
 

@@ -26,6 +26,10 @@ additive `mask`, which relative_position_attention reads per sample. `bias[h]` o
 others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
 and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
 table and index.
+
+A parameter computed on element by element before use (Swin V2's `clamp(logit_scale, max=log 100).exp()`,
+ConViT's `sigmoid(gating)`, EfficientViM's `sigmoid(alpha).view(4, -1, 1, 1)[i]`) is the other kind of
+weight-derived value: derived_math.py records it (`Computed`), and parameter_op's rule reads it.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
+from archcalc.importer.derived_math import Computed, further, fresh, row_of, softmax_group, step_of
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
 from archcalc.importer.layout import FRONT, follow, sample_shape
+from archcalc.importer.one_hot_table import one_hot_step
 from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
 from archcalc.importer.weight_views import is_view_call
@@ -58,7 +64,9 @@ class Gathered:
 
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
-    index: torch.Tensor | None  # the buffer the index is (or is made from); None: computed from the sizes alone
+    # the buffer the index is (or is made from); None: the whole MLP table, no gather, or an index computed from
+    # the sizes alone (`computed_index`, T5's buckets)
+    index: torch.Tensor | None
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
     # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
@@ -72,10 +80,12 @@ class Gathered:
     # torch has it, then (in `map`) per sample; and the bias's shape before it.
     mask: tuple[int, ...] | None = None
     unmasked: tuple[int, ...] | None = None
+    kind: str = "gathered"  # what the reading rules look for (derived_math.Computed is "computed")
 
     @property
-    def index_shape(self) -> tuple[int, ...]:
-        return tuple(self.index.shape) if self.index is not None else self.computed_index
+    def index_shape(self) -> tuple[int, ...] | None:
+        """The index's shape; None when there is none (the whole table is the bias)."""
+        return tuple(self.index.shape) if self.index is not None else (self.computed_index or None)
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
@@ -83,12 +93,21 @@ class Gathered:
         return table + ((self.index,) if self.index is not None else ())
 
 
+def what(found: list) -> str:
+    """The weight-derived operands in words, for a reason."""
+    if any(isinstance(f, Computed) for f in found):
+        steps = next(f.steps for f in found if isinstance(f, Computed))
+        return f"a function of a parameter ({', '.join(steps)})"
+    return "a bias gathered from a parameter table"
+
+
 class WeightDerived:
     def __init__(self, producer: dict[int, str], bases: dict[int, torch.Tensor], buffer_ids: set[int],
                  constants: Any) -> None:  # fmt: skip
         self.producer, self.bases, self.buffer_ids, self.constants = producer, bases, buffer_ids, constants
-        self.values: dict[int, Gathered] = {}
+        self.values: dict[int, Gathered | Computed] = {}  # gathered biases; tensors computed from a parameter
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
+        self.chains: set[int] = set()  # the computed tensors (derived_math.Computed.chain) a reader counted
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
@@ -96,6 +115,10 @@ class WeightDerived:
         if len(outputs) != 1 or not operands or any(id(t) in self.producer for t in operands):
             return False
         out = outputs[0]
+        lookup = one_hot_step(call, self.values, self.constants, self.bases, out)  # Gemma 4's position table
+        if lookup is not None:
+            self.values[id(out)] = lookup
+            return True
         if call.is_module:
             return self._module(call.target, operands, out)
         if is_view_call(call.target):
@@ -103,7 +126,9 @@ class WeightDerived:
             if len(own) == 1 and id(own[0]) in self.constants.tables:
                 return self._pairwise_lookup(self.constants.tables[id(own[0])], own[0], out)
             if len(own) == 1 and id(own[0]) in self.values:
-                self.values[id(out)] = replace(self.values[id(own[0])], shape=tuple(out.shape), heads_first=False)
+                known = self.values[id(own[0])]
+                self.values[id(out)] = (further(known, None, out) if isinstance(known, Computed)
+                                        else replace(known, shape=tuple(out.shape), heads_first=False))  # fmt: skip
                 return True
             if len(own) == 1 and id(own[0]) in self.mlps:
                 self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
@@ -111,8 +136,11 @@ class WeightDerived:
             return False
         if call.target in addition_functions() and len(operands) == 2 and len(call.args) == 2 and not call.kwargs:
             return self._masked(operands, out)
-        if call.target in _SIGMOID + _MUL and len(operands) == 1 and id(operands[0]) in self.values:
-            return self._squashed(call, self.values[id(operands[0])], out)
+        known = self.values.get(id(operands[0])) if len(operands) == 1 else None
+        if isinstance(known, Computed) or (known is None and len(operands) == 1 and self._parameter(operands[0])):
+            return self._computed(call, known, operands[0], out)
+        if call.target in _SIGMOID + _MUL and known is not None:
+            return self._squashed(call, known, out)
         if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
             return self._head(self.values[id(call.args[0])], call.args[1], out)
         if call.target not in _GETITEM or len(call.args) != 2 or call.kwargs:
@@ -123,9 +151,29 @@ class WeightDerived:
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape))
         return True
 
-    def _squashed(self, call: Any, gathered: Gathered, out: torch.Tensor) -> bool:
+    def _parameter(self, t: torch.Tensor) -> bool:
+        """A parameter, or a reshaped view of one (weight_views.py)."""
+        base = self.bases.get(id(t))
+        return base is not None and id(base) not in self.buffer_ids and base.is_floating_point()
+
+    def _computed(self, call: Any, known: Computed | None, operand: torch.Tensor, out: torch.Tensor) -> bool:
+        """A function of a parameter, or of a tensor computed from one, or a row of it (derived_math.py)."""
+        if call.target in _GETITEM:
+            row = row_of(known, call.args[1], operand, out) if known is not None and len(call.args) == 2 else None
+            if row is not None:
+                self.values[id(out)] = row
+            return row is not None
+        group = softmax_group(call.target, call.args, call.kwargs, operand)
+        name = "softmax" if group is not None else step_of(call.target, call.args, call.kwargs, operand)
+        if name is None or not out.is_floating_point():
+            return False
+        self.values[id(out)] = (further(known, name, out, group) if known is not None
+                                else fresh(self.bases[id(operand)], name, out, group))  # fmt: skip
+        return True
+
+    def _squashed(self, call: Any, gathered: Gathered | Computed, out: torch.Tensor) -> bool:
         """Swin V2's `16 * torch.sigmoid(bias)` on a bias an MLP computed: the gain and the sigmoid."""
-        if gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
+        if isinstance(gathered, Computed) or gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
             return False
         if call.target in _SIGMOID and gathered.gain is None and len(call.args) == 1:
             self.values[id(out)] = replace(gathered, gain=1, heads_first=False)
@@ -191,7 +239,7 @@ class WeightDerived:
     def _masked(self, operands: list[torch.Tensor], out: torch.Tensor) -> bool:
         """`bias + mask` (Hugging Face's SwinAttention: the gathered bias plus the shifted-window mask, a constant
         made from the sizes alone and expanded to the batch's windows): the bias with an additive mask."""
-        biases = [self.values[id(t)] for t in operands if id(t) in self.values]
+        biases = [self.values[id(t)] for t in operands if isinstance(self.values.get(id(t)), Gathered)]
         masks = [t for t in operands if self.constants.is_constant(t) and t.is_floating_point()]
         if len(biases) != 1 or len(masks) != 1 or biases[0].mask is not None or self.constants.sources(masks):
             return False
@@ -215,9 +263,9 @@ class WeightDerived:
                                         computed_index=() if index is not None else ids)  # fmt: skip
         return True
 
-    def _head(self, gathered: Gathered, key: Any, out: torch.Tensor) -> bool:
+    def _head(self, gathered: Gathered | Computed, key: Any, out: torch.Tensor) -> bool:
         """`bias[h]` on LeViT-style biases [H, *index]: head h's bias."""
-        if not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
+        if isinstance(gathered, Computed) or not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
             return False
         heads = gathered.table_shape[0]
         if not -heads <= key < heads:
@@ -225,20 +273,49 @@ class WeightDerived:
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape), heads_first=False, head=key % heads)
         return True
 
+    def value(self, t: torch.Tensor) -> Gathered | Computed | None:
+        """What `t` is: a gathered bias, a tensor computed from a parameter, or a position-bias MLP's whole output
+        (Swin V2-CR's `meta_mlp(coordinates).transpose(1, 0).reshape(H, N, N)`: no index gathers it, a
+        `Gathered` without one); None for anything else."""
+        if id(t) in self.values:
+            return self.values[id(t)]
+        mlp = self.mlps.get(id(t))
+        if mlp is None or mlp.steps != ("linear", "relu", "linear"):  # complete, however it is rearranged
+            return None
+        heads = mlp.linears[1][1]
+        rows = math.prod(mlp.coordinates.shape) // mlp.linears[0][0]
+        return Gathered(mlp.coordinates, (rows, heads), None, 0, tuple(t.shape), mlp=mlp)
+
+    def _paid(self, found: Gathered | Computed) -> Gathered | Computed:
+        """A computed tensor whose chain an earlier reader counted is `reused` (counted once)."""
+        if not isinstance(found, Computed):
+            return found
+        return replace(found, reused=found.chain in self.chains)
+
+    def reason(self, call: Any, reason: str) -> str:
+        """A clearer reason for a call that computes on a parameter alone with a function not followed
+        (`torch.tanh(self.scale)`): it has no batch axis because no input reaches it, not because of a layout."""
+        operands = tensors((call.args, call.kwargs))
+        if call.is_module or "no batch axis" not in reason or not operands or any(
+                not self._parameter(t) and not isinstance(self.values.get(id(t)), Computed) for t in operands):  # fmt: skip
+            return reason
+        return ("computes on parameters alone with a function archcalc does not follow on weights (it follows "
+                "sigmoid, exp, log, clamp, softmax, c - w, c * w and w + c of one parameter: docs/import.md)")
+
     def reads(self, operands: list[torch.Tensor]) -> bool:
-        return any(id(t) in self.values for t in operands)
+        return any(self.value(t) is not None for t in operands)
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         """The tables and index buffers behind the gathered operands (an unsupported reader holds them)."""
-        return [w for t in operands if id(t) in self.values for w in self.values[id(t)].weights()]
+        return [w for t in operands for w in (self.value(t).weights() if self.value(t) is not None else ())]
 
     def map(self, mapper: Any, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> None:
         """The call combining activations with gathered values, through a rule that accepts them."""
-        gathered = [self.values[id(t)] for t in operands if id(t) in self.values]
+        gathered = [self._paid(found) for found in map(self.value, operands) if found is not None]
         activations = [t for t in operands if id(t) in self.producer]
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
-            raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone), "
-                            "read together with other parameters or constants")  # fmt: skip
+            raise CannotMap(f"an operand is {what(gathered)} (computed from weights alone), read together with "
+                            "other parameters or constants")  # fmt: skip
         # where the batch is (layout.py): in front, or merged with the windows (B·nW) of Swin-style attention
         plan = follow(call.target, False, call.args, call.kwargs, activations,
                       [mapper.layouts.get(id(t), FRONT) for t in activations], outputs, mapper.batch,
@@ -254,8 +331,9 @@ class WeightDerived:
         rules = [r for r in mapper.table.function_rules(call.target)
                  if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
         if not rules:
-            raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone); "
-                            "no rule for this call reads one (an add to the scores does: relative_position_bias)")
+            raise CannotMap(f"an operand is {what(gathered)} (computed from weights alone); no rule for this call "
+                            "reads one (an add to the scores does: relative_position_bias; a product or sum with an "
+                            "activation: parameter_op)")  # fmt: skip
         rule, layer = rules[0], REGISTRY[rules[0].layer]
         try:
             attrs = layer.resolve_attrs({k: v for k, v in rule.read(view).items() if v is not None}, {})
@@ -269,14 +347,15 @@ class WeightDerived:
         form = rule.form or call_form(call.target)
         form = form if form in layer.calls else "module"
         mapper.add(call, rule.layer, attrs, [mapper.producer[id(t)] for t in activations], outputs[0], use, form)
+        self.chains.update(g.chain for g in gathered if isinstance(g, Computed))  # counted here, once
         if not plan.outputs[0].front:
             mapper.layouts[id(outputs[0])] = plan.outputs[0]
 
 
-def _mask_per_sample(bias: Gathered, activation: torch.Tensor, layout: Any, batch: int) -> Gathered:
+def _mask_per_sample(bias: Gathered | Computed, activation: torch.Tensor, layout: Any, batch: int) -> Gathered:
     """The additive mask's shape for one sample: its leading axis holds the batch as the activation's does (the
     windows of every sample, B·nW, when the batch is merged into them), or it broadcasts over the batch."""
-    if bias.mask is None:
+    if not isinstance(bias, Gathered) or bias.mask is None:
         return bias
     mask = bias.mask
     if len(mask) < activation.dim():  # aligned from the right: no axis of the batch

@@ -29,13 +29,14 @@ from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, Wei
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.derived import WeightDerived
+from archcalc.importer.expanded import place_expanded
 from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.names import Names, factory, pruning_masks
 from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.stacked import map_stacked
 from archcalc.importer.trace import Trace, Traced
-from archcalc.importer.unused import unused_weights
+from archcalc.importer.unused import made_in_forward, unused_weights
 from archcalc.importer.joined_weights import joined_of
 from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
@@ -45,7 +46,10 @@ class Mapper:
     def __init__(self, trace: Trace, batch: int, table: RuleTable, model: torch.nn.Module) -> None:
         self.trace, self.batch, self.table, self.model = trace, batch, table, model
         self.producer: dict[int, str] = {id(trace.input): INPUT}
-        self.buffer_ids = {id(t) for t in model.buffers()}
+        # A buffer the forward put in place of the one handed over (ConViT's rel_indices, made from the input's
+        # shape) is a constant it made, not a weight; the replaced one counts as unused (unused.py).
+        self.made, self.replaced = made_in_forward(model, trace.handed)
+        self.buffer_ids = {id(t) for t in model.buffers() if id(t) not in self.made}
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
@@ -53,7 +57,7 @@ class Mapper:
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
         self.stacks: dict[int, list[torch.Tensor]] = {}  # torch.stack(branches) in front of the batch axis
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
-        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
+        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers()) if id(t) not in self.made}
         self.joined: dict[int, list[torch.Tensor]] = {}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
@@ -98,7 +102,7 @@ class Mapper:
             except CannotMap as exc:
                 self.layouts.update(self.planned)  # unmapped, its outputs still hold the batch where it was followed
                 self.guessed.update(id(t) for t in outputs if id(t) not in self.planned)
-                self.unsupported(call, outputs, str(exc))
+                self.unsupported(call, outputs, self.derived.reason(call, str(exc)))
         return self.nodes
 
     def name(self, call: Traced) -> str:
@@ -125,10 +129,12 @@ class Mapper:
             return self.table_layer(call, outputs, table, operands)
         if self.derived.reads(operands):
             return self.derived.map(self, call, outputs, operands)
+        if not any(r.constant_operands for r in rules):  # a table expanded over the batch (ConViT): expanded.py
+            place_expanded(self, call, operands)
         activations = [t for t in operands if id(t) in self.producer]
         weights = list({id(w): w for t in operands if id(t) not in self.producer and not self.constants.is_constant(t)
                         for w in self.weights_of(t)}.values())  # fmt: skip
-        constants = [t for t in operands if self.constants.is_constant(t)]
+        constants = [t for t in operands if self.constants.is_constant(t) and id(t) not in self.producer]
         for t in operands:
             if id(t) not in self.producer and not self.weights_of(t) and not self.constants.is_constant(t):
                 raise CannotMap(self.unknown_operand(t))
@@ -310,7 +316,12 @@ class Mapper:
 
     def unused(self, model: torch.nn.Module) -> tuple[UnusedWeights, ...]:
         """Weights no call read (aux heads in eval mode): the totals count them, the report lists them."""
-        found = unused_weights(model, self.counted)
+        found = unused_weights(model, self.counted | self.made, self.replaced)
+        if self.replaced:
+            names = list(self.replaced)
+            self.notes.append(f"the forward replaced {len(names)} weight{'s' * (len(names) > 1)} with tensors it made "
+                              f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}): archcalc counts the "
+                              "model as handed over, and the tensors made as computed in the forward")  # fmt: skip
         if found:
             elements = sum(u.params + u.buffers for u in found)
             self.notes.append(f"{elements:,} parameter and buffer elements of the model are not used by its forward "

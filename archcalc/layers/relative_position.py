@@ -83,7 +83,8 @@ class RelativePositionBias(LayerType):
     attrs = (
         Attr("table", IntList(), doc="the bias table's shape as indexed ([(2w−1)², H] in Swin, [H, offsets] in "
                                      "LeViT)"),
-        Attr("index", IntList(), doc="the index buffer's shape ([N²] or [N, N])"),
+        Attr("index", IntList(), None, "the index buffer's shape ([N²] or [N, N]); default none: the whole table "
+                                       "is the bias, rearranged (an MLP's, Swin V2-CR's meta_mlp)"),
         Attr("index_buffer", Bool(), True, "false: the index is computed in forward from the sizes alone, no buffer "
                                           "(T5's relative-position buckets, looked up with nn.Embedding)"),
         Attr("axis", Int(0), 0, "the table axis the index selects (0 in Swin, 1 in LeViT)"),
@@ -98,7 +99,9 @@ class RelativePositionBias(LayerType):
         table, index, axis, bias = a["table"], a["index"], a["axis"], a["bias"]
         if axis >= len(table):
             raise ArchcalcError(f"{self.name}: axis {axis} is outside the table {list(table)}")
-        gathered = numel(index) * numel(table) // table[axis]
+        if index is None and (a["mlp"] is None or a["head"] is not None):
+            raise ArchcalcError(f"{self.name}: without an index the table must be an MLP's (mlp), used whole")
+        gathered = numel(table) if index is None else numel(index) * numel(table) // table[axis]
         if a["head"] is not None:
             if len(table) != 2 or a["head"] >= gathered // numel(index):
                 raise ArchcalcError(f"{self.name}: head {a['head']} needs a two-axis table with more rows than it "
@@ -161,13 +164,15 @@ class RelativePositionBias(LayerType):
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.table_shape), "index": list(m.index_shape), "axis": m.axis,
+            return {"table": list(m.table_shape), "index": None if m.index_shape is None else list(m.index_shape),
+                    "axis": m.axis,
                     "bias": list(m.bias_shape), "head": m.head, "mlp": m.mlp, "mlp_bias": m.mlp_bias,
                     "mlp_gain": m.mlp_gain, "index_buffer": m.index_buffer}  # fmt: skip
 
         def gathered(call) -> bool:
-            """One activation and one gathered bias (the importer's weight-derived value)."""
-            return len(call.in_shapes) == 1 and len(call.weights) == 1
+            """One activation and one gathered bias (the importer's weight-derived value; not a one-hot lookup)."""
+            one = len(call.in_shapes) == 1 and len(call.weights) == 1
+            return one and getattr(call.weights[0], "kind", None) == "gathered"  # not a one-hot lookup
 
         def added(call) -> dict:
             if call.kwargs or len(call.args) != 2:
@@ -182,9 +187,10 @@ class RelativePositionBias(LayerType):
 
 def _read_gathered(bias) -> dict:
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
-    return {"table": list(bias.table_shape), "index": list(bias.index_shape), "axis": bias.axis,
+    index = bias.index_shape
+    return {"table": list(bias.table_shape), "index": None if index is None else list(index), "axis": bias.axis,
             "bias": list(bias.unmasked or bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
-            "mlp_gain": bias.gain, "index_buffer": bias.index is not None}  # fmt: skip
+            "mlp_gain": bias.gain, "index_buffer": False if bias.computed_index else None}  # fmt: skip
 
 
 @register
@@ -264,14 +270,16 @@ class RelativePositionAttention(ScaledDotProductAttention):
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.table_shape), "index": list(m.index_shape), "index_buffer": m.index_buffer,
+            return {"table": list(m.table_shape), "index": None if m.index_shape is None else list(m.index_shape),
+                    "index_buffer": m.index_buffer,
                     "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
                     "mlp": m.mlp, "mlp_bias": m.mlp_bias, "mlp_gain": m.mlp_gain,
                     "enable_gqa": m.enable_gqa, "mask": m.mask_shape, "strided": m.strided or None,
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
         def masked(call) -> bool:
-            return len(call.in_shapes) == 3 and len(call.weights) == 1
+            one = len(call.in_shapes) == 3 and len(call.weights) == 1
+            return one and getattr(call.weights[0], "kind", None) == "gathered"
 
         def read(call) -> dict:
             b = call.bind("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa",
