@@ -97,13 +97,19 @@ class Attention(nn.Module):
 
 
 class ScaledDotProduct(nn.Module):
-    """F.scaled_dot_product_attention; a fourth input is its attn_mask (a bias computed from the input, SAM's)."""
+    """F.scaled_dot_product_attention; a fourth input is its attn_mask (a bias computed from the input, SAM's).
+    `strided`: q handed over as a view whose last axis has a stride other than 1, as the model hands it
+    (the same values; torch's CPU flash kernel refuses such a view and runs the math path)."""
 
-    def __init__(self, causal: bool, enable_gqa: bool, scale: float | None, dropout: float) -> None:
+    def __init__(self, causal: bool, enable_gqa: bool, scale: float | None, dropout: float,
+                 strided: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
+        self.strided = strided
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None):
+        if self.strided:
+            q = q.transpose(-1, -2).contiguous().transpose(-1, -2)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
                                               is_causal=self.causal, scale=self.scale, enable_gqa=self.enable_gqa)
 

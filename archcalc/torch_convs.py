@@ -103,11 +103,14 @@ class Normalize(nn.Module):
 
 
 class StridedSlice(nn.Module):
-    """strided_slice: x[:, ::s_1, ::s_2, ...] from torch axis `dim` on (LeViT's Subsample)."""
+    """strided_slice: x[:, o_1::s_1, o_2::s_2, ...] from torch axis `dim` on (LeViT's Subsample; Swin's patch
+    merging in transformers: the four interleaved sub-grids)."""
 
-    def __init__(self, dim: int, steps) -> None:
+    def __init__(self, dim: int, steps, starts=None) -> None:
         super().__init__()
         self.dim, self.steps = dim, list(steps)
+        self.starts = [start for start in starts] if starts is not None and any(starts) else []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[(slice(None),) * self.dim + tuple(slice(None, None, step) for step in self.steps)]
+        starts = self.starts or [None] * len(self.steps)
+        return x[(slice(None),) * self.dim + tuple(slice(start, None, step) for start, step in zip(starts, self.steps))]

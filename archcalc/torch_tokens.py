@@ -264,8 +264,13 @@ class RelativePositionBias(nn.Module):
     every call (timm's RelPosMlp); `mlp_gain` g makes the bias g·sigmoid(it) (Swin V2's 16·sigmoid)."""
 
     def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None = None,
-                 mlp: list | None = None, mlp_bias: list | None = None, mlp_gain: int | None = None) -> None:  # fmt: skip
+                 mlp: list | None = None, mlp_bias: list | None = None, mlp_gain: int | None = None,
+                 index_buffer: bool = True) -> None:  # fmt: skip
         super().__init__()
+        # index None: the MLP's whole table is the bias (Swin V2-CR's meta_mlp); index_buffer False: the index is
+        # computed on every call (T5's buckets), no buffer holds it
+        self.index_shape = tuple(index) if index is not None else None
+        self.index_buffer = index_buffer
         self.mlp_gain = mlp_gain
         self.axis, self.bias_shape, self.head, self.table_shape = axis, bias, head, tuple(table)
         self.mlp, self.mlp_bias = (list(mlp), list(mlp_bias or [1, 1])) if mlp is not None else (None, None)
@@ -276,25 +281,32 @@ class RelativePositionBias(nn.Module):
             self.position_mlp = nn.Sequential(nn.Linear(r, h, bias=bool(b1)), nn.ReLU(),
                                               nn.Linear(h, table[1], bias=bool(b2)))  # fmt: skip
             self.register_buffer("coordinates", torch.zeros(table[0], r))
-        if index is not None:  # None: the MLP's whole table is the bias (Swin V2-CR's meta_mlp)
+        if index is not None and index_buffer:
             self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
             self.reset_index_buffers()
 
     def reset_index_buffers(self) -> None:
         """Valid indices (torch_build.to_empty refills them after moving the module without initialising it)."""
-        if not hasattr(self, "relative_position_index"):
-            return
-        rows, index = self.table_shape[self.axis], self.relative_position_index
-        with torch.no_grad():
-            index.copy_(torch.arange(index.numel(), device=index.device).remainder(rows).view(index.shape))
+        if hasattr(self, "relative_position_index"):
+            index = self.relative_position_index
+            with torch.no_grad():
+                index.copy_(self.computed_index(index.device))
+
+    def computed_index(self, device) -> torch.Tensor:
+        """Valid table rows of the index's shape; without `index_buffer` made on every call, as T5 does."""
+        rows = self.table_shape[self.axis]
+        return torch.arange(math.prod(self.index_shape), device=device).remainder(rows).view(self.index_shape)
 
     def table(self) -> torch.Tensor:
         return self.relative_position_bias_table if self.mlp is None else self.position_mlp(self.coordinates)
 
     def bias(self) -> torch.Tensor:
         table = self.table()
-        index = getattr(self, "relative_position_index", None)
-        gathered = table if index is None else table.index_select(self.axis, index.view(-1))
+        if self.index_shape is None:
+            gathered = table
+        else:
+            index = self.relative_position_index if self.index_buffer else self.computed_index(table.device)
+            gathered = table.index_select(self.axis, index.view(-1))
         gathered = gathered.movedim(self.axis, -1)
         bias = (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
         return bias if self.mlp_gain is None else self.mlp_gain * torch.sigmoid(bias)
@@ -308,13 +320,20 @@ class RelativePositionAttention(RelativePositionBias):
 
     def __init__(self, table: tuple, index: tuple, axis: int, bias: tuple, head: int | None, causal: bool,
                  enable_gqa: bool, scale: float | None, dropout: float, mlp: list | None = None,
-                 mlp_bias: list | None = None, mlp_gain: int | None = None) -> None:  # fmt: skip
-        super().__init__(table, index, axis, bias, head, mlp, mlp_bias, mlp_gain)
+                 mlp_bias: list | None = None, mlp_gain: int | None = None, index_buffer: bool = True,
+                 mask: list | None = None, strided: bool = False) -> None:  # fmt: skip
+        super().__init__(table, index, axis, bias, head, mlp, mlp_bias, mlp_gain, index_buffer)
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
+        self.mask_shape, self.strided = (list(mask) if mask is not None else None), strided
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         dropout = self.dropout if self.training else 0.0
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=dropout, is_causal=self.causal,
+        bias = self.bias()
+        if self.mask_shape is not None:  # a constant made on every call (Swin's shift mask): its values count nothing
+            bias = bias + torch.zeros(self.mask_shape, device=q.device, dtype=q.dtype)
+        if self.strided:  # q as a view whose last axis is not contiguous, as the model hands it (the CPU's kernel)
+            q = q.transpose(-1, -2).contiguous().transpose(-1, -2)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout, is_causal=self.causal,
                                               scale=self.scale, enable_gqa=self.enable_gqa)
 
 

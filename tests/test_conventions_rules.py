@@ -48,6 +48,13 @@ CASES = [
                                              "dilation": 2}),
     case("conv-same-s2-asymmetric", (4, 9, 10), {"type": "conv2d", "out_channels": 4, "kernel": 3, "stride": 2,
                                                  "padding": "same"}),
+    # torch's own strings ('same' at stride 1, 'valid'): aten::_convolution_mode, which fvcore does not count
+    case("conv-same-depthwise-even", (4, 7, 8), {"type": "conv2d", "out_channels": 4, "kernel": 4, "groups": 4,
+                                                 "padding": "same"}),
+    case("conv-valid-s2", (4, 9, 9), {"type": "conv2d", "out_channels": 6, "kernel": 3, "stride": 2,
+                                      "padding": "valid"}),
+    case("conv-same-reflect", IMAGE, {"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": "same",
+                                      "padding_mode": "reflect"}),
     case("conv-table", (3, 7, 7), {"type": "conv2d", "kernel": 3, "table": [[0, 1], [1, 2], [0, 1, 2]]}),
     case("deconv", (4, 5, 5), {"type": "conv_transpose2d", "out_channels": 3, "kernel": 3, "stride": 2,
                                "padding": 1, "output_padding": 1}),

@@ -19,5 +19,6 @@ CASES = [
     case("normalize", (5, 6), {"type": "normalize", "axis": -1}),
     case("normalize-channels", (4, 3, 3), {"type": "normalize"}),
     case("strided_slice", (5, 5, 8), {"type": "strided_slice", "steps": [2, 2]}),
+    case("strided_slice-offset", (5, 5, 8), {"type": "strided_slice", "steps": [2, 2], "starts": [0, 1]}),
     case("pad-negative", (3, 6, 6), {"type": "pad", "padding": [-1, 1, -1, 1]}),
 ]

@@ -83,6 +83,11 @@ CASES = [
                                                              "equation": "nhwc,hkc->nhwk", "table": [9, 8],
                                                              "index": [5, 5], "table_rows": 13}),
     case("sdpa-causal", (2, 6, 8), {"type": "scaled_dot_product_attention", "causal": True, "inputs": ["input"] * 3}),
+    # torch's CPU flash kernel refuses a value head size other than the query's and a non-contiguous last axis
+    case("sdpa-wider-values", (2, 6, 8), {"name": "value", "type": "linear", "out_features": 12},
+         {"type": "scaled_dot_product_attention", "inputs": ["input", "input", "value"]}),
+    case("sdpa-strided", (2, 6, 8), {"type": "scaled_dot_product_attention", "strided": True,
+                                     "inputs": ["input"] * 3}),
     case("window", (9, 9, 8), {"type": "window_attention", "num_heads": 2, "window": 3}),
     case("window-shifted-padded", (7, 8, 8), {"type": "window_attention", "num_heads": 2, "window": 3, "shift": 1}),
     case("window-3d-fit", (1, 5, 5, 8), {"type": "window_attention", "num_heads": 2, "window": [2, 3, 3],
@@ -116,6 +121,21 @@ CASES = [
     case("relative-position-attention-3d-bias", (2, 9, 8), {"type": "relative_position_attention", "table": [2, 9],
                                                             "index": [9, 9], "axis": 1, "bias": [2, 9, 9],
                                                             "inputs": ["input"] * 3}),
+    # T5: buckets looked up per query-key pair, the index made in forward (no buffer), a 4-D bias
+    case("relative-position-attention-t5", (2, 9, 8), {"type": "relative_position_attention", "table": [8, 2],
+                                                      "index": [9, 9], "axis": 0, "bias": [1, 2, 9, 9],
+                                                      "index_buffer": False, "scale": 1.0, "inputs": ["input"] * 3}),
+    # one head's [L, S] bias: a 2-D attn_mask, which the CPU's flash kernel takes (a 3-D one it does not)
+    case("relative-position-attention-2d-bias", (1, 9, 8), {"type": "relative_position_attention", "table": [25, 1],
+                                                            "index": [81], "axis": 0, "bias": [9, 9],
+                                                            "inputs": ["input"] * 3}),
+    case("relative-position-attention-strided", (2, 9, 8), {"type": "relative_position_attention", "table": [25, 2],
+                                                            "index": [81], "axis": 0, "bias": [1, 2, 9, 9],
+                                                            "strided": True, "inputs": ["input"] * 3}),
+    # Hugging Face Swin's shifted windows: the bias plus a constant mask (no buffer), one window per sample here
+    case("relative-position-attention-masked", (2, 9, 8), {"type": "relative_position_attention", "table": [25, 2],
+                                                          "index": [81], "axis": 0, "bias": [1, 2, 9, 9],
+                                                          "mask": [1, 9, 9], "inputs": ["input"] * 3}),
     case("layer-scale-tokens", TOKENS, {"type": "layer_scale", "channels_last": True}),
     case("drop-path", (4, 5, 5), {"type": "drop_path", "p": 0.1}),
     case("patch-merge", (5, 5, 4), {"type": "patch_merge"}),

@@ -1,5 +1,5 @@
 """Hugging Face models imported complete: tiny configs (tests/models/hugging_face.py) of BERT, DistilBERT, RoBERTa,
-GPT-2, Llama (model and LM), Mistral and Qwen2, fed token ids.
+GPT-2, Llama (model and LM), Mistral, Qwen2 and T5's encoder, fed token ids.
 
 For each: complete (no unsupported operation); parameters equal `sum(p.numel())` and buffers `sum(b.numel())`
 (less buffers the forward never reads, which a note says: RoPE's `original_inv_freq`, RoBERTa's `position_ids`); MACs times 2
@@ -30,13 +30,14 @@ pytest.importorskip("transformers")  # a dev dependency: always there in CI
 from tests.models import hugging_face as hf  # noqa: E402
 
 TOKENS = 12
-MODELS = ("bert", "distilbert", "gpt2", "llama", "llama_model", "mistral", "qwen2", "roberta")
+MODELS = ("bert", "distilbert", "gpt2", "llama", "llama_model", "mistral", "qwen2", "roberta", "t5_encoder")
 ROPE = {"llama", "llama_model", "mistral", "qwen2"}
 # The layer types each family must import as (the attention of decoders is one multi_head_attention)
 TYPES = {"bert": {"embedding", "token_type_embedding", "positional_embedding", "scaled_dot_product_attention"},
          "distilbert": {"embedding", "positional_embedding", "scaled_dot_product_attention"},
          "gpt2": {"embedding", "positional_embedding", "multi_head_attention"},
-         "roberta": {"embedding", "token_type_embedding", "positional_embedding", "scaled_dot_product_attention"}}
+         "roberta": {"embedding", "token_type_embedding", "positional_embedding", "scaled_dot_product_attention"},
+         "t5_encoder": {"embedding", "rmsnorm", "relative_position_attention", "relu"}}
 TYPES |= {name: {"embedding", "rmsnorm", "multi_head_attention", "silu"} for name in ROPE}
 
 

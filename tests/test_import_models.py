@@ -70,6 +70,9 @@ FUNCTIONAL = [
     ("scalar-add", lambda x: x + 1, (2, 4, 4), "{type: scalar, op: add, value: 1}"),
     ("scalar-rsub", lambda x: 1 - x, (2, 4, 4), "{type: scalar, op: sub, value: 1, side: left}"),
     ("rsqrt", lambda x: torch.rsqrt(x), (2, 4, 4), "{type: rsqrt}"),
+    # one of the four sub-grids Swin's patch merging interleaves (transformers' SwinPatchMerging)
+    ("strided-slice-offset", lambda x: x[:, :, 1::2, 0::2], (2, 5, 4),
+     "{type: strided_slice, axis: 1, steps: [2, 2], starts: [1, 0]}"),
 ]
 
 
@@ -83,7 +86,7 @@ def test_functional_op_maps_to_its_layer_type(fn, shape, layers):
 
 UNSUPPORTED = [
     ("floor-div", lambda x: x // 2, "operator.floordiv", "no import rule"),
-    ("strided-slice-offset", lambda x: x[:, 1::2], "operator.getitem", "other than one integer"),
+    ("strided-slice-stop", lambda x: x[:, 1:3:2], "operator.getitem", "other than one integer"),
     ("alpha", lambda x: torch.add(x, x, alpha=2), "torch.add", "scales the second operand"),
     ("batch-swap", lambda x: x.transpose(0, 1), "torch.Tensor.transpose", "batch axis"),
     ("cumsum", lambda x: torch.cumsum(x, 1), "torch.cumsum", "no import rule"),

@@ -17,12 +17,11 @@ import types
 import pytest
 import torch
 
-from archcalc import analyse, load_spec_text
-from archcalc.check import check
+from archcalc import analyse
 from archcalc.conventions import count_convention
 from archcalc.importer import import_model
-from archcalc.spec.export import export_spec, graph_difference
 from tests.models import timm_ops
+from tests.model_cases import assert_graph_round_trips_and_checks, imported, real
 from tests.peer_check import tool_totals
 
 NAMES = sorted(timm_ops.MODELS)
@@ -56,17 +55,11 @@ def timm_installed(monkeypatch):
 
 
 def _imported(name: str):
-    factory, shape = timm_ops.MODELS[name]
-    return import_model(factory, shape).graph
+    return imported(timm_ops.MODELS, name)
 
 
 def _real(name: str):
-    def make(device: str) -> torch.nn.Module:
-        torch.manual_seed(0)
-        with torch.device(device):
-            return timm_ops.MODELS[name][0]().eval()
-
-    return make
+    return real(timm_ops.MODELS, name)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -90,12 +83,7 @@ def test_conventions_equal_the_tools_on_the_model(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_export_spec_round_trip_and_check(name):
-    graph = _imported(name)
-    again = load_spec_text(export_spec(graph), name)
-    assert graph_difference(graph, again) is None
-    assert analyse(again).totals == analyse(graph).totals
-    verdicts = check(again).totals
-    assert all(v.status != "differ" for v in verdicts), verdicts
+    assert_graph_round_trips_and_checks(_imported(name), name)
 
 
 def test_frozen_scale_is_counted_frozen():

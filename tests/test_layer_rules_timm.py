@@ -35,6 +35,8 @@ CASES = [
          {"output_shape": [3, 3, 8], "flops": 0, "receptive_field": None}),
     Case("strided_slice-map", {"type": "strided_slice", "axis": 1, "steps": [1, 3]}, (4, 6, 7), None,
          {"output_shape": [4, 6, 3], "effective_stride": [1, 3]}),
+    Case("strided_slice-offset", {"type": "strided_slice", "axis": 1, "steps": [2, 2], "starts": [1, 0]}, (4, 5, 7),
+         None, {"output_shape": [4, 2, 4], "effective_stride": [2, 2], "effective_padding": [-1, 0]}),
     Case("pad-negative-crops", {"type": "pad", "padding": [-1, 1, -1, 1]}, (3, 6, 6),
          lambda: nn.ZeroPad2d((-1, 1, -1, 1)), {"output_shape": [3, 6, 6], "effective_padding": [-1, -1]}),
 ]  # fmt: skip

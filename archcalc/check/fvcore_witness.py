@@ -57,9 +57,11 @@ def fvcore_verdicts(model, graph: Graph, macs: dict[str, int], weight_elements: 
     finally:
         torch.set_flush_denormal(False)
     # Only the multiply-adds witness the MACs: a weight-standardised conv also runs aten::batch_norm over its
-    # weight (conv `standardize`), which fvcore counts under its own norm convention.
+    # weight (conv `standardize`), which fvcore counts under its own norm convention. A conv padded 'same' or
+    # 'valid' as torch's string runs aten::_convolution_mode, which fvcore does not see (FlopCounterMode does).
     for node in graph.nodes:
         dense = node.rule.dense_macs and node.rule.fvcore_exact and not node.rule.fused_kernel  # nor a rounded einsum
+        dense = dense and not node.rule.fvcore_hidden(node.attrs)
         ops = by_operator.get(model.module_path(node.name), {})
         counted = sum(n for op, n in ops.items() if not (dense and op in _NORM_OPS))
         verdicts[node.name].append(witness_verdict(FVCORE, dense, macs[node.name], counted))

@@ -7,6 +7,9 @@ multiply-add as one flop":
 
     aten::_convolution      batch * prod(weight shape) * prod(output spatial)  (transposed: input spatial)
                             = archcalc's MACs, any rank; the bias is not counted
+                            padding given as a string (nn.Conv2d(padding='same') at stride 1, 'valid'; zero
+                            padding): F.conv2d dispatches to aten::_convolution_mode, which has no handle: 0
+                            (ConvMixer's depthwise convs)
                             a weight-standardised conv (timm's StdConv2d): + aten::batch_norm in training mode
                             over the weight, once per call: 4 per weight element (scaled, with the gain as its
                             weight: 5)
@@ -76,11 +79,13 @@ def _einsum(v) -> int:
 
 
 def _conv(v) -> dict[str, int]:
-    """aten::_convolution's MACs; a standardised weight adds aten::batch_norm (training) once per call."""
+    """aten::_convolution's MACs; a standardised weight adds aten::batch_norm (training) once per call. Padding
+    given to torch as a string ('same', 'valid') dispatches to aten::_convolution_mode instead: no handle, 0."""
+    macs = 0 if v.layer.fvcore_hidden(v.attrs) else v.macs
     standardize = v.attrs.get("standardize", "none")
     if standardize == "none":
-        return {"macs": v.macs}
-    return {"macs": v.macs, "norm": v.layer.kernel_weights(v.attrs, v.ins) * (5 if standardize == "scaled" else 4)}
+        return {"macs": macs}
+    return {"macs": macs, "norm": v.layer.kernel_weights(v.attrs, v.ins) * (5 if standardize == "scaled" else 4)}
 
 
 _STATS_NORM = Rule(lambda v: v.out_elems * (5 if v.attrs["affine"] else 4),
@@ -91,8 +96,9 @@ TABLE = {
     **recurrent_rules.FVCORE,
     "batchnorm": Rule(_batchnorm, "aten::batch_norm: eval 2 per element with affine, else 1 (5 / 4 without "
                                   "running statistics)"),
-    "conv": Rule(_conv, "aten::_convolution: MACs (no bias); standardize: + 4 per weight element once per call "
-                        "(aten::batch_norm in training mode; scaled: 5)"),
+    "conv": Rule(_conv, "aten::_convolution: MACs (no bias); padding 'same' (stride 1) or 'valid', as torch's "
+                        "string: 0 (aten::_convolution_mode, no handle); standardize: + 4 per weight element once "
+                        "per call (aten::batch_norm in training mode; scaled: 5)"),
     "linear_norm": Rule(lambda v: {"macs": v.macs, "norm": 2 * v.out_elems}, "aten::linear: MACs; aten::batch_norm "
                         "(eval, affine): 2 per element"),
     "layernorm": _STATS_NORM,

@@ -19,6 +19,9 @@ the CPU (torch.no_grad(), eval mode), as people do:
     model's tensor has one axis fewer than batch + sample), the CPU runs the math path, whose matmuls count;
     torch 2.14 (the real-models campaign's) takes the flash kernel for 3-D q, k, v too, with or without a mask
     (SAM's [B·heads, N, d] with its decomposed relative-position bias), where torch 2.13 runs the math path.
+    So it does when v's head size differs from q's (iFormer's gated attention, D_v = 2·D) and when q, k or v
+    is a view whose last axis is not contiguous (`strided`, read by the import from the tensors' strides:
+    iFormer's `q.transpose(-1, -2)`, LowFormer's and CPUBone's chunks of a permuted qkv), whatever the shapes.
     With k and v of one head broadcast over the query's without enable_gqa (multi-query attention,
     MobileNetV5's), the kernel depends on the installed torch (read from its package metadata, without
     importing it): torch 2.13's CPU flash kernel needs equal heads, so the math path's aten.bmm counts 2 x
@@ -42,10 +45,12 @@ _DATA = zero("data movement")
 
 def _scaled_dot_product(v) -> int:
     """The CPU's flash kernel takes 4-D q, k, v (and 3-D from torch 2.14), with an attn_mask input (the fourth) of
-    their rank or 2-D; anything else runs the math path (two bmm)."""
+    their rank or 2-D, one head size (D_v = D) and each last axis contiguous (sdp_utils_cpp.cpp: check_tensor_shapes,
+    check_head_dim_size_cpp, check_last_dim_stride_equals_1_dense); anything else runs the math path (two bmm)."""
     extra = 0 if v.attrs.get("batch_merged") else 1
     mask = len(v.ins[3]) + extra if len(v.ins) == 4 else None
-    return 0 if _flash(len(v.ins[0]) + extra, mask) and not _broadcast_heads(v) else 2 * product_macs(v)
+    flash = _flash(len(v.ins[0]) + extra, mask) and v.ins[2][-1] == v.ins[0][-1] and not v.attrs.get("strided")
+    return 0 if flash and not _broadcast_heads(v) else 2 * product_macs(v)
 
 
 def _flash(rank: int, mask: int | None = None) -> bool:
@@ -58,9 +63,11 @@ def _flash(rank: int, mask: int | None = None) -> bool:
 
 
 def _biased_dot_product(v) -> int:
-    """With a float bias as attn_mask the flash kernel also needs the mask 4-D: a 3-D [H, L, S] bias (TinyViT's
-    `attention_biases[:, idxs]`) sends 4-D q, k, v down the math path too."""
-    return _scaled_dot_product(v) if len(v.attrs["bias"]) == 4 else 2 * product_macs(v)
+    """With a float bias as attn_mask the flash kernel also needs the mask 2-D or 4-D (check_attn_mask_shape): a
+    3-D [H, L, S] bias (TinyViT's `attention_biases[:, idxs]`) sends 4-D q, k, v down the math path too. A `mask`
+    added to the bias first (Hugging Face Swin's) makes the attn_mask the rank of the larger."""
+    rank = max(len(v.attrs["bias"]), len(v.attrs.get("mask") or ()))
+    return _scaled_dot_product(v) if rank in (2, 4) else 2 * product_macs(v)
 
 
 def _attention(v) -> int:
@@ -97,9 +104,10 @@ TABLE = {
     "scaled_dot_product_attention": Rule(_scaled_dot_product, "4-D q, k, v (3-D too from torch 2.14; an attn_mask "
                                          "input 4-D or 2-D): 0 (the CPU's flash kernel has no formula), except k "
                                          "and v of one head broadcast over more query heads (no enable_gqa) before "
-                                         "torch 2.14; otherwise 2 x QKᵀ's and A·V's MACs (math path)"),
+                                         "torch 2.14; a value head size other than the query's, or a `strided` "
+                                         "view, or any other rank: 2 x QKᵀ's and A·V's MACs (math path)"),
     "relative_position_attention": Rule(lambda v: _biased_dot_product(v) + 2 * position_mlp.cost(v.attrs)[0],
-                                        "4-D q, k, v and a 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
+                                        "4-D q, k, v and a 2-D or 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
                                         "QKᵀ's and A·V's MACs (math path); + 2 x a position-bias MLP's MACs, once "
                                         "per call"),
     "axial_rope_table": Rule(lambda v: 2 * v.macs, "aten::bmm: 2 x the angle products' MACs (cos and sin: not "

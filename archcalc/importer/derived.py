@@ -21,7 +21,11 @@ that view out of the trace, and then it is known by its `_base`), or a constant 
 an index computed from sizes (SAM's and MViTv2's `rel_pos_h[dist_h.long()]` with `dist_h` from torch.arange,
 `index` None), which the layer holds as nothing (no buffer; it costs nothing per sample). SAM's and MViTv2's
 decomposed relative positions multiply such rows with the queries: `einsum("bhwc,hkc->bhwk", q, rel_h)` is a
-relative_position_product layer holding the table (layers/relative_position_product.py). `bias[h]` on LeViT's
+relative_position_product layer holding the table (layers/relative_position_product.py). T5's `nn.Embedding(buckets, H)` looked up with a constant [L, S]
+of buckets, one per query-key pair (constants.py's table, computed from the sizes alone: no index buffer,
+`index_buffer: false`) is such a gather too, once something rearranges it. A gathered bias plus a constant made
+from the sizes alone (Hugging Face Swin's shifted-window mask, expanded to the batch's windows) is that bias
+with an additive `mask`, which relative_position_attention reads per sample. `bias[h]` on LeViT's
 [H, *index] gather (EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds
 the table, the others share it. Anything else that reads a parameter stays what it was (unsupported unless a
 rule maps it), and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and
@@ -55,6 +59,7 @@ from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
 from archcalc.importer.weight_views import is_view_call
 from archcalc.layers import REGISTRY
+from archcalc.layers.elementwise import addition_functions
 
 T = torch.Tensor
 _GETITEM = (operator.getitem, T.__getitem__)
@@ -68,8 +73,9 @@ class Gathered:
 
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
-    index: torch.Tensor | None  # the buffer the index is (or is made from); None: the whole MLP table (no gather),
-    # or an index computed from the sizes alone (computed_index)
+    # the buffer the index is (or is made from); None: the whole MLP table, no gather, or an index computed from
+    # the sizes alone (`computed_index`, T5's buckets)
+    index: torch.Tensor | None
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
     # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
@@ -78,13 +84,18 @@ class Gathered:
     head: int | None = None  # the head `bias[h]` took
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
-    kind: str = "gathered"  # what the reading rules look for (derived_math.Computed is "computed")
     computed_index: tuple[int, ...] = ()  # the index's shape when no buffer holds it (`index` None)
+    # A constant added to the bias (Hugging Face Swin's shifted-window mask, expanded to the batch): its shape as
+    # torch has it, then (in `map`) per sample; and the bias's shape before it.
+    mask: tuple[int, ...] | None = None
+    unmasked: tuple[int, ...] | None = None
+    kind: str = "gathered"  # what the reading rules look for (derived_math.Computed is "computed")
     resized_from: int | None = None  # the table's own rows, resized on every call to table_shape[0] (derived_resize.py)
 
     @property
-    def index_shape(self) -> tuple[int, ...]:
-        return tuple(self.index.shape) if self.index is not None else self.computed_index
+    def index_shape(self) -> tuple[int, ...] | None:
+        """The index's shape; None when there is none (the whole table is the bias)."""
+        return tuple(self.index.shape) if self.index is not None else (self.computed_index or None)
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
@@ -133,6 +144,8 @@ class WeightDerived:
             return False  # a position table nothing above follows
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
+            if len(own) == 1 and id(own[0]) in self.constants.tables:
+                return self._pairwise_lookup(self.constants.tables[id(own[0])], own[0], out)
             if len(own) == 1 and id(own[0]) in self.values:
                 known = self.values[id(own[0])]
                 self.values[id(out)] = (further(known, None, out) if isinstance(known, Computed)
@@ -145,6 +158,8 @@ class WeightDerived:
                 self.resized[id(out)] = replace(self.resized[id(own[0])], shape=tuple(out.shape))
                 return True
             return False
+        if call.target in addition_functions() and len(operands) == 2 and len(call.args) == 2 and not call.kwargs:
+            return self._masked(operands, out)
         known = self.values.get(id(operands[0])) if len(operands) == 1 else None
         if isinstance(known, Computed) or (known is None and len(operands) == 1 and self._parameter(operands[0])):
             return self._computed(call, known, operands[0], out)
@@ -257,6 +272,33 @@ class WeightDerived:
         heads_first = len(source.shape) == 2 and found[0] == 1
         return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
 
+    def _masked(self, operands: list[torch.Tensor], out: torch.Tensor) -> bool:
+        """`bias + mask` (Hugging Face's SwinAttention: the gathered bias plus the shifted-window mask, a constant
+        made from the sizes alone and expanded to the batch's windows): the bias with an additive mask."""
+        biases = [self.values[id(t)] for t in operands if isinstance(self.values.get(id(t)), Gathered)]
+        masks = [t for t in operands if self.constants.is_constant(t) and t.is_floating_point()]
+        if len(biases) != 1 or len(masks) != 1 or biases[0].mask is not None or self.constants.sources(masks):
+            return False
+        bias = biases[0]
+        self.values[id(out)] = replace(bias, shape=tuple(out.shape), heads_first=False, mask=tuple(masks[0].shape),
+                                       unmasked=bias.shape)  # fmt: skip
+        return True
+
+    def _pairwise_lookup(self, table: Any, looked_up: torch.Tensor, out: torch.Tensor) -> bool:
+        """T5's relative-position bias: `nn.Embedding(buckets, H)` looked up with a constant [L, S] of buckets (one
+        per query-key pair, computed from the sizes alone, or made from one buffer of as many elements), then
+        rearranged (`.permute([2, 0, 1]).unsqueeze(0)`): a bias gathered along the table's rows. A lookup with
+        position ids ([L] or [1, L]) stays a position table (constants.py), added to the tokens."""
+        ids = tuple(looked_up.shape[:-1])
+        if len(ids) < 2 or ids[0] == 1 or len(table.buffers) > 1 or id(table.weight) in self.buffer_ids:
+            return False
+        index = table.buffers[0] if table.buffers else None
+        if index is not None and index.numel() != math.prod(ids):
+            return False
+        self.values[id(out)] = Gathered(table.weight, tuple(table.weight.shape), index, 0, tuple(out.shape),
+                                        computed_index=() if index is not None else ids)  # fmt: skip
+        return True
+
     def _head(self, gathered: Gathered | Computed, key: Any, out: torch.Tensor) -> bool:
         """`bias[h]` on LeViT-style biases [H, *index]: head h's bias."""
         if isinstance(gathered, Computed) or not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
@@ -323,6 +365,7 @@ class WeightDerived:
         out = sample_shape(tuple(outputs[0].shape), plan.outputs[0], mapper.batch)
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
+        gathered = [_mask_per_sample(g, activations[0], plan.input, mapper.batch) for g in gathered]
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered,  # type: ignore[arg-type]
                     plan.input.axis, plan.input.merged)  # fmt: skip
         kinds = {getattr(g, "kind", "gathered") for g in gathered}
@@ -358,3 +401,21 @@ def _takes(accepted: bool | str, kinds: set[str]) -> bool:
     if accepted is True:
         return kinds <= {"gathered", "computed"}
     return bool(accepted) and kinds == {accepted}
+
+
+def _mask_per_sample(bias: Gathered | Computed, activation: torch.Tensor, layout: Any, batch: int) -> Gathered:
+    """The additive mask's shape for one sample: its leading axis holds the batch as the activation's does (the
+    windows of every sample, B·nW, when the batch is merged into them), or it broadcasts over the batch."""
+    if not isinstance(bias, Gathered) or bias.mask is None:
+        return bias
+    mask = bias.mask
+    if len(mask) < activation.dim():  # aligned from the right: no axis of the batch
+        return replace(bias, mask=mask)
+    if layout.axis != 0:
+        raise CannotMap("a mask added to the gathered bias, on a tensor whose batch is not in front")
+    lead = mask[0]
+    if layout.merged and lead not in (1, activation.shape[0]) or not layout.merged and lead not in (1, batch):
+        raise CannotMap(f"a mask of shape {list(mask)} added to the gathered bias does not follow the batch")
+    if layout.merged:
+        return replace(bias, mask=(lead // batch if lead > 1 else 1,) + mask[1:])
+    return replace(bias, mask=mask[1:])

@@ -21,6 +21,8 @@ scaled_dot_product_attention (F.scaled_dot_product_attention on [*, L, D], [*, S
     flops        scaling, QKᵀ, mask, softmax and A·V as above; + B·L·S with attn_mask (one add per score)
     k and v with one head ([1, S, D]) broadcast over the query's heads as torch broadcasts them (multi-query
     attention, MobileNetV5's): counted as GQA with one key/value head, with or without enable_gqa.
+    `strided`: the model hands over a view whose last axis is not contiguous; no count of archcalc's changes,
+    only the CPU kernel torch picks (the torch convention); the build hands q over the same way.
 
 Receptive field: attention mixes every position (None). Training: the projections as linear layers
 (weight and input gradients), the two products twice (a gradient for each operand), the rest about the
@@ -315,6 +317,9 @@ class ScaledDotProductAttention(_Attention):
         Attr("dropout", Float(0.0, 1.0), 0.0, "dropout_p on the attention weights (identity at inference)"),
         Attr("batch_merged", Bool(), False, "the model merges the batch into the first axis (window attention's "
              "[B·nW, h, N, d]): torch sees one axis fewer, which picks its CPU kernel (the torch convention)"),
+        Attr("strided", Bool(), False, "q, k or v is a view whose last axis is not contiguous (stride ≠ 1: "
+             "iFormer's `q.transpose(-1, -2)`, LowFormer's chunks of a permuted qkv): the CPU's flash kernel refuses "
+             "it and torch runs the math path (the torch convention; changes no count of archcalc's)"),
     )
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
@@ -354,7 +359,7 @@ class ScaledDotProductAttention(_Attention):
         from archcalc import torch_attention as ta
 
         self.geometry(a, ins)
-        return ta.ScaledDotProduct(a["causal"], a["enable_gqa"], a["scale"], a["dropout"])
+        return ta.ScaledDotProduct(a["causal"], a["enable_gqa"], a["scale"], a["dropout"], a["strided"])
 
     def torch_import(self) -> tuple:
         import torch.nn.functional as F
@@ -369,12 +374,15 @@ class ScaledDotProductAttention(_Attention):
             mask = b["attn_mask"]
             if mask is not None and (len(call.in_shapes) != 4 or not mask.is_floating_point()):
                 raise CannotMap("takes an explicit mask tensor (not counted)")
+            strided = any(b[name].stride(-1) != 1 for name in ("query", "key", "value"))
             return {"causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]), "scale": b["scale"],
-                    "dropout": b["dropout_p"], "batch_merged": call.batch_merged or None}  # fmt: skip
+                    "dropout": b["dropout_p"], "batch_merged": call.batch_merged or None,
+                    "strided": strided or None}  # fmt: skip
 
         def mine(call) -> dict:
             m = call.module
-            return {"causal": m.causal, "enable_gqa": m.enable_gqa, "scale": m.scale, "dropout": m.dropout}
+            return {"causal": m.causal, "enable_gqa": m.enable_gqa, "scale": m.scale, "dropout": m.dropout,
+                    "strided": m.strided or None}  # fmt: skip
 
         return (ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read,
                            note="no mask tensor, or a float attn_mask computed from the input: a fourth input"),

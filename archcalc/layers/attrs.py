@@ -167,18 +167,23 @@ def per_axis(layer: str, name: str, value: int | tuple[int, ...], rank: int) -> 
     return tuple(value)
 
 
-def Padding(rank: int = 2, minimum: int | None = 0) -> Kind:
+def Padding(rank: int = 2, minimum: int | None = 0, keep_valid: bool = False) -> Kind:
     """int | one per axis | (before, after) per axis | 'same' | 'valid' -> 'same' or flat (before, after, ...).
 
-    For two axes: int, [h, w] or [top, bottom, left, right]. `minimum` None: negative sides (crops) allowed."""
+    For two axes: int, [h, w] or [top, bottom, left, right]. `minimum` None: negative sides (crops) allowed.
+    `keep_valid`: 'valid' stays the string (a conv built with torch's own 'valid'; geometry.resolve_padding reads
+    it as no padding), instead of becoming zeros."""
     axes, per_side = _AXES_TEXT.get(rank, f"{rank} integers"), _SIDES_TEXT.get(rank, f"{2 * rank} integers")
+
+    def keyword(value: str) -> str | tuple[int, ...]:
+        return value if value == "same" or keep_valid else (0,) * (2 * rank)
 
     def parse(name: str, value: Any, scope: Mapping[str, Any]) -> str | tuple[int, ...]:
         if value in ("same", "valid"):
-            return "same" if value == "same" else (0,) * (2 * rank)
+            return keyword(value)
         value = _resolve(value, scope)
         if value in ("same", "valid"):
-            return "same" if value == "same" else (0,) * (2 * rank)
+            return keyword(value)
         if isinstance(value, (list, tuple)):
             sides = [_as_int(name, _resolve(v, scope), minimum) for v in value]
             if len(sides) == rank:
@@ -191,7 +196,7 @@ def Padding(rank: int = 2, minimum: int | None = 0) -> Kind:
         return (p,) * (2 * rank)
 
     def dump(value: Any) -> Any:
-        if value == "same":
+        if value in ("same", "valid"):
             return value
         if len(set(value)) == 1:
             return value[0]

@@ -312,6 +312,11 @@ class LayerType:
         """The sample axis a softmax-like layer normalises over (non-negative), or None."""
         return None
 
+    def fvcore_hidden(self, a: Attrs) -> bool:
+        """Whether this node's build runs its dense MACs through an aten op fvcore has no handle for (a conv
+        whose padding torch gets as a string: aten::_convolution_mode), so fvcore counts 0 for them."""
+        return False
+
     def incomplete(self, a: Attrs) -> dict | None:
         """None when the rules count this layer fully; else what is missing (`op`, `where`, `reason`)."""
         return None

@@ -29,6 +29,8 @@ are read (prod(k) = k_h k_w for conv2d, k for conv1d, k_d k_h k_w for conv3d); b
                  weight (the gain as the affine scale) + C_out (gain times the 1/sqrt(W) scale)
     MACs and connections are the conv's: the standardisation multiplies no activation.
     RF           per axis: kernel k, stride s, dilation d, padding p_before.
+    Padding 'same' at stride 1 and 'valid' (with zero padding) are built as torch's strings, as a model spells
+    them (no count changes; fvcore does not count such a conv: `string_padding`).
 
 Training (backward per sample): the weight gradient costs the forward MACs again and the input gradient
 once more, except when no layer before this one is trained (the first conv needs no input gradient, as
@@ -68,7 +70,7 @@ class _Conv(LayerType):
             Attr("out_channels", Int(), None, "output maps (optional when `table` is given)", ("out",)),
             Attr("kernel", Sizes(rank), doc=f"kernel size: k or {axes}", aliases=("kernel_size",)),
             Attr("stride", Sizes(rank), 1),
-            Attr("padding", Padding(rank), 0, f"int, one per axis, {sides}, 'same' or 'valid'"
+            Attr("padding", Padding(rank, keep_valid=True), 0, f"int, one per axis, {sides}, 'same' or 'valid'"
                  if rank != 2 else "int, [h, w], [top, bottom, left, right], 'same' or 'valid'"),
             Attr("dilation", Sizes(rank), 1),
             Attr("groups", Int(), 1, "channel groups; groups = C_in makes it depthwise"),
@@ -104,6 +106,20 @@ class _Conv(LayerType):
         if a["weight_norm_dim"] > self.spatial_rank + 1:
             raise ArchcalcError(f"{self.name}: weight_norm_dim {a['weight_norm_dim']} is not an axis of the "
                                 f"{self.spatial_rank + 2}-axis weight")  # fmt: skip
+
+    @staticmethod
+    def string_padding(a: Attrs) -> str | None:
+        """The padding torch's nn.ConvNd gets as its string, as a model spells it: 'valid', or 'same' at stride 1
+        (torch refuses 'same' for a strided conv; archcalc's 'same' there is TensorFlow's, built as numbers),
+        with zero padding (another padding_mode pads first). F.convNd then dispatches to aten::_convolution_mode
+        instead of aten::_convolution, which is what fvcore sees (conventions/fvcore_rules.py)."""
+        padding = a["padding"]
+        if not isinstance(padding, str) or a["table"] is not None or a["padding_mode"] != "zeros":
+            return None
+        return padding if padding == "valid" or all(s == 1 for s in a["stride"]) else None
+
+    def fvcore_hidden(self, a: Attrs) -> bool:
+        return self.string_padding(a) is not None
 
     def window(self, a: Attrs, in_shape: Shape) -> Window:
         pads = resolve_padding(a["padding"], a["kernel"], a["stride"], a["dilation"], in_shape[1:])
@@ -237,9 +253,11 @@ class _Conv(LayerType):
         c_in, window = ins[0][0], self.window(a, ins[0])
         if a["table"] is not None:
             return tm.TableConv(a["table"], c_in, a["kernel"], a["stride"], window.pads, a["dilation"], a["bias"])
-        symmetric = window.symmetric
+        string_padding = self.string_padding(a)
+        symmetric = window.symmetric or string_padding is not None
+        padding = string_padding or (befores(window.pads) if symmetric else 0)
         conv = torch_class("Conv", self.spatial_rank)(
-            c_in, a["out_channels"], a["kernel"], a["stride"], befores(window.pads) if symmetric else 0,
+            c_in, a["out_channels"], a["kernel"], a["stride"], padding,
             a["dilation"], a["groups"], a["bias"], a["padding_mode"],
         )  # fmt: skip
         if a["weight_norm"]:

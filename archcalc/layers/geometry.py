@@ -92,7 +92,9 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
 
 def resolve_padding(padding: str | Pads, kernel: tuple[int, ...], stride: tuple[int, ...],
                     dilation: tuple[int, ...], spatial: tuple[int, ...]) -> Pads:  # fmt: skip
-    """Flat (before, after) per axis; 'same' worked out for these sizes."""
+    """Flat (before, after) per axis; 'same' worked out for these sizes, 'valid' none."""
+    if padding == "valid":
+        return (0,) * (2 * len(spatial))
     if padding != "same":
         return padding  # type: ignore[return-value]
     return tuple(side for axis, size in enumerate(spatial)

@@ -13,13 +13,15 @@ The bias is computed from weights alone: it has no batch axis and costs nothing 
 follows it as a weight-derived value, archcalc/importer/derived.py); the layer is the add that uses it.
 
 relative_position_bias  x + gather(table, axis, index) reshaped to `bias`
-    attrs        table (the parameter's shape as indexed), index (the index buffer's shape), axis (the table
+    attrs        table (the parameter's shape as indexed), index (the index buffer's shape; `index_buffer: false`:
+                 an index computed in forward from the sizes alone, T5's buckets, which no buffer holds), axis (the table
                  axis the index selects), bias (the shape added; it aligns with the input from the right, as
                  torch broadcasts, and its axes beyond the input's rank must be 1: it never spans the batch),
                  head (one row of the table's other axis: EfficientViT adds head h's bias `attn_bias[h]` in its
                  h-th cascaded head; the first such layer holds the table, the others share it)
     output       the input's shape broadcast with the bias
-    params       Π table (trainable; the table is a position embedding);  buffers Π index (an index, not a weight)
+    params       Π table (trainable; the table is a position embedding);  buffers Π index (an index, not a weight;
+                 0 without `index_buffer`)
     flops        numel(out): one add per element;  macs 0
     connections  2·numel(out): the input element and one table entry
     The gather itself is bookkeeping, computed once per call whatever the batch, and not counted: fvcore has
@@ -30,13 +32,16 @@ relative_position_bias  x + gather(table, axis, index) reshaped to `bias`
     peers count 0, as for a position table added to tokens (docs/conventions.md).
 
 relative_position_attention  F.scaled_dot_product_attention(q, k, v, attn_mask=bias) with such a bias
-    (timm's CoAtNet/MaxxViT Attention2d and AttentionCl on their fused path, TinyViT): the attributes of
+    (timm's CoAtNet/MaxxViT Attention2d and AttentionCl on their fused path, TinyViT; Hugging Face's T5, whose
+    first layer computes the bias and hands it to every later one: those share its table): the attributes of
     scaled_dot_product_attention and the four above; the bias must broadcast to the scores [*, L, S].
     params, buffers   as relative_position_bias;  macs as scaled_dot_product_attention
-    flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py)
+    flops        scaled_dot_product_attention's terms + the bias, one add per score (attention_cost.py); with a
+                 `mask` (Hugging Face Swin adds its shifted-window mask, a constant made in forward, to the bias
+                 before the call), one more add per score
     peers        counted as F.scaled_dot_product_attention: fvcore has no handle for it, ptflops
                  does not patch it, thop hooks no module: 0; FlopCounterMode sees the CPU's flash kernel (no
-                 formula: 0) for 4-D q, k, v with a 4-D bias, and the math path (2 x QKᵀ's and A·V's MACs)
+                 formula: 0) for 4-D q, k, v with a 2-D or 4-D bias, and the math path (2 x QKᵀ's and A·V's MACs)
                  otherwise (a 3-D [H, L, S] bias: TinyViT); torchinfo as above.
 
 Receptive field: relative_position_bias position-wise (identity); relative_position_attention mixes every
@@ -51,7 +56,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.layers import position_mlp
 from archcalc.layers.attention import ScaledDotProductAttention
 from archcalc.layers.attention_cost import AttentionGeometry, term_formulas
-from archcalc.layers.attrs import Attr, Int, IntList
+from archcalc.layers.attrs import Attr, Bool, Int, IntList
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.elementwise import addition_functions, broadcast
 from archcalc.layers.formula import Formula, Term, counts, product
@@ -80,6 +85,8 @@ class RelativePositionBias(LayerType):
                                      "LeViT)"),
         Attr("index", IntList(), None, "the index buffer's shape ([N²] or [N, N]); default none: the whole table "
                                        "is the bias, rearranged (an MLP's, Swin V2-CR's meta_mlp)"),
+        Attr("index_buffer", Bool(), True, "false: the index is computed in forward from the sizes alone, no buffer "
+                                          "(T5's relative-position buckets, looked up with nn.Embedding)"),
         Attr("axis", Int(0), 0, "the table axis the index selects (0 in Swin, 1 in LeViT)"),
         Attr("bias", IntList(), doc="the shape of the gathered bias as added ([1, H, N, N])"),
         Attr("head", Int(0), None, "only this row of the table's other axis (one head's bias, EfficientViT's "
@@ -150,17 +157,17 @@ class RelativePositionBias(LayerType):
 
         self.checked(a)
         return tt.RelativePositionBias(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["mlp"],
-                                       a["mlp_bias"], a["mlp_gain"])  # fmt: skip
+                                       a["mlp_bias"], a["mlp_gain"], a["index_buffer"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         from archcalc import torch_tokens as tt
 
         def mine(call) -> dict:
             m = call.module
-            index = getattr(m, "relative_position_index", None)
-            return {"table": list(m.table_shape), "index": None if index is None else list(index.shape), "axis": m.axis,
+            return {"table": list(m.table_shape), "index": None if m.index_shape is None else list(m.index_shape),
+                    "axis": m.axis,
                     "bias": list(m.bias_shape), "head": m.head, "mlp": m.mlp, "mlp_bias": m.mlp_bias,
-                    "mlp_gain": m.mlp_gain}  # fmt: skip
+                    "mlp_gain": m.mlp_gain, "index_buffer": m.index_buffer}  # fmt: skip
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value; not a one-hot lookup)."""
@@ -180,14 +187,14 @@ class RelativePositionBias(LayerType):
 
 
 def _read_gathered(bias) -> dict:
-    if bias.index is None or bias.resized_from is not None:
-        raise CannotMap("the bias is gathered with an index computed in forward (no index buffer); only "
-                        "relative_position_product reads such rows")
+    if bias.resized_from is not None:
+        raise CannotMap("the bias is gathered from a table resized in forward; only relative_position_product "
+                        "reads such rows")
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
-    index = None if bias.index is None else list(bias.index.shape)
-    return {"table": list(bias.table_shape), "index": index, "axis": bias.axis,
-            "bias": list(bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
-            "mlp_gain": bias.gain}  # fmt: skip
+    index = bias.index_shape
+    return {"table": list(bias.table_shape), "index": None if index is None else list(index), "axis": bias.axis,
+            "bias": list(bias.unmasked or bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
+            "mlp_gain": bias.gain, "index_buffer": False if bias.computed_index else None}  # fmt: skip
 
 
 @register
@@ -195,7 +202,10 @@ class RelativePositionAttention(ScaledDotProductAttention):
     name = "relative_position_attention"
     summary = "F.scaled_dot_product_attention with a bias gathered from a table as attn_mask (CoAtNet, TinyViT)"
     max_inputs = 3  # the bias is the layer's own, not an input
-    attrs = ScaledDotProductAttention.attrs + RelativePositionBias.attrs
+    attrs = ScaledDotProductAttention.attrs + RelativePositionBias.attrs + (
+        Attr("mask", IntList(), None, "the shape of a constant added to the bias, per sample (Hugging Face Swin's "
+                                      "shifted-window mask [nW, 1, N, N], made in forward): one more add per score"),
+    )
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
         g = super().geometry(a, ins)
@@ -203,11 +213,15 @@ class RelativePositionAttention(ScaledDotProductAttention):
         if a["causal"]:
             raise ArchcalcError(f"{self.name}: torch takes either a causal mask or a bias tensor, not both")
         scores = ins[0][:-1] + (ins[1][-2],)
-        added = added_shape(self.name, scores, a["bias"])
-        if broadcast(self.name, [scores, added]) != scores:
-            raise ArchcalcError(f"{self.name}: a bias of shape {list(a['bias'])} does not broadcast to the scores "
-                                f"{list(scores)}")  # fmt: skip
-        return replace(g, biased_scores=True)
+        for name, shape in (("bias", a["bias"]), ("mask", a["mask"])):
+            try:
+                fits = shape is None or broadcast(self.name, [scores, added_shape(self.name, scores, shape)]) == scores
+            except ArchcalcError:
+                fits = False
+            if not fits:
+                raise ArchcalcError(f"{self.name}: a {name} of shape {list(shape)} does not broadcast to the scores "
+                                    f"{list(scores)}")  # fmt: skip
+        return replace(g, biased_scores=True, masked=a["mask"] is not None)
 
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
         trainable, buffers = position_mlp.params(a)
@@ -251,7 +265,8 @@ class RelativePositionAttention(ScaledDotProductAttention):
         self.geometry(a, ins)
         return tt.RelativePositionAttention(a["table"], a["index"], a["axis"], a["bias"], a["head"], a["causal"],
                                             a["enable_gqa"], a["scale"], a["dropout"], a["mlp"],
-                                            a["mlp_bias"], a["mlp_gain"])  # fmt: skip
+                                            a["mlp_bias"], a["mlp_gain"], a["index_buffer"], a["mask"],
+                                            a["strided"])  # fmt: skip
 
     def torch_import(self) -> tuple:
         import torch.nn.functional as F
@@ -260,14 +275,16 @@ class RelativePositionAttention(ScaledDotProductAttention):
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape),
+            return {"table": list(m.table_shape), "index": None if m.index_shape is None else list(m.index_shape),
+                    "index_buffer": m.index_buffer,
                     "axis": m.axis, "bias": list(m.bias_shape), "head": m.head, "causal": m.causal,
                     "mlp": m.mlp, "mlp_bias": m.mlp_bias, "mlp_gain": m.mlp_gain,
-                    "enable_gqa": m.enable_gqa,
+                    "enable_gqa": m.enable_gqa, "mask": m.mask_shape, "strided": m.strided or None,
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
         def masked(call) -> bool:
-            return len(call.in_shapes) == 3 and len(call.weights) == 1 and call.weights[0].kind == "gathered"
+            one = len(call.in_shapes) == 3 and len(call.weights) == 1
+            return one and getattr(call.weights[0], "kind", None) == "gathered"
 
         def read(call) -> dict:
             b = call.bind("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa",
@@ -276,7 +293,9 @@ class RelativePositionAttention(ScaledDotProductAttention):
             if b["attn_mask"] is None or tuple(b["attn_mask"].shape) != bias.shape:
                 raise CannotMap("the gathered bias is not its attn_mask")
             return {**_read_gathered(bias), "causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]),
-                    "scale": b["scale"], "dropout": b["dropout_p"]}  # fmt: skip
+                    "scale": b["scale"], "dropout": b["dropout_p"], "mask": list(bias.mask) if bias.mask else None,
+                    "batch_merged": call.batch_merged or None,
+                    "strided": any(b[name].stride(-1) != 1 for name in ("query", "key", "value")) or None}  # fmt: skip
 
         return (ImportRule(self.name, modules=(tt.RelativePositionAttention,), read=mine),
                 ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read, when=masked,

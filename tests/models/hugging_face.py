@@ -61,3 +61,20 @@ def wav2vec2():
                                          conv_kernel=(10, 3), num_conv_pos_embeddings=16,
                                          num_conv_pos_embedding_groups=4)  # fmt: skip
     return transformers.Wav2Vec2Model(config)
+
+
+def t5_encoder():
+    """T5's encoder: the first layer's attention computes the relative-position bias (nn.Embedding of buckets made
+    from the sizes alone) and every later layer is handed the same tensor (T5Stack shares it)."""
+    config = transformers.T5Config(d_model=32, d_kv=8, d_ff=48, num_layers=3, num_heads=4, vocab_size=50,
+                                   relative_attention_num_buckets=8, relative_attention_max_distance=16)  # fmt: skip
+    return transformers.T5EncoderModel(config)
+
+
+def swin():
+    """Swin (transformers' SwinModel): window attention on [B·nW, N, C], whose every second block adds the
+    shifted-window mask (made from the sizes alone, expanded to the batch) to the gathered relative-position bias,
+    and patch merging's four interleaved sub-grids `x[:, r::2, c::2, :]`."""
+    config = transformers.SwinConfig(image_size=32, patch_size=4, embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                                     window_size=4, mlp_ratio=2.0)  # fmt: skip
+    return transformers.SwinModel(config)
