@@ -22,7 +22,7 @@ VGG16 from conv5_3 down: 3, 5, 7, 14 (pool4), 16, ..., 196 at conv1_1, the botto
 
 from __future__ import annotations
 
-from operator import add, mul
+from operator import add, mul, sub
 from typing import NamedTuple
 
 from archcalc.errors import ArchcalcError
@@ -56,6 +56,18 @@ def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
     if len(fields) == 1:
         return fields[0]
     spatial = out[1:]
+    if len(fields) == 2 and shapes[0][1:] == spatial == shapes[1][1:]:
+        # The common case (a residual add): the rule below for two local fields, every axis at once (map with
+        # operator: C speed). P = max(P_a, P_b), r = max(r_a - P_a, r_b - P_b) + P; aligned: equal strides and centres.
+        a, b = fields
+        aligned = a.aligned and b.aligned
+        if a[:3] == b[:3]:
+            return a if a.aligned == aligned else a._replace(aligned=aligned)
+        pad = tuple(map(max, a.padding, b.padding))
+        size = tuple(map(add, map(max, map(sub, a.size, a.padding), map(sub, b.size, b.padding)), pad))
+        centre_a = tuple(map(sub, a.size, map(add, a.padding, a.padding)))  # 2 x centre + 1
+        aligned = aligned and a.stride == b.stride and centre_a == tuple(map(sub, b.size, map(add, b.padding, b.padding)))
+        return Field(size, tuple(map(max, a.stride, b.stride)), pad, aligned)  # type: ignore[arg-type]
     local = [f for f, s in zip(fields, shapes) if s[1:] == spatial] or fields
     fixed = [f for f, s in zip(fields, shapes) if s[1:] != spatial and all(n == 1 for n in s[1:])]
     aligned = all(f.aligned for f in fields)

@@ -11,10 +11,10 @@ third of the time; any other goes through json's encoder.
 from __future__ import annotations
 
 import json
-from itertools import chain
+from itertools import chain, repeat
 from json.encoder import encode_basestring_ascii as _text
 from operator import attrgetter
-from typing import Iterable
+from typing import Callable, Iterable
 
 from archcalc.analysis.results import LayerResult, Report
 
@@ -65,18 +65,33 @@ def _all_plain(layers: list[LayerResult], counts: list) -> bool:
             and {type(value) for value in map(attrgetter("inputs"), layers)} <= {list})  # fmt: skip
 
 
-def _layer_text(layer: LayerResult, count: int) -> str:
-    """`compact(layer_dict(layer) + convention_count)` for a layer `_all_plain` checked (the repr of a list
-    of integers is its JSON text; the lists are written inline, not by a helper: 400,000 calls for a
-    100,000-layer report)."""
-    shape, field = layer.output_shape, layer.receptive_field
-    stride, padding = layer.effective_stride, layer.effective_padding
+def _list_texts() -> Callable[[list | None], str]:
+    """A writer of lists of integers (or None) as JSON text, each distinct one written once: a report repeats
+    a few shapes and strides."""
+    known: dict[tuple, str] = {}
+    get = known.get
+
+    def listed(values: list | None) -> str:
+        if values is None:
+            return "null"
+        key = tuple(values)
+        text = get(key)
+        if text is None:
+            text = known[key] = repr(values)  # the repr of a list of integers is its JSON text
+        return text
+
+    return listed
+
+
+def _layer_text(layer: LayerResult, count: int, listed: Callable[[list | None], str]) -> str:
+    """`compact(layer_dict(layer) + convention_count)` for a layer `_all_plain` checked (400,000 lists for a
+    100,000-layer report: `listed` writes each distinct one once)."""
     return (f'{{"name": {_text(layer.name)}, "type": {_text(layer.type)}, "inputs": [{", ".join(map(_text, layer.inputs))}], '
-            f'"output_shape": {"null" if shape is None else repr(shape)}, "params": {layer.params}, '
+            f'"output_shape": {listed(layer.output_shape)}, "params": {layer.params}, '
             f'"macs": {layer.macs}, "flops": {layer.flops}, "connections": {layer.connections}, '
-            f'"activations": {layer.activations}, "receptive_field": {"null" if field is None else repr(field)}, '
-            f'"effective_stride": {"null" if stride is None else repr(stride)}, '
-            f'"effective_padding": {"null" if padding is None else repr(padding)}, '
+            f'"activations": {layer.activations}, "receptive_field": {listed(layer.receptive_field)}, '
+            f'"effective_stride": {listed(layer.effective_stride)}, '
+            f'"effective_padding": {listed(layer.effective_padding)}, '
             f'"trainable_params": {layer.trainable_params}, "non_trainable_params": {layer.non_trainable_params}, '
             f'"buffers": {layer.buffers}, "shared_params": {layer.shared_params}, '
             f'"shared_buffers": {layer.shared_buffers}, "rf_aligned": {_JSON_CONSTANTS[layer.rf_aligned]}, '
@@ -86,7 +101,7 @@ def _layer_text(layer: LayerResult, count: int) -> str:
 def _layer_texts(layers: list[LayerResult], counts: list) -> EncodedItems:
     if _all_plain(layers, counts):
         try:
-            return EncodedItems(map(_layer_text, layers, counts))
+            return EncodedItems(map(_layer_text, layers, counts, repeat(_list_texts())))
         except (TypeError, KeyError):  # a name or category that is not text, rf_aligned not a boolean
             pass
     compact = json.JSONEncoder(separators=(", ", ": ")).encode
@@ -148,8 +163,7 @@ def dumps_layered(data: dict) -> str:
         if isinstance(value, EncodedItems) and value or isinstance(value, list) and value and isinstance(value[0], dict):
             texts = value if isinstance(value, EncodedItems) else [compact(item) for item in value]
             lines.append(f"  {compact(key)}: [")
-            lines.extend(f"    {text}," for text in texts[:-1])
-            lines.append(f"    {texts[-1]}")
+            lines.append("    " + ",\n    ".join(texts))
             lines.append(f"  ]{comma}")
         elif isinstance(value, dict) and value:
             inner = json.dumps(value, indent=2).replace("\n", "\n  ")

@@ -30,17 +30,15 @@ from typing import Any, Mapping
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, INPUT_DTYPES, NO_WEIGHT_USE, Graph, Node, topological_order
-from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.limits import note
 from archcalc.spec.names import ROOT, Alias, Ref, Resolver, Scope
 from archcalc.spec.plain import NOT_ATTRIBUTES, expand_plain
-from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
-from archcalc.spec.source import line_at as _line
-from archcalc.spec.work import REPEAT_INDEX, list_items, literal_key, uses_index
+from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList, line_at as _line
+from archcalc.spec.work import FREE_ITEMS, ITEMS_PER_STEP, REPEAT_INDEX, list_items, literal_key, uses_index
 from archcalc.spec.unused import read_unused
-from archcalc.spec.values import listing as _listing
-from archcalc.spec.values import read_input_shape, read_value, read_variables, read_weights
+from archcalc.spec.values import check_input_shape, listing as _listing, read_input_shape, read_value, read_variables
+from archcalc.spec.values import read_weights
 
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
             "notes", "unused")
@@ -50,7 +48,6 @@ LAYER_KEYS = ("call", "weights")
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
-FREE_ITEMS, ITEMS_PER_STEP = 64, 10
 
 class Expander:
     def __init__(self, doc: Any, file: str | None, overrides: Mapping[str, Any], limits: Limits,
@@ -145,9 +142,6 @@ class Expander:
                     f"unknown key {brief(key)} in {what}{closest(key, allowed)}; allowed: {', '.join(allowed)}",
                     _line(item, key), path,
                 )  # fmt: skip
-
-    def _value(self, raw: Any, scope: Mapping[str, Any]) -> Any:
-        return read_value(raw, scope, self.limits)
 
     def _names(self, raw: Any, item: Any, key: str, path: str | None = None) -> list[str]:
         names = [raw] if isinstance(raw, str) else raw
@@ -393,7 +387,7 @@ class Expander:
 
     def _eval(self, raw: Any, env: dict, item: Any, key: str, path: str) -> Any:
         try:
-            value = self._value(raw, env)
+            value = read_value(raw, env, self.limits)
             self._charge([value], _line(item, key), path)
             return value
         except ArchcalcError as exc:
