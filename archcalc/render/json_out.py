@@ -156,22 +156,24 @@ def report_dict(report: Report, depth: int | str | None = None, encoded: bool = 
 def dumps_layered(data: dict) -> str:
     """Indented JSON with the elements of every list of objects on one line each."""
     compact = json.JSONEncoder(separators=(", ", ": ")).encode
-    lines = ["{"]
+    pieces = ["{\n"]  # joined once at the end: the layers of a 100,000-layer report are 45 MB of text
     items = list(data.items())
     for position, (key, value) in enumerate(items):
         comma = "," if position < len(items) - 1 else ""
         if isinstance(value, EncodedItems) and value or isinstance(value, list) and value and isinstance(value[0], dict):
             texts = value if isinstance(value, EncodedItems) else [compact(item) for item in value]
-            lines.append(f"  {compact(key)}: [")
-            lines.append("    " + ",\n    ".join(texts))
-            lines.append(f"  ]{comma}")
+            separated = [",\n    "] * (2 * len(texts) - 1)
+            separated[::2] = texts  # a separator between each two
+            pieces.append(f"  {compact(key)}: [\n    ")
+            pieces += separated
+            pieces.append(f"\n  ]{comma}\n")
         elif isinstance(value, dict) and value:
             inner = json.dumps(value, indent=2).replace("\n", "\n  ")
-            lines.append(f"  {compact(key)}: {inner}{comma}")
+            pieces.append(f"  {compact(key)}: {inner}{comma}\n")
         else:
-            lines.append(f"  {compact(key)}: {compact(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            pieces.append(f"  {compact(key)}: {compact(value)}{comma}\n")
+    pieces.append("}\n")
+    return "".join(pieces)
 
 
 def render_json(report: Report, depth: int | str | None = None) -> str:
