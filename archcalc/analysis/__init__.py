@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import repeat
 from operator import attrgetter
 from typing import Callable
 
@@ -22,10 +23,11 @@ from archcalc.limits import MAX_MAGNITUDE
 def weighted_depth(graph: Graph) -> int:
     """Layers with weights (registry `neurons`) on the longest path, by dynamic programming."""
     best: dict[str, int] = {}
+    get = best.get
     for node in graph.nodes:
         inputs = node.inputs
-        before = best.get(inputs[0], 0) if len(inputs) == 1 else max((best.get(name, 0) for name in inputs), default=0)
-        best[node.name] = before + (1 if node.rule.neurons else 0)
+        before = get(inputs[0], 0) if len(inputs) == 1 else max(map(get, inputs, repeat(0)), default=0)
+        best[node.name] = before + 1 if node.rule.neurons else before
     return max((best[name] for name in graph.outputs if name in best), default=0)
 
 
@@ -71,9 +73,9 @@ class _Row:
     its rules' results, computed once. `layers` counts the layers that share it (the totals multiply by it)."""
 
     __slots__ = ("output_shape", "counts", "activations", "category", "attributes", "neurons", "gap", "shared",
-                 "layers")  # fmt: skip
+                 "layers", "number")  # fmt: skip
 
-    def __init__(self, node: Node, cost: LayerCosts, shape: Shape, batch: int) -> None:
+    def __init__(self, node: Node, cost: LayerCosts, shape: Shape, batch: int, number: int | None) -> None:
         p = cost.params
         macs, flops = cost.batched(batch)  # work done once per call (LayerType.per_call) is not batched
         size = numel(shape)
@@ -85,6 +87,7 @@ class _Row:
         self.gap = node.rule.incomplete(node.attrs)
         self.shared = (node.weights.shared, node.weights.shared_buffers)
         self.layers = 0
+        self.number = number  # LayerResult.signature
 
 
 def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
@@ -96,12 +99,13 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
     rows: list[_Row] = []
     shared_rows: dict[int, _Row] = {}  # signature number -> its row (layers with `weights:` get their own)
     for node, cost, key in zip(graph.nodes, costs, keys):
-        row = shared_rows.get(key) if key is not None and node.weights is NO_WEIGHT_USE else None  # type: ignore[arg-type]
+        shared = key is not None and node.weights is NO_WEIGHT_USE
+        row = shared_rows.get(key) if shared else None  # type: ignore[arg-type]
         if row is None:
-            row = _Row(node, cost, shapes[node.name], batch)
+            row = _Row(node, cost, shapes[node.name], batch, len(shared_rows) if shared else None)
             rows.append(row)
-            if key is not None and node.weights is NO_WEIGHT_USE:
-                shared_rows[key] = row
+            if shared:
+                shared_rows[key] = row  # type: ignore[index]
         row.layers += 1
         field = fields[node.name]
         if row.gap:
@@ -112,7 +116,7 @@ def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
                 node.name, node.type, list(node.inputs), list(row.output_shape), *row.counts, row.activations,
                 list(field.size) if field else None, list(field.stride) if field else None,
                 list(field.padding) if field else None, field.aligned if field else None,
-                row.category, node.line, row.attributes, *row.shared,
+                row.category, node.line, row.attributes, *row.shared, row.number,
             )
         )
     width = DTYPE_BYTES[dtype]

@@ -42,7 +42,7 @@ class EncodedItems(list):
 
 _INTS = attrgetter("params", "macs", "flops", "connections", "activations", "trainable_params", "non_trainable_params",
                    "buffers", "shared_params", "shared_buffers")  # fmt: skip
-_INT_LISTS = attrgetter("output_shape", "receptive_field", "effective_stride", "effective_padding")
+_FIELD_LISTS = attrgetter("receptive_field", "effective_stride", "effective_padding")
 _JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
@@ -56,13 +56,19 @@ def _integers(values: Iterable) -> bool:
 
 
 def _all_plain(layers: list[LayerResult], counts: list) -> bool:
-    """Whether every layer's numbers are integers and its lists are lists, as `_layer_text` writes them
-    (its texts are checked as they are written: the encoder refuses anything else)."""
+    """Whether each layer's own numbers are integers and its lists are lists, as `_layer_text` writes them (what
+    layers of one signature share is checked once, by `_plain_shared`; texts are checked as they are written:
+    the encoder refuses anything else)."""
     flat = chain.from_iterable
-    lists = list(flat(map(_INT_LISTS, layers)))  # the field's three may be None
-    return (_integers(flat(map(_INTS, layers))) and _integers(counts) and _integers(flat(filter(None, lists)))
-            and {type(value) for value in lists} <= {list, type(None)}
-            and {type(value) for value in map(attrgetter("inputs"), layers)} <= {list})  # fmt: skip
+    lists = list(flat(map(_FIELD_LISTS, layers)))  # None without a receptive field
+    return (_integers(counts) and _integers(flat(filter(None, lists))) and set(map(type, lists)) <= {list, type(None)}
+            and set(map(type, map(attrgetter("inputs"), layers))) <= {list})  # fmt: skip
+
+
+def _plain_shared(layer: LayerResult) -> bool:
+    """Whether the counts and output shape of a layer (and so of its signature) are integers and a list."""
+    shape = layer.output_shape
+    return _integers(_INTS(layer)) and (shape is None or type(shape) is list and _integers(shape))
 
 
 def _list_texts() -> Callable[[list | None], str]:
@@ -83,25 +89,34 @@ def _list_texts() -> Callable[[list | None], str]:
     return listed
 
 
-def _layer_text(layer: LayerResult, count: int, listed: Callable[[list | None], str]) -> str:
-    """`compact(layer_dict(layer) + convention_count)` for a layer `_all_plain` checked (400,000 lists for a
-    100,000-layer report: `listed` writes each distinct one once)."""
-    return (f'{{"name": {_text(layer.name)}, "type": {_text(layer.type)}, "inputs": [{", ".join(map(_text, layer.inputs))}], '
-            f'"output_shape": {listed(layer.output_shape)}, "params": {layer.params}, '
-            f'"macs": {layer.macs}, "flops": {layer.flops}, "connections": {layer.connections}, '
-            f'"activations": {layer.activations}, "receptive_field": {listed(layer.receptive_field)}, '
+def _layer_text(layer: LayerResult, count: int, listed: Callable[[list | None], str], alike: dict) -> str:
+    """`compact(layer_dict(layer) + convention_count)` for a layer `_all_plain` checked. What layers of one
+    signature share (LayerResult.signature) is written once and kept in `alike`; `listed` writes each distinct
+    list once (a 100,000-layer spec repeats a few layers, and its receptive fields a few strides)."""
+    shared = alike.get(layer.signature)
+    if shared is None:
+        if not _plain_shared(layer):
+            raise TypeError("not plain data: the encoder writes it")
+        shared = (_text(layer.type),
+                  f'"output_shape": {listed(layer.output_shape)}, "params": {layer.params}, "macs": {layer.macs}, '
+                  f'"flops": {layer.flops}, "connections": {layer.connections}, "activations": {layer.activations}',
+                  f'"trainable_params": {layer.trainable_params}, "non_trainable_params": {layer.non_trainable_params}, '
+                  f'"buffers": {layer.buffers}, "shared_params": {layer.shared_params}, '
+                  f'"shared_buffers": {layer.shared_buffers}', _text(layer.category))  # fmt: skip
+        if layer.signature is not None:
+            alike[layer.signature] = shared
+    kind, counts, held, category = shared
+    return (f'{{"name": {_text(layer.name)}, "type": {kind}, "inputs": [{", ".join(map(_text, layer.inputs))}], '
+            f'{counts}, "receptive_field": {listed(layer.receptive_field)}, '
             f'"effective_stride": {listed(layer.effective_stride)}, '
-            f'"effective_padding": {listed(layer.effective_padding)}, '
-            f'"trainable_params": {layer.trainable_params}, "non_trainable_params": {layer.non_trainable_params}, '
-            f'"buffers": {layer.buffers}, "shared_params": {layer.shared_params}, '
-            f'"shared_buffers": {layer.shared_buffers}, "rf_aligned": {_JSON_CONSTANTS[layer.rf_aligned]}, '
-            f'"category": {_text(layer.category)}, "convention_count": {count}}}')  # fmt: skip
+            f'"effective_padding": {listed(layer.effective_padding)}, {held}, '
+            f'"rf_aligned": {_JSON_CONSTANTS[layer.rf_aligned]}, "category": {category}, "convention_count": {count}}}')  # fmt: skip
 
 
 def _layer_texts(layers: list[LayerResult], counts: list) -> EncodedItems:
     if _all_plain(layers, counts):
         try:
-            return EncodedItems(map(_layer_text, layers, counts, repeat(_list_texts())))
+            return EncodedItems(map(_layer_text, layers, counts, repeat(_list_texts()), repeat({})))
         except (TypeError, KeyError):  # a name or category that is not text, rf_aligned not a boolean
             pass
     compact = json.JSONEncoder(separators=(", ", ": ")).encode
