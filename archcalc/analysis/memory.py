@@ -24,7 +24,8 @@ def peak_live_elements(graph: Graph, shapes: dict[str, Shape], ins: dict[str, li
     nodes = graph.nodes
     last_use = {name: position for position, node in enumerate(nodes) for name in node.inputs}  # the last one wins
     keep = set(graph.outputs)
-    sizes = dict(zip(shapes, map(numel, shapes.values())))
+    size_of = {shape: numel(shape) for shape in set(shapes.values())}  # a big graph repeats a few shapes
+    sizes = dict(zip(shapes, map(size_of.__getitem__, shapes.values())))
     sizes[INPUT] = numel(graph.input_shape)
     if workspaces is None:
         workspaces = [node.rule.workspace(node.attrs, ins[node.name], shapes[node.name]) if ins is not None else 0

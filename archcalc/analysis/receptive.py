@@ -66,7 +66,8 @@ def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
         pad = tuple(map(max, a.padding, b.padding))
         size = tuple(map(add, map(max, map(sub, a.size, a.padding), map(sub, b.size, b.padding)), pad))
         centre_a = tuple(map(sub, a.size, map(add, a.padding, a.padding)))  # 2 x centre + 1
-        aligned = aligned and a.stride == b.stride and centre_a == tuple(map(sub, b.size, map(add, b.padding, b.padding)))
+        centre_b = tuple(map(sub, b.size, map(add, b.padding, b.padding)))
+        aligned = aligned and a.stride == b.stride and centre_a == centre_b
         return Field(size, tuple(map(max, a.stride, b.stride)), pad, aligned)  # type: ignore[arg-type]
     local = [f for f, s in zip(fields, shapes) if s[1:] == spatial] or fields
     fixed = [f for f, s in zip(fields, shapes) if s[1:] != spatial and all(n == 1 for n in s[1:])]

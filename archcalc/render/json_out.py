@@ -100,8 +100,9 @@ def _layer_text(layer: LayerResult, count: int, listed: Callable[[list | None], 
         shared = (_text(layer.type),
                   f'"output_shape": {listed(layer.output_shape)}, "params": {layer.params}, "macs": {layer.macs}, '
                   f'"flops": {layer.flops}, "connections": {layer.connections}, "activations": {layer.activations}',
-                  f'"trainable_params": {layer.trainable_params}, "non_trainable_params": {layer.non_trainable_params}, '
-                  f'"buffers": {layer.buffers}, "shared_params": {layer.shared_params}, '
+                  f'"trainable_params": {layer.trainable_params}, '
+                  f'"non_trainable_params": {layer.non_trainable_params}, "buffers": {layer.buffers}, '
+                  f'"shared_params": {layer.shared_params}, '
                   f'"shared_buffers": {layer.shared_buffers}', _text(layer.category))  # fmt: skip
         if layer.signature is not None:
             alike[layer.signature] = shared

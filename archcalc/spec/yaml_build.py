@@ -169,12 +169,13 @@ def _build(text: str, limits: Limits, fast: FlowText | None = None) -> Any:
                     # the line it was built for; nesting and size within the limits (else the general path says where)
                     if run[0].line != line or len(stack) + 1 + nested >= max_nesting or nodes_left < 0:
                         raise _Diverged
-                    for flow in run[:-1]:  # placed as any list item is placed below; the last one is the value
-                        if lines is not None:
-                            lines.append(flow.line)
-                        elif flow.line != items.line:
-                            lines = [items.line] * len(items) + [flow.line]
-                        items.append(flow)
+                    body = run[:-1]  # placed as any list item is placed below (all at once); the last one is the value
+                    body_lines = [flow.line for flow in body]
+                    if lines is not None:
+                        lines += body_lines
+                    elif body_lines.count(items.line) != len(body_lines):  # some on another line: keep every line
+                        lines = [items.line] * len(items) + body_lines
+                    items += body
                     value = run[-1]
                     line = value.line
             else:
