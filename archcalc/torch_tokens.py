@@ -148,6 +148,17 @@ class Roll(nn.Module):
         return torch.roll(x, self.shifts, self.dims)
 
 
+class UnfoldAxis(nn.Module):
+    """`x.unfold(dim, size, step)`, dim counting the batch axis: windows along one axis (timm's HaloAttn)."""
+
+    def __init__(self, dim: int, size: int, step: int) -> None:
+        super().__init__()
+        self.dim, self.size, self.step = dim, size, step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unfold(self.dim, self.size, self.step)
+
+
 class Transpose(nn.Module):
     def __init__(self, dim0: int, dim1: int) -> None:
         super().__init__()

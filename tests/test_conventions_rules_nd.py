@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_conventions_rules import assert_tools_agree, case
+from tests.test_conventions_rules_fold import CASES as FOLD_CASES
 from tests.test_conventions_rules_recurrent import CASES as RECURRENT_CASES
 from tests.test_conventions_rules_timm import CASES as TIMM_CASES
 
@@ -73,6 +74,7 @@ CASES = [
     case("softmax-tokens", (16, 100), {"type": "softmax", "axis": -1}),
     case("relu-volume", VOLUME, {"type": "relu"}),
     *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_conventions_rules_recurrent.py
+    *FOLD_CASES,  # unfold, fold, unfold_axis: tests/test_conventions_rules_fold.py
     *TIMM_CASES,  # timm's conv variants and blocks: tests/test_conventions_rules_timm.py
 ]
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from archcalc import analyse, load_spec_text
-from archcalc.check import CheckOptions, check
-from archcalc.conventions.peers import run_peer
+from archcalc import analyse
 from archcalc.errors import ArchcalcError
 from archcalc.importer import import_model
 from archcalc.layers import REGISTRY
-from archcalc.spec.export import export_spec
+from tests.import_exact import assert_complete_and_exact, assert_round_trip_and_check
+from tests.import_exact import seeded as _model
 from tests.models import timm_swin_beit as sb
 
 CASES = {
@@ -29,38 +28,18 @@ CASES = {
 }  # fmt: skip
 
 
-def _model(factory):
-    torch.manual_seed(0)
-    return factory().eval()
-
-
 def _weights(model) -> tuple[int, int]:
     return sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers())
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_imports_complete_and_equal_to_torch_and_the_tools(case):
-    factory, shape = CASES[case]
-    graph = import_model(_model(factory), shape).graph
-    report = analyse(graph)
-    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
-    model = _model(factory)
-    assert (report.totals.params, report.totals.buffers) == _weights(model)
-    assert report.totals.trainable_params == sum(p.numel() for p in model.parameters() if p.requires_grad)
-    for batch in (1, 2):
-        for convention in ("fvcore", "torch"):
-            ours = analyse(graph, batch=batch, convention=convention).convention.total
-            assert ours == run_peer(convention, model, shape, batch=batch), (convention, batch)
+    assert_complete_and_exact(*CASES[case])
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_round_trips_and_check_passes(case):
-    factory, shape = CASES[case]
-    graph = import_model(_model(factory), shape).graph
-    spec = load_spec_text(export_spec(graph))
-    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
-    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
-    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+    assert_round_trip_and_check(*CASES[case])
 
 
 def test_the_mask_is_a_buffer_operand_per_window():

@@ -12,6 +12,7 @@ import pytest
 from torch import nn
 
 from tests.test_layer_rules import Case, check_case
+from tests.test_layer_rules_fold import CASES as FOLD_CASES
 from tests.test_layer_rules_recurrent import CASES as RECURRENT_CASES
 from tests.test_layer_rules_timm import CASES as TIMM_CASES
 
@@ -146,6 +147,7 @@ CASES = [
     Case("pixel-unshuffle", {"type": "pixel_unshuffle", "downscale": 2}, (3, 4, 6), lambda: nn.PixelUnshuffle(2),
          {"output_shape": [12, 2, 3], "receptive_field": [2, 2], "effective_stride": [2, 2]}),
     *RECURRENT_CASES,  # lstm, gru, rnn and their cells: tests/test_layer_rules_recurrent.py
+    *FOLD_CASES,  # unfold, fold, unfold_axis: tests/test_layer_rules_fold.py
     *TIMM_CASES,  # timm's conv variants and blocks: tests/test_layer_rules_timm.py
 ]
 

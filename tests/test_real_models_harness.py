@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.real_models.launcher import fork_call, measure
-from benchmarks.real_models.render import added_mib, csv_text, markdown, summary_rows, unsupported_ranking, verdicts
+from benchmarks.real_models.render import (added_mib, csv_text, markdown, model_row, summary_rows, unsupported_ranking,
+                                           verdicts)  # fmt: skip
 from benchmarks.real_models.worker import round_trip_difference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +126,20 @@ def test_reports_render_every_model_and_keep_csv_cells_inert():
     rows = list(csv.DictReader(io.StringIO(csv_text(RESULTS))))
     assert [r["key"] for r in rows] == ["torchvision/a", "torchvision/b", "timm/c"]
     assert rows[2]["import_error"].startswith("'=") and rows[1]["unsupported_ops"] == "torch.roll"
+
+
+def test_a_detector_row_says_in_one_line_why_it_is_not_complete():
+    # The importer's words (importer/data_dependent.py), shortened to the call and where it happened.
+    where = "torch.where at module rpn, /x/worker.py:43"
+    incomplete = {"key": "torchvision/det", "input": [3, 8, 8], "imports": True, "complete": False,
+                  "unsupported": [{"op": "nms"}], "notes": [f"archcalc: note: sizes in the forward depend on the "
+                                                            f"values after {where}: the layers after it ..."]}
+    refused = {"key": "torchvision/det2", "input": [3, 8, 8], "imports": False,
+               "import_error": "archcalc: error: the model's output depends on its input's values, not only its "
+                               "shape: torch.Tensor.__getitem__ at the top-level forward, /x/worker.py:43 keeps"}
+    assert model_row(incomplete)[2] == "incomplete (1): data-dependent after torch.where at module rpn"
+    assert model_row(refused)[2] == "no import: data-dependent after torch.Tensor.__getitem__ at the top-level forward"
+    assert model_row({**incomplete, "notes": []})[2] == "incomplete (1)"
 
 
 def test_a_partial_rerun_keeps_the_commit_each_row_was_measured_at(tmp_path):

@@ -102,6 +102,7 @@ TABLE = {
                                  "projections' MACs (aten::linear), QKᵀ and A·V unseen (no handle for "
                                  "aten::scaled_dot_product_attention)"),
     "scaled_dot_product_attention": zero("no handle for aten::scaled_dot_product_attention"),
+    "fold": zero("no handle for aten::col2im: fold's adds (n - 1 per position reached by n taps) are not counted"),
     "relative_position_attention": Rule(lambda v: position_mlp.cost(v.attrs)[0], "no handle for "
                                         "aten::scaled_dot_product_attention; a position-bias MLP's aten::linear "
                                         "MACs, once per call"),

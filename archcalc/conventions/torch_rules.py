@@ -76,6 +76,8 @@ def _torch_before(major: int, minor: int) -> bool:
 TABLE = {
     **UNKNOWN,
     **recurrent_rules.TORCH,
+    "fold": zero("no flop formula for aten::col2im: fold's adds (n - 1 per position reached by n taps) are not "
+                 "counted"),
     "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),

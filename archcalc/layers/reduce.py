@@ -41,7 +41,7 @@ from archcalc.layers.attrs import _EXPR, Attr, Bool, Int, Kind, _as_int, _resolv
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Shape, numel, register
 from archcalc.layers.embedding import token_names
 from archcalc.layers.formula import Const, Formula, Term, counts, product
-from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.imports import CannotMap, ImportRule, readable
 
 
 def Axes() -> Kind:
@@ -149,8 +149,20 @@ class _Reduce(LayerType):
 
         module = {"mean": tt.Mean, "sum": tp.Sum, "var": tp.Var, "amax": tp.Amax}[self.name]
         functions = (getattr(torch, self.name), getattr(torch.Tensor, self.name))
-        return (ImportRule(self.name, modules=(module,), read=built),
-                ImportRule(self.name, functions=functions, read=read, note="over given axes"))
+        rules = (ImportRule(self.name, modules=(module,), read=built),
+                 ImportRule(self.name, functions=functions, read=read, note="over given axes"))
+        if self.name != "amax":
+            return rules
+
+        def read_max(call) -> dict:  # x.max(dim) -> (values, indices): VOLO's `x_aux.max(1)[0]`
+            b = call.bind("input", "dim", "keepdim", keepdim=False)
+            if not isinstance(b["dim"], int) or isinstance(b["dim"], bool):
+                raise CannotMap("x.max without one integer dim (the maximum of everything, or of two tensors)")
+            return {"axis": [call.axis(b["dim"])], "keepdim": bool(b["keepdim"])}
+
+        return rules + (ImportRule(self.name, functions=(torch.max, torch.Tensor.max), read=read_max,
+                                   when=lambda call: readable(read_max, call), other_outputs="the indices (argmax)",
+                                   note="x.max(dim): the values"),)  # fmt: skip
 
 
 @register

@@ -170,12 +170,28 @@ def _mark(value: bool | None) -> str:
     return {True: "yes", False: "NO", None: ""}[value]
 
 
+_DEPENDENT = re.compile(r"(?:depend on the values after|depends on its input's values, not only its shape:) "
+                        r"(\S+ at (?:module \S+|the top-level forward))")
+
+
+def _data_dependent(texts: list[str]) -> str:
+    """A detector's one-line why: the call after which sizes depend on the data (the importer's words)."""
+    for text in texts:
+        found = _DEPENDENT.search(text)
+        if found:
+            return f"data-dependent after {found.group(1).rstrip(',')}"
+    return ""
+
+
 def model_row(result: dict) -> list:
     v = verdicts(result)
     if not v["imports"]:
-        status = "no import: " + (result.get("import_error") or "")[:160]
+        error = result.get("import_error") or ""
+        status = "no import: " + (_data_dependent([error]) or error[:160])
     else:
         status = "complete" if v["complete"] else f"incomplete ({len(result.get('unsupported') or [])})"
+        dependent = _data_dependent(result.get("notes") or [])
+        status += f": {dependent}" if dependent else ""
     fvcore_theirs = result.get("fvcore") if "fvcore" in result else f"fvcore failed: {result.get('fvcore_error', '')[:60]}"
     trip = "" if v["round_trip"] is None else ("yes" if v["round_trip"] else
                                                (result.get("check_error") or result.get("round_trip", ""))[:100])
