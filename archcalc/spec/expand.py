@@ -106,11 +106,11 @@ class Expander:
         else:
             names = self._names(outputs, doc, "outputs")
             output_refs = [Ref(root, text, _line(doc, "outputs"), None) for text in names]
-        resolver = Resolver(self.file)
-        resolve = resolver.resolve
-        for node in self.nodes:  # most inputs are the previous item's node, already a path
-            node.inputs = [ref if type(ref) is str else resolve(ref) for ref in node.inputs]
-        output_names = [resolver.resolve(ref) for ref in output_refs]
+        resolve = Resolver(self.file).resolve  # remembers every step: long chains of dropped items are walked once
+        for node in self.nodes:  # most inputs are already a path (the previous item's node, or one named before)
+            if len(node.inputs) != 1 or type(node.inputs[0]) is not str:
+                node.inputs = [ref if type(ref) is str else resolve(ref) for ref in node.inputs]
+        output_names = [resolve(ref) for ref in output_refs]
         if INPUT in output_names and self.nodes:
             raise self.fail("'outputs' names the network input, not a layer", _line(doc, "outputs"))
         if not self.nodes:
