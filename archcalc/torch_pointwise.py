@@ -90,6 +90,31 @@ class Clamp(nn.Module):
         return f"min={self.low}, max={self.high}, form={self.form}"
 
 
+class BufferClamp(nn.Module):
+    """torch.clamp(x, low, high) with 0-dim buffers as the bounds (layers/clamp_buffers.py); ±inf as built."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("low", torch.full((), -float("inf")))
+        self.register_buffer("high", torch.full((), float("inf")))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(x, self.low, self.high)
+
+
+class ConstantOp(nn.Module):
+    """`x * table` or `x + table` with a table made in forward, not held (layers/constant_operand.py)."""
+
+    def __init__(self, op: str, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.op, self.shape = op, shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.op == "mul":
+            return x * torch.ones(self.shape, device=x.device, dtype=x.dtype)
+        return x + torch.zeros(self.shape, device=x.device, dtype=x.dtype)
+
+
 # The tensor operations of layers/elementwise_binary.py, param_operand.py, reduce.py and stack.py.
 BINARY = {"sub": operator.sub, "div": operator.truediv}
 
@@ -152,6 +177,11 @@ class Amax(Sum):
         return x.amax(self.dim, keepdim=self.keepdim)
 
 
+class VectorNorm(Sum):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.norm(p=2, dim=self.dim, keepdim=self.keepdim)
+
+
 class Stack(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -181,4 +211,5 @@ class Expand(nn.Module):
         self.shape = shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.expand(x.shape[0], *self.shape)
+        new_axes = len(self.shape) - (x.dim() - 1)  # leading axes of the sample, after the batch
+        return x.reshape(x.shape[:1] + (1,) * new_axes + x.shape[1:]).expand(x.shape[0], *self.shape)

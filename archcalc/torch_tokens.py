@@ -44,6 +44,47 @@ class PositionalEmbedding(nn.Module):
         return x + table
 
 
+class OneHotPositionEmbedding(nn.Module):
+    """x + (one_hot @ table).sum(dim=1), as Gemma 4's patch embedding (layers/one_hot_position.py); every token at
+    position 0 of each axis: the values change no count."""
+
+    def __init__(self, axes: int, positions: int, dim: int) -> None:
+        super().__init__()
+        self.positions = positions
+        self.position_embedding_table = nn.Parameter(torch.zeros(axes, positions, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axes = self.position_embedding_table.shape[0]
+        ids = torch.zeros(x.shape[0], axes, x.shape[1], dtype=torch.long, device=x.device)
+        one_hot = F.one_hot(ids, num_classes=self.positions).to(self.position_embedding_table)
+        return x + (one_hot @ self.position_embedding_table).sum(dim=1)
+
+
+class AxialRopeTable(nn.Module):
+    """The cos or sin [N, D] table of Gemma 4's 2-D RoPE (layers/rope_table.py), every token at position 0 (the
+    values change no count). With `angles` it makes the angles as timm does, inv_freq @ positions per axis (the
+    products the tools count), and holds inv_freq; without, by broadcasting (no tool counts that)."""
+
+    def __init__(self, head_dim: int, fn: str, angles: bool) -> None:
+        super().__init__()
+        self.head_dim, self.fn, self.angles = head_dim, fn, angles
+        if angles:
+            self.register_buffer("inv_freq", torch.zeros(head_dim // 4), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens = x.shape[0], x.shape[1]
+        positions = torch.zeros(batch, 1, tokens, device=x.device, dtype=x.dtype)
+        parts = []
+        for _ in range(2):
+            if self.angles:
+                freqs = (self.inv_freq[None, :, None].expand(batch, -1, 1) @ positions).transpose(1, 2)
+            else:
+                freqs = positions.transpose(1, 2) * torch.zeros(self.head_dim // 4, device=x.device, dtype=x.dtype)
+            parts.append(torch.cat((freqs, freqs), dim=-1))
+        angles = torch.cat(parts, dim=-1)
+        return angles.cos() if self.fn == "cos" else angles.sin()
+
+
 class TokenTypeEmbedding(nn.Module):
     """BERT's token-type (segment) table: every token adds the row of segment `segment` (BertModel: 0)."""
 

@@ -65,10 +65,10 @@ def test_tensor_factories_are_listed_as_such_never_zero():
     assert not report.complete
     made = {gap.op: gap.reason for gap in report.unsupported if "tensor factory" in gap.reason}
     assert set(made) == {"torch.randn", "torch.zeros_like"}  # per sample (noise), or from the input's values
-    # a mask and positions made from the input's shape are constants (importer/constants.py): what reads them
-    # is listed, saying so
-    read = {gap.op for gap in report.unsupported if "made inside forward from the input's shape" in gap.reason}
-    assert read == {"operator.mul", "operator.add"}
+    # a mask and positions made from the input's shape are constants (importer/constants.py): the product and
+    # the sum that read them are constant_op layers (layers/constant_operand.py)
+    assert [(layer.name, layer.attributes) for layer in report.layers if layer.type == "constant_op"] == [
+        ("mul", {"op": "mul", "shape": (3, 4, 4)}), ("add_1", {"op": "add", "shape": (4,)})]
 
 
 def test_in_place_operations_and_tensor_methods_map():

@@ -178,14 +178,15 @@ class PositionTables(nn.Module):
 
 
 class ConstantProduct(nn.Module):
-    """A constant that no rule reads: unsupported, saying why."""
+    """A constant that no rule reads (a product by a matrix made in forward; a table multiplied element by element
+    is a constant_op): unsupported, saying why."""
 
     def __init__(self) -> None:
         super().__init__()
         self.wte = nn.Embedding(30, 8)
 
     def forward(self, ids):
-        return self.wte(ids) * torch.arange(8, device=ids.device)
+        return self.wte(ids) @ torch.arange(64, device=ids.device, dtype=torch.float32).view(8, 8)
 
 
 def test_position_and_segment_tables_from_constants():

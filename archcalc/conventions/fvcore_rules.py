@@ -110,6 +110,7 @@ TABLE = {
                                    "MLP's aten::linear MACs, once per call"),
     "window_attention": Rule(lambda v: v.macs, "aten::linear and aten::matmul: all MACs"),
     "matmul": Rule(lambda v: v.macs, "aten::matmul: MACs"),
+    "axial_rope_table": Rule(lambda v: v.macs, "aten::matmul: the angle products' MACs (cos and sin: no handle)"),
     "multiscale_attention": multiscale.ATTENTION["fvcore"],
     "einsum": Rule(_einsum, "aten::einsum: numpy's optimised count, printed to 4 digits, / 2 (about the MACs)"),
     "instancenorm": _STATS_NORM,

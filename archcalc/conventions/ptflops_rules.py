@@ -130,6 +130,7 @@ TABLE = {
     "multiscale_attention": multiscale.ATTENTION["ptflops"],
     "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),
+    "one_hot_position_embedding": zero("its product is the `@` operator, which ptflops does not patch"),
     "linear_norm": Rule(lambda v: {**_conv(v), "norm": 2 * v.out_elems}, "its children's hooks: nn.Linear (MACs + "
                         "bias) and BatchNorm1d (2 per element, affine)"),
     "blur_pool2d": zero("no hook (not in MODULES_MAPPING); F.pad and F.conv2d are not patched"),

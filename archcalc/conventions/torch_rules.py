@@ -89,6 +89,8 @@ TABLE = {
                                         "4-D q, k, v and a 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
                                         "QKᵀ's and A·V's MACs (math path); + 2 x a position-bias MLP's MACs, once "
                                         "per call"),
+    "axial_rope_table": Rule(lambda v: 2 * v.macs, "aten::bmm: 2 x the angle products' MACs (cos and sin: not "
+                                                   "registered)"),
     "relative_position_bias": Rule(lambda v: 2 * position_mlp.cost(v.attrs)[0], "aten::add not registered; 2 x a "
                                    "position-bias MLP's MACs (aten::addmm / aten::mm), once per call"),
 }

@@ -78,6 +78,8 @@ TABLE = {
     "window_attention_v2": Rule(lambda v: position_mlp_links(v)[1], "only the bias MLP's nn.Linear leaves run: "
                                 "their params x 1 (the coordinate table's batch axis), whatever the batch"),
     **same_for(("scaled_dot_product_attention", "matmul", "einsum"), zero("no parameters")),
+    "one_hot_position_embedding": zero("its one parameter (position_embedding_table) is named neither weight nor "
+                                       "bias, the names torchinfo counts"),
     **same_for(("relative_position_bias", "relative_position_attention"),
                Rule(lambda v: v.params * v.batch * v.out[0], "its table x N x out[0]: the parameter "
                     "(relative_position_bias_table, as timm's RelPosBias) is not named weight or bias but contains "

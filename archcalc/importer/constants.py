@@ -8,7 +8,8 @@ input's values, so it is computed once per shape, not per sample, and no layer t
 A call is a constant when none of its tensor operands is a layer output and none is a parameter: only
 buffers, other constants, Python values, or nothing (a factory); or when it is a mask compared from the
 token ids themselves (RoBERTa's padding-aware position ids), which computes no float. A factory whose output
-has the batch axis in front (`torch.randn(B, ...)`: noise) is not: it stays unsupported, as before.
+has the batch axis in front (`torch.randn(B, ...)`: noise) is not: it stays unsupported, as before (one filled with a
+single value, torch.ones / zeros / full, is the same for every sample: a constant).
 Constants make no layer; the calls that read them decide what they mean:
 
 - an import rule with `constant_operands` (Hugging Face attention classes: cos/sin and the mask are
@@ -37,6 +38,11 @@ from archcalc.layers.elementwise import addition_functions
 
 # Calls that pass a table through unchanged (GPT-2's `position_embeds.to(inputs_embeds.device)`).
 _SAME = {torch.Tensor.to, torch.Tensor.contiguous, torch.Tensor.float, torch.Tensor.type_as}
+# A cast to another tensor's dtype and device: that tensor is read for neither values nor shape.
+_CASTS = {torch.Tensor.to, torch.Tensor.type_as}
+# Factories of one value everywhere: with the batch axis in front they are still the same for every sample (timm's
+# Gemma 4 makes an all-true patch_valid mask `torch.ones(B, N, dtype=torch.bool)`), unlike noise (torch.randn).
+_FILLED = {torch.ones, torch.zeros, torch.full}
 
 
 @dataclass
@@ -72,6 +78,8 @@ class Constants:
             return False
         if call.is_module:
             return self._lookup(call, outputs, operands)
+        if call.target in _CASTS and len(operands) == 2 and id(operands[0]) in self.made_from and not call.kwargs:
+            operands = operands[:1]  # `one_hot.to(table)`: the parameter gives the dtype and device only
         if any(id(t) in self.weights and id(t) not in self.buffer_ids for t in operands):
             return False  # reads a parameter (a class token expanded to the batch): not bookkeeping
         if operands and all(id(t) in self.tables for t in operands) and call.target in _SAME and len(operands) == 1:
@@ -83,7 +91,7 @@ class Constants:
                     or self.folded(t) for t in operands)  # fmt: skip
         if not known:
             return False  # an operand from code the tracer did not see
-        if not operands and any(t.dim() and t.shape[0] == self.batch for t in outputs):
+        if not operands and call.target not in _FILLED and any(t.dim() and t.shape[0] == self.batch for t in outputs):
             return False  # noise or a state made for each sample: a factory, unsupported as before
         sources = self.sources(operands)
         for t in outputs:

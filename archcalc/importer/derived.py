@@ -35,6 +35,7 @@ import torch
 from archcalc.errors import ArchcalcError
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
 from archcalc.importer.layout import FRONT, follow, sample_shape
+from archcalc.importer.one_hot_table import one_hot_step
 from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, call_form
 from archcalc.importer.weight_views import is_view_call
@@ -81,6 +82,10 @@ class WeightDerived:
         if len(outputs) != 1 or not operands or any(id(t) in self.producer for t in operands):
             return False
         out = outputs[0]
+        lookup = one_hot_step(call, self.values, self.constants, self.bases, out)  # Gemma 4's position table
+        if lookup is not None:
+            self.values[id(out)] = lookup
+            return True
         if call.is_module:
             return self._module(call.target, operands, out)
         if is_view_call(call.target):

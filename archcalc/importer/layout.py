@@ -19,6 +19,8 @@ so are many axes):
   the output axis q whose preceding axes hold as many elements as the input's did before the batch, and
   whose size is a multiple of B (standalone when it equals B, merged otherwise); no such axis means the
   batch became an inner factor, which mixes samples: unsupported;
+- repeat_interleave(r, dim) of the batch axis keeps each sample's r copies together: the batch is merged
+  into that axis (GCViT's global query repeated over the image's windows);
 - unbind / select / an integer index drop an axis (the batch's position shifts if that axis was before
   it); slices and None in an index keep or shift it; indexing the batch itself is unsupported;
 - any other call (elementwise, linear, norm, softmax, matmul, chunk, split, ...) on operands whose batch is
@@ -98,6 +100,7 @@ RESHAPES = {torch.reshape, T.reshape, T.view, torch.flatten, T.flatten, T.unflat
             T.squeeze, torch.unsqueeze, T.unsqueeze, T.view_as, T.reshape_as}  # fmt: skip
 RESHAPE_MODULES = (nn.Flatten, nn.Unflatten)
 INDEXES = {operator.getitem, T.__getitem__}
+REPEATS = {T.repeat_interleave}  # the method form, which the expand rule reads (layers/stack.py)
 DROPS = {torch.unbind: 0, T.unbind: 0, torch.select: None, T.select: None}  # dim's default (select has none)
 
 
@@ -154,12 +157,17 @@ def _moved(target: Any, is_module: bool, args: tuple, kwargs: dict, source: torc
         bound = dict(zip(names, args)) | kwargs
         first, second = int(bound["dim0"]) % rank, int(bound["dim1"]) % rank
         if layout.axis in (first, second) and first != second:
+            if rank == 2 and layout.front:  # CSATv2's `q @ k.transpose(-1, -2)` on [B, N]: a [B, B] product
+                raise CannotMap("transposes a [B, N] tensor (one vector per sample): a product with it runs across "
+                                "the batch and mixes samples, which no per-sample layer expresses")  # fmt: skip
             raise CannotMap(f"swaps the batch axis ({layout.describe()}) with axis "
                             f"{second if layout.axis == first else first}: write it as a permute")  # fmt: skip
         return Plan(layout, [layout], args, kwargs)
     if target in RESHAPES and len(outputs) == 1:
         moved = _reshaped(source.shape, layout, outputs[0].shape, batch)
         return Plan(layout, [moved], args, kwargs, target=None if layout.front and moved.front else T.reshape)
+    if target in REPEATS and len(outputs) == 1:
+        return _repeated(args, kwargs, layout, rank)
     if target in DROPS:
         dim = kwargs.get("dim", args[1] if len(args) > 1 else DROPS[target])
         dim = int(dim) % rank
@@ -171,6 +179,19 @@ def _moved(target: Any, is_module: bool, args: tuple, kwargs: dict, source: torc
         moved, index = _indexed(args[1], rank, layout)
         return Plan(layout, [moved], (args[0], index), kwargs)
     return None
+
+
+def _repeated(args: tuple, kwargs: dict, layout: Layout, rank: int) -> Plan | None:
+    """repeat_interleave(r, dim) of the batch axis: each sample's r copies sit together, so the output holds the
+    batch merged into that axis (GCViT's `q_global.repeat_interleave(nW, dim=0)`); along any other axis it is
+    an ordinary call."""
+    bound = dict(zip(("input", "repeats", "dim"), args)) | kwargs
+    dim = bound.get("dim")
+    if dim is None or int(dim) % rank != layout.axis:
+        return None
+    if layout.merged or not isinstance(bound.get("repeats"), int):
+        raise CannotMap(f"repeats the batch axis ({layout.describe()}) other than by a whole number of copies")
+    return Plan(layout, [Layout(layout.axis, merged=True)], args, kwargs)
 
 
 def _reshaped(shape: torch.Size, layout: Layout, out: torch.Size, batch: int) -> Layout:

@@ -181,8 +181,11 @@ class LayerScale(LayerType):
             raise CannotMap(f"a parameter of shape {list(shape)} does not scale each channel of {list(sample)}")
 
         def one_parameter(call) -> bool:
-            """One per-channel parameter; any other shape is parameter_op's (layers/param_operand.py)."""
-            return len(call.in_shapes) == 1 and len(call.weights) == 1 and readable(operand, call)
+            """One per-channel parameter; any other shape, or a buffer (CSATv2's `x.mul(self.imagenet_std)`), is
+            parameter_op's (layers/param_operand.py)."""
+            if len(call.in_shapes) != 1 or len(call.weights) != 1:
+                return False
+            return not call.buffer_parts.get(id(call.weights[0])) and readable(operand, call)
 
         T = torch.Tensor
         products = (operator.mul, torch.mul, T.mul, T.__mul__, T.__rmul__)

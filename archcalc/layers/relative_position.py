@@ -159,8 +159,9 @@ class RelativePositionBias(LayerType):
                     "mlp_gain": m.mlp_gain}  # fmt: skip
 
         def gathered(call) -> bool:
-            """One activation and one gathered bias (the importer's weight-derived value)."""
-            return len(call.in_shapes) == 1 and len(call.weights) == 1
+            """One activation and one gathered bias (the importer's weight-derived value; not a one-hot lookup)."""
+            one = len(call.in_shapes) == 1 and len(call.weights) == 1
+            return one and not getattr(call.weights[0], "one_hot", False)
 
         def added(call) -> dict:
             if call.kwargs or len(call.args) != 2:

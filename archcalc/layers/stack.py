@@ -3,12 +3,16 @@
     {type: stack, axis: 0, inputs: [a, b]}      torch.stack([a, b], dim=1): [C, H, W] twice -> [2, C, H, W]
     {type: expand_as, inputs: [x, like]}        x.expand_as(like): [C, 1, 1] -> like's [C, H, W]
     {type: expand, shape: [C, H, W]}            x.expand(B, C, H, W) or x.expand(-1, -1, H, W) from [C, 1, 1]
+    {type: expand, shape: [nW, h, w, C]}        q.repeat_interleave(nW, dim=0) from [B, h, w, C] (GCViT)
 
 stack: the inputs, all of one shape, side by side along a new axis (`axis`: where it goes in the output
 sample, not counting the batch; SKNet's kernel paths before their sum). expand_as: the first input repeated
 along its size-1 axes to the second input's shape, which it reads for its shape only (ECA's and MobileViTv2's
-`x * y.expand_as(x)`); expand repeats it to `shape` (the sample's, same rank: EvoNorm's `std.expand(x.shape)`).
-All three only move data:
+`x * y.expand_as(x)`); expand repeats it to `shape` (the sample's: EvoNorm's `std.expand(x.shape)`), which, as
+in torch, may add leading axes. `repeat_interleave(r, dim=0)` on a batch-in-front tensor is one: it makes
+[B·r, ...] with each sample's r copies together, so the importer follows the batch as merged into axis 0
+(importer/layout.py) and each sample is its input expanded along a new leading axis of r (GCViT's global
+query, repeated for each of the image's windows). All three only move data:
 
     params 0, MACs 0, flops 0, connections 0
     receptive field: None for stack (the new axis is not a spatial one); expand and expand_as keep positions
@@ -131,12 +135,13 @@ class Expand(LayerType):
     summary = "the input repeated along its size-1 axes to `shape` (x.expand(sizes))"
     category = "structure"
     data_movement = True
-    attrs = (Attr("shape", IntList(), doc="the output shape without the batch axis (the input's rank)"),)
+    attrs = (Attr("shape", IntList(), doc="the output shape without the batch axis (the input's rank, or more: "
+                                          "new leading axes)"),)
     calls = {"method": "x.expand(B, C, H, W)"}
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         target = tuple(a["shape"])
-        if len(ins[0]) != len(target) or broadcast(self.name, [ins[0], target]) != target:
+        if len(ins[0]) > len(target) or broadcast(self.name, [ins[0], target]) != target:
             raise ArchcalcError(f"expand: shape {list(ins[0])} does not expand to {list(target)}")
         return target
 
@@ -164,5 +169,13 @@ class Expand(LayerType):
                 raise CannotMap("adds leading axes in front of the batch")
             return {"shape": list(call.out_shape)}
 
+        def repeated(call) -> dict:
+            """Per sample (layout.py merged the batch into axis 0), [r, *input]: r copies of the sample."""
+            if tuple(call.out_shape[1:]) != tuple(call.in_shapes[0]):
+                raise CannotMap("repeats the elements of a sample axis (only whole samples, dim=0, are followed)")
+            return {"shape": list(call.out_shape)}
+
         return (ImportRule(self.name, modules=(tp.Expand,), read=lambda call: {"shape": list(call.module.shape)}),
-                ImportRule(self.name, functions=(torch.Tensor.expand,), read=read, note="keeping the batch axis"))
+                ImportRule(self.name, functions=(torch.Tensor.expand,), read=read, note="keeping the batch axis"),
+                ImportRule(self.name, functions=(torch.Tensor.repeat_interleave,),
+                           read=repeated, note="of the batch axis: each sample r times along a new axis"))
