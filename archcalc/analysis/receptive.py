@@ -105,17 +105,18 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape], keys: list | None =
     # signature -> the rule's step on `rank` axes, in the form the update below reads (see _growth), or None
     steps: dict = {}
     neutral = RFStep((1,) * rank)
+    field_of, shape_of = fields.__getitem__, shapes.__getitem__  # mapped over inputs (C speed)
     for node, key in zip(graph.nodes, keys or [None] * len(graph.nodes)):
         name, names = node.name, node.inputs
         out = shapes[name]
-        inputs = [fields[name] for name in names]
+        inputs = list(map(field_of, names))
         if len(out) != rank + 1 or None in inputs:
             fields[name] = None
             continue
         growth = steps.get(key, _UNKNOWN) if key is not None else _UNKNOWN
         if growth is _UNKNOWN:
             try:
-                step = node.rule.receptive_field(node.attrs, [shapes[name] for name in names], out)
+                step = node.rule.receptive_field(node.attrs, list(map(shape_of, names)), out)
             except ArchcalcError as exc:
                 raise node.error(exc) from None
             growth = _growth(step, rank, neutral)
@@ -124,7 +125,7 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape], keys: list | None =
         if growth is None:
             fields[name] = None
             continue
-        merged = inputs[0] if len(inputs) == 1 else merge_fields(inputs, [shapes[n] for n in names], out)
+        merged = inputs[0] if len(inputs) == 1 else merge_fields(inputs, list(map(shape_of, names)), out)
         if growth is IDENTITY:  # every position stays where it is, the field too
             fields[name] = merged
             continue

@@ -65,8 +65,9 @@ def shapes_and_signatures(graph: Graph) -> tuple[dict[str, Shape], list[int | No
     unknown: set[str] = set()  # outputs of imported operations without a rule
     max_elements = graph.limits.max_elements
     reads_of: dict[Any, str] = {}  # registry entry -> what its inputs hold
+    shape_of = shapes.__getitem__  # mapped over inputs (C speed)
     for node in graph.nodes:
-        ins = [shapes[name] for name in node.inputs]
+        ins = list(map(shape_of, node.inputs))
         key = signature(node, ins)
         try:
             number = numbers.get(key)
