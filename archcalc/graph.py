@@ -29,6 +29,9 @@ CALLS = ("module", "function", "method", "operator")
 # `import archcalc` does). The graph sits below the layers and only holds what they register: it never
 # imports them (tests/test_layering.py).
 REGISTRY: dict[str, Any] = {}
+# A layer applied over leading axes of its input (a node's `over`): archcalc.layers.over registers here, as the
+# entries do in REGISTRY, the factory that wraps an entry so its rules see one slice ({"wrap": applied_over}).
+OVER_RULES: dict[str, Any] = {}
 
 
 WEIGHT_KEYS = ("frozen", "masks", "shared", "shared_buffers", "tables")
@@ -89,12 +92,15 @@ class Node:
     file: str | None = None
     weights: WeightUse = NO_WEIGHT_USE
     call: str = "module"  # one of CALLS
+    # The layer runs on each slice of the first `over` axes of its input on its own (heads, windows or rows folded
+    # into torch's batch; a spec's `over:`, archcalc/layers/over.py); 0: on the whole sample.
+    over: int = 0
     # The registry entry (an archcalc.layers.LayerType), looked up once: analysers ask it for every rule
     # of every node.
     rule: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.rule = REGISTRY[self.type]
+        self.rule = REGISTRY[self.type] if not self.over else OVER_RULES["wrap"](REGISTRY[self.type], self.over)
 
     def error(self, exc: ArchcalcError) -> ArchcalcError:
         """Attach this node's location to an error raised by one of its rules."""

@@ -136,19 +136,29 @@ class Binary(nn.Module):
 class ParameterOp(nn.Module):
     """`x * weight` or `x + bias` with a learned tensor of any shape that broadcasts into x (timm's [1]-shaped
     scale and bias of StarReLU and LearnableAffineBlock, a [C, 1, 1] bias). Named weight / bias as torch names
-    a per-channel scale and shift."""
+    a per-channel scale and shift. With `fn` (functions of the parameter before use, layers/weight_fn.py) or
+    `rows` (the operand is row 0 of a [rows, *shape] parameter) it is named `source`, as the models name such a
+    parameter neither weight nor bias (Swin V2's logit_scale, EfficientViM's alpha)."""
 
-    def __init__(self, op: str, shape: tuple[int, ...], buffer: bool = False) -> None:
+    def __init__(self, op: str, shape: tuple[int, ...], buffer: bool = False, fn: tuple[str, ...] = (),
+                 rows: int | None = None, reused: bool = False) -> None:  # fmt: skip
         super().__init__()
-        self.op, self.buffer = op, buffer
-        value = torch.ones(shape) if op == "mul" else torch.zeros(shape)
+        self.op, self.shape, self.buffer, self.fn, self.rows = op, tuple(shape), buffer, tuple(fn), rows
+        self.reused = reused  # recorded for the import rule; a build computes the chain either way
+        full = self.shape if rows is None else (rows,) + self.shape
+        value = torch.ones(full) if op == "mul" else torch.zeros(full)
+        self.name = "source" if fn or rows is not None else "weight" if op == "mul" else "bias"
         if buffer:  # a fixed operand (Swin's shifted-window attention mask)
-            self.register_buffer("weight" if op == "mul" else "bias", value)
+            self.register_buffer(self.name, value)
         else:
-            setattr(self, "weight" if op == "mul" else "bias", nn.Parameter(value))
+            setattr(self, self.name, nn.Parameter(value))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.weight if self.op == "mul" else x + self.bias
+        from archcalc.layers.weight_fn import apply
+
+        operand = apply(self.fn, getattr(self, self.name), 0 if self.rows is not None else -1)
+        operand = operand if self.rows is None else operand[0]
+        return x * operand if self.op == "mul" else x + operand
 
 
 class Affine(nn.Module):

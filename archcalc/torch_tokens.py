@@ -276,11 +276,14 @@ class RelativePositionBias(nn.Module):
             self.position_mlp = nn.Sequential(nn.Linear(r, h, bias=bool(b1)), nn.ReLU(),
                                               nn.Linear(h, table[1], bias=bool(b2)))  # fmt: skip
             self.register_buffer("coordinates", torch.zeros(table[0], r))
-        self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
-        self.reset_index_buffers()
+        if index is not None:  # None: the MLP's whole table is the bias (Swin V2-CR's meta_mlp)
+            self.register_buffer("relative_position_index", torch.zeros(index, dtype=torch.long))
+            self.reset_index_buffers()
 
     def reset_index_buffers(self) -> None:
         """Valid indices (torch_build.to_empty refills them after moving the module without initialising it)."""
+        if not hasattr(self, "relative_position_index"):
+            return
         rows, index = self.table_shape[self.axis], self.relative_position_index
         with torch.no_grad():
             index.copy_(torch.arange(index.numel(), device=index.device).remainder(rows).view(index.shape))
@@ -289,7 +292,9 @@ class RelativePositionBias(nn.Module):
         return self.relative_position_bias_table if self.mlp is None else self.position_mlp(self.coordinates)
 
     def bias(self) -> torch.Tensor:
-        gathered = self.table().index_select(self.axis, self.relative_position_index.view(-1))
+        table = self.table()
+        index = getattr(self, "relative_position_index", None)
+        gathered = table if index is None else table.index_select(self.axis, index.view(-1))
         gathered = gathered.movedim(self.axis, -1)
         bias = (gathered if self.head is None else gathered[self.head]).reshape(self.bias_shape)
         return bias if self.mlp_gain is None else self.mlp_gain * torch.sigmoid(bias)
@@ -311,3 +316,16 @@ class RelativePositionAttention(RelativePositionBias):
         dropout = self.dropout if self.training else 0.0
         return F.scaled_dot_product_attention(q, k, v, attn_mask=self.bias(), dropout_p=dropout, is_causal=self.causal,
                                               scale=self.scale, enable_gqa=self.enable_gqa)
+
+
+class ConstantTable(nn.Module):
+    """A [shape] table made from nothing but the input's batch size, expanded over the batch (ConViT's
+    `rel_indices.expand(B, -1, -1, -1)`): its input orders it, its values are fixed."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table = torch.ones((1,) + self.shape, device=x.device, dtype=x.dtype if x.is_floating_point() else None)
+        return table.expand((x.shape[0],) + self.shape)

@@ -183,3 +183,21 @@ class WindowAttentionV2(WindowAttention):
     def scores(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
         return attn * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+
+
+class Folded(nn.Module):
+    """A layer applied over leading axes (a spec's `over: k`, archcalc/layers/over.py): [N, S_1..S_k, *rest]
+    -> [N·S_1·…·S_k, *rest] for `inner`, and its output back to [N, S_1..S_k, *out_rest]. The reshapes are views
+    (no tool counts them); `inner` runs on the folded batch as the model's module does on its windows or heads,
+    so module hooks, fvcore and FlopCounterMode see the same call. `direct`: run `inner.forward` without hooks (a
+    layer invoked as a function, method or operator: torch_modules.Invoked)."""
+
+    def __init__(self, inner: nn.Module, over: int, direct: bool = False) -> None:
+        super().__init__()
+        self.inner, self.over, self.direct = inner, over, direct
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        lead = xs[0].shape[: self.over + 1]
+        folded = [x.reshape(-1, *x.shape[self.over + 1 :]) for x in xs]
+        out = self.inner.forward(*folded) if self.direct else self.inner(*folded)
+        return out.reshape(*lead, *out.shape[1:])

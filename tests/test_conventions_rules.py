@@ -132,6 +132,8 @@ CASES = [
     case("axial_rope_table-sin", (5, 6), {"type": "axial_rope_table", "head_dim": 12, "fn": "sin"}),
     case("constant_op-mul", IMAGE, {"type": "constant_op", "op": "mul", "shape": [6, 1]}),
     case("constant_op-add", IMAGE, {"type": "constant_op", "op": "add", "shape": [4, 1, 6]}),
+    case("constant_table-linear", IMAGE, {"type": "constant_table", "shape": [5, 5, 3]},
+         {"type": "linear", "out_features": 4}),  # ConViT's pos_proj(rel_indices.expand(B, -1, -1, -1))
     case("parameter_op-scalar", IMAGE, {"type": "parameter_op", "op": "mul", "shape": [1]}),
     case("parameter_op-channel-bias", IMAGE, {"type": "parameter_op", "op": "add", "shape": [4, 1, 1]}),
     case("affine", IMAGE, {"type": "affine", "shape": [6]}),

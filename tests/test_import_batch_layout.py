@@ -92,10 +92,19 @@ def test_a_call_that_mixes_samples_stays_unsupported(factory, shape, op, reason)
 
 
 def test_an_unmapped_call_on_windows_keeps_the_batch_for_the_layers_after_it():
-    report = analyse(import_model(bl.WindowMHA, (8, 8, 32)).graph)
+    report = analyse(import_model(bl.WindowSoftmax, (8, 8, 32)).graph)
     [gap] = report.unsupported
-    assert gap.op == "torch.nn.modules.activation.MultiheadAttention" and "[4, 16, 32]" in gap.reason
+    assert gap.op == "torch.nn.functional.softmax" and list(report.layer("softmax").output_shape) == [4, 16, 32]
     assert report.layer("fc").type == "linear" and list(report.layer("fc").output_shape) == [4, 16, 32]
+    assert list(report.layers[-1].output_shape) == [8, 8, 32]
+
+
+def test_an_attention_on_windows_maps_over_the_window_axis():
+    graph = import_model(bl.WindowMHA, (8, 8, 32)).graph
+    report = analyse(graph)
+    assert report.complete
+    assert graph.node("attn").type == "multi_head_attention" and graph.node("attn").over == 1
+    assert list(report.layer("attn").output_shape) == [4, 16, 32]
     assert list(report.layers[-1].output_shape) == [8, 8, 32]
 
 

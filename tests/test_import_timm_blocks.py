@@ -108,7 +108,8 @@ def test_without_timm_its_attention_is_traced_through():
 
 def test_a_parameter_slice_is_not_a_view_of_it():
     """Only calls that keep every element once (expand, reshape, ...) make a parameter's view; a slice of a
-    position table is something else, and stays unsupported."""
+    table is something else: multiplied in, it stays unsupported (added to the tokens, it is a positional_embedding
+    of the table's rows: tests/test_import_position_tables.py)."""
     from torch import nn
 
     class Sliced(nn.Module):
@@ -117,7 +118,7 @@ def test_a_parameter_slice_is_not_a_view_of_it():
             self.table = nn.Parameter(torch.zeros(1, 20, 8))
 
         def forward(self, x):
-            return x + self.table[:, : x.shape[1]]
+            return x * self.table[:, : x.shape[1]]
 
     report = analyse(import_model(Sliced, (16, 8)).graph)
     assert not report.complete

@@ -203,6 +203,15 @@ CASES = [
          {"params": 2, "flops": 24}),
     Case("parameter_op-buffer-mask", {"type": "parameter_op", "op": "add", "shape": [2, 1, 4], "buffer": True},
          (2, 3, 4), None, {"params": 0, "buffers": 8, "flops": 24}),  # Swin's shifted-window mask
+    # ConViT's rel_indices table expanded over the batch: its shape, whatever the input; no cost
+    Case("constant_table", {"type": "constant_table", "shape": [4, 4, 3]}, (2, 3, 4), None,
+         {"output_shape": [4, 4, 3], "params": 0, "flops": 0, "connections": 0}),
+    # Swin V2's exp(clamp(logit_scale)): clamp 1 + exp 1 FLOPs on each of the 2 elements, once per call
+    Case("parameter_op-logit-scale", {"type": "parameter_op", "op": "mul", "shape": [2, 1, 1],
+                                      "fn": ["clamp_max", "exp"]}, (2, 3, 4), None, {"params": 2, "flops": 24 + 4}),
+    # EfficientViM's softmax(weights)[i] of a [3] parameter: 3·3 − 1 FLOPs once, one row read
+    Case("parameter_op-softmax-row", {"type": "parameter_op", "op": "mul", "shape": [1], "fn": ["softmax"],
+                                      "rows": 3}, (2, 3, 4), None, {"params": 3, "flops": 24 + 8}),
     Case("linear-bias-buffer", {"type": "linear", "out_features": 6, "bias_buffer": 2}, (3, 4), None,
          {"trainable_params": 28, "buffers": 2, "macs": 72, "flops": 3 * 6 * 8}),  # BEiT's zero key bias
     Case("affine", {"type": "affine", "shape": [4]}, (2, 3, 4), None, {"params": 8, "flops": 48, "connections": 24}),

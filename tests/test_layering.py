@@ -2,7 +2,7 @@
 
     cli / notebook → render → analysis / check / conventions / importer / bench / spec / graph_source (one way in) /
         torch_build → layers (+ torch_modules, torch_tokens, torch_attention, torch_window, torch_mvit,
-        torch_pointwise, torch_convs) → graph / expr / limits / errors /
+        torch_pointwise, torch_convs, torch_positions) → graph / expr / limits / errors /
         units / io
 
 Every import is read from the source with `ast`, module-level and function-level (lazy) imports
@@ -34,7 +34,7 @@ LAYERS = {
     "archcalc.bench": 3, "archcalc.spec": 3, "archcalc.torch_build": 3, "archcalc.specs": 3,
     "archcalc.layers": 2, "archcalc.torch_modules": 2, "archcalc.torch_tokens": 2, "archcalc.torch_attention": 2,
     "archcalc.torch_mvit": 2, "archcalc.torch_pointwise": 2, "archcalc.torch_window": 2,
-    "archcalc.torch_convs": 2,
+    "archcalc.torch_convs": 2, "archcalc.torch_positions": 2,
     "archcalc.graph": 1, "archcalc.expr": 1, "archcalc.limits": 1, "archcalc.errors": 1, "archcalc.units": 1,
     "archcalc.escape": 1, "archcalc.hints": 1, "archcalc.progress": 1, "archcalc.interrupts": 1,
     "archcalc.io": 1,

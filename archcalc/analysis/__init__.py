@@ -84,6 +84,8 @@ class _Row:
         self.counts = (p.total, p.trainable, p.non_trainable, p.buffers, macs, flops, cost.connections)
         self.category, self.neurons = node.rule.category, size if node.rule.neurons else 0
         self.attributes = {name: value for name, value in node.attrs.items() if value is not None}
+        if node.over:  # applied over leading axes (layers/over.py): shown with the attributes
+            self.attributes["over"] = node.over
         self.gap = node.rule.incomplete(node.attrs)
         self.shared = (node.weights.shared, node.weights.shared_buffers)
         self.layers = 0

@@ -81,6 +81,9 @@ def _rf_formulas(node: Node, ins: list[Shape], out: Shape, inputs: list[Field | 
             return [], f"not defined: the output is not a [{', '.join(axis_names(rank + 1))}] map"
         if any(f is None for f in inputs):
             return [], "not defined: an earlier layer ends the receptive field"
+        if node.over:
+            return [], (f"not defined: applied to each slice of {node.over} leading "
+                        f"ax{'is' if node.over == 1 else 'es'} (windows or heads), not the input's spatial axes")
         return [], f"not defined: {node.type} has no single window geometry"
     step = node.rule.receptive_field(node.attrs, ins, out).for_rank(rank)  # type: ignore[union-attr]
     merged = merge_fields(inputs, ins, out)  # type: ignore[arg-type]

@@ -46,7 +46,7 @@ def signature(node: Node, ins: list[Shape]) -> Hashable:
     """What a node's rules read: type, attributes (with their types: True is not 1) and input shapes.
     Unhashable when an attribute or a shape is (that node's rules are then asked on their own)."""
     attrs = node.attrs
-    return node.type, tuple(attrs.items()), tuple(map(type, attrs.values())), tuple(ins)
+    return node.type, node.over, tuple(attrs.items()), tuple(map(type, attrs.values())), tuple(ins)
 
 
 def infer_shapes(graph: Graph) -> dict[str, Shape]:

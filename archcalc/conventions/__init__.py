@@ -67,8 +67,12 @@ def count_convention(graph, report, name: str) -> ConventionResult:
     for node, layer in zip(graph.nodes, report.layers):
         out = tuple(layer.output_shape)
         shapes[node.name] = out
-        view = LayerView(node.rule, node.attrs, [shapes[name] for name in node.inputs], out, report.batch,
-                         layer.macs)  # fmt: skip
+        ins = [shapes[name] for name in node.inputs]
+        if node.over:  # applied over leading axes (layers/over.py): the tools see the type on a batch of B·copies
+            copies, ins, out = node.rule.slices(ins, out)
+            view = LayerView(node.rule.inner, node.attrs, ins, out, report.batch * copies, layer.macs)
+        else:
+            view = LayerView(node.rule, node.attrs, ins, out, report.batch, layer.macs)
         try:
             counted = chosen.layer_count(node.type, view, node.rule.category, node.call)
         except ArchcalcError as exc:

@@ -39,7 +39,7 @@ import math
 
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import fast_path, projection_macs
-from archcalc.conventions import multiscale
+from archcalc.conventions import multiscale, position_tables
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
 from archcalc.layers import LayerType, position_mlp
 
@@ -106,6 +106,7 @@ TABLE = {
     "relative_position_attention": Rule(lambda v: position_mlp.cost(v.attrs)[0], "no handle for "
                                         "aten::scaled_dot_product_attention; a position-bias MLP's aten::linear "
                                         "MACs, once per call"),
+    "resized_position_embedding": position_tables.RULES["fvcore"],
     "relative_position_bias": Rule(lambda v: position_mlp.cost(v.attrs)[0], "aten::add skipped; a position-bias "
                                    "MLP's aten::linear MACs, once per call"),
     "window_attention": Rule(lambda v: v.macs, "aten::linear and aten::matmul: all MACs"),

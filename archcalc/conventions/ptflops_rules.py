@@ -42,7 +42,7 @@ from __future__ import annotations
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import (position_mlp_links, product_macs, projection_biases, projection_macs,
                                             ptflops_mha_hook, score_elements, term_macs, torch_mha)  # fmt: skip
-from archcalc.conventions import multiscale
+from archcalc.conventions import multiscale, position_tables
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, per_input, per_output, same_for, zero
 from archcalc.layers import LayerType, numel
 
@@ -133,6 +133,7 @@ TABLE = {
     "one_hot_position_embedding": zero("its product is the `@` operator, which ptflops does not patch"),
     "linear_norm": Rule(lambda v: {**_conv(v), "norm": 2 * v.out_elems}, "its children's hooks: nn.Linear (MACs + "
                         "bias) and BatchNorm1d (2 per element, affine)"),
+    "resized_position_embedding": position_tables.RULES["ptflops"],
     "blur_pool2d": zero("no hook (not in MODULES_MAPPING); F.pad and F.conv2d are not patched"),
     "layernorm2d": zero("a LayerNorm subclass (hooks match exact classes); F.layer_norm is not patched"),
 }

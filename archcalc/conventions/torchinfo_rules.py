@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from archcalc.conventions import recurrent_rules
 from archcalc.conventions.attention import linear_params, position_mlp_links, torch_mha
-from archcalc.conventions import multiscale
+from archcalc.conventions import multiscale, position_tables
 from archcalc.conventions.base import UNKNOWN, Profile, Rule, same_for, zero
 from archcalc.layers import LayerType
 
@@ -72,6 +72,8 @@ TABLE = {
     "multiscale_attention": multiscale.ATTENTION["torchinfo"],
     "linear_norm": Rule(lambda v: {**_linear(v), "norm": 2 * v.out_elems}, "its leaves: nn.Linear (n_in n_out + "
                         "bias n_out) x N, BatchNorm1d on the flattened [N·L, E] rows: 2E x N·L"),
+    "resized_position_embedding": position_tables.RULES["torchinfo"],
+    "fourier_position_encoding": position_tables.FOURIER_TORCHINFO,
     "blur_pool2d": zero("no parameters (its filter is a buffer), and torchinfo counts parameters"),
     "grid_positions": multiscale.GRID_POSITIONS_TORCHINFO,
     "window_attention": zero("a module with children (qkv, proj) that never run: not a leaf"),
@@ -86,6 +88,9 @@ TABLE = {
                     "'bias', which torchinfo counts as an RNN's (x output_size[:2])")),
     **same_for(("positional_embedding", "class_token", "layer_scale"),
                zero("its parameter is not named weight or bias")),
+    "parameter_op": Rule(lambda v: 0 if v.attrs.get("fn") or v.attrs.get("rows") else v.params * v.batch,
+                         "its parameter x N; 0 with fn or rows (a parameter computed on before use, Swin V2's "
+                         "logit_scale: named neither weight nor bias)"),
 }
 
 

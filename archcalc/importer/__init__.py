@@ -68,10 +68,13 @@ def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: li
     dtype = torch.int64 if input_dtype == "int64" else None  # token ids: zeros are a valid id everywhere
     example = torch.zeros((TRACE_BATCH,) + tuple(input_shape), device=device or _device(model), dtype=dtype)
     modes = {module: module.training for module in model.modules()}
+    handed = dict(model.named_parameters(remove_duplicate=False)) | dict(model.named_buffers(remove_duplicate=False))
     model.eval()
     try:
         try:
-            return trace_fx(model, example, table)
+            trace = trace_fx(model, example, table)
+            trace.handed = handed
+            return trace
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - any tracing failure (even sys.exit) means: try the hooks
@@ -83,6 +86,7 @@ def _trace(model: Any, input_shape: tuple[int, ...], table: RuleTable, notes: li
         except BaseException as exc:  # noqa: BLE001 - the user's forward: anything it raises is bad input
             raise _RunFailed(fx_failure, one_line(exc), example.device.type) from None
         notes.append(f"torch.fx could not trace the model ({fx_failure}); used forward hooks instead")
+        trace.handed = handed
         return trace
     finally:
         for module, training in modes.items():

@@ -22,10 +22,18 @@ that view out of the trace, and then it is known by its `_base`). `bias[h]` on L
 others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
 and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
 table and index.
+
+A parameter computed on element by element before use (Swin V2's `clamp(logit_scale, max=log 100).exp()`,
+ConViT's `sigmoid(gating)`, EfficientViM's `sigmoid(alpha).view(4, -1, 1, 1)[i]`) is the other kind of
+weight-derived value: derived_math.py records it (`Computed`), and parameter_op's rule reads it.
+Position tables interpolated or tiled from parameters on every call (NaFlexViT, Hiera) are weight-derived values
+too, of another kind (`kind`): derived_tables.py follows them into the same record, and only rules naming that
+kind (ImportRule.gathered_operands) read them.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,7 +41,9 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
+from archcalc.importer.derived_math import Computed, further, fresh, row_of, softmax_group, step_of
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
+from archcalc.importer.derived_tables import PositionTable, TableFollower
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.one_hot_table import one_hot_step
 from archcalc.importer.outputs import tensors
@@ -53,7 +63,7 @@ class Gathered:
 
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
-    index: torch.Tensor  # the buffer the index is (or is made from)
+    index: torch.Tensor | None  # the buffer the index is (or is made from); None: the whole MLP table, no gather
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
     # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
@@ -62,19 +72,30 @@ class Gathered:
     head: int | None = None  # the head `bias[h]` took
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
+    kind: str = "gathered"  # what the reading rules look for (derived_math.Computed is "computed")
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
         table = self.mlp.weights if self.mlp is not None else (self.gathered_from,)
-        return table + (self.index,)
+        return table + ((self.index,) if self.index is not None else ())
+
+
+def what(found: list) -> str:
+    """The weight-derived operands in words, for a reason."""
+    if any(isinstance(f, Computed) for f in found):
+        steps = next(f.steps for f in found if isinstance(f, Computed))
+        return f"a function of a parameter ({', '.join(steps)})"
+    return "a bias gathered from a parameter table"
 
 
 class WeightDerived:
     def __init__(self, producer: dict[int, str], bases: dict[int, torch.Tensor], buffer_ids: set[int],
                  constants: Any) -> None:  # fmt: skip
         self.producer, self.bases, self.buffer_ids, self.constants = producer, bases, buffer_ids, constants
-        self.values: dict[int, Gathered] = {}
+        self.values: dict[int, Gathered | Computed] = {}  # gathered biases; tensors computed from a parameter
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
+        self.chains: set[int] = set()  # the computed tensors (derived_math.Computed.chain) a reader counted
+        self.tables = TableFollower(self.values, bases, buffer_ids)  # position tables resized: derived_tables.py
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
@@ -88,17 +109,26 @@ class WeightDerived:
             return True
         if call.is_module:
             return self._module(call.target, operands, out)
+        if self.tables.absorb(call, operands, out, is_view_call(call.target)):
+            return True
+        if any(isinstance(self.values.get(id(t)), PositionTable) for t in operands):
+            return False  # a position table nothing above follows
         if is_view_call(call.target):
             own = operands[:1] if call.target in (T.expand_as, T.type_as) else operands
             if len(own) == 1 and id(own[0]) in self.values:
-                self.values[id(out)] = replace(self.values[id(own[0])], shape=tuple(out.shape), heads_first=False)
+                known = self.values[id(own[0])]
+                self.values[id(out)] = (further(known, None, out) if isinstance(known, Computed)
+                                        else replace(known, shape=tuple(out.shape), heads_first=False))  # fmt: skip
                 return True
             if len(own) == 1 and id(own[0]) in self.mlps:
                 self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
                 return True
             return False
-        if call.target in _SIGMOID + _MUL and len(operands) == 1 and id(operands[0]) in self.values:
-            return self._squashed(call, self.values[id(operands[0])], out)
+        known = self.values.get(id(operands[0])) if len(operands) == 1 else None
+        if isinstance(known, Computed) or (known is None and len(operands) == 1 and self._parameter(operands[0])):
+            return self._computed(call, known, operands[0], out)
+        if call.target in _SIGMOID + _MUL and known is not None:
+            return self._squashed(call, known, out)
         if call.target in _GETITEM and len(call.args) == 2 and id(call.args[0]) in self.values:
             return self._head(self.values[id(call.args[0])], call.args[1], out)
         if call.target not in _GETITEM or len(call.args) != 2 or call.kwargs:
@@ -109,9 +139,29 @@ class WeightDerived:
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape))
         return True
 
-    def _squashed(self, call: Any, gathered: Gathered, out: torch.Tensor) -> bool:
+    def _parameter(self, t: torch.Tensor) -> bool:
+        """A parameter, or a reshaped view of one (weight_views.py)."""
+        base = self.bases.get(id(t))
+        return base is not None and id(base) not in self.buffer_ids and base.is_floating_point()
+
+    def _computed(self, call: Any, known: Computed | None, operand: torch.Tensor, out: torch.Tensor) -> bool:
+        """A function of a parameter, or of a tensor computed from one, or a row of it (derived_math.py)."""
+        if call.target in _GETITEM:
+            row = row_of(known, call.args[1], operand, out) if known is not None and len(call.args) == 2 else None
+            if row is not None:
+                self.values[id(out)] = row
+            return row is not None
+        group = softmax_group(call.target, call.args, call.kwargs, operand)
+        name = "softmax" if group is not None else step_of(call.target, call.args, call.kwargs, operand)
+        if name is None or not out.is_floating_point():
+            return False
+        self.values[id(out)] = (further(known, name, out, group) if known is not None
+                                else fresh(self.bases[id(operand)], name, out, group))  # fmt: skip
+        return True
+
+    def _squashed(self, call: Any, gathered: Gathered | Computed, out: torch.Tensor) -> bool:
         """Swin V2's `16 * torch.sigmoid(bias)` on a bias an MLP computed: the gain and the sigmoid."""
-        if gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
+        if isinstance(gathered, Computed) or gathered.mlp is None or call.kwargs or tuple(out.shape) != gathered.shape:
             return False
         if call.target in _SIGMOID and gathered.gain is None and len(call.args) == 1:
             self.values[id(out)] = replace(gathered, gain=1, heads_first=False)
@@ -174,9 +224,9 @@ class WeightDerived:
         heads_first = len(source.shape) == 2 and found[0] == 1
         return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
 
-    def _head(self, gathered: Gathered, key: Any, out: torch.Tensor) -> bool:
+    def _head(self, gathered: Gathered | Computed, key: Any, out: torch.Tensor) -> bool:
         """`bias[h]` on LeViT-style biases [H, *index]: head h's bias."""
-        if not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
+        if isinstance(gathered, Computed) or not gathered.heads_first or isinstance(key, bool) or not isinstance(key, int):
             return False
         heads = gathered.table_shape[0]
         if not -heads <= key < heads:
@@ -184,20 +234,49 @@ class WeightDerived:
         self.values[id(out)] = replace(gathered, shape=tuple(out.shape), heads_first=False, head=key % heads)
         return True
 
+    def value(self, t: torch.Tensor) -> Gathered | Computed | None:
+        """What `t` is: a gathered bias, a tensor computed from a parameter, or a position-bias MLP's whole output
+        (Swin V2-CR's `meta_mlp(coordinates).transpose(1, 0).reshape(H, N, N)`: no index gathers it, a
+        `Gathered` without one); None for anything else."""
+        if id(t) in self.values:
+            return self.values[id(t)]
+        mlp = self.mlps.get(id(t))
+        if mlp is None or mlp.steps != ("linear", "relu", "linear"):  # complete, however it is rearranged
+            return None
+        heads = mlp.linears[1][1]
+        rows = math.prod(mlp.coordinates.shape) // mlp.linears[0][0]
+        return Gathered(mlp.coordinates, (rows, heads), None, 0, tuple(t.shape), mlp=mlp)
+
+    def _paid(self, found: Gathered | Computed) -> Gathered | Computed:
+        """A computed tensor whose chain an earlier reader counted is `reused` (counted once)."""
+        if not isinstance(found, Computed):
+            return found
+        return replace(found, reused=found.chain in self.chains)
+
+    def reason(self, call: Any, reason: str) -> str:
+        """A clearer reason for a call that computes on a parameter alone with a function not followed
+        (`torch.tanh(self.scale)`): it has no batch axis because no input reaches it, not because of a layout."""
+        operands = tensors((call.args, call.kwargs))
+        if call.is_module or "no batch axis" not in reason or not operands or any(
+                not self._parameter(t) and not isinstance(self.values.get(id(t)), Computed) for t in operands):  # fmt: skip
+            return reason
+        return ("computes on parameters alone with a function archcalc does not follow on weights (it follows "
+                "sigmoid, exp, log, clamp, softmax, c - w, c * w and w + c of one parameter: docs/import.md)")
+
     def reads(self, operands: list[torch.Tensor]) -> bool:
-        return any(id(t) in self.values for t in operands)
+        return any(self.value(t) is not None for t in operands)
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         """The tables and index buffers behind the gathered operands (an unsupported reader holds them)."""
-        return [w for t in operands if id(t) in self.values for w in self.values[id(t)].weights()]
+        return [w for t in operands for w in (self.value(t).weights() if self.value(t) is not None else ())]
 
     def map(self, mapper: Any, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> None:
         """The call combining activations with gathered values, through a rule that accepts them."""
-        gathered = [self.values[id(t)] for t in operands if id(t) in self.values]
+        gathered = [self._paid(found) for found in map(self.value, operands) if found is not None]
         activations = [t for t in operands if id(t) in self.producer]
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
-            raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone), "
-                            "read together with other parameters or constants")  # fmt: skip
+            raise CannotMap(f"an operand is {what(gathered)} (computed from weights alone), read together with "
+                            "other parameters or constants")  # fmt: skip
         # where the batch is (layout.py): in front, or merged with the windows (B·nW) of Swin-style attention
         plan = follow(call.target, False, call.args, call.kwargs, activations,
                       [mapper.layouts.get(id(t), FRONT) for t in activations], outputs, mapper.batch,
@@ -208,11 +287,15 @@ class WeightDerived:
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
+        kinds = {getattr(g, "kind", "gathered") for g in gathered}
         rules = [r for r in mapper.table.function_rules(call.target)
-                 if r.gathered_operands and (r.when is None or r.when(view))]  # fmt: skip
+                 if _takes(r.gathered_operands, kinds) and (r.when is None or r.when(view))]
+        if not rules and kinds == {"position_table"}:
+            raise CannotMap(f"{gathered[0].what()}; no rule for this call reads one (an add to [L, E] tokens does)")
         if not rules:
-            raise CannotMap("an operand is a bias gathered from a parameter table (computed from weights alone); "
-                            "no rule for this call reads one (an add to the scores does: relative_position_bias)")
+            raise CannotMap(f"an operand is {what(gathered)} (computed from weights alone); no rule for this call "
+                            "reads one (an add to the scores does: relative_position_bias; a product or sum with an "
+                            "activation: parameter_op)")  # fmt: skip
         rule, layer = rules[0], REGISTRY[rules[0].layer]
         try:
             attrs = layer.resolve_attrs({k: v for k, v in rule.read(view).items() if v is not None}, {})
@@ -226,5 +309,14 @@ class WeightDerived:
         form = rule.form or call_form(call.target)
         form = form if form in layer.calls else "module"
         mapper.add(call, rule.layer, attrs, [mapper.producer[id(t)] for t in activations], outputs[0], use, form)
+        self.chains.update(g.chain for g in gathered if isinstance(g, Computed))  # counted here, once
         if not plan.outputs[0].front:
             mapper.layouts[id(outputs[0])] = plan.outputs[0]
+
+
+def _takes(accepted: bool | str, kinds: set[str]) -> bool:
+    """Whether a rule's `gathered_operands` takes records of these kinds (True: gathered biases and tensors computed
+    from a parameter, whose rules' `when` tells them apart; a name: only records of that kind, derived_tables.py)."""
+    if accepted is True:
+        return kinds <= {"gathered", "computed"}
+    return bool(accepted) and kinds == {accepted}

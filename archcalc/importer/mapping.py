@@ -29,13 +29,15 @@ from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, Wei
 from archcalc.importer.constants import Constants, Table
 from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.derived import WeightDerived
+from archcalc.importer.expanded import place_expanded
+from archcalc.importer.folded import folded_view, whole_or_sliced
 from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.names import Names, factory, pruning_masks
 from archcalc.importer.outputs import returned_tensors, tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.stacked import map_stacked
 from archcalc.importer.trace import Trace, Traced
-from archcalc.importer.unused import unused_weights
+from archcalc.importer.unused import made_in_forward, unused_weights
 from archcalc.importer.joined_weights import joined_of
 from archcalc.importer.weight_views import spare_buffers, view_of
 from archcalc.layers import REGISTRY, Params
@@ -45,7 +47,10 @@ class Mapper:
     def __init__(self, trace: Trace, batch: int, table: RuleTable, model: torch.nn.Module) -> None:
         self.trace, self.batch, self.table, self.model = trace, batch, table, model
         self.producer: dict[int, str] = {id(trace.input): INPUT}
-        self.buffer_ids = {id(t) for t in model.buffers()}
+        # A buffer the forward put in place of the one handed over (ConViT's rel_indices, made from the input's
+        # shape) is a constant it made, not a weight; the replaced one counts as unused (unused.py).
+        self.made, self.replaced = made_in_forward(model, trace.handed)
+        self.buffer_ids = {id(t) for t in model.buffers() if id(t) not in self.made}
         self.counted: set[int] = set()  # parameters and buffers already in some layer's count
         self.names = Names()
         self.nodes: list[Node] = []
@@ -53,7 +58,7 @@ class Mapper:
         self.unmodelled: dict[int, str] = {}  # tensors a mapped call returns beside its layer's output
         self.stacks: dict[int, list[torch.Tensor]] = {}  # torch.stack(branches) in front of the batch axis
         # Parameters and buffers, and reshaped views of them (weight_views.py): id -> the parameter itself.
-        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
+        self.bases = {id(t): t for t in list(model.parameters()) + list(model.buffers()) if id(t) not in self.made}
         self.joined: dict[int, list[torch.Tensor]] = {}
         # position ids, masks, RoPE tables: made from the input's shape, not its values (constants.py)
         traced = {id(t) for call in trace.calls for t in tensors(call.output)} | {id(trace.input)}
@@ -98,7 +103,7 @@ class Mapper:
             except CannotMap as exc:
                 self.layouts.update(self.planned)  # unmapped, its outputs still hold the batch where it was followed
                 self.guessed.update(id(t) for t in outputs if id(t) not in self.planned)
-                self.unsupported(call, outputs, str(exc))
+                self.unsupported(call, outputs, self.derived.reason(call, str(exc)))
         return self.nodes
 
     def name(self, call: Traced) -> str:
@@ -125,10 +130,12 @@ class Mapper:
             return self.table_layer(call, outputs, table, operands)
         if self.derived.reads(operands):
             return self.derived.map(self, call, outputs, operands)
+        if not any(r.constant_operands for r in rules):  # a table expanded over the batch (ConViT): expanded.py
+            place_expanded(self, call, operands)
         activations = [t for t in operands if id(t) in self.producer]
         weights = list({id(w): w for t in operands if id(t) not in self.producer and not self.constants.is_constant(t)
                         for w in self.weights_of(t)}.values())  # fmt: skip
-        constants = [t for t in operands if self.constants.is_constant(t)]
+        constants = [t for t in operands if self.constants.is_constant(t) and id(t) not in self.producer]
         for t in operands:
             if id(t) not in self.producer and not self.weights_of(t) and not self.constants.is_constant(t):
                 raise CannotMap(self.unknown_operand(t))
@@ -155,6 +162,38 @@ class Mapper:
                     [t for t in operands if id(t) not in self.producer], plan.input.axis, plan.input.merged,
                     {id(t): sum(w.numel() for w in self.weights_of(t) if id(w) in self.buffer_ids) for t in operands
                      if id(t) not in self.producer})  # fmt: skip
+        choice = dict(weights=weights, several=several, extra=extra, constants=constants, outputs=outputs)
+        shapes = list(shapes)  # the view's own list may be narrowed by a rule (unique_operands)
+        # A call that reads axis 0 as its batch, given windows or heads folded into it ([B·s, C, H, W]): the layer
+        # applied over the leading axis of the sample [s, C, H, W] (`over: 1`, layers/over.py), when the type's
+        # rules refuse the whole sample or would read its leading axis as theirs (importer/folded.py).
+        sliced = folded_view(view, shapes, [self.layouts.get(id(t), FRONT) for t in activations], plan.outputs)
+        over, (rule, layer, layers, activations, shapes), use = whole_or_sliced(self, call, view, sliced, rules,
+                                                                                activations, choice)  # fmt: skip
+        use = self.hold_tables(use, constants)
+        inputs = [self.producer[id(t)] for t in activations]
+        form = rule.form or form
+        form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
+        for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
+            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form,
+                            over)  # fmt: skip
+            if not plan.outputs[position].front:
+                self.layouts[id(output)] = plan.outputs[position]
+        for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
+            self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+
+    def held(self, call: Traced, weights: list, layer: Any, layers: list, shapes: list, name: str) -> WeightUse:
+        """How the layer holds the weights of a module call or weight operands (weight_use), else none."""
+        if not (call.is_module or weights):
+            return NO_WEIGHT_USE
+        attrs, shape = layers[0]
+        return self.weight_use(call, weights, layer.params(attrs, shapes, shape), name)
+
+    def chosen(self, view: Call, rules: list, activations: list[torch.Tensor], over: int, weights: list,
+               several: bool, extra: list, constants: list, outputs: list[torch.Tensor]) -> tuple:  # fmt: skip
+        """(rule, layer type, [(attrs, shape)] per output, activations, their shapes) of the first rule that maps
+        the call as `view` sees it; `over`: the view is one slice of the leading `over` axes (layers/over.py)."""
+        shapes, out_shapes = view.in_shapes, view.out_shapes
         rule = None
         try:
             rule = next((r for r in rules if (r.when is None or r.when(view)) and (r.weight_operands or not weights)
@@ -168,7 +207,8 @@ class Mapper:
                                 else "no rule accepts this configuration")  # fmt: skip
             if rule.unique_operands:
                 activations = list({id(t): t for t in activations}.values())
-                view.in_shapes = shapes = [self.sample(t) for t in activations]  # type: ignore[misc]
+                shapes = [self.sample(t)[over:] for t in activations]  # type: ignore[index]
+                view.in_shapes = shapes  # type: ignore[assignment]
             layer = REGISTRY[rule.layer]
             read = rule.read(view)
             listed = read if rule.per_output else [read]
@@ -192,20 +232,7 @@ class Mapper:
         except Exception as exc:  # noqa: BLE001 - a rule broken by an odd configuration must not stop the import
             detail = " ".join(str(exc).split())[:200]
             raise CannotMap(f"its import rule failed ({type(exc).__name__}: {detail})") from None
-        use = NO_WEIGHT_USE
-        if call.is_module or weights:
-            attrs, shape = layers[0]
-            use = self.weight_use(call, weights, layer.params(attrs, shapes, shape), rule.layer)  # type: ignore[arg-type]
-        use = self.hold_tables(use, constants)
-        inputs = [self.producer[id(t)] for t in activations]
-        form = rule.form or form
-        form = form if form in layer.calls else "module"  # a form the type does not declare: counted as a module
-        for position, ((attrs, _), output) in enumerate(zip(layers, outputs)):
-            name = self.add(call, rule.layer, attrs, inputs, output, use if position == 0 else NO_WEIGHT_USE, form)
-            if not plan.outputs[position].front:
-                self.layouts[id(output)] = plan.outputs[position]
-        for other in extra:  # returned beside the layer's output, not modelled: a reader is told so
-            self.unmodelled[id(other)] = f"{rule.other_outputs} of {name}"
+        return rule, layer, layers, activations, shapes
 
     def buffers_as_constants(self, module: torch.nn.Module, operands: list[torch.Tensor]) -> None:
         """A buffer handed to a module from outside it (EVA's cached RoPE table, `rope.pos_embed`), or a tensor
@@ -310,7 +337,12 @@ class Mapper:
 
     def unused(self, model: torch.nn.Module) -> tuple[UnusedWeights, ...]:
         """Weights no call read (aux heads in eval mode): the totals count them, the report lists them."""
-        found = unused_weights(model, self.counted)
+        found = unused_weights(model, self.counted | self.made, self.replaced)
+        if self.replaced:
+            names = list(self.replaced)
+            self.notes.append(f"the forward replaced {len(names)} weight{'s' * (len(names) > 1)} with tensors it made "
+                              f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}): archcalc counts the "
+                              "model as handed over, and the tensors made as computed in the forward")  # fmt: skip
         if found:
             elements = sum(u.params + u.buffers for u in found)
             self.notes.append(f"{elements:,} parameter and buffer elements of the model are not used by its forward "
@@ -319,12 +351,12 @@ class Mapper:
         return found
 
     def add(self, call: Traced, layer: str, attrs: dict, inputs: list[str], output: torch.Tensor,
-            weights: WeightUse = NO_WEIGHT_USE, form: str = "module") -> str:  # fmt: skip
+            weights: WeightUse = NO_WEIGHT_USE, form: str = "module", over: int = 0) -> str:  # fmt: skip
         name = self.name(call)
         # A spec layer always has an input; a tensor made from nothing (torch.zeros in forward) hangs
         # off the network input, which changes no count.
         inputs = inputs or [INPUT]
-        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights, form))
+        self.nodes.append(Node(name, layer, attrs, inputs, call.line, call.file, weights, form, over))
         self.producer[id(output)] = name
         return name
 

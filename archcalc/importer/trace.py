@@ -70,6 +70,9 @@ class Trace:
     output: Any
     method: str
     notes: list[str] = field(default_factory=list)
+    # The model's parameters and buffers by name as it was handed over, before the forward ran: a forward that
+    # replaces a buffer (ConViT's `self.rel_indices = self.get_rel_indices(N)`) made the new one, no weight.
+    handed: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 _FX_DEFAULTS = fx.Tracer()

@@ -226,9 +226,23 @@ class PositionalEmbedding(_AddedTable):
             """One [1, L, E] parameter; any other shape is parameter_op's (layers/param_operand.py)."""
             return len(call.in_shapes) == 1 and len(call.weights) == 1 and readable(added, call)
 
+        def rows(call) -> bool:
+            """`pos_embed[:, :L]`: rows of a [1, R, E] parameter, followed by the importer as a slice of it
+            (importer/derived_tables.py), one row per token: a table of R rows (which rows: no count depends on it)."""
+            sliced = call.weights[0] if len(call.in_shapes) == 1 and len(call.weights) == 1 else None
+            if getattr(sliced, "kind", None) != "position_table" or sliced.parts or len(sliced.pieces) != 1 \
+                    or len(call.in_shapes[0]) != 2:  # fmt: skip
+                return False
+            weight, shape = sliced.pieces[0][0], tuple(s for s in sliced.shape if s != 1)
+            return (weight.dim() == 3 and weight.shape[0] == 1 and weight.shape[-1] == call.in_shapes[0][-1]
+                    and shape == tuple(s for s in call.in_shapes[0] if s != 1))  # fmt: skip
+
         return (ImportRule(self.name, modules=(tt.PositionalEmbedding,), read=read),
                 ImportRule(self.name, functions=addition_functions(), read=added, weight_operands=True, note="tokens + a [1, L, E] "
-                           "parameter", when=table))
+                           "parameter", when=table),
+                ImportRule(self.name, functions=addition_functions(), when=rows, gathered_operands="position_table",
+                           read=lambda call: {"mode": "learned", "max_len": call.weights[0].pieces[0][0].shape[1]},
+                           note="tokens + rows of a [1, R, E] parameter (pos_embed[:, :L])"))  # fmt: skip
 
 
 @register

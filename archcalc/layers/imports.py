@@ -131,7 +131,9 @@ class ImportRule:
     constant_operands: bool = False
     # Operands gathered from a parameter table by an index buffer (a relative-position bias: the importer's
     # weight-derived values, archcalc/importer/derived.py) are the layer's own weights, held through `call.weights`.
-    gathered_operands: bool = False
+    # A string names another kind of weight-derived value it takes instead ("position_table": a table interpolated
+    # or tiled from parameters, importer/derived_tables.py).
+    gathered_operands: bool | str = False
     # Classes and functions of libraries the user's model comes from (transformers, torchvision), by dotted
     # name ("transformers.pytorch_utils.Conv1D"): they join `modules` / `functions` when that library is
     # already imported, so archcalc never imports or needs it.

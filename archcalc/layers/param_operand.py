@@ -12,10 +12,19 @@ bias`, HGNetV2's LearnableAffineBlock `scale * x + bias`), a [C, 1, 1] bias (Evo
 `shape` is the parameter's shape aligned to the sample's trailing axes, as torch broadcasts it (leading axes
 of size 1 beyond the sample's rank, the batch's, are dropped: a [1, C, 1, 1] parameter is [C, 1, 1]).
 
-    params       numel(shape); with `buffer: true` (the operand is a buffer: Swin's shifted-window attention
-                 mask `attn.view(-1, nW, H, N, N) + mask.unsqueeze(1).unsqueeze(0)`) numel(shape) buffers instead
+A parameter can be computed on before it is used: `fn` lists the functions applied to it element by element
+(Swin V2's `clamp(logit_scale, max=log 100).exp()` is `fn: [clamp_max, exp]`; layers/weight_fn.py has the list
+and their FLOPs), and `rows: R` says the operand is one of the R rows of a [R, *shape] parameter
+(EfficientViM's `sigmoid(alpha).view(4, -1, 1, 1)[i]`: the first layer reading it holds the parameter, the
+others share it, `weights: {shared: n}`).
+
+    params       numel(shape) (R·numel(shape) with `rows`); with `buffer: true` (the operand is a buffer: Swin's
+                 shifted-window attention mask `attn.view(-1, nW, H, N, N) + mask.unsqueeze(1).unsqueeze(0)`)
+                 numel(shape) buffers instead
     MACs         0
-    flops        out (one multiply or add per output element)
+    flops        out (one multiply or add per output element) + f·numel(shape) with `fn` (f: the functions'
+                 FLOPs per element), computed once per call whatever the batch (`per_call`); a function run
+                 before a row is taken is counted on each row read (the rows a block reads add up to the whole)
     connections  out (one link from the input element; the parameter is not a unit, as for layer_scale)
 
 affine: resmlp's Affine, `torch.addcmul(beta, alpha, x)` = beta + alpha * x, with alpha and beta
@@ -27,10 +36,12 @@ parameters of one shape that broadcasts into x (`[1, 1, E]`: `shape: [1, E]` for
 
 Receptive field: position-wise (identity). Training: backward about the forward cost (the default rule).
 
-Peers: fvcore and torch's FlopCounterMode have no handle for aten::mul / add / addcmul (0); ptflops does
+Peers: fvcore and torch's FlopCounterMode have no handle for aten::mul / add / addcmul, nor for the functions
+of `fn` (0); ptflops does
 not patch the operators or torch.addcmul and hooks no such module (0); thop hooks none (0); torchinfo
 counts the parameters named weight and bias of a leaf module times the batch (archcalc's builds name them
-so: numel(shape) x N for parameter_op, 2 numel(shape) x N for affine).
+so: numel(shape) x N for parameter_op, 2 numel(shape) x N for affine; with `fn` or `rows` the build names it
+`source`, as the models name it neither: 0).
 """
 
 from __future__ import annotations
@@ -39,10 +50,11 @@ import operator
 from typing import Any
 
 from archcalc.errors import ArchcalcError
-from archcalc.layers.attrs import Attr, Bool, Choice, IntList
+from archcalc.layers.attrs import Attr, Bool, Choice, Int, IntList
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register, same_shape
 from archcalc.layers.elementwise import addition_functions, broadcast
-from archcalc.layers.formula import Const, Formula, counts
+from archcalc.layers import weight_fn
+from archcalc.layers.formula import Const, Formula, Group, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
 
 
@@ -102,25 +114,65 @@ class ParameterOp(_Learned):
     attrs = (Attr("op", Choice("mul", "add"), doc="mul (a learned scale) or add (a learned bias)"),
              Attr("shape", IntList(), doc="the parameter's shape, aligned to the input's trailing axes"),
              Attr("buffer", Bool(), False, doc="the operand is a buffer, a fixed tensor (Swin's shifted-window "
-                                               "attention mask): counted as buffers, not parameters"))  # fmt: skip
-    flops_rule = "out (one multiply or add per element)"
+                                               "attention mask): counted as buffers, not parameters"),
+             Attr("fn", weight_fn.Functions(), None, doc="functions applied to the parameter element by element "
+                                                         "before use, in order (Swin V2's [clamp_max, exp]; "
+                                                         "layers/weight_fn.py); default none"),
+             Attr("rows", Int(), None, doc="the operand is one row of a parameter of `rows` rows of this shape "
+                                           "(EfficientViM's `sigmoid(alpha)[i]`); default: the whole parameter"),
+             Attr("reused", Bool(), False, doc="an earlier layer computed `fn` on this parameter and this one reads its "
+                                               "result: the functions are not counted again"))  # fmt: skip
+    flops_rule = "out (one multiply or add per element) + the functions of `fn` on the parameter, once per call"
     connections_rule = "out (one link from the input element)"
 
+    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
+        if a["buffer"] and (a["fn"] or a["rows"] is not None):
+            raise ArchcalcError(f"{self.name}: fn and rows describe a parameter, not a buffer operand")
+        if a["reused"] and not a["fn"]:
+            raise ArchcalcError(f"{self.name}: reused needs the functions it reuses (fn)")
+        return super().shape(a, ins)
+
+    def softmax_group(self, a: Attrs) -> int:
+        """N of a softmax in `fn`: over the rows, or else over the last axis of shape."""
+        return a["rows"] or a["shape"][-1]
+
+    def held(self, a: Attrs) -> int:
+        return numel(a["shape"]) * (a["rows"] or 1)
+
     def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        return Params(buffers=numel(a["shape"])) if a["buffer"] else Params(trainable=numel(a["shape"]))
+        return Params(buffers=self.held(a)) if a["buffer"] else Params(trainable=self.held(a))
+
+    def per_call(self, a: Attrs, ins: list[Shape], out: Shape) -> tuple[int, int]:
+        """The functions of `fn` run on the whole parameter once per call, whatever the batch (not again when
+        `reused`)."""
+        if not a["fn"] or a["reused"]:
+            return 0, 0
+        return 0, weight_fn.chain_flops(a["fn"], self.held(a), self.softmax_group(a))
+
+    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
+        return numel(out) + self.per_call(a, ins, out)[1]
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
-        held = Const(numel(a["shape"]))
+        held = Const(numel(a["shape"])) if a["rows"] is None else Term("R", a["rows"]) * Const(numel(a["shape"]))
         kind = "buffers" if a["buffer"] else "params"
+        flops, note = elements(out), f"one {'multiply' if a['op'] == 'mul' else 'add'} per element"
+        if a["fn"] and not a["reused"]:
+            size = Term("E", self.held(a))
+            flops = flops + Term("f", weight_fn.per_element(a["fn"])) * size
+            if "softmax" in a["fn"]:
+                group = Term("N", self.softmax_group(a))
+                flops = flops + Const(a["fn"].count("softmax")) * Group(size / group) * Group(3 * group - 1)
+            note += f"; for {weight_fn.describe(a['fn'])} on the E elements of the parameter, once per call"
+        rows = f", one of R rows" if a["rows"] is not None else ""
         return counts(params=0 if a["buffer"] else held, buffers=held if a["buffer"] else None,
-                      flops=elements(out), connections=elements(out),
-                      notes={"FLOPs": f"one {'multiply' if a['op'] == 'mul' else 'add'} per element",
-                             kind: f"the {'buffer' if a['buffer'] else 'parameter'} of shape {list(a['shape'])}"})
+                      flops=flops, connections=elements(out),
+                      notes={"FLOPs": note,
+                             kind: f"the {'buffer' if a['buffer'] else 'parameter'} of shape {list(a['shape'])}{rows}"})
 
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_pointwise as tp
 
-        return tp.ParameterOp(a["op"], tuple(a["shape"]), a["buffer"])
+        return tp.ParameterOp(a["op"], tuple(a["shape"]), a["buffer"], a["fn"] or (), a["rows"], a["reused"])
 
     def torch_import(self) -> tuple:
         from archcalc import torch_pointwise as tp
@@ -139,14 +191,34 @@ class ParameterOp(_Learned):
         def one_parameter(call: Any) -> bool:
             return len(call.in_shapes) == 1 and len(call.weights) == 1
 
+        def computed(call: Any) -> bool:
+            """One activation and one tensor computed from a parameter (importer/derived_math.py)."""
+            return one_parameter(call) and getattr(call.weights[0], "kind", "") == "computed"
+
+        def read_computed(call: Any) -> dict:
+            if call.kwargs or len(call.args) != 2:
+                raise CannotMap("takes arguments other than two tensors")
+            source = call.weights[0]
+            shape = aligned(source.broadcast_shape, call.in_shapes[0])
+            if numel(shape) * (source.rows or 1) != source.parameter.numel():
+                raise CannotMap(f"reads {numel(shape)} of the {source.parameter.numel()} elements of a parameter")
+            if "softmax" in source.steps and source.softmax_group != (source.rows or shape[-1]):
+                raise CannotMap("a softmax of the parameter over another axis than its rows or its last")
+            return {"op": "mul" if call.target in products else "add", "shape": list(shape),
+                    "fn": list(source.steps) or None, "rows": source.rows, "reused": source.reused}
+
         def built(call: Any) -> dict:
             m = call.module
-            return {"op": m.op, "shape": list((m.weight if m.op == "mul" else m.bias).shape), "buffer": m.buffer}
+            return {"op": m.op, "shape": list(m.shape), "buffer": m.buffer, "fn": list(m.fn) or None, "rows": m.rows,
+                    "reused": m.reused}
 
         return (ImportRule(self.name, modules=(tp.ParameterOp,), read=built),
                 ImportRule(self.name, functions=products + addition_functions(), read=read, when=one_parameter,
                            weight_operands=True, note="a tensor times or plus a parameter of another shape than "
-                           "layer_scale's and positional_embedding's"))  # fmt: skip
+                           "layer_scale's and positional_embedding's"),
+                ImportRule(self.name, functions=products + addition_functions(), read=read_computed, when=computed,
+                           gathered_operands=True, note="a tensor times or plus a tensor computed from a parameter "
+                           "alone (sigmoid, exp, clamp, 1 - w, a row of it)"))  # fmt: skip
 
 
 @register

@@ -3,7 +3,8 @@
 log-spaced coordinates [*, r] on every call, and gathers the [T, H] result (the layer's `table`) with the index.
 
     params       r·h + b₁·h + h·H + b₂·H (the linears; b₁, b₂ = `mlp_bias`)
-    buffers      T·r (the coordinates) + Π index
+    buffers      T·r (the coordinates) + Π index (none without an index: Swin V2-CR adds the MLP's [T, H] output
+                 itself, transposed and reshaped to [1, H, N, N], T = N²)
     macs         T·h·(r + H)
     flops        T·h·(2r − 1 + b₁) + T·h (ReLU) + T·H·(2h − 1 + b₂) [+ (4 + 1)·Π bias: g·sigmoid, `mlp_gain`
                  (Swin V2's 16·sigmoid of the gathered bias); fvcore skips aten::sigmoid and aten::mul,
@@ -51,10 +52,11 @@ def sizes(a: Attrs) -> tuple[int, int, int, int, int, int]:
 
 def params(a: Attrs) -> tuple[int, int]:
     """(trainable, buffers) of the table: the MLP's, or the parameter table's."""
+    index = numel(a["index"]) if a["index"] is not None else 0
     if a["mlp"] is None:
-        return numel(a["table"]), numel(a["index"])
+        return numel(a["table"]), index
     r, h, rows, heads, b1, b2 = sizes(a)
-    return r * h + b1 * h + h * heads + b2 * heads, rows * r + numel(a["index"])
+    return r * h + b1 * h + h * heads + b2 * heads, rows * r + index
 
 
 def cost(a: Attrs) -> tuple[int, int, int]:
@@ -82,7 +84,7 @@ def squash_term(a: Attrs) -> Expr | int:
 
 def terms(a: Attrs) -> dict[str, Expr | int]:
     """The formulas behind params() and cost()."""
-    index = product([Term(f"i_{axis}", size) for axis, size in enumerate(a["index"])])
+    index = product([Term(f"i_{axis}", size) for axis, size in enumerate(a["index"])]) if a["index"] else 0
     if a["mlp"] is None:
         table = product([Term(f"t_{axis}", size) for axis, size in enumerate(a["table"])])
         return {"params": table, "buffers": index, "macs": 0, "flops": 0, "connections": 0}

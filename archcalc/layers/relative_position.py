@@ -78,7 +78,8 @@ class RelativePositionBias(LayerType):
     attrs = (
         Attr("table", IntList(), doc="the bias table's shape as indexed ([(2w−1)², H] in Swin, [H, offsets] in "
                                      "LeViT)"),
-        Attr("index", IntList(), doc="the index buffer's shape ([N²] or [N, N])"),
+        Attr("index", IntList(), None, "the index buffer's shape ([N²] or [N, N]); default none: the whole table "
+                                       "is the bias, rearranged (an MLP's, Swin V2-CR's meta_mlp)"),
         Attr("axis", Int(0), 0, "the table axis the index selects (0 in Swin, 1 in LeViT)"),
         Attr("bias", IntList(), doc="the shape of the gathered bias as added ([1, H, N, N])"),
         Attr("head", Int(0), None, "only this row of the table's other axis (one head's bias, EfficientViT's "
@@ -91,7 +92,9 @@ class RelativePositionBias(LayerType):
         table, index, axis, bias = a["table"], a["index"], a["axis"], a["bias"]
         if axis >= len(table):
             raise ArchcalcError(f"{self.name}: axis {axis} is outside the table {list(table)}")
-        gathered = numel(index) * numel(table) // table[axis]
+        if index is None and (a["mlp"] is None or a["head"] is not None):
+            raise ArchcalcError(f"{self.name}: without an index the table must be an MLP's (mlp), used whole")
+        gathered = numel(table) if index is None else numel(index) * numel(table) // table[axis]
         if a["head"] is not None:
             if len(table) != 2 or a["head"] >= gathered // numel(index):
                 raise ArchcalcError(f"{self.name}: head {a['head']} needs a two-axis table with more rows than it "
@@ -154,14 +157,16 @@ class RelativePositionBias(LayerType):
 
         def mine(call) -> dict:
             m = call.module
-            return {"table": list(m.table_shape), "index": list(m.relative_position_index.shape), "axis": m.axis,
+            index = getattr(m, "relative_position_index", None)
+            return {"table": list(m.table_shape), "index": None if index is None else list(index.shape), "axis": m.axis,
                     "bias": list(m.bias_shape), "head": m.head, "mlp": m.mlp, "mlp_bias": m.mlp_bias,
                     "mlp_gain": m.mlp_gain}  # fmt: skip
 
         def gathered(call) -> bool:
             """One activation and one gathered bias (the importer's weight-derived value; not a one-hot lookup)."""
             one = len(call.in_shapes) == 1 and len(call.weights) == 1
-            return one and not getattr(call.weights[0], "one_hot", False)
+            weight = call.weights[0] if one else None
+            return one and getattr(weight, "kind", None) == "gathered" and not getattr(weight, "one_hot", False)
 
         def added(call) -> dict:
             if call.kwargs or len(call.args) != 2:
@@ -176,7 +181,8 @@ class RelativePositionBias(LayerType):
 
 def _read_gathered(bias) -> dict:
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
-    return {"table": list(bias.table_shape), "index": list(bias.index.shape), "axis": bias.axis,
+    index = None if bias.index is None else list(bias.index.shape)
+    return {"table": list(bias.table_shape), "index": index, "axis": bias.axis,
             "bias": list(bias.shape), "head": bias.head, "mlp": mlp, "mlp_bias": mlp_bias,
             "mlp_gain": bias.gain}  # fmt: skip
 
@@ -257,7 +263,7 @@ class RelativePositionAttention(ScaledDotProductAttention):
                     "scale": m.scale, "dropout": m.dropout}  # fmt: skip
 
         def masked(call) -> bool:
-            return len(call.in_shapes) == 3 and len(call.weights) == 1
+            return len(call.in_shapes) == 3 and len(call.weights) == 1 and call.weights[0].kind == "gathered"
 
         def read(call) -> dict:
             b = call.bind("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa",

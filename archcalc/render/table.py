@@ -129,7 +129,9 @@ def render_table(report: Report, exact: bool = False, width: int | None = None, 
     notes = [depth_line(tree, level), left_out_line(left_out, width)]
     if any(c.header == "hyper-params" for c in shown) and any(c.header == "hyper-params" and any(c.cells)
                                                                for c in columns):  # fmt: skip
-        notes.append(f"hyper-params: {HYPER_LEGEND}")
+        over = any("over" in layer.attributes for layer in report.layers)  # layers/over.py
+        notes.append(f"hyper-params: {HYPER_LEGEND}" + (", over n: applied to each slice of n leading axes" if over
+                                                        else ""))  # fmt: skip
     if any(layer.rf_aligned is False for layer in report.layers):
         notes.append("* receptive fields of the merged inputs are not aligned (different strides or centres)")
     out += [note for note in notes if note]

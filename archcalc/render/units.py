@@ -18,9 +18,10 @@ def hyper_text(attributes: dict) -> str:
     """The hyper-parameters of a layer in the notation of a paper's table: 'k3 s2 p1 g32 d2'.
 
     kernel, then stride, padding and dilation where they are not the identity, and groups above 1.
-    Padding lists every side when they differ (as the spec gives them: '0,1,0,1').
+    Padding lists every side when they differ (as the spec gives them: '0,1,0,1'). A layer applied over leading
+    axes (`over: k`) starts with 'over k'.
     """
-    parts = []
+    parts = [f"over {attributes['over']}"] if attributes.get("over") else []
     if "kernel" in attributes:
         parts.append("k" + axes_text(attributes["kernel"]))
     stride = attributes.get("stride")

@@ -236,7 +236,8 @@ class BlockWriter:
                         fixed.append(attr.name)
                     else:
                         fixed.append((attr.name, _frozen(dumped)))
-                structure.append(("layer", local, child.type, child.call, tuple(fixed), refs, child.weights))
+                structure.append(("layer", local, child.type, child.call, tuple(fixed), refs, child.weights,
+                                  child.over))
             elif self.struct.get(child.path) in self.instances:
                 inner = self.struct[child.path]
                 structure.append(("block", local, inner, refs))
@@ -347,6 +348,8 @@ class BlockWriter:
                 item.update({"weights": child.weights.written()} if child.weights.written() else {})
                 if child.call != "module":
                     item["call"] = child.call
+                if child.over:
+                    item["over"] = child.over
             if local == optional:
                 item["when"] = _identifier(f"has_{optional}")
             item.update({"inputs": list(refs)} if refs else {})

@@ -24,14 +24,15 @@ Messages describe user values with `brief()`, which is cheap even for YAML alias
 
 from __future__ import annotations
 
-import keyword
 from typing import Any, Mapping
 
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, INPUT_DTYPES, NO_WEIGHT_USE, Graph, Node, topological_order
 from archcalc.layers import REGISTRY
+from archcalc.layers.over import read_over
 from archcalc.limits import note
+from archcalc.spec.block_args import block_env
 from archcalc.spec.names import ROOT, Alias, Ref, Resolver, Scope
 from archcalc.spec.plain import NOT_ATTRIBUTES, expand_plain
 from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList, line_at as _line
@@ -43,8 +44,9 @@ from archcalc.spec.values import read_weights
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
             "notes", "unused")
 COMMON_KEYS = ("name", "inputs", "when", "repeat", "note")
-# On a layer entry only: how the reference implementation invokes it (graph.CALLS), and how it holds its weights.
-LAYER_KEYS = ("call", "weights")
+# On a layer entry only: how the reference implementation invokes it (graph.CALLS), how it holds its weights, and
+# over how many leading axes it is applied (layers/over.py).
+LAYER_KEYS = ("call", "weights", "over")
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
@@ -308,7 +310,11 @@ class Expander:
             weights = read_weights(item["weights"], env, self.limits) if "weights" in item else NO_WEIGHT_USE
         except ArchcalcError as exc:
             raise exc.located(file=self.file, line=_line(item, "weights"), path=path) from None
-        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file, weights, call))
+        try:
+            over = read_over(item["over"]) if "over" in item else 0
+        except ArchcalcError as exc:
+            raise exc.located(file=self.file, line=_line(item, "over"), path=path) from None
+        self.nodes.append(Node(path, type_name, attrs, inputs, line, self.file, weights, call, over))
         scope.names[local] = path
         return path
 
@@ -326,7 +332,7 @@ class Expander:
         if not isinstance(definition, dict) or "layers" not in definition:
             raise self.fail(f"block {name!r} must be a mapping with 'layers'", _line(self.blocks, name), path)
         self._check_keys(definition, BLOCK_DEF_KEYS, f"block {name!r}", path)
-        inner = self._block_env(name, definition, item, env, path)
+        inner = block_env(self, name, definition, item, env, path)
         group = Scope(scope, self._single(inputs, item, path), path)
         scope.names[local] = group
         last = self._items(definition["layers"], group, inner, path + ".", group.input, depth + 1,
@@ -340,34 +346,6 @@ class Expander:
         else:
             group.output = last
         return group.output
-
-    def _block_env(self, name: str, definition: dict, item: dict, env: dict, path: str) -> dict:
-        params = definition.get("params") or {}
-        args = item.get("args") or {}
-        if not isinstance(params, dict):
-            raise self.fail(f"block {name!r}: 'params' must map parameter names to defaults, got {brief(params)}",
-                            _line(definition, "params"), path)  # fmt: skip
-        if not isinstance(args, dict):
-            raise self.fail(f"block {name!r}: 'args' must map parameter names to values, got {brief(args)}",
-                            _line(item, "args"), path)  # fmt: skip
-        for key in params:
-            if not isinstance(key, str) or not key.isidentifier() or key == REPEAT_INDEX or keyword.iskeyword(key):
-                raise self.fail(f"block {name!r}: bad parameter name {brief(key)} (use an identifier other than 'i')",
-                                _line(params, key), path)  # fmt: skip
-        for key in args:
-            if key not in params:
-                raise self.fail(f"block {name!r} has no parameter {brief(key)}{closest(key, list(params))}; "
-                                f"parameters: {_listing(params)}", _line(args, key), path)  # fmt: skip
-        self._charge((), _line(item), path, extra=len(params) + len(args))
-        inner = dict(self.globals)
-        for key, default in params.items():
-            if key in args:
-                inner[key] = self._eval(args[key], env, args, key, path)
-            elif default is None:
-                raise self.fail(f"block {name!r} needs argument {key!r}", _line(item), path)
-            else:
-                inner[key] = self._eval(default, inner, params, key, path)
-        return inner
 
     def _spend(self, steps: int, what: str, line: int | None, path: str | None) -> None:
         self.work += steps

@@ -84,8 +84,8 @@ def graph_difference(expected: Graph, actual: Graph) -> str | None:
         return f"layers {missing[:5]} differ"
     for node in expected.nodes:
         other = mine[node.name]
-        if (node.type, node.attrs, node.inputs, node.weights, node.call) != (other.type, other.attrs, other.inputs,
-                                                                          other.weights, other.call):
+        if (node.type, node.attrs, node.inputs, node.weights, node.call, node.over) != (
+                other.type, other.attrs, other.inputs, other.weights, other.call, other.over):  # fmt: skip
             return f"layer {node.name} differs"
     return None
 

@@ -2,7 +2,7 @@
 
 Most entries of a big spec are plain: a layer (`type:`) with literal attributes (integers, booleans,
 nulls: see work.literal_key), perhaps a `name`, `inputs` and a `note`, and nothing that changes how it
-expands (`when`, `repeat`, `call`, `weights`). Its type and attributes resolve, and its call checks, the
+expands (`when`, `repeat`, `call`, `weights`, `over`). Its type and attributes resolve, and its call checks, the
 same as those of the first entry written alike, which went the general way (Expander._layer) and left
 them in `Expander.plain`. `expand_plain` builds such an entry's node with none of that work.
 
@@ -23,9 +23,9 @@ from archcalc.spec.source import LineList
 from archcalc.spec.work import FREE_ITEMS, literal_key
 
 # Keys that make an entry expand otherwise (or are not a layer's); `input` is an error the general path names.
-SPECIAL_KEYS = frozenset(("when", "repeat", "call", "weights", "block", "layers", "input"))
+SPECIAL_KEYS = frozenset(("when", "repeat", "call", "weights", "over", "block", "layers", "input"))
 # Keys of an entry that are not attributes of its type.
-NOT_ATTRIBUTES = frozenset(("name", "inputs", "when", "repeat", "note", "call", "weights", "type"))
+NOT_ATTRIBUTES = frozenset(("name", "inputs", "when", "repeat", "note", "call", "weights", "over", "type"))
 LONG_PATH = 100  # paths this long or longer are charged as work (Expander._one): the general path does it
 
 

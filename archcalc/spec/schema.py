@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archcalc.graph import WEIGHT_KEYS
 from archcalc.layers import REGISTRY
+from archcalc.layers.over import MAX_OVER
 from archcalc.limits import MAX_INPUT_RANK
 from archcalc.spec.expand import BLOCK_DEF_KEYS
 
@@ -20,12 +21,16 @@ _WEIGHTS = {"type": "object", "additionalProperties": False,
             "properties": {key: {"type": "integer", "minimum": 0} for key in WEIGHT_KEYS},
             "description": "frozen, pruning-mask and shared weight elements (imports write it; docs/spec-format.md)"}
 
+_OVER = {"type": "integer", "minimum": 0, "maximum": MAX_OVER,
+         "description": "apply the layer to each slice of this many leading axes on its own (docs/spec-format.md)"}
+
 
 def _layer_schema(name: str) -> dict:
     rule = REGISTRY[name]
     properties = dict(_COMMON)
     properties["type"] = {"const": name, "description": rule.summary}
     properties["weights"] = _WEIGHTS
+    properties["over"] = _OVER
     forms = {"module": "an nn.Module", **rule.calls}
     properties["call"] = {"enum": list(forms), "description": "how the reference implementation invokes it: "
                           + "; ".join(f"{call}: {callable_}" for call, callable_ in forms.items())}

@@ -183,7 +183,7 @@ class NestAttention(nn.Module):
 
 class WindowMHA(nn.Module):
     """nn.MultiheadAttention on [B·nW, N, C] windows: per sample [nW, N, C], which multi_head_attention ([L, E])
-    does not take. It stays unsupported; the layers after it still see the batch where it is."""
+    takes per window: the attention applied over the window axis (`over: 1`, layers/over.py)."""
 
     def __init__(self, dim: int = 32, window_size: int = 4):
         super().__init__()
@@ -195,6 +195,22 @@ class WindowMHA(nn.Module):
         B, H, W, C = x.shape
         windows = window_partition(x, self.window_size).view(-1, self.window_size * self.window_size, C)
         windows = self.fc(self.attn(windows, windows, windows, need_weights=False)[0])
+        return window_reverse(windows.view(-1, self.window_size, self.window_size, C), self.window_size, H, W)
+
+
+class WindowSoftmax(nn.Module):
+    """A softmax over axis 0 of [B·nW, N, C] windows (across windows and samples, so neither whole samples nor one
+    slice): it stays unsupported; the layers after it still see the batch where it is."""
+
+    def __init__(self, dim: int = 32, window_size: int = 4):
+        super().__init__()
+        self.window_size = window_size
+        self.fc = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        windows = window_partition(x, self.window_size).view(-1, self.window_size * self.window_size, C)
+        windows = self.fc(F.softmax(windows, dim=0))
         return window_reverse(windows.view(-1, self.window_size, self.window_size, C), self.window_size, H, W)
 
 
