@@ -4,13 +4,17 @@
   torchvision's ViT calls it), so the peer tools see the class they see in torchvision's models;
 - `Attention` is the general form (GQA/MQA, a head size of its own, RoPE, a T5-style relative-position
   table): q/k/v/o nn.Linear projections around F.scaled_dot_product_attention, as Hugging Face's Llama;
-- `ScaledDotProduct` is F.scaled_dot_product_attention as a module;
+- `ScaledDotProduct` is F.scaled_dot_product_attention as a module (an optional attn_mask input);
+- `RelativePositionProduct` is SAM's and MViTv2's einsum of the queries with gathered relative-position rows;
+- `SliceScatter` is `x[:, a:, b:] = y` (MViTv2 writes its relative positions back into the scores);
 Swin's window attention (torchvision's ShiftedWindowAttention, V2 and 3-D) is in torch_window.py.
 
 Every mask is built from positions at run time (a constant: no FLOP counter counts it).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -93,10 +97,44 @@ class Attention(nn.Module):
 
 
 class ScaledDotProduct(nn.Module):
+    """F.scaled_dot_product_attention; a fourth input is its attn_mask (a bias computed from the input, SAM's)."""
+
     def __init__(self, causal: bool, enable_gqa: bool, scale: float | None, dropout: float) -> None:
         super().__init__()
         self.causal, self.enable_gqa, self.scale, self.dropout = causal, enable_gqa, scale, dropout
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
                                               is_causal=self.causal, scale=self.scale, enable_gqa=self.enable_gqa)
+
+
+class RelativePositionProduct(nn.Module):
+    """`torch.einsum(equation, x, table[index])` with the index computed in forward (SAM's and MViTv2's decomposed
+    relative positions): every index is valid (0, 1, ... wrapping around the table's rows), so no buffer."""
+
+    def __init__(self, equation: str, table: tuple, index: tuple, table_rows: int | None = None) -> None:
+        super().__init__()
+        self.equation, self.index_shape, self.rows_needed = equation, tuple(index), table[0]
+        self.table = nn.Parameter(torch.zeros((table_rows or table[0],) + tuple(table[1:])))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        table, rows = self.table, self.rows_needed
+        if table.shape[0] != rows:  # SAM's get_rel_pos: resized to the rows the grid needs
+            table = F.interpolate(table.reshape(1, table.shape[0], -1).permute(0, 2, 1), size=rows, mode="linear")
+            table = table.reshape(-1, rows).permute(1, 0)
+        index = torch.arange(math.prod(self.index_shape), device=x.device).remainder(rows)
+        return torch.einsum(self.equation, x, table[index.view(self.index_shape)])
+
+
+class SliceScatter(nn.Module):
+    """`x[:, a:, b:] = y` on a copy of x (MViTv2's `attn[:, :, sp_idx:, sp_idx:] = ...`): y fills the block at
+    `starts` (per sample axis); the copy keeps the spec's input unchanged for its other readers."""
+
+    def __init__(self, starts: list[int]) -> None:
+        super().__init__()
+        self.starts = list(starts)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        out = x.clone()
+        out[(slice(None),) + tuple(slice(s, s + n) for s, n in zip(self.starts, y.shape[1:]))] = y
+        return out

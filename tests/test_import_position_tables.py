@@ -279,3 +279,32 @@ def test_a_slice_used_otherwise_says_so_and_keeps_the_weights():
     report = analyse(import_model(_model(Scaled), (8,)).graph)
     [gap] = report.unsupported
     assert "a slice of a parameter" in gap.reason and report.totals.params == 10
+
+
+@pytest.fixture
+def xcit_as_timm(monkeypatch):
+    """XCiT's PositionalEncodingFourier stands where timm keeps it."""
+    import sys
+    import types
+
+    fake = types.ModuleType("timm.models.xcit")
+    fake.PositionalEncodingFourier = pt.XcitPositionalEncodingFourier
+    monkeypatch.setitem(sys.modules, "timm.models.xcit", fake)
+
+
+def test_xcit_fourier_encoding_is_made_once_per_call(xcit_as_timm):
+    graph = import_model(_model(pt.XcitPosEmbed), IMAGE).graph
+    report = analyse(graph)
+    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
+    model = _model(pt.XcitPosEmbed)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    [node] = [node for node in graph.nodes if node.type == "fourier_position_encoding"]
+    assert node.attrs["once"]
+    for batch in (1, 2):
+        for convention in ("fvcore", "torch"):
+            ours = analyse(graph, batch=batch, convention=convention).convention.total
+            assert ours == run_peer(convention, model, IMAGE, batch=batch), (convention, batch)
+    spec = load_spec_text(export_spec(graph))
+    assert analyse(spec).totals == report.totals
+    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
+    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]

@@ -18,6 +18,7 @@ from torch import nn
 
 from tests.models import mvit
 from tests.models.relative_position import BiasedSelfAttention, RelPosBias
+from tests.models.timm_relpos2d import RelPosProduct
 from tests.test_layer_rules import Case, check_case
 
 
@@ -117,6 +118,10 @@ CASES = [
          {"params": 4 * 64 + 8 * 2}),
     Case("sdpa", {"type": "scaled_dot_product_attention", "inputs": ["input"] * 3}, (2, 6, 8),
          lambda: Twice(3, F.scaled_dot_product_attention), {"macs": 2 * 2 * 6 * 6 * 8}),
+    # an attn_mask computed from the input (SAM's decomposed relative-position bias): one add per score more
+    Case("sdpa-mask", {"type": "scaled_dot_product_attention", "inputs": ["input"] * 4}, (2, 6, 6),
+         lambda: Twice(4, lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m)),
+         {"macs": 2 * 2 * 6 * 6 * 6, "flops": 2 * 6 * 6 + 2 * 6 * 6 * 11 + 2 * 6 * 6 + 2 * 6 * 17 + 2 * 6 * 6 * 11}),
     Case("sdpa-causal-no-heads", {"type": "scaled_dot_product_attention", "causal": True, "inputs": ["input"] * 3},
          (6, 8), lambda: Twice(3, lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))),
     Case("window", {"type": "window_attention", "num_heads": 2, "window": 3}, (9, 9, 8), None,
@@ -167,6 +172,20 @@ CASES = [
     Case("relative-position-attention", {"type": "relative_position_attention", "table": [25, 2], "index": [81],
                                          "axis": 0, "bias": [1, 2, 9, 9], "inputs": ["input"] * 3}, (2, 9, 8),
          BiasedSelfAttention, {"params": 50, "buffers": 81, "macs": 2 * 2 * 9 * 9 * 8}),
+    # SAM's and MViTv2's decomposed relative positions: queries [heads, h, w, C] times rows [h, k, C] that a computed
+    # index gathers from a [2h - 1, C] table (tests/models/timm_relpos2d.py copies timm's get_rel_pos)
+    Case("relative-position-product", {"type": "relative_position_product", "equation": "nhwc,hkc->nhwk",
+                                       "table": [9, 8], "index": [5, 5]}, (3, 5, 5, 8), RelPosProduct,
+         {"output_shape": [3, 5, 5, 5], "params": 72, "buffers": 0, "macs": 3 * 5 * 5 * 5 * 8,
+          "flops": 3 * 5 * 5 * 5 * 15}),
+    # a 6-row table resized to the 9 rows a 5x5 grid needs (SAM's get_rel_pos interpolates it on every call)
+    Case("relative-position-product-resized", {"type": "relative_position_product", "equation": "nhwc,hkc->nhwk",
+                                               "table": [9, 8], "index": [5, 5], "table_rows": 6}, (3, 5, 5, 8),
+         partial(RelPosProduct, rows=6), {"params": 48, "macs": 3 * 5 * 5 * 5 * 8}),
+    # MViTv2's `attn[:, :, 1:, 1:] = y`: here y is the whole of x, written at the origin
+    Case("slice-scatter", {"type": "slice_scatter", "inputs": ["input", "input"]}, (3, 6, 6),
+         lambda: Twice(2, lambda x, y: x.clone().index_copy(1, torch.arange(3, device=x.device), y)),
+         {"output_shape": [3, 6, 6], "flops": 0, "params": 0}),
     Case("layer-scale-tokens", {"type": "layer_scale", "channels_last": True}, (6, 8), None, {"params": 8}),
     Case("drop-path", {"type": "drop_path", "p": 0.1}, (4, 5, 5), None, {"flops": 0, "receptive_field": [1, 1]}),
     Case("patch-merge-odd", {"type": "patch_merge"}, (5, 5, 4), None, {"output_shape": [3, 3, 16]}),

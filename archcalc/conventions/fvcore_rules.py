@@ -114,6 +114,8 @@ TABLE = {
     "axial_rope_table": Rule(lambda v: v.macs, "aten::matmul: the angle products' MACs (cos and sin: no handle)"),
     "multiscale_attention": multiscale.ATTENTION["fvcore"],
     "einsum": Rule(_einsum, "aten::einsum: numpy's optimised count, printed to 4 digits, / 2 (about the MACs)"),
+    "relative_position_product": Rule(_einsum, "aten::einsum: numpy's optimised count, printed to 4 digits, / 2 "
+                                               "(aten::index gathering the rows: no handle)"),
     "instancenorm": _STATS_NORM,
     "groupnorm": _STATS_NORM,
     "global_avg_pool": Rule(_adaptive_avg, "aten::adaptive_avg_pool2d: input elements (2-D maps kept as 1 x 1; "

@@ -130,6 +130,10 @@ TABLE = {
     "multiscale_attention": multiscale.ATTENTION["ptflops"],
     "token_pool": multiscale.TOKEN_POOL_PTFLOPS,
     "einsum": zero("torch.einsum is not patched"),
+    "relative_position_product": Rule(lambda v: v.attrs["table"][0] * v.attrs["table"][1]
+                                      if v.attrs["table_rows"] is not None else 0,
+                                      "torch.einsum is not patched; a resized table's F.interpolate (patched): its "
+                                      "output elements, once"),
     "one_hot_position_embedding": zero("its product is the `@` operator, which ptflops does not patch"),
     "linear_norm": Rule(lambda v: {**_conv(v), "norm": 2 * v.out_elems}, "its children's hooks: nn.Linear (MACs + "
                         "bias) and BatchNorm1d (2 per element, affine)"),

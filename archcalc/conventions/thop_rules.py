@@ -85,7 +85,8 @@ TABLE = {
     "multi_head_attention": Rule(lambda v: 0 if torch_mha(v) else projection_macs(v),
                                  "nn.MultiheadAttention is not hooked: 0; the general build: its nn.Linear MACs"),
     "one_hot_position_embedding": zero("its product is functional (`@`): no module hook sees it"),
-    **same_for(("scaled_dot_product_attention", "relative_position_attention", "window_attention", "matmul", "einsum"),
+    **same_for(("scaled_dot_product_attention", "relative_position_attention", "window_attention", "matmul", "einsum",
+                "relative_position_product"),
                zero("functional (F.linear, matmul, einsum, sdpa): no module hook sees it")),
     "window_attention_v2": Rule(lambda v: term_macs(v, "position_mlp"), "only the bias MLP's nn.Linear hooks (MACs, "
                                 "no bias), once per call; the rest is functional"),

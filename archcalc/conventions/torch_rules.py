@@ -16,7 +16,9 @@ the CPU (torch.no_grad(), eval mode), as people do:
     formula either (only the CUDA flash, efficient and cuDNN kernels have one): QKᵀ and A·V count 0, and
     an attention counts only its projections (addmm), 2 per MAC; with a mask tensor (a relative-position
     bias), or on inputs that are not 4-D (Twins' and NesT's [B, h, nW, N, d]; with `batch_merged`, the
-    model's tensor has one axis fewer than batch + sample), the CPU runs the math path, whose matmuls count.
+    model's tensor has one axis fewer than batch + sample), the CPU runs the math path, whose matmuls count;
+    torch 2.14 (the real-models campaign's) takes the flash kernel for 3-D q, k, v too, with or without a mask
+    (SAM's [B·heads, N, d] with its decomposed relative-position bias), where torch 2.13 runs the math path.
     With k and v of one head broadcast over the query's without enable_gqa (multi-query attention,
     MobileNetV5's), the kernel depends on the installed torch (read from its package metadata, without
     importing it): torch 2.13's CPU flash kernel needs equal heads, so the math path's aten.bmm counts 2 x
@@ -39,9 +41,20 @@ _DATA = zero("data movement")
 
 
 def _scaled_dot_product(v) -> int:
-    """The CPU's flash kernel takes 4-D q, k, v only; any other rank runs the math path (two bmm)."""
-    rank = len(v.ins[0]) + (0 if v.attrs.get("batch_merged") else 1)
-    return 0 if rank == 4 and not _broadcast_heads(v) else 2 * product_macs(v)
+    """The CPU's flash kernel takes 4-D q, k, v (and 3-D from torch 2.14), with an attn_mask input (the fourth) of
+    their rank or 2-D; anything else runs the math path (two bmm)."""
+    extra = 0 if v.attrs.get("batch_merged") else 1
+    mask = len(v.ins[3]) + extra if len(v.ins) == 4 else None
+    return 0 if _flash(len(v.ins[0]) + extra, mask) and not _broadcast_heads(v) else 2 * product_macs(v)
+
+
+def _flash(rank: int, mask: int | None = None) -> bool:
+    """Whether F.scaled_dot_product_attention takes the CPU's flash kernel (no formula) for q, k, v of `rank` axes
+    and a mask of `mask` axes (measured: torch 2.13 takes 4-D only, torch 2.14 also 3-D with any mask; a 3-D mask
+    beside 4-D q sends it down the math path in both)."""
+    if rank == 3:
+        return not _torch_before(2, 14)
+    return rank == 4 and mask in (None, 2, 4)
 
 
 def _biased_dot_product(v) -> int:
@@ -81,10 +94,10 @@ TABLE = {
     "multi_head_attention": Rule(_attention, "native MHA path: 0; otherwise 2 x the projections' MACs (the CPU's "
                                              "flash kernel for QKᵀ and A·V has no formula), + 2 x theirs with a "
                                              "mask tensor (math path)"),
-    "scaled_dot_product_attention": Rule(_scaled_dot_product, "4-D q, k, v: 0 (the CPU's flash kernel has no "
-                                         "formula), except k and v of one head broadcast over more query heads "
-                                         "(no enable_gqa) before torch 2.14; any other rank: 2 x QKᵀ's and A·V's "
-                                         "MACs (math path)"),
+    "scaled_dot_product_attention": Rule(_scaled_dot_product, "4-D q, k, v (3-D too from torch 2.14; an attn_mask "
+                                         "input 4-D or 2-D): 0 (the CPU's flash kernel has no formula), except k "
+                                         "and v of one head broadcast over more query heads (no enable_gqa) before "
+                                         "torch 2.14; otherwise 2 x QKᵀ's and A·V's MACs (math path)"),
     "relative_position_attention": Rule(lambda v: _biased_dot_product(v) + 2 * position_mlp.cost(v.attrs)[0],
                                         "4-D q, k, v and a 4-D bias: 0 (the CPU's flash kernel); otherwise 2 x "
                                         "QKᵀ's and A·V's MACs (math path); + 2 x a position-bias MLP's MACs, once "

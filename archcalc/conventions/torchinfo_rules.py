@@ -80,6 +80,7 @@ TABLE = {
     "window_attention_v2": Rule(lambda v: position_mlp_links(v)[1], "only the bias MLP's nn.Linear leaves run: "
                                 "their params x 1 (the coordinate table's batch axis), whatever the batch"),
     **same_for(("scaled_dot_product_attention", "matmul", "einsum"), zero("no parameters")),
+    "relative_position_product": zero("its table is not named weight or bias"),
     "one_hot_position_embedding": zero("its one parameter (position_embedding_table) is named neither weight nor "
                                        "bias, the names torchinfo counts"),
     **same_for(("relative_position_bias", "relative_position_attention"),

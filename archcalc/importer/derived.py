@@ -17,11 +17,15 @@ layer holding the table (parameters) and the index (a buffer, never a parameter)
 What qualifies as a gather: `table[index]` or `table[:, index]` (one integer tensor, every other key a full
 slice) on a parameter (or a reshaped view of one), with an index that is a buffer, or a constant made from
 exactly one buffer of as many elements (`relative_position_index.view(-1)`: constants.py; torch.fx may leave
-that view out of the trace, and then it is known by its `_base`). `bias[h]` on LeViT's [H, *index] gather
-(EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds the table, the
-others share it. Anything else that reads a parameter stays what it was (unsupported unless a rule maps it),
-and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and holding the
-table and index.
+that view out of the trace, and then it is known by its `_base`), or a constant made from no buffer at all:
+an index computed from sizes (SAM's and MViTv2's `rel_pos_h[dist_h.long()]` with `dist_h` from torch.arange,
+`index` None), which the layer holds as nothing (no buffer; it costs nothing per sample). SAM's and MViTv2's
+decomposed relative positions multiply such rows with the queries: `einsum("bhwc,hkc->bhwk", q, rel_h)` is a
+relative_position_product layer holding the table (layers/relative_position_product.py). `bias[h]` on LeViT's
+[H, *index] gather (EfficientViT adds one head's bias per cascaded head) is head h's bias: the first layer holds
+the table, the others share it. Anything else that reads a parameter stays what it was (unsupported unless a
+rule maps it), and a call that reads a gathered bias but no rule accepts becomes unsupported, saying so and
+holding the table and index.
 
 A parameter computed on element by element before use (Swin V2's `clamp(logit_scale, max=log 100).exp()`,
 ConViT's `sigmoid(gating)`, EfficientViM's `sigmoid(alpha).view(4, -1, 1, 1)[i]`) is the other kind of
@@ -44,6 +48,7 @@ from archcalc.errors import ArchcalcError
 from archcalc.importer.derived_math import Computed, further, fresh, row_of, softmax_group, step_of
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
 from archcalc.importer.derived_tables import PositionTable, TableFollower
+from archcalc.importer.derived_resize import Resized, resized
 from archcalc.importer.layout import FRONT, follow, sample_shape
 from archcalc.importer.one_hot_table import one_hot_step
 from archcalc.importer.outputs import tensors
@@ -63,7 +68,8 @@ class Gathered:
 
     gathered_from: torch.Tensor  # the parameter
     table_shape: tuple[int, ...]  # the table as indexed (a view of the parameter may reshape it)
-    index: torch.Tensor | None  # the buffer the index is (or is made from); None: the whole MLP table, no gather
+    index: torch.Tensor | None  # the buffer the index is (or is made from); None: the whole MLP table (no gather),
+    # or an index computed from the sizes alone (computed_index)
     axis: int  # the table axis the index selects
     shape: tuple[int, ...]  # this tensor's shape
     # The gather's own output with the table's other axis first ([H, *index]: LeViT's `attention_biases[:, idxs]`),
@@ -73,6 +79,12 @@ class Gathered:
     mlp: CoordinateMlp | None = None  # the table is this MLP's output (derived_mlp.py), not a parameter
     gain: int | None = None  # gain·sigmoid(the MLP's gathered bias), Swin V2's 16·sigmoid; None: neither
     kind: str = "gathered"  # what the reading rules look for (derived_math.Computed is "computed")
+    computed_index: tuple[int, ...] = ()  # the index's shape when no buffer holds it (`index` None)
+    resized_from: int | None = None  # the table's own rows, resized on every call to table_shape[0] (derived_resize.py)
+
+    @property
+    def index_shape(self) -> tuple[int, ...]:
+        return tuple(self.index.shape) if self.index is not None else self.computed_index
 
     def weights(self) -> tuple[torch.Tensor, ...]:
         """The parameters and buffers the bias is computed from."""
@@ -96,6 +108,7 @@ class WeightDerived:
         self.mlps: dict[int, CoordinateMlp] = {}  # position-bias MLPs on a coordinate buffer, followed so far
         self.chains: set[int] = set()  # the computed tensors (derived_math.Computed.chain) a reader counted
         self.tables = TableFollower(self.values, bases, buffer_ids)  # position tables resized: derived_tables.py
+        self.resized: dict[int, Resized] = {}  # tables interpolated to other rows in forward (derived_resize.py)
 
     def absorb(self, call: Any, outputs: list[torch.Tensor]) -> bool:
         """Record the call's output when it gathers from a table or rearranges a gathered value."""
@@ -109,6 +122,11 @@ class WeightDerived:
             return True
         if call.is_module:
             return self._module(call.target, operands, out)
+        # SAM's rel-pos rows resized linearly (derived_resize.py) before position tables (derived_tables.py)
+        table = resized(call, operands, out, self.bases, self.buffer_ids)
+        if table is not None:
+            self.resized[id(out)] = table
+            return True
         if self.tables.absorb(call, operands, out, is_view_call(call.target)):
             return True
         if any(isinstance(self.values.get(id(t)), PositionTable) for t in operands):
@@ -122,6 +140,9 @@ class WeightDerived:
                 return True
             if len(own) == 1 and id(own[0]) in self.mlps:
                 self.mlps[id(out)] = replace(self.mlps[id(own[0])], shape=tuple(out.shape))
+                return True
+            if len(own) == 1 and id(own[0]) in self.resized:
+                self.resized[id(out)] = replace(self.resized[id(own[0])], shape=tuple(out.shape))
                 return True
             return False
         known = self.values.get(id(operands[0])) if len(operands) == 1 else None
@@ -190,7 +211,12 @@ class WeightDerived:
 
     def _gather(self, source: Any, key: Any) -> Gathered | None:
         mlp = self.mlps.get(id(source)) if isinstance(source, torch.Tensor) else None
-        if mlp is not None:
+        resize = self.resized.get(id(source)) if isinstance(source, torch.Tensor) else None
+        if resize is not None:  # rows of a table resized in forward: [R, C] as the parameter [rows, C] is
+            if tuple(source.shape) != (resize.rows, resize.table.shape[1]):
+                return None
+            table = resize.table
+        elif mlp is not None:
             if not mlp.complete() or len(mlp.shape) != 2:
                 return None
             table = source
@@ -215,11 +241,18 @@ class WeightDerived:
             buffers = [base]
         elif self.constants.is_constant(index):
             buffers = self.constants.sources([index])
+        elif self.constants.folded(index):  # torch.fx ran `torch.arange(5)` while tracing: a tensor constant
+            buffers = []
         else:
             return None
-        if len(buffers) != 1 or buffers[0].numel() != index.numel():
-            return None
         if mlp is not None and found[0] != 0:
+            return None
+        if not buffers and mlp is None:  # an index computed from sizes alone (arange): no buffer to hold
+            return Gathered(table, tuple(source.shape), None, found[0], (), False, computed_index=tuple(index.shape),
+                            resized_from=int(table.shape[0]) if resize is not None else None)
+        if resize is not None:
+            return None
+        if len(buffers) != 1 or buffers[0].numel() != index.numel():
             return None
         heads_first = len(source.shape) == 2 and found[0] == 1
         return Gathered(table, tuple(source.shape), buffers[0], found[0], (), heads_first, mlp=mlp)
@@ -264,14 +297,18 @@ class WeightDerived:
                 "sigmoid, exp, log, clamp, softmax, c - w, c * w and w + c of one parameter: docs/import.md)")
 
     def reads(self, operands: list[torch.Tensor]) -> bool:
-        return any(self.value(t) is not None for t in operands)
+        return any(self.value(t) is not None or id(t) in self.resized for t in operands)
 
     def sources(self, operands: list[torch.Tensor]) -> list[torch.Tensor]:
         """The tables and index buffers behind the gathered operands (an unsupported reader holds them)."""
-        return [w for t in operands for w in (self.value(t).weights() if self.value(t) is not None else ())]
+        return [w for t in operands for w in (self.value(t).weights() if self.value(t) is not None else ())] + [
+            self.resized[id(t)].table for t in operands if id(t) in self.resized]
 
     def map(self, mapper: Any, call: Any, outputs: list[torch.Tensor], operands: list[torch.Tensor]) -> None:
         """The call combining activations with gathered values, through a rule that accepts them."""
+        if any(id(t) in self.resized for t in operands):
+            raise CannotMap("an operand is a table resized in forward (F.interpolate on a parameter); only rows "
+                            "gathered from it by a computed index are followed")  # fmt: skip
         gathered = [self._paid(found) for found in map(self.value, operands) if found is not None]
         activations = [t for t in operands if id(t) in self.producer]
         if call.is_module or len(outputs) != 1 or len(gathered) + len(activations) != len(operands):
@@ -286,7 +323,8 @@ class WeightDerived:
         out = sample_shape(tuple(outputs[0].shape), plan.outputs[0], mapper.batch)
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
-        view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered)  # type: ignore[arg-type]
+        view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered,  # type: ignore[arg-type]
+                    plan.input.axis, plan.input.merged)  # fmt: skip
         kinds = {getattr(g, "kind", "gathered") for g in gathered}
         rules = [r for r in mapper.table.function_rules(call.target)
                  if _takes(r.gathered_operands, kinds) and (r.when is None or r.when(view))]

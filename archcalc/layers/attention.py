@@ -13,10 +13,12 @@ multi_head_attention (nn.MultiheadAttention, and what LLMs use: GQA/MQA heads, R
                  output projection
     connections  the projections' links (n_in + bias per output, as linear) + 2D per score + 2S per A·V output
     memory       the score matrix, H·L·S elements, counted as activation memory (`flash: true`: not)
-scaled_dot_product_attention (F.scaled_dot_product_attention on [*, L, D], [*, S, D], [*, S, D_v])
+scaled_dot_product_attention (F.scaled_dot_product_attention on [*, L, D], [*, S, D], [*, S, D_v], and an
+                 optional fourth input: attn_mask, a float bias computed from the input that broadcasts to the
+                 scores [*, L, S], as SAM's decomposed relative positions)
     output       [*, L, D_v];  params 0
     macs         B·L·S·(D + D_v), B = the leading sizes of the query (heads)
-    flops        scaling, QKᵀ, mask, softmax and A·V as above
+    flops        scaling, QKᵀ, mask, softmax and A·V as above; + B·L·S with attn_mask (one add per score)
     k and v with one head ([1, S, D]) broadcast over the query's heads as torch broadcasts them (multi-query
     attention, MobileNetV5's): counted as GQA with one key/value head, with or without enable_gqa.
 
@@ -288,13 +290,23 @@ class MultiHeadAttention(_Attention):
             + hugging_face_rules(self.name)  # fmt: skip
 
 
+def biased_scores(layer: str, a: Attrs, scores: Shape, bias: Shape) -> None:
+    """An attn_mask input has the scores' rank [*, L, S] (both carry the batch in front) and broadcasts to them
+    without enlarging them; with it torch takes no causal flag."""
+    if a["causal"]:
+        raise ArchcalcError(f"{layer}: torch takes either a causal mask or a bias tensor, not both")
+    if len(bias) != len(scores) or any(b not in (1, s) for b, s in zip(bias, scores)):
+        raise ArchcalcError(f"{layer}: an attn_mask of shape {list(bias)} does not broadcast to the scores "
+                            f"{list(scores)}")  # fmt: skip
+
+
 @register
 class ScaledDotProductAttention(_Attention):
     name = "scaled_dot_product_attention"
     summary = "softmax(q·kᵀ·scale [+ mask]) · v on projected q, k, v (F.scaled_dot_product_attention)"
     category = "linear"
     min_inputs = 3
-    max_inputs = 3
+    max_inputs = 4  # q, k, v [, attn_mask: an additive bias computed from the input, SAM's decomposed rel-pos]
     attrs = (
         Attr("causal", Bool(), False, "is_causal: a lower-triangular mask"),
         Attr("enable_gqa", Bool(), False, "the query may have more heads (axis -3) than k and v"),
@@ -306,7 +318,7 @@ class ScaledDotProductAttention(_Attention):
     )
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:
-        q, k, v = ins
+        q, k, v = ins[:3]
         if len(q) < 2 or len(k) != len(q) or len(v) != len(q):
             raise ArchcalcError("scaled_dot_product_attention needs q [*, L, D], k [*, S, D] and v [*, S, D_v] of "
                                 f"one rank (at least 2), got {list(q)}, {list(k)}, {list(v)}")  # fmt: skip
@@ -323,8 +335,11 @@ class ScaledDotProductAttention(_Attention):
             raise ArchcalcError(f"scaled_dot_product_attention: the leading axes of q {list(q)}, k {list(k)} and "
                                 f"v {list(v)} differ" + ("" if a["enable_gqa"] else " (GQA needs enable_gqa)"))
         outer = numel(lead_q[:-1]) if lead_q else 1
+        if len(ins) == 4:
+            biased_scores(self.name, a, q[:-1] + (k[-2],), ins[3])
         return AttentionGeometry(queries=q[-2], keys=k[-2], heads=outer * heads, kv_heads=outer * kv_heads,
-                                 head_dim=q[-1], value_dim=v[-1], masked=a["causal"], causal=a["causal"])  # fmt: skip
+                                 head_dim=q[-1], value_dim=v[-1], masked=a["causal"], causal=a["causal"],
+                                 biased_scores=len(ins) == 4)  # fmt: skip
 
     def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
         self.geometry(a, ins)
@@ -338,6 +353,7 @@ class ScaledDotProductAttention(_Attention):
     def build_torch(self, a: Attrs, ins: list[Shape], out: Shape):
         from archcalc import torch_attention as ta
 
+        self.geometry(a, ins)
         return ta.ScaledDotProduct(a["causal"], a["enable_gqa"], a["scale"], a["dropout"])
 
     def torch_import(self) -> tuple:
@@ -348,7 +364,10 @@ class ScaledDotProductAttention(_Attention):
         def read(call) -> dict:
             b = call.bind("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa",
                           attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False)  # fmt: skip
-            if b["attn_mask"] is not None:
+            # a float mask computed from the input (the fourth activation) is an additive bias, counted; any other
+            # (a boolean, a constant or a parameter) is not
+            mask = b["attn_mask"]
+            if mask is not None and (len(call.in_shapes) != 4 or not mask.is_floating_point()):
                 raise CannotMap("takes an explicit mask tensor (not counted)")
             return {"causal": bool(b["is_causal"]), "enable_gqa": bool(b["enable_gqa"]), "scale": b["scale"],
                     "dropout": b["dropout_p"], "batch_merged": call.batch_merged or None}  # fmt: skip
@@ -357,5 +376,6 @@ class ScaledDotProductAttention(_Attention):
             m = call.module
             return {"causal": m.causal, "enable_gqa": m.enable_gqa, "scale": m.scale, "dropout": m.dropout}
 
-        return (ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read, note="no mask tensor"),
+        return (ImportRule(self.name, functions=(F.scaled_dot_product_attention,), read=read,
+                           note="no mask tensor, or a float attn_mask computed from the input: a fourth input"),
                 ImportRule(self.name, modules=(ta.ScaledDotProduct,), read=mine))  # fmt: skip

@@ -32,7 +32,7 @@ from archcalc.layers.formula import Expr, Formula, Term, counts, product
 from archcalc.layers.imports import CannotMap, ImportRule
 
 # timm's classes, by dotted name (ImportRule.foreign): used only when timm is already imported.
-TIMM_CLASSES = ("timm.models.edgenext.PositionalEncodingFourier",)
+TIMM_CLASSES = ("timm.models.edgenext.PositionalEncodingFourier", "timm.models.xcit.PositionalEncodingFourier")
 
 
 @register
@@ -114,14 +114,16 @@ class FourierPositionEncoding(LayerType):
                     "bias": m.token_projection.bias is not None, "once": m.once}  # fmt: skip
 
         def timm(call) -> dict:
-            """EdgeNeXt's: called with the (B, H, W) shape, made for every sample."""
+            """EdgeNeXt's: called with the (B, H, W) shape, made for every sample; XCiT's: called with B, H, W, made
+            on a batch of one and repeated over the batch (once per call)."""
             m = call.module
             if len(call.out_shape) != 3 or call.in_shapes:
                 raise CannotMap(f"makes a tensor of shape {list(call.out_shape)}, not [dim, H, W] per sample")
             return {"grid": list(call.out_shape[1:]), "dim": m.dim, "hidden_dim": m.hidden_dim,
-                    "temperature": float(m.temperature), "bias": m.token_projection.bias is not None, "once": False}
+                    "temperature": float(m.temperature), "bias": m.token_projection.bias is not None,
+                    "once": len(call.args) == 3}  # XCiT's forward(B, H, W); EdgeNeXt's forward((B, H, W))
 
         return (ImportRule(self.name, modules=(tp.FourierPositionEncoding,), read=mine),
-                ImportRule(self.name, foreign=TIMM_CLASSES, read=timm, note="timm's EdgeNeXt PositionalEncodingFourier "
-                           "(made from the grid's shape, for every sample)"))  # fmt: skip
+                ImportRule(self.name, foreign=TIMM_CLASSES, read=timm, note="timm's PositionalEncodingFourier, made from "
+                           "the grid's shape: EdgeNeXt's for every sample, XCiT's once per call (once: true)"))  # fmt: skip
 

@@ -180,6 +180,9 @@ class RelativePositionBias(LayerType):
 
 
 def _read_gathered(bias) -> dict:
+    if bias.index is None or bias.resized_from is not None:
+        raise CannotMap("the bias is gathered with an index computed in forward (no index buffer); only "
+                        "relative_position_product reads such rows")
     mlp, mlp_bias = bias.mlp.summary() if bias.mlp is not None else (None, None)
     index = None if bias.index is None else list(bias.index.shape)
     return {"table": list(bias.table_shape), "index": index, "axis": bias.axis,
@@ -191,6 +194,7 @@ def _read_gathered(bias) -> dict:
 class RelativePositionAttention(ScaledDotProductAttention):
     name = "relative_position_attention"
     summary = "F.scaled_dot_product_attention with a bias gathered from a table as attn_mask (CoAtNet, TinyViT)"
+    max_inputs = 3  # the bias is the layer's own, not an input
     attrs = ScaledDotProductAttention.attrs + RelativePositionBias.attrs
 
     def geometry(self, a: Attrs, ins: list[Shape]) -> AttentionGeometry:

@@ -199,6 +199,56 @@ class EdgeNeXtXca(nn.Module):
         return self.head(x.mean(1))
 
 
+class XcitPositionalEncodingFourier(nn.Module):
+    """xcit.py PositionalEncodingFourier (timm 1.0.31, lines 34-73), as is: made on a batch of one from (H, W), then
+    repeated over the batch."""
+
+    def __init__(self, hidden_dim: int = 32, dim: int = 768, temperature: float = 10000) -> None:
+        super().__init__()
+        self.token_projection = nn.Conv2d(hidden_dim * 2, dim, kernel_size=1)
+        self.scale = 2 * math.pi
+        self.temperature = temperature
+        self.hidden_dim = hidden_dim
+        self.dim = dim
+        self.eps = 1e-6
+
+    def forward(self, B: int, H: int, W: int):
+        device = self.token_projection.weight.device
+        dtype = self.token_projection.weight.dtype
+        y_embed = torch.arange(1, H + 1, device=device).to(torch.float32).unsqueeze(1).repeat(1, 1, W)
+        x_embed = torch.arange(1, W + 1, device=device).to(torch.float32).repeat(1, H, 1)
+        y_embed = y_embed / (y_embed[:, -1:, :] + self.eps) * self.scale
+        x_embed = x_embed / (x_embed[:, :, -1:] + self.eps) * self.scale
+        dim_t = torch.arange(self.hidden_dim, device=device).to(torch.float32)
+        dim_t = self.temperature ** (2 * torch.div(dim_t, 2, rounding_mode='floor') / self.hidden_dim)
+        pos_x = x_embed[:, :, :, None] / dim_t
+        pos_y = y_embed[:, :, :, None] / dim_t
+        pos_x = torch.stack([pos_x[:, :, :, 0::2].sin(), pos_x[:, :, :, 1::2].cos()], dim=4).flatten(3)
+        pos_y = torch.stack([pos_y[:, :, :, 0::2].sin(), pos_y[:, :, :, 1::2].cos()], dim=4).flatten(3)
+        pos = torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)
+        pos = self.token_projection(pos.to(dtype))
+        return pos.repeat(B, 1, 1, 1)  # (B, C, H, W)
+
+
+class XcitPosEmbed(nn.Module):
+    """The position-encoding lines of xcit.py Xcit.forward_features (timm 1.0.31, lines 553-556) after a stride-4
+    conv patch embedding: x + pos_embed(B, Hp, Wp) on the flattened tokens."""
+
+    def __init__(self, dim: int = 16, hidden_dim: int = 8) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, 4, 4)
+        self.pos_embed = XcitPositionalEncodingFourier(hidden_dim=hidden_dim, dim=dim)
+        self.head = nn.Linear(dim, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        B, _, Hp, Wp = x.shape
+        x = x.flatten(2).transpose(1, 2)
+        pos_encoding = self.pos_embed(B, Hp, Wp).reshape(B, -1, x.shape[1]).permute(0, 2, 1)
+        x = x + pos_encoding
+        return self.head(x.mean(1))
+
+
 class Sam2PosEmbed(nn.Module):
     """hieradet_sam2.py Hiera._pos_embed (timm 1.0.31, lines 437-445) on a channels-last [B, H, W, C] map after a
     stride-4 conv (the patch embedding's permute)."""
