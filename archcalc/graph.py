@@ -130,11 +130,16 @@ class Graph:
 
 def topological_order(nodes: list[Node]) -> list[Node]:
     """Kahn's algorithm; ties go to the earlier-declared node. Iterative, O(n log n)."""
-    index = {node.name: position for position, node in enumerate(nodes)}
-    if all(name == INPUT or index[name] < position for position, node in enumerate(nodes) for name in node.inputs):
+    declared = {INPUT}
+    for node in nodes:
+        if not declared.issuperset(node.inputs):
+            break
+        declared.add(node.name)
+    else:
         # Every input is declared before its reader (sequential specs, most others): Kahn's algorithm with
         # ties to the earlier-declared node would give the declared order itself.
         return list(nodes)
+    index = {node.name: position for position, node in enumerate(nodes)}
     pending = [0] * len(nodes)
     consumers: list[list[int]] = [[] for _ in nodes]
     for position, node in enumerate(nodes):

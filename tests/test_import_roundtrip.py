@@ -33,6 +33,7 @@ def layer_rows(graph, ignore: tuple[str, ...] = ("line", "attributes")) -> list[
     rows = []
     for layer in analyse(graph).layers:
         row = asdict(layer)
+        row.pop("signature")  # how the analysis numbered the layers that read alike, not a result
         for key in ignore:
             row.pop(key)
         # batchnorm3d's torch module imports as `batchnorm` (its `imported_as`): the same layer

@@ -59,3 +59,17 @@ def test_values_of_other_types_go_through_the_encoder(change: dict) -> None:
     text = render_json(report)
     assert layer_lines(text) == encoder_text(report)
     json.loads(text)
+
+
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "examples/single_conv"])
+def test_layers_of_one_signature_hold_the_same_values(name: str) -> None:
+    """The JSON writer writes what layers of one signature share once (LayerResult.signature): they must hold
+    equal values in every field but their own (name, inputs, line, receptive field)."""
+    own = {"name", "inputs", "line", "receptive_field", "effective_stride", "effective_padding", "rf_aligned"}
+    first: dict[int, dict] = {}
+    report = analyse(load_spec(name))
+    for layer in report.layers:
+        values = {key: value for key, value in dataclasses.asdict(layer).items() if key not in own}
+        if layer.signature is not None:
+            assert first.setdefault(layer.signature, values) == values, layer.name
+    assert len(first) < len(report.layers) or name == "examples/single_conv"  # resnet50 repeats its blocks

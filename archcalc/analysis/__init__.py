@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import repeat
 from operator import attrgetter
+from typing import Callable
 
-from archcalc.analysis.counts import layer_costs
+from archcalc.analysis.counts import LayerCosts, layer_costs
 from archcalc.analysis.llm import check_tokens, llm_arithmetic
 from archcalc.analysis.memory import peak_live_elements
 from archcalc.analysis.receptive import receptive_fields, top_down_chain
@@ -13,18 +15,19 @@ from archcalc.analysis.shapes import infer_shapes, shapes_and_signatures
 from archcalc.analysis.training import TrainingPlan, check_training_options, training_costs
 from archcalc.errors import ArchcalcError, brief
 from archcalc.hints import canonical_dtype
-from archcalc.graph import Graph
-from archcalc.layers import numel
+from archcalc.graph import NO_WEIGHT_USE, Graph, Node
+from archcalc.layers import Shape, numel
 from archcalc.limits import MAX_MAGNITUDE
 
 
 def weighted_depth(graph: Graph) -> int:
     """Layers with weights (registry `neurons`) on the longest path, by dynamic programming."""
     best: dict[str, int] = {}
+    get = best.get
     for node in graph.nodes:
         inputs = node.inputs
-        before = best.get(inputs[0], 0) if len(inputs) == 1 else max((best.get(name, 0) for name in inputs), default=0)
-        best[node.name] = before + (1 if node.rule.neurons else 0)
+        before = get(inputs[0], 0) if len(inputs) == 1 else max(map(get, inputs, repeat(0)), default=0)
+        best[node.name] = before + 1 if node.rule.neurons else before
     return max((best[name] for name in graph.outputs if name in best), default=0)
 
 
@@ -65,65 +68,90 @@ def analyse(graph: Graph, batch: int = 1, dtype: str = "float32", *, training: T
     return report
 
 
+class _Row:
+    """What every layer of one signature shares (type, attributes, input shapes, and no `weights:` of its own):
+    its rules' results, computed once. `layers` counts the layers that share it (the totals multiply by it)."""
+
+    __slots__ = ("output_shape", "counts", "activations", "category", "attributes", "neurons", "gap", "shared",
+                 "layers", "number")  # fmt: skip
+
+    def __init__(self, node: Node, cost: LayerCosts, shape: Shape, batch: int, number: int | None) -> None:
+        p = cost.params
+        macs, flops = cost.batched(batch)  # work done once per call (LayerType.per_call) is not batched
+        size = numel(shape)
+        self.output_shape, self.activations = shape, (size + cost.workspace) * batch
+        # in LayerResult's field order, from params to connections
+        self.counts = (p.total, p.trainable, p.non_trainable, p.buffers, macs, flops, cost.connections)
+        self.category, self.neurons = node.rule.category, size if node.rule.neurons else 0
+        self.attributes = {name: value for name, value in node.attrs.items() if value is not None}
+        if node.over:  # applied over leading axes (layers/over.py): shown with the attributes
+            self.attributes["over"] = node.over
+        self.gap = node.rule.incomplete(node.attrs)
+        self.shared = (node.weights.shared, node.weights.shared_buffers)
+        self.layers = 0
+        self.number = number  # LayerResult.signature
+
+
 def _analyse(graph: Graph, batch: int, dtype: str) -> Report:
     shapes, keys, ins = shapes_and_signatures(graph)
     costs = layer_costs(graph, shapes, ins, keys)
     fields = receptive_fields(graph, shapes, keys)
 
-    layers = []
-    attributes_of: dict[int, dict] = {}  # signature number -> the attributes, one dict shared by equal layers
+    layers, gaps = [], []
+    rows: list[_Row] = []
+    shared_rows: dict[int, _Row] = {}  # signature number -> its row (layers with `weights:` get their own)
     for node, cost, key in zip(graph.nodes, costs, keys):
-        p, field = cost.params, fields[node.name]
-        shape = shapes[node.name]
-        macs, flops = cost.batched(batch)  # work done once per call (LayerType.per_call) is not batched
-        attributes = attributes_of.get(key) if key is not None else None  # type: ignore[arg-type]
-        if attributes is None:
-            attributes = {name: value for name, value in node.attrs.items() if value is not None}
-            if node.over:  # applied over leading axes (layers/over.py): shown with the attributes
-                attributes["over"] = node.over
-            if key is not None:
-                attributes_of[key] = attributes
+        shared = key is not None and node.weights is NO_WEIGHT_USE
+        row = shared_rows.get(key) if shared else None  # type: ignore[arg-type]
+        if row is None:
+            row = _Row(node, cost, shapes[node.name], batch, len(shared_rows) if shared else None)
+            rows.append(row)
+            if shared:
+                shared_rows[key] = row  # type: ignore[index]
+        row.layers += 1
+        field = fields[node.name]
+        if row.gap:
+            gaps.append(Gap(node.name, **row.gap))
         # positional, in LayerResult's field order (a hundred thousand keyword calls cost a tenth of a second)
         layers.append(
             LayerResult(
-                node.name, node.type, list(node.inputs), list(shape), p.total, p.trainable, p.non_trainable,
-                p.buffers, macs, flops, cost.connections,
-                (numel(shape) + cost.workspace) * batch,
+                node.name, node.type, list(node.inputs), list(row.output_shape), *row.counts, row.activations,
                 list(field.size) if field else None, list(field.stride) if field else None,
                 list(field.padding) if field else None, field.aligned if field else None,
-                node.rule.category, node.line, attributes, node.weights.shared, node.weights.shared_buffers,
+                row.category, node.line, row.attributes, *row.shared, row.number,
             )
         )
     width = DTYPE_BYTES[dtype]
     peak = peak_live_elements(graph, shapes, ins, [cost.workspace for cost in costs])
 
-    def total(key: str) -> int:
-        return sum(map(attrgetter(key), layers))
+    def total(read: Callable[[_Row], int]) -> int:  # a row's value once for each of its layers
+        return sum(row.layers * read(row) for row in rows)
 
+    params, trainable, frozen, buffers, macs, flops, connections = (
+        sum(row.layers * row.counts[at] for row in rows) for at in range(7))  # fmt: skip
     # Each parameter once, as sum(p.numel()) counts it: a row's shared elements were counted at an earlier
     # row (shared parameters of a layer with frozen ones count as frozen first).
-    shared_frozen = sum(min(layer.shared_params, layer.non_trainable_params) for layer in layers)
-    shared = total("shared_params")
+    shared_frozen = total(lambda row: min(row.shared[0], row.counts[2]))
+    shared = total(lambda row: row.shared[0])
     # Weights no layer uses (aux heads) have no row; the totals count them, as sum(p.numel()) does.
     unused_params, unused_frozen = sum(u.params for u in graph.unused), sum(u.frozen for u in graph.unused)
-    total_params = total("params") - shared + unused_params
-    total_buffers = total("buffers") - total("shared_buffers") + sum(u.buffers for u in graph.unused)
-    total_activations = total("activations")
+    total_params = params - shared + unused_params
+    total_buffers = buffers - total(lambda row: row.shared[1]) + sum(u.buffers for u in graph.unused)
+    total_activations = total(attrgetter("activations"))
     totals = Totals(
         params=total_params,
-        trainable_params=total("trainable_params") - (shared - shared_frozen) + unused_params - unused_frozen,
-        non_trainable_params=total("non_trainable_params") - shared_frozen + unused_frozen,
+        trainable_params=trainable - (shared - shared_frozen) + unused_params - unused_frozen,
+        non_trainable_params=frozen - shared_frozen + unused_frozen,
         buffers=total_buffers,
-        macs=total("macs"),
-        flops=total("flops"),
-        connections=total("connections"),
+        macs=macs,
+        flops=flops,
+        connections=connections,
         activations=total_activations,
-        neurons=sum(numel(shapes[node.name]) for node in graph.nodes if node.rule.neurons),
+        neurons=total(attrgetter("neurons")),
         param_bytes=(total_params + total_buffers) * width,
         activation_bytes=total_activations * width,
         peak_activation_bytes=peak * batch * width,
     )
-    gaps = [Gap(node.name, **detail) for node in graph.nodes if (detail := node.rule.incomplete(node.attrs))]
     return Report(
         name=graph.name,
         input_shape=list(graph.input_shape),

@@ -22,26 +22,25 @@ def peak_live_elements(graph: Graph, shapes: dict[str, Shape], ins: dict[str, li
     (each node's input shapes) a layer's workspace counts while it runs (`workspaces`: those already
     counted, in the order of graph.nodes)."""
     nodes = graph.nodes
-    last_use: dict[str, int] = {}
-    for position, node in enumerate(nodes):
-        for name in node.inputs:
-            last_use[name] = position
+    last_use = {name: position for position, node in enumerate(nodes) for name in node.inputs}  # the last one wins
     keep = set(graph.outputs)
-    sizes = {name: numel(shape) for name, shape in shapes.items()}
+    size_of = {shape: numel(shape) for shape in set(shapes.values())}  # a big graph repeats a few shapes
+    sizes = dict(zip(shapes, map(size_of.__getitem__, shapes.values())))
     sizes[INPUT] = numel(graph.input_shape)
     if workspaces is None:
         workspaces = [node.rule.workspace(node.attrs, ins[node.name], shapes[node.name]) if ins is not None else 0
                       for node in nodes]  # fmt: skip
     live = sizes[INPUT]
     peak = live
-    for position, node in enumerate(nodes):
-        live += sizes[node.name]
-        if live + workspaces[position] > peak:
-            peak = live + workspaces[position]
+    for position, (node, workspace) in enumerate(zip(nodes, workspaces)):
+        output = node.name
+        live += sizes[output]
+        if live + workspace > peak:
+            peak = live + workspace
         inputs = node.inputs
         for name in (inputs if len(inputs) < 2 else set(inputs)):
             if last_use.get(name) == position and name not in keep:
                 live -= sizes[name]
-        if node.name not in last_use and node.name not in keep:
-            live -= sizes[node.name]
+        if output not in last_use and output not in keep:
+            live -= sizes[output]
     return peak

@@ -22,7 +22,7 @@ VGG16 from conv5_3 down: 3, 5, 7, 14 (pool4), 16, ..., 196 at conv1_1, the botto
 
 from __future__ import annotations
 
-from operator import add, mul
+from operator import add, mul, sub
 from typing import NamedTuple
 
 from archcalc.errors import ArchcalcError
@@ -56,6 +56,19 @@ def merge_fields(fields: list[Field], shapes: list[Shape], out: Shape) -> Field:
     if len(fields) == 1:
         return fields[0]
     spatial = out[1:]
+    if len(fields) == 2 and shapes[0][1:] == spatial == shapes[1][1:]:
+        # The common case (a residual add): the rule below for two local fields, every axis at once (map with
+        # operator: C speed). P = max(P_a, P_b), r = max(r_a - P_a, r_b - P_b) + P; aligned: equal strides and centres.
+        a, b = fields
+        aligned = a.aligned and b.aligned
+        if a[:3] == b[:3]:
+            return a if a.aligned == aligned else a._replace(aligned=aligned)
+        pad = tuple(map(max, a.padding, b.padding))
+        size = tuple(map(add, map(max, map(sub, a.size, a.padding), map(sub, b.size, b.padding)), pad))
+        centre_a = tuple(map(sub, a.size, map(add, a.padding, a.padding)))  # 2 x centre + 1
+        centre_b = tuple(map(sub, b.size, map(add, b.padding, b.padding)))
+        aligned = aligned and a.stride == b.stride and centre_a == centre_b
+        return Field(size, tuple(map(max, a.stride, b.stride)), pad, aligned)  # type: ignore[arg-type]
     local = [f for f, s in zip(fields, shapes) if s[1:] == spatial] or fields
     fixed = [f for f, s in zip(fields, shapes) if s[1:] != spatial and all(n == 1 for n in s[1:])]
     aligned = all(f.aligned for f in fields)
@@ -92,17 +105,18 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape], keys: list | None =
     # signature -> the rule's step on `rank` axes, in the form the update below reads (see _growth), or None
     steps: dict = {}
     neutral = RFStep((1,) * rank)
+    field_of, shape_of = fields.__getitem__, shapes.__getitem__  # mapped over inputs (C speed)
     for node, key in zip(graph.nodes, keys or [None] * len(graph.nodes)):
         name, names = node.name, node.inputs
         out = shapes[name]
-        inputs = [fields[name] for name in names]
+        inputs = list(map(field_of, names))
         if len(out) != rank + 1 or None in inputs:
             fields[name] = None
             continue
         growth = steps.get(key, _UNKNOWN) if key is not None else _UNKNOWN
         if growth is _UNKNOWN:
             try:
-                step = node.rule.receptive_field(node.attrs, [shapes[name] for name in names], out)
+                step = node.rule.receptive_field(node.attrs, list(map(shape_of, names)), out)
             except ArchcalcError as exc:
                 raise node.error(exc) from None
             growth = _growth(step, rank, neutral)
@@ -111,7 +125,7 @@ def receptive_fields(graph: Graph, shapes: dict[str, Shape], keys: list | None =
         if growth is None:
             fields[name] = None
             continue
-        merged = inputs[0] if len(inputs) == 1 else merge_fields(inputs, [shapes[n] for n in names], out)
+        merged = inputs[0] if len(inputs) == 1 else merge_fields(inputs, list(map(shape_of, names)), out)
         if growth is IDENTITY:  # every position stays where it is, the field too
             fields[name] = merged
             continue

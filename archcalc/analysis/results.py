@@ -39,6 +39,11 @@ class LayerResult:
     # weights): the totals count them once, so totals.params = sum(params) - sum(shared_params).
     shared_params: int = 0
     shared_buffers: int = 0
+    # Layers with the same number here (analyse numbers them) read alike: same type, attributes, `over` and input
+    # shapes, and no `weights:` of their own. They have equal values in every field but name, inputs, line and
+    # the receptive-field ones, so a renderer may write those once (a 100,000-layer spec repeats a few layers).
+    # None: a layer that shares them with no other.
+    signature: int | None = None
 
 
 @dataclass

@@ -64,15 +64,19 @@ def shapes_and_signatures(graph: Graph) -> tuple[dict[str, Shape], list[int | No
     ids: set[str] = {INPUT} if graph.input_dtype == "int64" else set()
     unknown: set[str] = set()  # outputs of imported operations without a rule
     max_elements = graph.limits.max_elements
+    reads_of: dict[Any, str] = {}  # registry entry -> what its inputs hold
+    shape_of = shapes.__getitem__  # mapped over inputs (C speed)
     for node in graph.nodes:
-        ins = [shapes[name] for name in node.inputs]
+        ins = list(map(shape_of, node.inputs))
         key = signature(node, ins)
         try:
             number = numbers.get(key)
         except TypeError:  # an unhashable attribute
             key = number = None
         try:
-            reads = node.rule.reads()
+            reads = reads_of.get(node.rule)
+            if reads is None:
+                reads = reads_of[node.rule] = node.rule.reads()
             if reads == "unknown":
                 unknown.add(node.name)
             elif ids or reads == "tokens":

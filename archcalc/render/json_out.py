@@ -11,10 +11,10 @@ third of the time; any other goes through json's encoder.
 from __future__ import annotations
 
 import json
-from itertools import chain
+from itertools import chain, repeat
 from json.encoder import encode_basestring_ascii as _text
 from operator import attrgetter
-from typing import Iterable
+from typing import Callable, Iterable
 
 from archcalc.analysis.results import LayerResult, Report
 
@@ -42,7 +42,7 @@ class EncodedItems(list):
 
 _INTS = attrgetter("params", "macs", "flops", "connections", "activations", "trainable_params", "non_trainable_params",
                    "buffers", "shared_params", "shared_buffers")  # fmt: skip
-_INT_LISTS = attrgetter("output_shape", "receptive_field", "effective_stride", "effective_padding")
+_FIELD_LISTS = attrgetter("receptive_field", "effective_stride", "effective_padding")
 _JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
@@ -56,37 +56,68 @@ def _integers(values: Iterable) -> bool:
 
 
 def _all_plain(layers: list[LayerResult], counts: list) -> bool:
-    """Whether every layer's numbers are integers and its lists are lists, as `_layer_text` writes them
-    (its texts are checked as they are written: the encoder refuses anything else)."""
+    """Whether each layer's own numbers are integers and its lists are lists, as `_layer_text` writes them (what
+    layers of one signature share is checked once, by `_plain_shared`; texts are checked as they are written:
+    the encoder refuses anything else)."""
     flat = chain.from_iterable
-    lists = list(flat(map(_INT_LISTS, layers)))  # the field's three may be None
-    return (_integers(flat(map(_INTS, layers))) and _integers(counts) and _integers(flat(filter(None, lists)))
-            and {type(value) for value in lists} <= {list, type(None)}
-            and {type(value) for value in map(attrgetter("inputs"), layers)} <= {list})  # fmt: skip
+    lists = list(flat(map(_FIELD_LISTS, layers)))  # None without a receptive field
+    return (_integers(counts) and _integers(flat(filter(None, lists))) and set(map(type, lists)) <= {list, type(None)}
+            and set(map(type, map(attrgetter("inputs"), layers))) <= {list})  # fmt: skip
 
 
-def _layer_text(layer: LayerResult, count: int) -> str:
-    """`compact(layer_dict(layer) + convention_count)` for a layer `_all_plain` checked (the repr of a list
-    of integers is its JSON text; the lists are written inline, not by a helper: 400,000 calls for a
-    100,000-layer report)."""
-    shape, field = layer.output_shape, layer.receptive_field
-    stride, padding = layer.effective_stride, layer.effective_padding
-    return (f'{{"name": {_text(layer.name)}, "type": {_text(layer.type)}, "inputs": [{", ".join(map(_text, layer.inputs))}], '
-            f'"output_shape": {"null" if shape is None else repr(shape)}, "params": {layer.params}, '
-            f'"macs": {layer.macs}, "flops": {layer.flops}, "connections": {layer.connections}, '
-            f'"activations": {layer.activations}, "receptive_field": {"null" if field is None else repr(field)}, '
-            f'"effective_stride": {"null" if stride is None else repr(stride)}, '
-            f'"effective_padding": {"null" if padding is None else repr(padding)}, '
-            f'"trainable_params": {layer.trainable_params}, "non_trainable_params": {layer.non_trainable_params}, '
-            f'"buffers": {layer.buffers}, "shared_params": {layer.shared_params}, '
-            f'"shared_buffers": {layer.shared_buffers}, "rf_aligned": {_JSON_CONSTANTS[layer.rf_aligned]}, '
-            f'"category": {_text(layer.category)}, "convention_count": {count}}}')  # fmt: skip
+def _plain_shared(layer: LayerResult) -> bool:
+    """Whether the counts and output shape of a layer (and so of its signature) are integers and a list."""
+    shape = layer.output_shape
+    return _integers(_INTS(layer)) and (shape is None or type(shape) is list and _integers(shape))
+
+
+def _list_texts() -> Callable[[list | None], str]:
+    """A writer of lists of integers (or None) as JSON text, each distinct one written once: a report repeats
+    a few shapes and strides."""
+    known: dict[tuple, str] = {}
+    get = known.get
+
+    def listed(values: list | None) -> str:
+        if values is None:
+            return "null"
+        key = tuple(values)
+        text = get(key)
+        if text is None:
+            text = known[key] = repr(values)  # the repr of a list of integers is its JSON text
+        return text
+
+    return listed
+
+
+def _layer_text(layer: LayerResult, count: int, listed: Callable[[list | None], str], alike: dict) -> str:
+    """`compact(layer_dict(layer) + convention_count)` for a layer `_all_plain` checked. What layers of one
+    signature share (LayerResult.signature) is written once and kept in `alike`; `listed` writes each distinct
+    list once (a 100,000-layer spec repeats a few layers, and its receptive fields a few strides)."""
+    shared = alike.get(layer.signature)
+    if shared is None:
+        if not _plain_shared(layer):
+            raise TypeError("not plain data: the encoder writes it")
+        shared = (_text(layer.type),
+                  f'"output_shape": {listed(layer.output_shape)}, "params": {layer.params}, "macs": {layer.macs}, '
+                  f'"flops": {layer.flops}, "connections": {layer.connections}, "activations": {layer.activations}',
+                  f'"trainable_params": {layer.trainable_params}, '
+                  f'"non_trainable_params": {layer.non_trainable_params}, "buffers": {layer.buffers}, '
+                  f'"shared_params": {layer.shared_params}, '
+                  f'"shared_buffers": {layer.shared_buffers}', _text(layer.category))  # fmt: skip
+        if layer.signature is not None:
+            alike[layer.signature] = shared
+    kind, counts, held, category = shared
+    return (f'{{"name": {_text(layer.name)}, "type": {kind}, "inputs": [{", ".join(map(_text, layer.inputs))}], '
+            f'{counts}, "receptive_field": {listed(layer.receptive_field)}, '
+            f'"effective_stride": {listed(layer.effective_stride)}, '
+            f'"effective_padding": {listed(layer.effective_padding)}, {held}, '
+            f'"rf_aligned": {_JSON_CONSTANTS[layer.rf_aligned]}, "category": {category}, "convention_count": {count}}}')  # fmt: skip
 
 
 def _layer_texts(layers: list[LayerResult], counts: list) -> EncodedItems:
     if _all_plain(layers, counts):
         try:
-            return EncodedItems(map(_layer_text, layers, counts))
+            return EncodedItems(map(_layer_text, layers, counts, repeat(_list_texts()), repeat({})))
         except (TypeError, KeyError):  # a name or category that is not text, rf_aligned not a boolean
             pass
     compact = json.JSONEncoder(separators=(", ", ": ")).encode
@@ -141,23 +172,24 @@ def report_dict(report: Report, depth: int | str | None = None, encoded: bool = 
 def dumps_layered(data: dict) -> str:
     """Indented JSON with the elements of every list of objects on one line each."""
     compact = json.JSONEncoder(separators=(", ", ": ")).encode
-    lines = ["{"]
+    pieces = ["{\n"]  # joined once at the end: the layers of a 100,000-layer report are 45 MB of text
     items = list(data.items())
     for position, (key, value) in enumerate(items):
         comma = "," if position < len(items) - 1 else ""
         if isinstance(value, EncodedItems) and value or isinstance(value, list) and value and isinstance(value[0], dict):
             texts = value if isinstance(value, EncodedItems) else [compact(item) for item in value]
-            lines.append(f"  {compact(key)}: [")
-            lines.extend(f"    {text}," for text in texts[:-1])
-            lines.append(f"    {texts[-1]}")
-            lines.append(f"  ]{comma}")
+            separated = [",\n    "] * (2 * len(texts) - 1)
+            separated[::2] = texts  # a separator between each two
+            pieces.append(f"  {compact(key)}: [\n    ")
+            pieces += separated
+            pieces.append(f"\n  ]{comma}\n")
         elif isinstance(value, dict) and value:
             inner = json.dumps(value, indent=2).replace("\n", "\n  ")
-            lines.append(f"  {compact(key)}: {inner}{comma}")
+            pieces.append(f"  {compact(key)}: {inner}{comma}\n")
         else:
-            lines.append(f"  {compact(key)}: {compact(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            pieces.append(f"  {compact(key)}: {compact(value)}{comma}\n")
+    pieces.append("}\n")
+    return "".join(pieces)
 
 
 def render_json(report: Report, depth: int | str | None = None) -> str:

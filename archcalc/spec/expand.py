@@ -24,24 +24,22 @@ Messages describe user values with `brief()`, which is cheap even for YAML alias
 
 from __future__ import annotations
 
-import keyword
 from typing import Any, Mapping
 
 from archcalc import limits as _limits
 from archcalc.errors import ArchcalcError, brief, closest
 from archcalc.graph import INPUT, INPUT_DTYPES, NO_WEIGHT_USE, Graph, Node, topological_order
-from archcalc.spec.values import check_input_shape
 from archcalc.layers import REGISTRY
 from archcalc.layers.over import read_over
 from archcalc.limits import note
+from archcalc.spec.block_args import block_env
 from archcalc.spec.names import ROOT, Alias, Ref, Resolver, Scope
 from archcalc.spec.plain import NOT_ATTRIBUTES, expand_plain
-from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList
-from archcalc.spec.source import line_at as _line
-from archcalc.spec.work import REPEAT_INDEX, list_items, literal_key, uses_index
+from archcalc.spec.source import DEFAULT_LIMITS, Limits, LineDict, LineList, line_at as _line
+from archcalc.spec.work import FREE_ITEMS, ITEMS_PER_STEP, REPEAT_INDEX, list_items, literal_key, uses_index
 from archcalc.spec.unused import read_unused
-from archcalc.spec.values import listing as _listing
-from archcalc.spec.values import read_input_shape, read_value, read_variables, read_weights
+from archcalc.spec.values import check_input_shape, listing as _listing, read_input_shape, read_value, read_variables
+from archcalc.spec.values import read_weights
 
 TOP_KEYS = ("name", "description", "source", "input", "input_dtype", "variables", "blocks", "layers", "outputs",
             "notes", "unused")
@@ -52,7 +50,6 @@ LAYER_KEYS = ("call", "weights", "over")
 BLOCK_ITEM_KEYS = COMMON_KEYS + ("block", "args")
 GROUP_ITEM_KEYS = COMMON_KEYS + ("layers",)
 BLOCK_DEF_KEYS = ("params", "layers", "output", "description", "note")
-FREE_ITEMS, ITEMS_PER_STEP = 64, 10
 
 class Expander:
     def __init__(self, doc: Any, file: str | None, overrides: Mapping[str, Any], limits: Limits,
@@ -111,11 +108,11 @@ class Expander:
         else:
             names = self._names(outputs, doc, "outputs")
             output_refs = [Ref(root, text, _line(doc, "outputs"), None) for text in names]
-        resolver = Resolver(self.file)
-        resolve = resolver.resolve
-        for node in self.nodes:  # most inputs are the previous item's node, already a path
-            node.inputs = [ref if type(ref) is str else resolve(ref) for ref in node.inputs]
-        output_names = [resolver.resolve(ref) for ref in output_refs]
+        resolve = Resolver(self.file).resolve  # remembers every step: long chains of dropped items are walked once
+        for node in self.nodes:  # most inputs are already a path (the previous item's node, or one named before)
+            if len(node.inputs) != 1 or type(node.inputs[0]) is not str:
+                node.inputs = [ref if type(ref) is str else resolve(ref) for ref in node.inputs]
+        output_names = [resolve(ref) for ref in output_refs]
         if INPUT in output_names and self.nodes:
             raise self.fail("'outputs' names the network input, not a layer", _line(doc, "outputs"))
         if not self.nodes:
@@ -147,9 +144,6 @@ class Expander:
                     f"unknown key {brief(key)} in {what}{closest(key, allowed)}; allowed: {', '.join(allowed)}",
                     _line(item, key), path,
                 )  # fmt: skip
-
-    def _value(self, raw: Any, scope: Mapping[str, Any]) -> Any:
-        return read_value(raw, scope, self.limits)
 
     def _names(self, raw: Any, item: Any, key: str, path: str | None = None) -> list[str]:
         names = [raw] if isinstance(raw, str) else raw
@@ -338,7 +332,7 @@ class Expander:
         if not isinstance(definition, dict) or "layers" not in definition:
             raise self.fail(f"block {name!r} must be a mapping with 'layers'", _line(self.blocks, name), path)
         self._check_keys(definition, BLOCK_DEF_KEYS, f"block {name!r}", path)
-        inner = self._block_env(name, definition, item, env, path)
+        inner = block_env(self, name, definition, item, env, path)
         group = Scope(scope, self._single(inputs, item, path), path)
         scope.names[local] = group
         last = self._items(definition["layers"], group, inner, path + ".", group.input, depth + 1,
@@ -352,34 +346,6 @@ class Expander:
         else:
             group.output = last
         return group.output
-
-    def _block_env(self, name: str, definition: dict, item: dict, env: dict, path: str) -> dict:
-        params = definition.get("params") or {}
-        args = item.get("args") or {}
-        if not isinstance(params, dict):
-            raise self.fail(f"block {name!r}: 'params' must map parameter names to defaults, got {brief(params)}",
-                            _line(definition, "params"), path)  # fmt: skip
-        if not isinstance(args, dict):
-            raise self.fail(f"block {name!r}: 'args' must map parameter names to values, got {brief(args)}",
-                            _line(item, "args"), path)  # fmt: skip
-        for key in params:
-            if not isinstance(key, str) or not key.isidentifier() or key == REPEAT_INDEX or keyword.iskeyword(key):
-                raise self.fail(f"block {name!r}: bad parameter name {brief(key)} (use an identifier other than 'i')",
-                                _line(params, key), path)  # fmt: skip
-        for key in args:
-            if key not in params:
-                raise self.fail(f"block {name!r} has no parameter {brief(key)}{closest(key, list(params))}; "
-                                f"parameters: {_listing(params)}", _line(args, key), path)  # fmt: skip
-        self._charge((), _line(item), path, extra=len(params) + len(args))
-        inner = dict(self.globals)
-        for key, default in params.items():
-            if key in args:
-                inner[key] = self._eval(args[key], env, args, key, path)
-            elif default is None:
-                raise self.fail(f"block {name!r} needs argument {key!r}", _line(item), path)
-            else:
-                inner[key] = self._eval(default, inner, params, key, path)
-        return inner
 
     def _spend(self, steps: int, what: str, line: int | None, path: str | None) -> None:
         self.work += steps
@@ -399,7 +365,7 @@ class Expander:
 
     def _eval(self, raw: Any, env: dict, item: Any, key: str, path: str) -> Any:
         try:
-            value = self._value(raw, env)
+            value = read_value(raw, env, self.limits)
             self._charge([value], _line(item, key), path)
             return value
         except ArchcalcError as exc:

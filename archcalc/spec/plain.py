@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from archcalc.graph import INPUT, NO_WEIGHT_USE, Node
+from archcalc.limits import take_items
 from archcalc.spec.names import ROOT, Ref, Scope
 from archcalc.spec.source import LineList
-from archcalc.spec.work import literal_key
+from archcalc.spec.work import FREE_ITEMS, literal_key
 
 # Keys that make an entry expand otherwise (or are not a layer's); `input` is an error the general path names.
 SPECIAL_KEYS = frozenset(("when", "repeat", "call", "weights", "over", "block", "layers", "input"))
@@ -50,12 +51,17 @@ def expand_plain(expander: Any, item: dict, index: int, scope: Scope, prefix: st
     rule, attrs, attr_items, call = known
     line = item.line
     if "inputs" in item:
+        # A name this scope already gives a layer is that layer's path (Resolver.lookup would find it here first:
+        # names are never redefined); any other waits as a Ref until the whole graph is known.
+        declared = scope.names.get
         names = item["inputs"]
         if type(names) is str and names:
-            inputs: list[Any] = [Ref(scope, names, item.line_of("inputs"), path)]
+            found = declared(names)
+            inputs: list[Any] = [found if type(found) is str else Ref(scope, names, item.line_of("inputs"), path)]
             input_items = 1 + len(names) // 100
         elif isinstance(names, LineList) and names and all(type(name) is str and name for name in names):
-            inputs = [Ref(scope, name, names.line_of(at), path) for at, name in enumerate(names)]
+            inputs = [found if type(found := declared(name)) is str else Ref(scope, name, names.line_of(at), path)
+                      for at, name in enumerate(names)]  # fmt: skip
             input_items = len(names) + sum(map(len, names)) // 100
         else:
             return None
@@ -68,10 +74,15 @@ def expand_plain(expander: Any, item: dict, index: int, scope: Scope, prefix: st
     if expander.work >= limits.max_layers or len(expander.nodes) >= limits.max_layers:
         return None
     expander.work += 1
-    # The general path's charges, in its order: they may stop a spec that spends too much
+    # The general path's charges, in its order: they may stop a spec that spends too much. Each is free up to
+    # FREE_ITEMS (list items that expressions touched before are charged with the first).
+    pending = take_items()
     if input_items:
-        expander._charge((), line, path, extra=input_items)
-    expander._charge((), line, path, extra=attr_items)
+        if pending + input_items > FREE_ITEMS:
+            expander._charge((), line, path, extra=pending + input_items)
+        pending = 0
+    if pending + attr_items > FREE_ITEMS:
+        expander._charge((), line, path, extra=pending + attr_items)
     node = Node(path, item["type"], dict(attrs), inputs, line, expander.file, NO_WEIGHT_USE, call)
     expander.nodes.append(node)
     scope.names[local] = path

@@ -13,6 +13,9 @@ import re
 from typing import Any
 
 REPEAT_INDEX = "i"
+# An entry's list items (in attributes, arguments, inputs and what its expressions touch) are free up to
+# FREE_ITEMS; beyond, every ITEMS_PER_STEP of them count as one step of work (Expander._charge).
+FREE_ITEMS, ITEMS_PER_STEP = 64, 10
 _LITERALS = frozenset((int, bool, type(None)))
 _INDEX_NAME = re.compile(rf"(?<![\w.]){REPEAT_INDEX}(?!\w)")
 

@@ -133,7 +133,7 @@ def _build(text: str, limits: Limits, fast: FlowText | None = None) -> Any:
     scalar_t, alias_t = yaml.ScalarEvent, yaml.AliasEvent
     map_t, seq_t, map_end_t, seq_end_t = (yaml.MappingStartEvent, yaml.SequenceStartEvent,
                                           yaml.MappingEndEvent, yaml.SequenceEndEvent)  # fmt: skip
-    flows, runs = (fast.items, fast.runs) if fast is not None else ([], [])
+    flows, runs, run_scalars, run_nested = fast[1:] if fast is not None else ([], [], [], [])
     plain_cache: dict[str, Any] = {PLACEHOLDER: _FLOW} if flows else {}
     taken, placed = 0, 0  # placeholders met, and flows placed, so far
     stack: list[tuple] = []
@@ -162,20 +162,22 @@ def _build(text: str, limits: Limits, fast: FlowText | None = None) -> Any:
                     if taken == len(runs) or items is None or is_map or event.anchor is not None:
                         raise _Diverged
                     run = flows[placed:placed + runs[taken]]
+                    nodes_left -= run_scalars[taken] - 1
+                    nested = run_nested[taken]
                     taken += 1
                     placed += len(run)
-                    nodes_left -= sum(flow.scalars for flow in run) - 1
-                    nested = any(flow.nested for flow in run)
                     # the line it was built for; nesting and size within the limits (else the general path says where)
                     if run[0].line != line or len(stack) + 1 + nested >= max_nesting or nodes_left < 0:
                         raise _Diverged
-                    for flow in run[:-1]:  # placed as any list item is placed below; the last one is the value
-                        if lines is not None:
-                            lines.append(flow.line)
-                        elif flow.line != items.line:
-                            lines = [items.line] * len(items) + [flow.line]
-                        items.append(flow.value)
-                    value, line = run[-1].value, run[-1].line
+                    body = run[:-1]  # placed as any list item is placed below (all at once); the last one is the value
+                    body_lines = [flow.line for flow in body]
+                    if lines is not None:
+                        lines += body_lines
+                    elif body_lines.count(items.line) != len(body_lines):  # some on another line: keep every line
+                        lines = [items.line] * len(items) + body_lines
+                    items += body
+                    value = run[-1]
+                    line = value.line
             else:
                 value = _scalar(event.tag, event.value, event.start_mark.line + 1)
             if event.anchor is not None:

@@ -40,17 +40,15 @@ _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 PLACEHOLDER = "_archcalc_flow_item_"
 
 
-class FlowItem(NamedTuple):
-    line: int  # 1-based, as the builder counts
-    value: LineDict
-    scalars: int  # the values it holds (keys included), as the builder counts toward max_yaml_nodes
-    nested: bool  # it holds a list (one more level of nesting)
-
-
 class FlowText(NamedTuple):
+    """The fast lines of a text, built, by runs: `runs[k]` items, holding `scalars[k]` values (keys included, as
+    the builder counts toward max_yaml_nodes), one more level of nesting when `nested[k]` (a list inside)."""
+
     text: str  # the spec text with each run of fast lines replaced by PLACEHOLDER (see above)
-    items: list[FlowItem]  # in the order of the text
+    items: list[LineDict]  # in the order of the text; each knows its line (1-based, as the builder counts)
     runs: list[int]  # the items each placeholder stands for, in the order of the text
+    scalars: list[int]
+    nested: list[bool]
 
 
 class _Resolved(dict):
@@ -73,17 +71,19 @@ def flow_items(text: str, resolve: Callable[[str, int], Any]) -> FlowText | None
     if PLACEHOLDER in text or _OTHER_BREAKS.search(text):
         return None
     pieces: list[str] = []
-    items: list[FlowItem] = []
+    items: list[LineDict] = []
     runs: list[int] = []
+    run_scalars: list[int] = []
+    run_nested: list[bool] = []
     start, line, counted = 0, 1, 0
     run_indent, run_next = -1, -1  # the open run's indentation, and where a line continuing it starts
     scalar = _Resolved(resolve).__getitem__
     pairs_of, split, tokens_of = _PAIRS.findall, _ITEMS.split, _TOKENS.split
     for match in _LINE.finditer(text):
-        begin, end = match.span(1)
+        (first, _), (begin, end), (inner_start, inner_end) = match.regs  # the line, '{...}', inside the braces
         line += text.count("\n", counted, begin)
         counted = begin
-        inner = match.group(2)
+        inner = text[inner_start:inner_end]
         if "[" not in inner:  # key, value, key, value, ...: built in C
             separated = inner.replace(": ", ", ")
             # one space after each colon and comma (the usual layout) splits with str.split, else by pattern
@@ -91,14 +91,12 @@ def flow_items(text: str, resolve: Callable[[str, int], Any]) -> FlowText | None
             parts = separated.split(", ") if " " not in rest and "," not in rest else tokens_of(inner)
             tokens = map(scalar, parts)
             mapping = LineDict(zip(tokens, tokens))
-            mapping.line = line
             if None in mapping or 2 * len(mapping) != len(parts):  # a null or duplicate key
                 continue
-            item = FlowItem(line, mapping, 2 * len(mapping), False)
+            scalars, nested = len(parts), False
         else:
             pairs = pairs_of(inner)
             mapping = LineDict()
-            mapping.line = line
             scalars, nested = len(pairs), False
             for key_text, list_text, value_text in pairs:
                 if value_text:
@@ -112,20 +110,24 @@ def flow_items(text: str, resolve: Callable[[str, int], Any]) -> FlowText | None
                     nested = True
             if len(mapping) != len(pairs) or None in mapping:  # a duplicate or null key: libyaml's path says so
                 continue
-            item = FlowItem(line, mapping, scalars, nested)
-        first = match.start()
+        mapping.line = line
         if first == run_next and begin - first == run_indent:  # the next item of the open run: an empty line
             pieces.append(text[start:first])
             runs[-1] += 1
+            run_scalars[-1] += scalars
+            if nested:
+                run_nested[-1] = True
         else:
             pieces.append(text[start:begin])
             pieces.append(PLACEHOLDER)
             runs.append(1)
+            run_scalars.append(scalars)
+            run_nested.append(nested)
             run_indent = begin - first
         start = end
         run_next = text.find("\n", end) + 1  # 0 (no line can continue the run) at the end of the text
-        items.append(item)
+        items.append(mapping)
     if not items:
         return None
     pieces.append(text[start:])
-    return FlowText("".join(pieces), items, runs)
+    return FlowText("".join(pieces), items, runs, run_scalars, run_nested)
