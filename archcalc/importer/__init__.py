@@ -147,7 +147,7 @@ def import_model(model: Any, input_shape: tuple[int, ...], name: str | None = No
     if input_dtype not in INPUT_DTYPES:
         raise ArchcalcError(f"input dtype must be one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
     from archcalc.importer.loading import build
-    from archcalc.importer.mapping import to_graph
+    from archcalc.importer.graph_of_trace import to_graph
 
     factory = None if isinstance(model, torch.nn.Module) else model
     label = source or getattr(factory, "__name__", "the model factory")

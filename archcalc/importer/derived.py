@@ -51,6 +51,7 @@ import torch
 from archcalc.errors import ArchcalcError
 from archcalc.importer.derived_math import Computed, further, fresh, row_of, softmax_group, step_of
 from archcalc.importer.derived_mlp import CoordinateMlp, passes, step
+from archcalc.importer.derived_readers import mask_per_sample, takes
 from archcalc.importer.derived_tables import PositionTable, TableFollower
 from archcalc.importer.derived_resize import Resized, resized
 from archcalc.importer.layout import FRONT, follow, sample_shape
@@ -365,12 +366,12 @@ class WeightDerived:
         out = sample_shape(tuple(outputs[0].shape), plan.outputs[0], mapper.batch)
         if out is None or any(shape is None for shape in shapes):
             raise CannotMap(plan.reason or f"a tensor has no batch axis of {mapper.batch} in front")
-        gathered = [_mask_per_sample(g, activations[0], plan.input, mapper.batch) for g in gathered]
+        gathered = [mask_per_sample(g, activations[0], plan.input, mapper.batch) for g in gathered]
         view = Call(call.target, call.args, call.kwargs, False, shapes, out, [out], gathered,  # type: ignore[arg-type]
                     plan.input.axis, plan.input.merged)  # fmt: skip
         kinds = {getattr(g, "kind", "gathered") for g in gathered}
         rules = [r for r in mapper.table.function_rules(call.target)
-                 if _takes(r.gathered_operands, kinds) and (r.when is None or r.when(view))]
+                 if takes(r.gathered_operands, kinds) and (r.when is None or r.when(view))]
         if not rules and kinds == {"position_table"}:
             raise CannotMap(f"{gathered[0].what()}; no rule for this call reads one (an add to [L, E] tokens does)")
         if not rules:
@@ -393,29 +394,3 @@ class WeightDerived:
         self.chains.update(g.chain for g in gathered if isinstance(g, Computed))  # counted here, once
         if not plan.outputs[0].front:
             mapper.layouts[id(outputs[0])] = plan.outputs[0]
-
-
-def _takes(accepted: bool | str, kinds: set[str]) -> bool:
-    """Whether a rule's `gathered_operands` takes records of these kinds (True: gathered biases and tensors computed
-    from a parameter, whose rules' `when` tells them apart; a name: only records of that kind, derived_tables.py)."""
-    if accepted is True:
-        return kinds <= {"gathered", "computed"}
-    return bool(accepted) and kinds == {accepted}
-
-
-def _mask_per_sample(bias: Gathered | Computed, activation: torch.Tensor, layout: Any, batch: int) -> Gathered:
-    """The additive mask's shape for one sample: its leading axis holds the batch as the activation's does (the
-    windows of every sample, B·nW, when the batch is merged into them), or it broadcasts over the batch."""
-    if not isinstance(bias, Gathered) or bias.mask is None:
-        return bias
-    mask = bias.mask
-    if len(mask) < activation.dim():  # aligned from the right: no axis of the batch
-        return replace(bias, mask=mask)
-    if layout.axis != 0:
-        raise CannotMap("a mask added to the gathered bias, on a tensor whose batch is not in front")
-    lead = mask[0]
-    if layout.merged and lead not in (1, activation.shape[0]) or not layout.merged and lead not in (1, batch):
-        raise CannotMap(f"a mask of shape {list(mask)} added to the gathered bias does not follow the batch")
-    if layout.merged:
-        return replace(bias, mask=(lead // batch if lead > 1 else 1,) + mask[1:])
-    return replace(bias, mask=mask[1:])

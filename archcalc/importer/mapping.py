@@ -25,15 +25,14 @@ from typing import Any
 import torch
 
 from archcalc.errors import ArchcalcError
-from archcalc.graph import INPUT, NO_WEIGHT_USE, Graph, Node, UnusedWeights, WeightUse, topological_order
+from archcalc.graph import INPUT, NO_WEIGHT_USE, Node, UnusedWeights, WeightUse
 from archcalc.importer.constants import Constants, Table
-from archcalc.importer.data_dependent import counted_for_this_trace, first_data_dependent, no_fixed_graph
 from archcalc.importer.derived import WeightDerived
 from archcalc.importer.expanded import place_expanded
 from archcalc.importer.folded import folded_view, whole_or_sliced
 from archcalc.importer.layout import FRONT, Layout, follow, sample_shape
 from archcalc.importer.names import Names, factory, pruning_masks
-from archcalc.importer.outputs import returned_tensors, tensors
+from archcalc.importer.outputs import tensors
 from archcalc.importer.rules import Call, CannotMap, RuleTable, call_form, qualified_name, unwrap
 from archcalc.importer.stacked import map_stacked
 from archcalc.importer.trace import Trace, Traced
@@ -388,29 +387,3 @@ class Mapper:
                      "op": qualified_name(call.target, call.is_module), "where": call.where, "reason": reason + note}
             attrs |= counts if position == 0 else {}
             self.add(call, "unsupported", REGISTRY["unsupported"].resolve_attrs(attrs, {}), inputs, output)
-
-
-def to_graph(trace: Trace, input_shape: tuple[int, ...], batch: int, table: RuleTable, model: torch.nn.Module,
-             name: str, source: str) -> tuple[Graph, list[str]]:  # fmt: skip
-    """The graph of a trace, and notes worth telling the user."""
-    mapper = Mapper(trace, batch, table, model)
-    nodes = mapper.run()
-    unused = mapper.unused(model)
-    outputs = []
-    returned = returned_tensors(trace.output, mapper.notes)
-    for t in returned:
-        producer = mapper.producer.get(id(t))
-        if producer is not None and producer != INPUT and producer not in outputs:
-            outputs.append(producer)  # the input returned beside results (a dict of outputs) is not one
-    if returned and not outputs and all(mapper.producer.get(id(t)) == INPUT for t in returned):
-        raise ArchcalcError("the model returns its input unchanged; there is nothing to analyse")
-    dependent = first_data_dependent(trace.calls)
-    if not nodes or not outputs:
-        if dependent is not None:
-            raise ArchcalcError(no_fixed_graph(dependent))
-        raise ArchcalcError("the model's output is not computed from its input; there is nothing to analyse")
-    if dependent is not None:
-        mapper.notes.append(counted_for_this_trace(dependent))
-    graph = Graph(name=name, input_shape=input_shape, nodes=topological_order(nodes), outputs=outputs, source=source,
-                  unused=unused)
-    return graph, mapper.notes
