@@ -25,7 +25,8 @@ from tests.test_layer_rules_tokens import CASES as CASES_TOKENS
 # The token types' cases too: MViT's types have no built-in spec to cover them.
 CASES = CASES_2D + CASES_ND + [case for case in CASES_TOKENS if case.layer["type"] in
                                ("multiscale_attention", "token_pool", "grid_positions", "relative_position_bias",
-                                "relative_position_attention", "roll", "relative_position_product", "slice_scatter")]  # fmt: skip
+                                "relative_position_attention", "roll", "relative_position_product", "slice_scatter",
+                                "resized_position_embedding", "fourier_position_encoding")]  # fmt: skip
 
 runner = CliRunner()
 SPECS = sorted(builtin_specs())
