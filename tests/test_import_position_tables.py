@@ -19,6 +19,7 @@ from archcalc.conventions.peers import run_peer
 from archcalc.importer import import_model
 from archcalc.layers import numel
 from archcalc.spec.export import export_spec
+from tests.import_exact import assert_complete_and_exact, assert_round_trip_and_check, seeded
 from tests.models import timm_position_tables as pt
 
 IMAGE = (3, 32, 32)  # patch 4: an 8 x 8 grid of 16-wide tokens
@@ -35,11 +36,6 @@ CASES = {
 }
 
 
-def _model(factory):
-    torch.manual_seed(0)
-    return factory().eval()
-
-
 def _table(report):
     [layer] = [layer for layer in report.layers if layer.type == "resized_position_embedding"]
     return layer
@@ -47,42 +43,30 @@ def _table(report):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_imports_complete_and_equal_to_torch_and_the_tools(case):
-    graph = import_model(_model(CASES[case]), IMAGE).graph
-    report = analyse(graph)
-    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
-    model = _model(CASES[case])
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
-    for batch in (1, 2):
-        for convention in ("fvcore", "torch"):
-            ours = analyse(graph, batch=batch, convention=convention).convention.total
-            assert ours == run_peer(convention, model, IMAGE, batch=batch), (convention, batch)
+    assert_complete_and_exact(CASES[case], IMAGE)
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_round_trips_and_check_passes(case):
-    graph = import_model(_model(CASES[case]), IMAGE).graph
-    spec = load_spec_text(export_spec(graph))
-    assert analyse(spec).totals == analyse(graph).totals and analyse(spec).complete
-    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
-    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+    assert_round_trip_and_check(CASES[case], IMAGE)
 
 
 def test_the_forms_and_their_counts():
     """8x8 grid, E = 16, L = 64: one add per token element per sample, the table made once per call."""
-    learned = _table(analyse(import_model(_model(pt.NaFlexLearned), IMAGE).graph, batch=2))
+    learned = _table(analyse(import_model(seeded(pt.NaFlexLearned), IMAGE).graph, batch=2))
     assert list(learned.attributes["grid"]) == [8, 8] and list(learned.attributes["table"]) == [6, 6]
     assert learned.attributes["mode"] == "bicubic" and learned.attributes["antialias"]
     assert learned.params == 6 * 6 * 16 and learned.flops == 2 * 64 * 16 + 31 * 64 * 16
-    factorized = _table(analyse(import_model(_model(pt.NaFlexFactorized), IMAGE).graph))
+    factorized = _table(analyse(import_model(seeded(pt.NaFlexFactorized), IMAGE).graph))
     assert factorized.attributes["factorized"] and list(factorized.attributes["table"]) == [6, 5]
     assert factorized.params == (6 + 5) * 16
     assert factorized.flops == 64 * 16 + 3 * 16 * 8 * 2 + 64 * 16  # add, two 1-D linear, the broadcast sum
-    hiera = _table(analyse(import_model(_model(pt.HieraAbsWin), IMAGE).graph))
+    hiera = _table(analyse(import_model(seeded(pt.HieraAbsWin), IMAGE).graph))
     assert list(hiera.attributes["window"]) == [2, 2] and list(hiera.attributes["table"]) == [3, 3]
     assert hiera.params == (9 + 4) * 16 and hiera.flops == 64 * 16 + 31 * 64 * 16 + 64 * 16
-    vit = _table(analyse(import_model(_model(pt.DynamicViT), IMAGE).graph))
+    vit = _table(analyse(import_model(seeded(pt.DynamicViT), IMAGE).graph))
     assert vit.attributes["prefix"] == 1 and list(vit.output_shape) == [65, 16] and vit.params == 37 * 16
-    sam2 = _table(analyse(import_model(_model(pt.Sam2PosEmbed), IMAGE).graph))
+    sam2 = _table(analyse(import_model(seeded(pt.Sam2PosEmbed), IMAGE).graph))
     assert list(sam2.output_shape) == [8, 8, 16] and not sam2.attributes["antialias"]
     assert list(sam2.attributes["window"]) == [4, 4] and sam2.params == (9 + 16) * 16
 
@@ -95,7 +79,7 @@ def test_the_forward_hooks_trace_follows_them_too(monkeypatch):
 
     monkeypatch.setattr(trace, "trace_fx", untraceable)
     for factory in CASES.values():
-        result = import_model(_model(factory), IMAGE)
+        result = import_model(seeded(factory), IMAGE)
         assert result.method == "forward hooks"
         assert analyse(result.graph).complete
 
@@ -127,9 +111,9 @@ class _Transposed(pt._Patches):
 
 @pytest.mark.parametrize("factory", [_Doubled, _Transposed], ids=["scaled-table", "added-to-maps"])
 def test_what_is_left_says_why_and_keeps_the_weights(factory):
-    report = analyse(import_model(_model(factory), IMAGE).graph)
+    report = analyse(import_model(seeded(factory), IMAGE).graph)
     assert not report.complete
-    assert report.totals.params == sum(p.numel() for p in _model(factory).parameters())
+    assert report.totals.params == sum(p.numel() for p in seeded(factory).parameters())
     assert all(gap.reason for gap in report.unsupported)
 
 
@@ -155,42 +139,35 @@ def test_bad_spec_attributes_are_one_line_exit_2(tmp_path, attrs, fragment):
     error_line(report(spec), "spec.yaml:3", "layer pos", fragment)
 
 
-@pytest.fixture
-def as_timm(monkeypatch):
-    """The copied PositionalEncodingFourier stands where timm keeps it (the import rule names timm's class)."""
+def _stands_in_timm(monkeypatch, module: str, copied: type) -> None:
+    """The copied class stands where timm keeps it (the import rule names timm's class)."""
     import sys
     import types
 
-    fake = types.ModuleType("timm.models.edgenext")
-    fake.PositionalEncodingFourier = pt.PositionalEncodingFourier
-    monkeypatch.setitem(sys.modules, "timm.models.edgenext", fake)
+    fake = types.ModuleType(module)
+    fake.PositionalEncodingFourier = copied
+    monkeypatch.setitem(sys.modules, module, fake)
+
+
+@pytest.fixture
+def as_timm(monkeypatch):
+    _stands_in_timm(monkeypatch, "timm.models.edgenext", pt.PositionalEncodingFourier)
 
 
 def test_edgenext_fourier_encoding_imports_complete_and_exact(as_timm):
-    graph = import_model(_model(pt.EdgeNeXtXca), IMAGE).graph
-    report = analyse(graph)
-    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
-    model = _model(pt.EdgeNeXtXca)
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    report = assert_complete_and_exact(pt.EdgeNeXtXca, IMAGE)
     [encoding] = [layer for layer in report.layers if layer.type == "fourier_position_encoding"]
     assert list(encoding.output_shape) == [16, 8, 8] and encoding.macs == 64 * 16 * 16
-    for batch in (1, 2):
-        for convention in ("fvcore", "torch"):
-            ours = analyse(graph, batch=batch, convention=convention).convention.total
-            assert ours == run_peer(convention, model, IMAGE, batch=batch), (convention, batch)
-    spec = load_spec_text(export_spec(graph))
-    assert analyse(spec).totals == report.totals
-    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
-    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+    assert_round_trip_and_check(pt.EdgeNeXtXca, IMAGE)
 
 
 def test_without_timm_the_encoding_is_unsupported_saying_why():
     """The copy alone (not timm's class) is traced through: the features it makes from the grid's shape are
     constants, and the 1x1 conv that reads them stays unsupported, saying so."""
-    report = analyse(import_model(_model(pt.EdgeNeXtXca), IMAGE).graph)
+    report = analyse(import_model(seeded(pt.EdgeNeXtXca), IMAGE).graph)
     assert not report.complete
     assert any("made inside forward" in gap.reason or "tensor factory" in gap.reason for gap in report.unsupported)
-    assert report.totals.params == sum(p.numel() for p in _model(pt.EdgeNeXtXca).parameters())
+    assert report.totals.params == sum(p.numel() for p in seeded(pt.EdgeNeXtXca).parameters())
 
 
 @st.composite
@@ -229,10 +206,10 @@ def test_random_timm_tables_import_complete_and_exact(drawn):
     """Any width (also one equal to a grid side), grid and table sizes: complete, params as torch's, FlopCounterMode
     as `--convention torch`, and the table made once per call (a second sample adds only the per-sample add)."""
     image, factory, resized = drawn
-    graph = import_model(_model(factory), image).graph
+    graph = import_model(seeded(factory), image).graph
     one, two = analyse(graph), analyse(graph, batch=2)
     assert one.complete, [(gap.op, gap.reason) for gap in one.unsupported]
-    model = _model(factory)
+    model = seeded(factory)
     assert one.totals.params == sum(p.numel() for p in model.parameters())
     assert analyse(graph, batch=2, convention="torch").convention.total == run_peer("torch", model, image, batch=2)
     if resized:
@@ -254,14 +231,14 @@ def test_rows_of_a_table_added_to_the_tokens_are_a_positional_embedding(start):
         def forward(self, x):
             return self.lin(x) + self.table[:, start:start + x.shape[1]]
 
-    graph = import_model(_model(Sliced), (16, 8)).graph
+    graph = import_model(seeded(Sliced), (16, 8)).graph
     report = analyse(graph)
     assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
     [table] = [layer for layer in report.layers if layer.type == "positional_embedding"]
     assert table.attributes["max_len"] == 20 and table.params == 160 and report.totals.params == 160 + 72
     for convention in ("fvcore", "torch"):
         assert analyse(graph, batch=2, convention=convention).convention.total == \
-            run_peer(convention, _model(Sliced), (16, 8), batch=2)  # fmt: skip
+            run_peer(convention, seeded(Sliced), (16, 8), batch=2)  # fmt: skip
     spec = load_spec_text(export_spec(graph))
     assert analyse(spec).totals == report.totals
     assert check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0)).agrees
@@ -276,35 +253,19 @@ def test_a_slice_used_otherwise_says_so_and_keeps_the_weights():
         def forward(self, x):
             return x * self.scale[:8]
 
-    report = analyse(import_model(_model(Scaled), (8,)).graph)
+    report = analyse(import_model(seeded(Scaled), (8,)).graph)
     [gap] = report.unsupported
     assert "a slice of a parameter" in gap.reason and report.totals.params == 10
 
 
 @pytest.fixture
 def xcit_as_timm(monkeypatch):
-    """XCiT's PositionalEncodingFourier stands where timm keeps it."""
-    import sys
-    import types
-
-    fake = types.ModuleType("timm.models.xcit")
-    fake.PositionalEncodingFourier = pt.XcitPositionalEncodingFourier
-    monkeypatch.setitem(sys.modules, "timm.models.xcit", fake)
+    _stands_in_timm(monkeypatch, "timm.models.xcit", pt.XcitPositionalEncodingFourier)
 
 
 def test_xcit_fourier_encoding_is_made_once_per_call(xcit_as_timm):
-    graph = import_model(_model(pt.XcitPosEmbed), IMAGE).graph
-    report = analyse(graph)
-    assert report.complete, [(gap.op, gap.reason) for gap in report.unsupported]
-    model = _model(pt.XcitPosEmbed)
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
-    [node] = [node for node in graph.nodes if node.type == "fourier_position_encoding"]
+    assert_complete_and_exact(pt.XcitPosEmbed, IMAGE)
+    [node] = [node for node in import_model(seeded(pt.XcitPosEmbed), IMAGE).graph.nodes
+              if node.type == "fourier_position_encoding"]
     assert node.attrs["once"]
-    for batch in (1, 2):
-        for convention in ("fvcore", "torch"):
-            ours = analyse(graph, batch=batch, convention=convention).convention.total
-            assert ours == run_peer(convention, model, IMAGE, batch=batch), (convention, batch)
-    spec = load_spec_text(export_spec(graph))
-    assert analyse(spec).totals == report.totals
-    outcome = check(spec, CheckOptions(batch=2, fvcore=True, rf_budget=0))
-    assert outcome.agrees, [(layer.name, [str(v) for v in layer.verdicts]) for layer in outcome.differing]
+    assert_round_trip_and_check(pt.XcitPosEmbed, IMAGE)

@@ -30,6 +30,7 @@ from archcalc.layers.attrs import Attr, Bool, Choice, Float, Int
 from archcalc.layers.base import Attrs, LayerType, Params, Shape, elements, numel, register
 from archcalc.layers.formula import Const, Expr, Formula, Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.one_axis import AlongOneAxis
 
 
 NO_LINKS = "0: the squashing function is part of its unit (LeCun et al.)"
@@ -241,7 +242,7 @@ class GELU(_Pointwise):
 
 
 @register
-class Softmax(LayerType):
+class Softmax(AlongOneAxis, LayerType):
     name = "softmax"
     calls = {"function": "F.softmax"}
     summary = "softmax along one axis (default the first, channels or features)"
@@ -249,23 +250,6 @@ class Softmax(LayerType):
     attrs = (Attr("axis", Int(None), 0, "axis of the sample, not counting the batch"),)
     flops_rule = "groups * (3N - 1), N = size of the axis"
     connections_rule = NO_LINKS
-
-    def reduction_axis(self, a: Attrs, shape: Shape) -> int:
-        """The sample axis the softmax normalises over, counted from 0 (an error when out of range)."""
-        from archcalc.errors import ArchcalcError
-
-        axis = a["axis"]
-        if not -len(shape) <= axis < len(shape):
-            raise ArchcalcError(f"softmax: axis {axis} is out of range for shape {list(shape)}")
-        return axis % len(shape)
-
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        self.reduction_axis(a, ins[0])
-        return ins[0]
-
-    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        n = out[self.reduction_axis(a, out)]
-        return numel(out) // n * (3 * n - 1)
 
     def explain_counts(self, a: Attrs, ins: list[Shape], out: Shape) -> list[Formula]:
         n = Term("N", out[self.reduction_axis(a, out)])

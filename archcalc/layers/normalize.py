@@ -11,35 +11,21 @@ normalize on any shape
 
 from __future__ import annotations
 
-from archcalc.errors import ArchcalcError
 from archcalc.layers.attrs import Attr, Float, Int
 from archcalc.layers.base import IDENTITY, Attrs, LayerType, Shape, numel, register, same_shape
 from archcalc.layers.formula import Term, counts
 from archcalc.layers.imports import CannotMap, ImportRule
+from archcalc.layers.one_axis import AlongOneAxis
 
 
 @register
-class Normalize(LayerType):
+class Normalize(AlongOneAxis, LayerType):
     name = "normalize"
     summary = "L2 normalisation along one axis (F.normalize): x / max(‖x‖₂, eps)"
     category = "norm"
     attrs = (Attr("axis", Int(None), 0, "axis of the sample, not counting the batch"),
              Attr("eps", Float(0.0), 1e-12, "the smallest norm divided by (changes no count)"))
     flops_rule = "groups * (3N - 1), N = size of the axis"
-
-    def reduction_axis(self, a: Attrs, shape: Shape) -> int:
-        axis = a["axis"]
-        if not -len(shape) <= axis < len(shape):
-            raise ArchcalcError(f"normalize: axis {axis} is out of range for shape {list(shape)}")
-        return axis % len(shape)
-
-    def shape(self, a: Attrs, ins: list[Shape]) -> Shape:
-        self.reduction_axis(a, ins[0])
-        return ins[0]
-
-    def flops(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        n = out[self.reduction_axis(a, out)]
-        return numel(out) // n * (3 * n - 1)
 
     def explain_shape(self, a: Attrs, ins: list[Shape], out: Shape):
         return same_shape(ins[0])

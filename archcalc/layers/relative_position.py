@@ -223,12 +223,8 @@ class RelativePositionAttention(ScaledDotProductAttention):
                                     f"{list(scores)}")  # fmt: skip
         return replace(g, biased_scores=True, masked=a["mask"] is not None)
 
-    def params(self, a: Attrs, ins: list[Shape], out: Shape) -> Params:
-        trainable, buffers = position_mlp.params(a)
-        return Params(trainable=trainable, buffers=buffers)
-
-    def embedding_params(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
-        return numel(a["table"]) if a["mlp"] is None else 0
+    params = RelativePositionBias.params  # the same table (or MLP) and index as the bias alone
+    embedding_params = RelativePositionBias.embedding_params
 
     def macs(self, a: Attrs, ins: list[Shape], out: Shape) -> int:
         return super().macs(a, ins, out) + position_mlp.cost(a)[0]
